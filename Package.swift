@@ -1,0 +1,155 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "waqtor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "waqtor-server", targets: ["waqtor-server"]),
+        .executable(name: "waqtor", targets: ["waqtor"]),
+        .executable(name: "waqtor-load", targets: ["waqtor-load"]),
+        .library(name: "WaqtorRPC", targets: ["WaqtorRPC"]),
+        .library(name: "WaqtorProto", targets: ["WaqtorProto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // C layers: protoc-c output, and the system libraries behind thin module maps.
+        .target(
+            name: "CWaqtorProto",
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The RPC runtime: frames, status codes, metadata, server and client. No business logic.
+        .target(
+            name: "WaqtorRPC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Generated Swift messages, handler protocols and clients (tools/generate-proto.sh).
+        .target(
+            name: "WaqtorProto",
+            dependencies: ["CWaqtorProto", "WaqtorRPC", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // Backends: PostgreSQL (libpq), Redis shards (hiredis), HTTP (libcurl).
+        .target(
+            name: "WaqtorStore",
+            dependencies: [
+                "CPostgres",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaqtorQueue",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaqtorHTTP",
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The server's wiring: configuration, services, start-up and shutdown.
+        .target(
+            name: "WaqtorApp",
+            dependencies: [
+                "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "waqtor-server",
+            dependencies: ["WaqtorApp", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "waqtor",
+            dependencies: [
+                "WaqtorRPC", "WaqtorProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "waqtor-load",
+            dependencies: [
+                "WaqtorRPC", "WaqtorProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests.
+        .target(
+            name: "WaqtorTestSupport",
+            dependencies: [],
+            path: "Tests/WaqtorTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorRPCTests",
+            dependencies: ["WaqtorRPC", "WaqtorProto", "WaqtorTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorProtoTests",
+            dependencies: ["WaqtorProto", "WaqtorTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorStoreTests",
+            dependencies: ["WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorQueueTests",
+            dependencies: ["WaqtorQueue", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorHTTPTests",
+            dependencies: ["WaqtorHTTP", "WaqtorTestSupport", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorAppTests",
+            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

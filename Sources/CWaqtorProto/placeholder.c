@@ -1,0 +1,1 @@
+int waqtor_proto_placeholder(void) { return 0; }

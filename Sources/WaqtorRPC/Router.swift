@@ -1,0 +1,112 @@
+import Logging
+import NIOCore
+
+/// What a handler knows about the call it is serving.
+public struct ServerContext: Sendable {
+    /// The full method name, e.g. `waqtor.v1.HealthService/Ping`.
+    public let method: String
+    /// The metadata the caller sent.
+    public let metadata: Metadata
+    /// When the caller stops waiting, if it said so.
+    public let deadline: ContinuousClock.Instant?
+    /// The call's request id (the caller's, or one the server made).
+    public let requestID: String
+    /// The peer's address, e.g. `127.0.0.1:51234`.
+    public let peer: String
+    /// A logger whose metadata carries `request-id` and `method`.
+    public var logger: Logger
+
+    public init(
+        method: String, metadata: Metadata, deadline: ContinuousClock.Instant?, requestID: String,
+        peer: String, logger: Logger
+    ) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.requestID = requestID
+        self.peer = peer
+        self.logger = logger
+    }
+}
+
+/// Sends the messages of a server-streaming call. `send` suspends while the connection cannot take
+/// more (back-pressure) and throws once the call is over (cancelled, deadline passed, connection gone).
+public struct ServerStreamWriter<Message: ProtoMessage>: Sendable {
+    @usableFromInline
+    let sink: @Sendable (ByteBuffer) async throws -> Void
+
+    public init(sink: @escaping @Sendable (ByteBuffer) async throws -> Void) {
+        self.sink = sink
+    }
+
+    /// Sends one message to the caller.
+    public func send(_ message: Message) async throws {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        message.serialize(into: &buffer)
+        try await sink(buffer)
+    }
+}
+
+/// A method's handler with its messages type-erased to bytes, as the server runs it.
+public enum RPCMethodHandler: Sendable {
+    /// One request, one response.
+    case unary(@Sendable (ByteBuffer, ServerContext) async throws -> ByteBuffer)
+    /// One request, a stream of responses.
+    case serverStreaming(@Sendable (ByteBuffer, ServerContext, ServerStreamWriter<RawMessage>) async throws -> Void)
+}
+
+/// Bytes passed through as they are (the type-erased form of a streamed message).
+public struct RawMessage: ProtoMessage {
+    public static var protoMessageName: String { "bytes" }
+    public var bytes: ByteBuffer
+    public init() { bytes = ByteBuffer() }
+    public init(bytes: ByteBuffer) { self.bytes = bytes }
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        self.bytes = ByteBuffer(bytes: bytes)
+    }
+    public func serialize(into buffer: inout ByteBuffer) {
+        var copy = bytes
+        buffer.writeBuffer(&copy)
+    }
+}
+
+/// Maps method names to handlers. Generated service code registers into it
+/// (`SomeServiceHandler.register(into:)`).
+public struct RPCRouter: Sendable {
+    public private(set) var handlers: [String: RPCMethodHandler] = [:]
+
+    public init() {}
+
+    /// The registered method names, sorted.
+    public var methods: [String] { handlers.keys.sorted() }
+
+    /// Registers a unary method. A later registration of the same name replaces the earlier one.
+    public mutating func registerUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        request: Request.Type = Request.self,
+        response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        handlers[method] = .unary { bytes, context in
+            let request = try Request(buffer: bytes)
+            let response = try await handler(request, context)
+            var out = ByteBufferAllocator().buffer(capacity: 64)
+            response.serialize(into: &out)
+            return out
+        }
+    }
+
+    /// Registers a server-streaming method.
+    public mutating func registerServerStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        request: Request.Type = Request.self,
+        response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, ServerContext, ServerStreamWriter<Response>) async throws -> Void
+    ) {
+        handlers[method] = .serverStreaming { bytes, context, raw in
+            let request = try Request(buffer: bytes)
+            let typed = ServerStreamWriter<Response>(sink: raw.sink)
+            try await handler(request, context, typed)
+        }
+    }
+}
