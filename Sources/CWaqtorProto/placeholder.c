@@ -1,1 +1,0 @@
-int waqtor_proto_placeholder(void) { return 0; }
