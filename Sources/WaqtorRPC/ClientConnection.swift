@@ -76,14 +76,17 @@ final class ClientConnection: Sendable {
         return try result.get()
     }
 
-    func serverStreaming(frame: ByteBuffer, timeout: Duration?) -> AsyncThrowingStream<ByteBuffer, any Error> {
+    /// Starts a server-streaming call. The returned handle cancels the call when it is released
+    /// (the consumer dropped its iterator) or when the iterating task is cancelled; once the call has
+    /// ended normally, cancelling does nothing.
+    func serverStreaming(frame: ByteBuffer, timeout: Duration?) -> ClientStreamHandle {
         let token = CallToken()
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         continuation.onTermination = { _ in self.cancel(token) }
         if let error = start(frame: frame, token: token, call: .stream(continuation), timeout: timeout) {
             continuation.finish(throwing: error)
         }
-        return stream
+        return ClientStreamHandle(stream: stream) { self.cancel(token) }
     }
 
     /// Registers the call and queues its frame; returns an error instead when it cannot start.
@@ -363,4 +366,19 @@ final class ClientInboundHandler: ChannelInboundHandler {
 struct ClientCallFailure: Error {
     var error: RPCError
     var notRun: Bool
+}
+
+/// A running server-streaming call as its consumer holds it. The connection's call table keeps the
+/// stream's continuation alive, so the stream alone cannot tell that nobody listens any more; this
+/// handle can: releasing it cancels the call.
+final class ClientStreamHandle: Sendable {
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+    private let cancel: @Sendable () -> Void
+
+    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, cancel: @escaping @Sendable () -> Void) {
+        self.stream = stream
+        self.cancel = cancel
+    }
+
+    deinit { cancel() }
 }

@@ -97,7 +97,7 @@ public final class RPCClient: Sendable {
     public func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
         method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
     ) -> RPCResponseStream<Response> {
-        RPCResponseStream { () async throws(RPCError) -> AsyncThrowingStream<ByteBuffer, any Error> in
+        RPCResponseStream { () async throws(RPCError) -> ClientStreamHandle in
             let frame = try self.encodeRequest(method: method, request: request, options: options)
             let connection = try await self.connection()
             return connection.serverStreaming(frame: frame, timeout: options.timeout ?? self.configuration.defaultTimeout)
@@ -206,19 +206,20 @@ public final class RPCClient: Sendable {
 /// The messages of a server-streaming call (`for try await message in stream`).
 public struct RPCResponseStream<Element: ProtoMessage>: AsyncSequence, Sendable {
     public typealias Failure = RPCError
-    let start: @Sendable () async throws(RPCError) -> AsyncThrowingStream<ByteBuffer, any Error>
+    let start: @Sendable () async throws(RPCError) -> ClientStreamHandle
 
-    init(start: @escaping @Sendable () async throws(RPCError) -> AsyncThrowingStream<ByteBuffer, any Error>) {
+    init(start: @escaping @Sendable () async throws(RPCError) -> ClientStreamHandle) {
         self.start = start
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(start: start) }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        private var start: (@Sendable () async throws(RPCError) -> AsyncThrowingStream<ByteBuffer, any Error>)?
+        private var start: (@Sendable () async throws(RPCError) -> ClientStreamHandle)?
+        private var handle: ClientStreamHandle?
         private var iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator?
 
-        init(start: @escaping @Sendable () async throws(RPCError) -> AsyncThrowingStream<ByteBuffer, any Error>) {
+        init(start: @escaping @Sendable () async throws(RPCError) -> ClientStreamHandle) {
             self.start = start
         }
 
@@ -229,7 +230,9 @@ public struct RPCResponseStream<Element: ProtoMessage>: AsyncSequence, Sendable 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(RPCError) -> Element? {
             if let start {
                 self.start = nil
-                iterator = try await start().makeAsyncIterator()
+                let handle = try await start()
+                self.handle = handle
+                iterator = handle.stream.makeAsyncIterator()
             }
             guard var current = iterator else { return nil }
             do {
@@ -237,19 +240,23 @@ public struct RPCResponseStream<Element: ProtoMessage>: AsyncSequence, Sendable 
                 iterator = current
                 guard let bytes = next else {
                     iterator = nil
+                    handle = nil
                     return nil
                 }
                 do {
                     return try Element(buffer: bytes)
                 } catch {
                     iterator = nil
+                    handle = nil
                     throw RPCError(code: .internalError, message: "the server sent a message that is not a valid \(Element.protoMessageName)")
                 }
             } catch let error as RPCError {
                 iterator = nil
+                handle = nil
                 throw error
             } catch {
                 iterator = nil
+                handle = nil
                 throw RPCError(code: .cancelled, message: "the call was cancelled")
             }
         }

@@ -166,6 +166,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 call.deadlineTimer?.cancel()
                 call.task?.cancel()
                 call.task = nil
+                outbound?.wakeWaiters()
                 callsChanged()
             }
         case .ping:
@@ -279,6 +280,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func deadlinePassed(callID: UInt32, requestID: String, timeoutMicros: UInt64) {
         guard let call = calls.removeValue(forKey: callID) else { return }
         call.task?.cancel()
+        outbound?.wakeWaiters()
         let millis = Double(timeoutMicros) / 1000
         write(FrameBuilder.end(
             callID: callID, status: .deadlineExceeded,
@@ -309,6 +311,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         spare.removeAll(keepingCapacity: true)
         flushIfNeeded()
+        // Last, so that the loop is likely to poll its sockets before producers refill the queue.
+        outbound.wakeWaiters()
         if ended {
             lastActivity = .now()
             callsChanged()
@@ -406,7 +410,7 @@ enum CallRunner {
                 case .serverStreaming(let run):
                     let writer = ServerStreamWriter<RawMessage>(sink: { body in
                         try Task.checkCancellation()
-                        try await outbound.waitUntilWritable()
+                        try await outbound.waitForRoom()
                         guard outbound.enqueue(.init(callID: callID, kind: .message, frame: FrameBuilder.message(callID: callID, body: body))) else {
                             throw CancellationError()
                         }
