@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorRPCTests",
-            dependencies: ["WaqtorRPC", "WaqtorProto", "WaqtorTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["WaqtorRPC", "WaqtorTestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -13,8 +13,7 @@ public struct ServerContext: Sendable {
     public let requestID: String
     /// The peer's address, e.g. `127.0.0.1:51234`.
     public let peer: String
-    /// A logger whose metadata carries `request-id` and `method`.
-    public var logger: Logger
+    private let baseLogger: Logger
 
     public init(
         method: String, metadata: Metadata, deadline: ContinuousClock.Instant?, requestID: String,
@@ -25,7 +24,16 @@ public struct ServerContext: Sendable {
         self.deadline = deadline
         self.requestID = requestID
         self.peer = peer
-        self.logger = logger
+        self.baseLogger = logger
+    }
+
+    /// A logger whose metadata carries `request-id` and `method` (built on first use, so that calls
+    /// that do not log do not pay for it).
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "request-id"] = .string(requestID)
+        logger[metadataKey: "method"] = .string(method)
+        return logger
     }
 }
 
@@ -41,7 +49,7 @@ public struct ServerStreamWriter<Message: ProtoMessage>: Sendable {
 
     /// Sends one message to the caller.
     public func send(_ message: Message) async throws {
-        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        var buffer = ByteBuffer.withReservedHead()
         message.serialize(into: &buffer)
         try await sink(buffer)
     }
@@ -90,7 +98,7 @@ public struct RPCRouter: Sendable {
         handlers[method] = .unary { bytes, context in
             let request = try Request(buffer: bytes)
             let response = try await handler(request, context)
-            var out = ByteBufferAllocator().buffer(capacity: 64)
+            var out = ByteBuffer.withReservedHead()
             response.serialize(into: &out)
             return out
         }
@@ -108,5 +116,19 @@ public struct RPCRouter: Sendable {
             let typed = ServerStreamWriter<Response>(sink: raw.sink)
             try await handler(request, context, typed)
         }
+    }
+}
+
+extension ByteBuffer {
+    /// Bytes kept free in front of a serialized message so that the frame head (and an END's
+    /// status and request id) can be written in place, without a second buffer.
+    public static let reservedHeadSize = 128
+
+    /// An empty buffer whose reader and writer indices sit after ``reservedHeadSize`` free bytes.
+    public static func withReservedHead(capacity: Int = 256) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        buffer.moveWriterIndex(forwardBy: reservedHeadSize)
+        buffer.moveReaderIndex(forwardBy: reservedHeadSize)
+        return buffer
     }
 }

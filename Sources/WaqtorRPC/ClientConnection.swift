@@ -1,0 +1,384 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One client connection: assigns call ids, keeps the table of calls waiting for answers, and
+/// coalesces outgoing frames into one write per event-loop tick.
+///
+/// Thread-safe: callers on any thread start and cancel calls; the event loop delivers frames.
+final class ClientConnection: Sendable {
+    typealias UnaryResult = Result<(EndHead, ByteBuffer), ClientCallFailure>
+
+    private enum PendingCall {
+        case unary(CheckedContinuation<UnaryResult, Never>)
+        case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
+    }
+
+    private struct CallEntry {
+        var call: PendingCall
+        var timer: Scheduled<Void>?
+    }
+
+    private struct State {
+        var nextCallID: UInt32 = 1
+        var calls: [UInt32: CallEntry] = [:]
+        var pending: ByteBuffer?
+        var flushScheduled = false
+        var draining = false
+        var closed = false
+        var goAwayMessage: String?
+        var goAwayLastCallID: UInt32?
+        var serverMaxFrameLength: UInt32 = .max
+    }
+
+    let channel: any Channel
+    let target: String
+    private let state: NIOLockedValueBox<State>
+
+    init(channel: any Channel, target: String, configuration: RPCClientConfiguration) {
+        self.channel = channel
+        self.target = target
+        var hello = ByteBufferAllocator().buffer(capacity: 32)
+        var payload = ByteBufferAllocator().buffer(capacity: 16)
+        HelloPayload().write(to: &payload)
+        Frame(type: .hello, callID: 0, payload: payload).write(to: &hello)
+        // HELLO sits first in the outgoing buffer, so no call can overtake it.
+        self.state = NIOLockedValueBox(State(pending: hello))
+    }
+
+    /// Whether new calls may use this connection.
+    var isUsable: Bool {
+        state.withLockedValue { !$0.closed && !$0.draining }
+    }
+
+    /// Writes the HELLO (queued at creation) once the connection is up.
+    func sendHello() {
+        let schedule = state.withLockedValue { state -> Bool in
+            guard state.pending != nil, !state.flushScheduled else { return false }
+            state.flushScheduled = true
+            return true
+        }
+        if schedule { scheduleFlush() }
+    }
+
+    // MARK: Calls
+
+    func unary(frame: ByteBuffer, timeout: Duration?) async throws(ClientCallFailure) -> (EndHead, ByteBuffer) {
+        let token = CallToken()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<UnaryResult, Never>) in
+                if let error = start(frame: frame, token: token, call: .unary(continuation), timeout: timeout) {
+                    continuation.resume(returning: .failure(ClientCallFailure(error: error, notRun: error.code == .unavailable)))
+                }
+            }
+        } onCancel: {
+            self.cancel(token)
+        }
+        return try result.get()
+    }
+
+    /// Starts a server-streaming call. The returned handle cancels the call when it is released
+    /// (the consumer dropped its iterator) or when the iterating task is cancelled; once the call has
+    /// ended normally, cancelling does nothing.
+    func serverStreaming(frame: ByteBuffer, timeout: Duration?) -> ClientStreamHandle {
+        let token = CallToken()
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        continuation.onTermination = { _ in self.cancel(token) }
+        if let error = start(frame: frame, token: token, call: .stream(continuation), timeout: timeout) {
+            continuation.finish(throwing: error)
+        }
+        return ClientStreamHandle(stream: stream) { self.cancel(token) }
+    }
+
+    /// Registers the call and queues its frame; returns an error instead when it cannot start.
+    private func start(frame: ByteBuffer, token: CallToken, call: PendingCall, timeout: Duration?) -> RPCError? {
+        var frame = frame
+        let outcome: Result<(UInt32, Bool), RPCError> = state.withLockedValue { state in
+            if state.closed || state.draining {
+                return .failure(RPCError(code: .unavailable, message: "the connection to \(target) is closing\(state.goAwayMessage.map { ": \($0)" } ?? ""); retry"))
+            }
+            if UInt32(frame.readableBytes - 4) > state.serverMaxFrameLength {
+                return .failure(RPCError(
+                    code: .resourceExhausted,
+                    message: "the request frame is \(frame.readableBytes - 4) bytes; the server accepts at most \(state.serverMaxFrameLength)"))
+            }
+            guard token.begin(state.nextCallID) else {
+                return .failure(RPCError(code: .cancelled, message: "the call was cancelled"))
+            }
+            let id = state.nextCallID
+            state.nextCallID &+= 1
+            frame.setInteger(id, at: frame.readerIndex + 6)
+            state.calls[id] = CallEntry(call: call, timer: nil)
+            return .success((id, Self.append(frame, to: &state)))
+        }
+        switch outcome {
+        case .failure(let error):
+            return error
+        case .success(let (id, schedule)):
+            if schedule { scheduleFlush() }
+            if let timeout {
+                let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+                    self.expire(id, timeout: timeout)
+                }
+                let stillWaiting = state.withLockedValue { state -> Bool in
+                    guard state.calls[id] != nil else { return false }
+                    state.calls[id]!.timer = timer
+                    return true
+                }
+                if !stillWaiting { timer.cancel() }
+            }
+            return nil
+        }
+    }
+
+    private func cancel(_ token: CallToken) {
+        guard let id = token.cancel() else { return }
+        finish(id, with: RPCError(code: .cancelled, message: "the call was cancelled"), sendCancel: true)
+    }
+
+    private func expire(_ id: UInt32, timeout: Duration) {
+        finish(id, with: RPCError(code: .deadlineExceeded, message: "no answer within the call's timeout of \(timeout)"), sendCancel: true)
+    }
+
+    /// Ends a call locally with `error`, optionally telling the server to stop it.
+    private func finish(_ id: UInt32, with error: RPCError, sendCancel: Bool) {
+        let (entry, schedule): (CallEntry?, Bool) = state.withLockedValue { state in
+            guard let entry = state.calls.removeValue(forKey: id) else { return (nil, false) }
+            guard sendCancel, !state.closed else { return (entry, false) }
+            var frame = ByteBufferAllocator().buffer(capacity: Frame.headerSize)
+            Frame.writeHeader(type: .cancel, flags: 0, callID: id, payloadLength: 0, to: &frame)
+            return (entry, Self.append(frame, to: &state))
+        }
+        guard let entry else { return }
+        if schedule { scheduleFlush() }
+        entry.timer?.cancel()
+        Self.fail(entry.call, error)
+    }
+
+    private static func fail(_ call: PendingCall, _ error: RPCError, notRun: Bool = false) {
+        switch call {
+        case .unary(let continuation): continuation.resume(returning: .failure(ClientCallFailure(error: error, notRun: notRun)))
+        case .stream(let continuation): continuation.finish(throwing: error)
+        }
+    }
+
+    // MARK: Outbound
+
+    /// Appends a frame to the outgoing buffer; returns true when a flush must be scheduled.
+    private static func append(_ frame: ByteBuffer, to state: inout State) -> Bool {
+        if state.pending == nil {
+            state.pending = frame
+        } else {
+            state.pending!.writeImmutableBuffer(frame)
+        }
+        if state.flushScheduled { return false }
+        state.flushScheduled = true
+        return true
+    }
+
+    private func scheduleFlush() {
+        channel.eventLoop.execute {
+            let buffer: ByteBuffer? = self.state.withLockedValue { state in
+                state.flushScheduled = false
+                defer { state.pending = nil }
+                return state.pending
+            }
+            if let buffer { self.channel.writeAndFlush(buffer, promise: nil) }
+        }
+    }
+
+    /// Queues a frame built on the event loop (PING answers).
+    func send(_ frame: ByteBuffer) {
+        let schedule = state.withLockedValue { state -> Bool in
+            guard !state.closed else { return false }
+            return Self.append(frame, to: &state)
+        }
+        if schedule { scheduleFlush() }
+    }
+
+    // MARK: Inbound (on the event loop)
+
+    func receive(_ frame: Frame) {
+        switch frame.type {
+        case .end:
+            guard let entry = state.withLockedValue({ $0.calls.removeValue(forKey: frame.callID) }) else { return }
+            entry.timer?.cancel()
+            var payload = frame.payload
+            let head: EndHead
+            do {
+                head = try EndHead.read(from: &payload)
+            } catch {
+                Self.fail(entry.call, RPCError(code: .internalError, message: "malformed END frame from the server: \(error)"))
+                return
+            }
+            switch entry.call {
+            case .unary(let continuation):
+                continuation.resume(returning: .success((head, payload)))
+            case .stream(let continuation):
+                if head.status == .ok {
+                    continuation.finish()
+                } else {
+                    continuation.finish(throwing: RPCError(code: head.status, message: head.message, metadata: head.metadata))
+                }
+            }
+        case .message:
+            guard let entry = state.withLockedValue({ $0.calls[frame.callID] }) else { return }
+            if case .stream(let continuation) = entry.call {
+                continuation.yield(frame.payload)
+            }
+        case .hello:
+            if let hello = try? HelloPayload.parse(frame.payload), hello.maxFrameLength > 0 {
+                state.withLockedValue { $0.serverMaxFrameLength = hello.maxFrameLength }
+            }
+        case .goAway:
+            let goAway = try? GoAwayPayload.read(from: frame.payload)
+            let message = goAway?.message ?? "the server is going away"
+            let notRun: [CallEntry] = state.withLockedValue { state in
+                state.draining = true
+                state.goAwayMessage = message
+                guard let last = goAway?.lastCallID else { return [] }
+                state.goAwayLastCallID = last
+                let ids = state.calls.keys.filter { $0 > last }
+                return ids.compactMap { state.calls.removeValue(forKey: $0) }
+            }
+            for entry in notRun {
+                entry.timer?.cancel()
+                Self.fail(entry.call, RPCError(code: .unavailable, message: "the server did not run the call: \(message); retry"), notRun: true)
+            }
+        case .ping, .request, .cancel:
+            break  // PING is handled by ClientInboundHandler; the others never come from a server.
+        }
+    }
+
+    /// The channel closed: every waiting call fails with UNAVAILABLE.
+    func closed() {
+        let (entries, reason, lastRun): ([(UInt32, CallEntry)], String?, UInt32?) = state.withLockedValue { state in
+            state.closed = true
+            state.pending = nil
+            defer { state.calls.removeAll() }
+            return (state.calls.map { ($0.key, $0.value) }, state.goAwayMessage, state.goAwayLastCallID)
+        }
+        let message = "the connection to \(target) closed" + (reason.map { " (\($0))" } ?? "") + " before the call finished"
+        for (id, entry) in entries {
+            entry.timer?.cancel()
+            Self.fail(entry.call, RPCError(code: .unavailable, message: message), notRun: lastRun.map { id > $0 } ?? false)
+        }
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Links a calling task's cancellation to the call id assigned later under the connection lock.
+final class CallToken: Sendable {
+    private enum State { case waiting, started(UInt32), cancelled }
+    private let state = NIOLockedValueBox(State.waiting)
+
+    /// Records the call id; false when the task was cancelled first.
+    func begin(_ id: UInt32) -> Bool {
+        state.withLockedValue { state in
+            if case .cancelled = state { return false }
+            state = .started(id)
+            return true
+        }
+    }
+
+    /// Marks the token cancelled; returns the call id when the call had started.
+    func cancel() -> UInt32? {
+        state.withLockedValue { state in
+            defer { state = .cancelled }
+            if case .started(let id) = state { return id }
+            return nil
+        }
+    }
+}
+
+/// Feeds decoded frames to the connection and answers and sends PINGs.
+final class ClientInboundHandler: ChannelInboundHandler {
+    typealias InboundIn = DecodedFrame
+
+    let connection: ClientConnection
+    private let keepalive: Duration?
+    private var keepaliveTask: RepeatedTask?
+    private var awaitingPingAck = false
+
+    init(connection: ClientConnection, keepalive: Duration?) {
+        self.connection = connection
+        self.keepalive = keepalive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let keepalive {
+            let interval = TimeAmount.nanoseconds(keepalive.nanoseconds)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                let (handler, context) = bound.value
+                handler.keepaliveTick(context: context)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    private func keepaliveTick(context: ChannelHandlerContext) {
+        if awaitingPingAck {
+            context.close(promise: nil)
+            return
+        }
+        awaitingPingAck = true
+        var frame = ByteBufferAllocator().buffer(capacity: Frame.headerSize + 8)
+        Frame.writeHeader(type: .ping, flags: 0, callID: 0, payloadLength: 8, to: &frame)
+        frame.writeInteger(UInt64(NIODeadline.now().uptimeNanoseconds))
+        connection.send(frame)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .frame(let frame):
+            if frame.type == .ping {
+                if frame.flags & Frame.flagAck != 0 {
+                    awaitingPingAck = false
+                } else {
+                    var reply = ByteBufferAllocator().buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
+                    Frame(type: .ping, flags: Frame.flagAck, callID: 0, payload: frame.payload).write(to: &reply)
+                    connection.send(reply)
+                }
+            } else {
+                connection.receive(frame)
+            }
+        case .oversized, .malformed:
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        connection.closed()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Why a call failed on a connection, and whether the server certainly did not run it (then the
+/// client may send it again on a new connection without risk of running it twice).
+struct ClientCallFailure: Error {
+    var error: RPCError
+    var notRun: Bool
+}
+
+/// A running server-streaming call as its consumer holds it. The connection's call table keeps the
+/// stream's continuation alive, so the stream alone cannot tell that nobody listens any more; this
+/// handle can: releasing it cancels the call.
+final class ClientStreamHandle: Sendable {
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+    private let cancel: @Sendable () -> Void
+
+    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, cancel: @escaping @Sendable () -> Void) {
+        self.stream = stream
+        self.cancel = cancel
+    }
+
+    deinit { cancel() }
+}

@@ -1,0 +1,100 @@
+import NIOCore
+
+/// Builds whole frames, writing the head in front of an already-serialized message when the
+/// message's buffer left room for it (``ByteBuffer/withReservedHead(capacity:)``), so that one
+/// allocation carries the frame to the socket.
+enum FrameBuilder {
+    /// A MESSAGE frame around `body`.
+    static func message(callID: UInt32, body: consuming ByteBuffer) -> ByteBuffer {
+        prepend(headSize: Frame.headerSize, bodyLength: body.readableBytes, to: body) { head in
+            head.header(type: .message, flags: 0, callID: callID)
+        }
+    }
+
+    /// An END frame: status, message, `request-id` plus `extra` metadata, and `body` (unary responses).
+    static func end(
+        callID: UInt32, status: RPCStatusCode, message: String, requestID: String, extra: Metadata = Metadata(),
+        body: consuming ByteBuffer
+    ) -> ByteBuffer {
+        let hasRequestID = !requestID.isEmpty
+        var metadataSize = 2 + (hasRequestID ? 2 + 10 + 4 + requestID.utf8.count : 0)
+        for entry in extra { metadataSize += 2 + entry.key.utf8.count + 4 + entry.value.utf8.count }
+        let messageLength = min(message.utf8.count, Int(UInt16.max))
+        let headSize = Frame.headerSize + 1 + 2 + messageLength + metadataSize
+        if messageLength < message.utf8.count {
+            // Rare: a message too long for its u16 length; go the slow, careful way.
+            var frame = ByteBufferAllocator().buffer(capacity: headSize + body.readableBytes)
+            var payload = ByteBufferAllocator().buffer(capacity: headSize)
+            var metadata = extra
+            if hasRequestID { metadata.add(Metadata.Keys.requestID, requestID) }
+            EndHead(status: status, message: message, metadata: metadata).write(to: &payload)
+            payload.writeImmutableBuffer(body)
+            Frame(type: .end, callID: callID, payload: payload).write(to: &frame)
+            return frame
+        }
+        return prepend(headSize: headSize, bodyLength: body.readableBytes, to: body) { head in
+            head.header(type: .end, flags: 0, callID: callID)
+            head.integer(status.rawValue)
+            head.integer(UInt16(messageLength))
+            head.string(message)
+            head.integer(UInt16((hasRequestID ? 1 : 0) + extra.count))
+            if hasRequestID {
+                head.integer(UInt16(10))
+                head.string(Metadata.Keys.requestID)
+                head.integer(UInt32(requestID.utf8.count))
+                head.string(requestID)
+            }
+            for entry in extra {
+                head.integer(UInt16(entry.key.utf8.count))
+                head.string(entry.key)
+                head.integer(UInt32(entry.value.utf8.count))
+                head.string(entry.value)
+            }
+        }
+    }
+
+    /// Writes `headSize` bytes in front of `body`: in place when there is room, else into a new buffer.
+    private static func prepend(
+        headSize: Int, bodyLength: Int, to body: consuming ByteBuffer, _ writeHead: (inout HeadWriter) -> Void
+    ) -> ByteBuffer {
+        var frame = body
+        if frame.readerIndex >= headSize {
+            let start = frame.readerIndex - headSize
+            var writer = HeadWriter(buffer: frame, index: start, payloadLength: headSize - Frame.headerSize + bodyLength)
+            frame = ByteBuffer()  // drop our reference so the writer's copy stays unique
+            writeHead(&writer)
+            var result = writer.buffer
+            result.moveReaderIndex(to: start)
+            return result
+        }
+        var fresh = ByteBufferAllocator().buffer(capacity: headSize + bodyLength)
+        fresh.moveWriterIndex(forwardBy: headSize)
+        fresh.writeBuffer(&frame)
+        var writer = HeadWriter(buffer: fresh, index: 0, payloadLength: headSize - Frame.headerSize + bodyLength)
+        fresh = ByteBuffer()
+        writeHead(&writer)
+        return writer.buffer
+    }
+}
+
+/// Writes a frame head at a fixed position with `set` operations.
+struct HeadWriter {
+    var buffer: ByteBuffer
+    var index: Int
+    let payloadLength: Int
+
+    mutating func header(type: FrameType, flags: UInt8, callID: UInt32) {
+        integer(UInt32(payloadLength + Frame.lengthCountedHeaderSize))
+        integer(type.rawValue)
+        integer(flags)
+        integer(callID)
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        index += buffer.setInteger(value, at: index)
+    }
+
+    mutating func string(_ value: String) {
+        index += buffer.setString(value, at: index)
+    }
+}

@@ -1,0 +1,77 @@
+import NIOCore
+
+/// What the frame decoder hands to a connection handler.
+public enum DecodedFrame: Sendable, Equatable {
+    /// A well-formed frame within the size limit.
+    case frame(Frame)
+    /// A frame whose `length` exceeds the limit. Its payload is not read: the connection must be
+    /// closed after answering, since the rest of the stream cannot be trusted to be in step.
+    case oversized(rawType: UInt8, callID: UInt32, length: UInt32, limit: UInt32)
+    /// A frame that breaks the framing rules (a `length` below 6, an unknown type).
+    case malformed(reason: String)
+}
+
+/// Splits a byte stream into frames, never buffering more than one frame of at most
+/// `maxFrameLength` bytes (plus the 4-byte prefix).
+///
+/// The only state is how far the stream has been read; a frame split across reads is simply left
+/// in the cumulation buffer until it is whole, so the output does not depend on how the bytes were
+/// chunked. After an oversized or malformed frame the decoder discards all further input.
+public struct FrameDecoder: ByteToMessageDecoder, Sendable {
+    public typealias InboundOut = DecodedFrame
+
+    public let maxFrameLength: UInt32
+    private var poisoned = false
+
+    public init(maxFrameLength: UInt32) {
+        self.maxFrameLength = maxFrameLength
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let decoded = self.next(from: &buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(decoded))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // A truncated trailing frame is simply dropped with the connection.
+        try self.decode(context: context, buffer: &buffer)
+    }
+
+    /// Reads one decoded item from the front of `buffer`, or nil when more bytes are needed.
+    /// Exposed for tests and for the client, which shares the framing.
+    public mutating func next(from buffer: inout ByteBuffer) -> DecodedFrame? {
+        if poisoned {
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+            return nil
+        }
+        guard let length: UInt32 = buffer.getInteger(at: buffer.readerIndex) else { return nil }
+        if length < UInt32(Frame.lengthCountedHeaderSize) {
+            poisoned = true
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+            return .malformed(reason: "frame length \(length) is below the 6-byte minimum (type, flags, call id)")
+        }
+        if length > maxFrameLength {
+            // Wait for the rest of the header so the answer can name the call.
+            guard buffer.readableBytes >= Frame.headerSize else { return nil }
+            let rawType: UInt8 = buffer.getInteger(at: buffer.readerIndex + 4)!
+            let callID: UInt32 = buffer.getInteger(at: buffer.readerIndex + 6)!
+            poisoned = true
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+            return .oversized(rawType: rawType, callID: callID, length: length, limit: maxFrameLength)
+        }
+        let total = Int(length) + 4
+        guard buffer.readableBytes >= total else { return nil }
+        let rawType: UInt8 = buffer.getInteger(at: buffer.readerIndex + 4)!
+        guard let type = FrameType(rawValue: rawType) else {
+            poisoned = true
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+            return .malformed(reason: "unknown frame type 0x\(String(rawType, radix: 16))")
+        }
+        let flags: UInt8 = buffer.getInteger(at: buffer.readerIndex + 5)!
+        let callID: UInt32 = buffer.getInteger(at: buffer.readerIndex + 6)!
+        buffer.moveReaderIndex(forwardBy: Frame.headerSize)
+        let payload = buffer.readSlice(length: Int(length) - Frame.lengthCountedHeaderSize)!
+        return .frame(Frame(type: type, flags: flags, callID: callID, payload: payload))
+    }
+}

@@ -1,0 +1,29 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The router's methods keyed by their UTF-8 bytes, so that looking up the method of a call does
+/// not first build a `String` from the frame.
+struct MethodTable: Sendable {
+    struct Entry: Sendable {
+        let name: String
+        let handler: RPCMethodHandler
+    }
+
+    private let entries: [ByteBuffer: Entry]
+
+    init(router: RPCRouter) {
+        var entries: [ByteBuffer: Entry] = [:]
+        for (name, handler) in router.handlers {
+            entries[ByteBuffer(string: name)] = Entry(name: name, handler: handler)
+        }
+        self.entries = entries
+    }
+
+    func lookup(_ bytes: ByteBuffer) -> Entry? { entries[bytes] }
+}
+
+/// A process-wide counter (a lock is plenty: it is touched only for calls without a request id).
+final class ManagedAtomicCounter: Sendable {
+    private let value = NIOLockedValueBox<UInt64>(UInt64.random(in: 0..<(1 << 40)))
+    func next() -> UInt64 { value.withLockedValue { $0 &+= 1; return $0 } }
+}

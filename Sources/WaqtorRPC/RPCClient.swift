@@ -1,0 +1,264 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Settings of an ``RPCClient``.
+public struct RPCClientConfiguration: Sendable {
+    /// How long establishing a TCP connection may take. Default 5 s.
+    public var connectTimeout: Duration
+    /// Timeout for calls whose ``CallOptions/timeout`` is nil; nil means no deadline. Default nil.
+    public var defaultTimeout: Duration?
+    /// How often an open connection sends PING; a connection whose PING is not acknowledged within
+    /// one interval is closed (calls on it fail with UNAVAILABLE). nil disables it. Default 30 s.
+    public var keepaliveInterval: Duration?
+    /// Largest frame accepted from the server. Default 16 MiB.
+    public var maxFrameLength: UInt32
+
+    public init(
+        connectTimeout: Duration = .seconds(5), defaultTimeout: Duration? = nil,
+        keepaliveInterval: Duration? = .seconds(30), maxFrameLength: UInt32 = 16 * 1024 * 1024
+    ) {
+        self.connectTimeout = connectTimeout
+        self.defaultTimeout = defaultTimeout
+        self.keepaliveInterval = keepaliveInterval
+        self.maxFrameLength = maxFrameLength
+    }
+}
+
+/// A client of one server address: one multiplexed connection, opened on first use, reopened
+/// after it closes or after the server sent GOAWAY. Thread-safe; share one per server.
+///
+/// Every failure is an ``RPCError``: the server's status, or UNAVAILABLE (cannot connect,
+/// connection lost), DEADLINE_EXCEEDED (the call's timeout passed), CANCELLED (the calling task
+/// was cancelled), RESOURCE_EXHAUSTED (request larger than the server accepts).
+public final class RPCClient: Sendable {
+    public let host: String
+    public let port: Int
+    public let configuration: RPCClientConfiguration
+    private let group: any EventLoopGroup
+
+    private enum ConnectionState {
+        case idle
+        case connecting([CheckedContinuation<Result<ClientConnection, RPCError>, Never>])
+        case ready(ClientConnection)
+        case closed
+    }
+    private let state = NIOLockedValueBox(ConnectionState.idle)
+
+    public init(
+        host: String, port: Int, configuration: RPCClientConfiguration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        self.group = eventLoopGroup
+    }
+
+    /// Makes a unary call.
+    public func unary<Request: ProtoMessage, Response: ProtoMessage>(
+        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
+    ) async throws(RPCError) -> Response {
+        try await unaryWithMetadata(method: method, request: request, responseType: responseType, options: options).message
+    }
+
+    /// Makes a unary call and also returns the metadata the server sent with its answer.
+    public func unaryWithMetadata<Request: ProtoMessage, Response: ProtoMessage>(
+        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
+    ) async throws(RPCError) -> (message: Response, metadata: Metadata) {
+        let frame = try encodeRequest(method: method, request: request, options: options)
+        var attempt = 0
+        var answer: (EndHead, ByteBuffer)?
+        while answer == nil {
+            let connection = try await connection()
+            do {
+                answer = try await connection.unary(frame: frame, timeout: options.timeout ?? configuration.defaultTimeout)
+            } catch {
+                // A call the server never ran (it sent GOAWAY first) is safe to send again once,
+                // on a fresh connection.
+                attempt += 1
+                guard error.notRun, attempt < 3 else { throw error.error }
+            }
+        }
+        let (head, body) = answer!
+        guard head.status == .ok else {
+            throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
+        }
+        do {
+            return (try Response(buffer: body), head.metadata)
+        } catch {
+            throw RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")
+        }
+    }
+
+    /// Makes a server-streaming call; the call starts when iteration starts, and ends early when the
+    /// iterating task is cancelled or the iterator is dropped.
+    public func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
+    ) -> RPCResponseStream<Response> {
+        RPCResponseStream { () async throws(RPCError) -> ClientStreamHandle in
+            let frame = try self.encodeRequest(method: method, request: request, options: options)
+            let connection = try await self.connection()
+            return connection.serverStreaming(frame: frame, timeout: options.timeout ?? self.configuration.defaultTimeout)
+        }
+    }
+
+    /// Closes the connection; calls in flight fail with UNAVAILABLE and later calls with UNAVAILABLE.
+    public func close() async {
+        let current: ClientConnection? = state.withLockedValue { state in
+            defer { state = .closed }
+            if case .ready(let connection) = state { return connection }
+            return nil
+        }
+        await current?.close()
+    }
+
+    private func encodeRequest<Request: ProtoMessage>(method: String, request: Request, options: CallOptions) throws(RPCError) -> ByteBuffer {
+        var frame = ByteBufferAllocator().buffer(capacity: 128 + method.utf8.count)
+        frame.moveWriterIndex(forwardBy: Frame.headerSize)
+        let timeout = options.timeout ?? configuration.defaultTimeout
+        let micros: UInt64 = timeout.map { UInt64(clamping: max(1, $0.nanoseconds / 1000)) } ?? 0
+        RequestHead(method: method, timeoutMicros: micros, metadata: options.metadata).write(to: &frame)
+        request.serialize(into: &frame)
+        let length = frame.readableBytes - 4
+        frame.setInteger(UInt32(length), at: 0)
+        frame.setInteger(FrameType.request.rawValue, at: 4)
+        frame.setInteger(UInt8(0), at: 5)
+        return frame
+    }
+
+    // MARK: Connection management
+
+    private func connection() async throws(RPCError) -> ClientConnection {
+        enum Next { case use(ClientConnection), wait, connect, closed }
+        // Fast path without a continuation.
+        let fast: ClientConnection? = state.withLockedValue { state in
+            if case .ready(let connection) = state, connection.isUsable { return connection }
+            return nil
+        }
+        if let fast { return fast }
+
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<ClientConnection, RPCError>, Never>) in
+            let next: Next = state.withLockedValue { state in
+                switch state {
+                case .ready(let connection) where connection.isUsable:
+                    return .use(connection)
+                case .connecting(var waiters):
+                    waiters.append(continuation)
+                    state = .connecting(waiters)
+                    return .wait
+                case .closed:
+                    return .closed
+                case .idle, .ready:
+                    state = .connecting([continuation])
+                    return .connect
+                }
+            }
+            switch next {
+            case .use(let connection): continuation.resume(returning: .success(connection))
+            case .wait: break
+            case .closed: continuation.resume(returning: .failure(RPCError(code: .unavailable, message: "the client was closed")))
+            case .connect: startConnecting()
+            }
+        }
+        return try result.get()
+    }
+
+    private func startConnecting() {
+        let host = self.host, port = self.port, configuration = self.configuration
+        let target = "\(host):\(port)"
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let connection = ClientConnection(channel: channel, target: target, configuration: configuration)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: configuration.maxFrameLength)))
+                    try sync.addHandler(ClientInboundHandler(connection: connection, keepalive: configuration.keepaliveInterval))
+                }
+            }
+        bootstrap.connect(host: host, port: port).flatMap { channel in
+            channel.pipeline.handler(type: ClientInboundHandler.self).map { $0.connection }
+        }.whenComplete { result in
+            let mapped: Result<ClientConnection, RPCError> = result.mapError { error in
+                RPCError(code: .unavailable, message: "cannot connect to the server at \(target): \(error)")
+            }
+            let waiters: [CheckedContinuation<Result<ClientConnection, RPCError>, Never>] = self.state.withLockedValue { state in
+                guard case .connecting(let waiters) = state else {
+                    // close() ran meanwhile.
+                    if case .success(let connection) = mapped { Task { await connection.close() } }
+                    return []
+                }
+                switch mapped {
+                case .success(let connection): state = .ready(connection)
+                case .failure: state = .idle
+                }
+                return waiters
+            }
+            if case .success(let connection) = mapped { connection.sendHello() }
+            for waiter in waiters { waiter.resume(returning: mapped) }
+        }
+    }
+}
+
+/// The messages of a server-streaming call (`for try await message in stream`).
+public struct RPCResponseStream<Element: ProtoMessage>: AsyncSequence, Sendable {
+    public typealias Failure = RPCError
+    let start: @Sendable () async throws(RPCError) -> ClientStreamHandle
+
+    init(start: @escaping @Sendable () async throws(RPCError) -> ClientStreamHandle) {
+        self.start = start
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(start: start) }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        private var start: (@Sendable () async throws(RPCError) -> ClientStreamHandle)?
+        private var handle: ClientStreamHandle?
+        private var iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator?
+
+        init(start: @escaping @Sendable () async throws(RPCError) -> ClientStreamHandle) {
+            self.start = start
+        }
+
+        public mutating func next() async throws(RPCError) -> Element? {
+            try await next(isolation: nil)
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(RPCError) -> Element? {
+            if let start {
+                self.start = nil
+                let handle = try await start()
+                self.handle = handle
+                iterator = handle.stream.makeAsyncIterator()
+            }
+            guard var current = iterator else { return nil }
+            do {
+                let next = try await current.next(isolation: actor)
+                iterator = current
+                guard let bytes = next else {
+                    iterator = nil
+                    handle = nil
+                    return nil
+                }
+                do {
+                    return try Element(buffer: bytes)
+                } catch {
+                    iterator = nil
+                    handle = nil
+                    throw RPCError(code: .internalError, message: "the server sent a message that is not a valid \(Element.protoMessageName)")
+                }
+            } catch let error as RPCError {
+                iterator = nil
+                handle = nil
+                throw error
+            } catch {
+                iterator = nil
+                handle = nil
+                throw RPCError(code: .cancelled, message: "the call was cancelled")
+            }
+        }
+    }
+}

@@ -1,0 +1,464 @@
+import Logging
+import NIOCore
+
+/// Events the server sends down a connection's pipeline.
+enum RPCServerEvent: Sendable {
+    /// Send GOAWAY, refuse new calls, close once the calls in flight are done.
+    case gracefulShutdown
+    /// Close now, cancelling calls in flight (the grace period ran out).
+    case forceClose
+}
+
+/// One server connection: handshake, call table, deadlines, cancellation, limits, GOAWAY.
+///
+/// Lives on its channel's event loop and is not `Sendable`; call tasks reach it only through
+/// ``ServerOutbound``, whose drain runs here.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = DecodedFrame
+    typealias OutboundOut = ByteBuffer
+
+    private struct ActiveCall {
+        var task: Task<Void, Never>?
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private let configuration: RPCServerConfiguration
+    private let methods: MethodTable
+    private let connectionID: UInt64
+    private var logger: Logger
+
+    private var context: ChannelHandlerContext?
+    private var outbound: ServerOutbound?
+    private var spare: [ServerOutbound.Item] = []
+    private var peer = "unknown"
+
+    private var handshakeDone = false
+    private var draining = false
+    private var closing = false
+    private var lastCallID: UInt32 = 0
+    private var calls: [UInt32: ActiveCall] = [:]
+    private var needsFlush = false
+    private var lastActivity = NIODeadline.now()
+    private var handshakeTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+
+    init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
+        self.configuration = configuration
+        self.methods = methods
+        self.connectionID = connectionID
+        self.logger = logger
+        self.logger[metadataKey: "connection"] = .stringConvertible(connectionID)
+    }
+
+    // MARK: Pipeline life
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let outbound = ServerOutbound(eventLoop: context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        outbound.install { bound.value.drainOutbound() }
+        self.outbound = outbound
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard handshakeTimer == nil, !handshakeDone else { return }
+        if let remote = context.remoteAddress {
+            peer = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
+        }
+        logger[metadataKey: "peer"] = .string(peer)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
+            bound.value.handshakeTimedOut()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown()
+        self.context = nil
+    }
+
+    private func tearDown() {
+        closing = true
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        for (_, call) in calls {
+            call.deadlineTimer?.cancel()
+            call.task?.cancel()
+        }
+        calls.removeAll()
+        outbound?.close()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        outbound?.setWritable(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? RPCServerEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch event {
+        case .gracefulShutdown:
+            beginDraining(message: "the server is shutting down; open a new connection to retry")
+        case .forceClose:
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Inbound frames
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .frame(let frame):
+            handle(frame)
+        case .oversized(let rawType, let callID, let length, let limit):
+            let message = "frame of \(length) bytes exceeds this server's limit of \(limit) bytes"
+            if handshakeDone, rawType == FrameType.request.rawValue, callID != 0, calls[callID] == nil {
+                write(FrameBuilder.end(callID: callID, status: .resourceExhausted, message: message, requestID: "", body: ByteBuffer()))
+            }
+            goAwayAndClose(status: .resourceExhausted, message: message)
+        case .malformed(let reason):
+            goAwayAndClose(status: .invalidArgument, message: "protocol error: \(reason)")
+        }
+    }
+
+    private func handle(_ frame: Frame) {
+        guard handshakeDone else {
+            guard frame.type == .hello else {
+                goAwayAndClose(status: .failedPrecondition, message: "protocol error: the first frame must be HELLO, got \(frame.type)")
+                return
+            }
+            receiveHello(frame)
+            return
+        }
+        switch frame.type {
+        case .request:
+            receiveRequest(frame)
+        case .cancel:
+            if var call = calls.removeValue(forKey: frame.callID) {
+                call.deadlineTimer?.cancel()
+                call.task?.cancel()
+                call.task = nil
+                outbound?.wakeWaiters()
+                callsChanged()
+            }
+        case .ping:
+            if frame.flags & Frame.flagAck == 0 {
+                var buffer = ByteBufferAllocator().buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
+                Frame(type: .ping, flags: Frame.flagAck, callID: 0, payload: frame.payload).write(to: &buffer)
+                write(buffer)
+            }
+        case .hello:
+            goAwayAndClose(status: .invalidArgument, message: "protocol error: HELLO sent twice")
+        case .message, .end, .goAway:
+            goAwayAndClose(status: .invalidArgument, message: "protocol error: \(frame.type) frames are sent only by servers")
+        }
+    }
+
+    private func receiveHello(_ frame: Frame) {
+        let hello: HelloPayload
+        do {
+            hello = try HelloPayload.parse(frame.payload)
+        } catch {
+            goAwayAndClose(status: .invalidArgument, message: "protocol error: \(error)")
+            return
+        }
+        guard hello.version == HelloPayload.currentVersion else {
+            goAwayAndClose(
+                status: .failedPrecondition,
+                message: "unsupported protocol version \(hello.version); this server speaks version \(HelloPayload.currentVersion)")
+            return
+        }
+        handshakeDone = true
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        let idleMillis = UInt32(clamping: configuration.idleTimeout.nanoseconds / 1_000_000)
+        let reply = HelloPayload(
+            maxFrameLength: configuration.maxFrameLength,
+            maxConcurrentCalls: UInt32(clamping: configuration.maxConcurrentCallsPerConnection),
+            idleTimeoutMilliseconds: idleMillis)
+        var payload = ByteBufferAllocator().buffer(capacity: 32)
+        reply.write(to: &payload)
+        var buffer = ByteBufferAllocator().buffer(capacity: 48)
+        Frame(type: .hello, callID: 0, payload: payload).write(to: &buffer)
+        write(buffer)
+        lastActivity = .now()
+        scheduleIdleCheck(at: lastActivity + .nanoseconds(configuration.idleTimeout.nanoseconds))
+    }
+
+    private func receiveRequest(_ frame: Frame) {
+        let callID = frame.callID
+        guard callID != 0, callID > lastCallID else {
+            goAwayAndClose(
+                status: .invalidArgument,
+                message: "protocol error: call id \(callID) is not above the previous call id \(lastCallID)")
+            return
+        }
+        lastCallID = callID
+        lastActivity = .now()
+        if draining {
+            refuse(callID, .unavailable, "the server is shutting down; open a new connection to retry")
+            return
+        }
+        guard calls.count < configuration.maxConcurrentCallsPerConnection else {
+            refuse(callID, .resourceExhausted,
+                   "too many calls in flight on this connection (limit \(configuration.maxConcurrentCallsPerConnection)); wait for some to finish or open another connection")
+            return
+        }
+        var payload = frame.payload
+        let head: RequestHead
+        let method: MethodTable.Entry
+        do {
+            guard let timeout: UInt64 = payload.readInteger(), let methodLength: UInt16 = payload.readInteger(),
+                  let methodBytes = payload.readSlice(length: Int(methodLength))
+            else { throw WireFormatError("the REQUEST payload is truncated before the end of its method name") }
+            let metadata = try MetadataCodec.read(from: &payload)
+            guard let entry = methods.lookup(methodBytes) else {
+                let name = String(buffer: methodBytes)
+                refuse(callID, .unimplemented, "unknown method '\(name)'; methods are named like 'waqtor.v1.HealthService/Ping'")
+                return
+            }
+            method = entry
+            head = RequestHead(method: entry.name, timeoutMicros: timeout, metadata: metadata)
+        } catch {
+            refuse(callID, .invalidArgument, "malformed REQUEST: \(error)")
+            return
+        }
+
+        let requestID = head.metadata[Metadata.Keys.requestID] ?? RequestIDGenerator.next()
+        let deadline: ContinuousClock.Instant? =
+            head.timeoutMicros == 0 ? nil : ContinuousClock.now.advanced(by: .microseconds(Int64(clamping: head.timeoutMicros)))
+        let serverContext = ServerContext(
+            method: head.method, metadata: head.metadata, deadline: deadline, requestID: requestID, peer: peer,
+            logger: logger)
+        guard let outbound else { return }
+
+        var call = ActiveCall()
+        if head.timeoutMicros > 0, let context {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let timeoutMicros = head.timeoutMicros
+            call.deadlineTimer = context.eventLoop.scheduleTask(in: .microseconds(Int64(clamping: timeoutMicros))) {
+                bound.value.deadlinePassed(callID: callID, requestID: requestID, timeoutMicros: timeoutMicros)
+            }
+        }
+        call.task = CallRunner.start(
+            callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
+        calls[callID] = call
+    }
+
+    private func refuse(_ callID: UInt32, _ status: RPCStatusCode, _ message: String) {
+        write(FrameBuilder.end(callID: callID, status: status, message: message, requestID: "", body: ByteBuffer()))
+    }
+
+    private func deadlinePassed(callID: UInt32, requestID: String, timeoutMicros: UInt64) {
+        guard let call = calls.removeValue(forKey: callID) else { return }
+        call.task?.cancel()
+        outbound?.wakeWaiters()
+        let millis = Double(timeoutMicros) / 1000
+        write(FrameBuilder.end(
+            callID: callID, status: .deadlineExceeded,
+            message: "the call's deadline (\(millis) ms) passed before it finished", requestID: requestID,
+            body: ByteBuffer()))
+        flushIfNeeded()
+        callsChanged()
+    }
+
+    // MARK: Outbound
+
+    /// Writes what call tasks queued (see ``ServerOutbound``), dropping frames of calls that were
+    /// cancelled or timed out meanwhile, then flushes once.
+    private func drainOutbound() {
+        guard let outbound else { return }
+        outbound.take(into: &spare)
+        var ended = false
+        for item in spare {
+            switch item.kind {
+            case .message:
+                guard calls[item.callID] != nil else { continue }
+            case .end:
+                guard let call = calls.removeValue(forKey: item.callID) else { continue }
+                call.deadlineTimer?.cancel()
+                ended = true
+            }
+            write(item.frame)
+        }
+        spare.removeAll(keepingCapacity: true)
+        flushIfNeeded()
+        // Last, so that the loop is likely to poll its sockets before producers refill the queue.
+        outbound.wakeWaiters()
+        if ended {
+            lastActivity = .now()
+            callsChanged()
+        }
+    }
+
+    private func write(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        needsFlush = true
+    }
+
+    private func flushIfNeeded() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    // MARK: Shutdown, idle, handshake
+
+    private func callsChanged() {
+        if draining && calls.isEmpty {
+            closing = true
+            context?.close(promise: nil)
+        }
+    }
+
+    private func beginDraining(message: String) {
+        guard !draining, !closing else { return }
+        draining = true
+        guard handshakeDone else {
+            closing = true
+            context?.close(promise: nil)
+            return
+        }
+        var payload = ByteBufferAllocator().buffer(capacity: 64)
+        GoAwayPayload(lastCallID: lastCallID, status: .ok, message: message).write(to: &payload)
+        var buffer = ByteBufferAllocator().buffer(capacity: 80)
+        Frame(type: .goAway, callID: 0, payload: payload).write(to: &buffer)
+        write(buffer)
+        flushIfNeeded()
+        callsChanged()
+    }
+
+    private func goAwayAndClose(status: RPCStatusCode, message: String) {
+        guard !closing else { return }
+        logger.debug("closing connection", metadata: ["status": "\(status)", "reason": "\(message)"])
+        var payload = ByteBufferAllocator().buffer(capacity: 64)
+        GoAwayPayload(lastCallID: lastCallID, status: status, message: message).write(to: &payload)
+        var buffer = ByteBufferAllocator().buffer(capacity: 80)
+        Frame(type: .goAway, callID: 0, payload: payload).write(to: &buffer)
+        write(buffer)
+        flushIfNeeded()
+        closing = true
+        context?.close(promise: nil)
+    }
+
+    private func handshakeTimedOut() {
+        guard !handshakeDone, !closing else { return }
+        logger.debug("no HELLO within the handshake timeout")
+        closing = true
+        context?.close(promise: nil)
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline) {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.idleCheck() }
+    }
+
+    private func idleCheck() {
+        guard !closing else { return }
+        let idleFor = NIODeadline.now() - lastActivity
+        let limit = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
+        if calls.isEmpty && idleFor >= limit {
+            beginDraining(message: "closing a connection idle for \(configuration.idleTimeout)")
+        } else {
+            scheduleIdleCheck(at: (calls.isEmpty ? lastActivity : .now()) + limit)
+        }
+    }
+}
+
+/// Runs one call's handler in its own task and queues its frames.
+enum CallRunner {
+    static func start(
+        callID: UInt32, handler: RPCMethodHandler, request: ByteBuffer, context: ServerContext, outbound: ServerOutbound
+    ) -> Task<Void, Never> {
+        Task {
+            let frame: ByteBuffer
+            do {
+                switch handler {
+                case .unary(let run):
+                    let response = try await run(request, context)
+                    frame = FrameBuilder.end(callID: callID, status: .ok, message: "", requestID: context.requestID, body: response)
+                case .serverStreaming(let run):
+                    let writer = ServerStreamWriter<RawMessage>(sink: { body in
+                        try Task.checkCancellation()
+                        try await outbound.waitForRoom()
+                        guard outbound.enqueue(.init(callID: callID, kind: .message, frame: FrameBuilder.message(callID: callID, body: body))) else {
+                            throw CancellationError()
+                        }
+                    })
+                    try await run(request, context, writer)
+                    frame = FrameBuilder.end(callID: callID, status: .ok, message: "", requestID: context.requestID, body: ByteBuffer())
+                }
+            } catch {
+                let rpcError = errorToStatus(error, context: context)
+                frame = FrameBuilder.end(
+                    callID: callID, status: rpcError.code, message: rpcError.message, requestID: context.requestID,
+                    extra: rpcError.metadata, body: ByteBuffer())
+            }
+            outbound.enqueue(.init(callID: callID, kind: .end, frame: frame))
+        }
+    }
+
+    /// Maps what a handler threw to the status the caller sees. Only ``RPCErrorConvertible`` errors
+    /// choose their message; anything else is logged here and reported as INTERNAL without detail,
+    /// so that nothing internal leaks to the caller.
+    static func errorToStatus(_ error: any Error, context: ServerContext) -> RPCError {
+        if let convertible = error as? any RPCErrorConvertible {
+            var rpcError = convertible.rpcError
+            if rpcError.code == .ok { rpcError.code = .unknown }
+            return rpcError
+        }
+        if error is CancellationError {
+            if let deadline = context.deadline, deadline <= .now {
+                return RPCError(code: .deadlineExceeded, message: "the call's deadline passed before it finished")
+            }
+            return RPCError(code: .cancelled, message: "the call was cancelled")
+        }
+        context.logger.error("handler failed", metadata: ["error": "\(error)"])
+        return RPCError(
+            code: .internalError,
+            message: "internal error; quote request id \(context.requestID) when reporting it")
+    }
+}
+
+/// Request ids for calls that came without one: 15 characters, so that Swift stores them inline
+/// without a heap allocation.
+enum RequestIDGenerator {
+    private static let counter = ManagedAtomicCounter()
+
+    static func next() -> String {
+        let value = counter.next()
+        var id = String(value, radix: 36)
+        if id.utf8.count < 14 { id = String(repeating: "0", count: 14 - id.utf8.count) + id }
+        return "s" + id
+    }
+}

@@ -1,0 +1,127 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The hand-over point between call tasks (any thread) and their connection's event loop.
+///
+/// Tasks append finished frames; the first append after a drain schedules one drain on the event
+/// loop, which writes everything queued so far and flushes once. Under load this turns many
+/// responses into one `writev` per event-loop tick.
+///
+/// Streams are bounded twice: by the channel's writability, and by the bytes queued here but not
+/// yet drained (``maxQueuedStreamBytes``). The second bound matters: NIO runs tasks until its queue
+/// is empty before it polls sockets again, so a producer that kept scheduling drains faster than
+/// they run would starve every other connection on that event loop. A stream producer therefore
+/// waits once it is that far ahead, and is woken only at the end of a drain.
+final class ServerOutbound: Sendable {
+    enum Kind: Sendable { case message, end }
+
+    struct Item: Sendable {
+        let callID: UInt32
+        let kind: Kind
+        let frame: ByteBuffer
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var drainScheduled = false
+        var writable = true
+        var closed = false
+        var queuedStreamBytes = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+    let eventLoop: any EventLoop
+    /// Runs the drain on the event loop; set once the handler is in the pipeline, cleared on close.
+    private let drain: NIOLoopBoundBox<(() -> Void)?>
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.drain = NIOLoopBoundBox(nil, eventLoop: eventLoop)
+    }
+
+    /// On the event loop: installs the drain action.
+    func install(drain action: @escaping () -> Void) {
+        drain.value = action
+    }
+
+    /// Queues a frame; returns false when the connection is gone.
+    @discardableResult
+    func enqueue(_ item: Item) -> Bool {
+        let schedule: Bool? = state.withLockedValue { state in
+            if state.closed { return nil }
+            state.items.append(item)
+            if item.kind == .message { state.queuedStreamBytes += item.frame.readableBytes }
+            if state.drainScheduled { return false }
+            state.drainScheduled = true
+            return true
+        }
+        guard let schedule else { return false }
+        if schedule {
+            eventLoop.execute { [drain] in drain.value?() }
+        }
+        return true
+    }
+
+    /// On the event loop: moves the queued items into `spare` (which must be empty).
+    func take(into spare: inout [Item]) {
+        state.withLockedValue { state in
+            swap(&state.items, &spare)
+            state.drainScheduled = false
+            state.queuedStreamBytes = 0
+        }
+    }
+
+    /// Most bytes of stream messages queued for the next drain before a producer waits.
+    static let maxQueuedStreamBytes = 64 * 1024
+
+    /// Suspends a stream producer while the channel is not writable or too much is queued; throws
+    /// once the connection is gone. Wake-ups are re-checked, so spurious ones are harmless.
+    func waitForRoom() async throws {
+        while true {
+            let status: Int = state.withLockedValue { state in
+                if state.closed { return -1 }
+                return state.writable && state.queuedStreamBytes < Self.maxQueuedStreamBytes ? 1 : 0
+            }
+            if status < 0 { throw CancellationError() }
+            if status > 0 { return }
+            try Task.checkCancellation()
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow: Bool = state.withLockedValue { state in
+                    if state.closed || (state.writable && state.queuedStreamBytes < Self.maxQueuedStreamBytes) { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// On the event loop, at the end of a drain or after a call was cancelled: wakes waiting
+    /// producers so that they re-check for room (or for their own cancellation).
+    func wakeWaiters() {
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { state in
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// On the event loop: records the channel's writability and wakes waiting streams.
+    func setWritable(_ writable: Bool) {
+        state.withLockedValue { $0.writable = writable }
+        if writable { wakeWaiters() }
+    }
+
+    /// On the event loop: the connection is gone; later enqueues are refused and waiters fail.
+    func close() {
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { state in
+            state.closed = true
+            state.items = []
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        drain.value = nil
+        for waiter in waiters { waiter.resume() }
+    }
+}
