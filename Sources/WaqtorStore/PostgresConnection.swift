@@ -37,6 +37,9 @@ final class PostgresConnection {
             throw PostgresError(.connectionFailed, serverMessage: message,
                                 context: "\(configuration.redactedConnectionString): \(message)")
         }
+        // Notices (e.g. "relation already exists, skipping") would go to stderr; they are not
+        // errors and may quote data, so they are dropped.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         self.handle = conn
     }
 
