@@ -8,16 +8,15 @@ import Foundation
 ///
 /// ```swift
 /// let redis = try await ThrowawayRedis.start()
-/// // … use "127.0.0.1:\(redis.port)" …
-/// try await redis.kill()        // the shard goes down
-/// try await redis.restart()     // back on the same port
-/// try await redis.stop()
+/// // … use redis.address ("127.0.0.1:<port>") …
+/// try await redis.kill()        // the shard goes down (SIGKILL: a crash)
+/// try await redis.restart()     // back on the same port, empty
+/// try await redis.stop()        // SIGTERM, then wait for the exit
 /// ```
 public final class ThrowawayRedis: @unchecked Sendable {
-    // @unchecked Sendable invariant: `process` is only replaced under `lock`, and Process itself
-    // is thread-safe for terminate/processIdentifier/isRunning.
+    // @unchecked Sendable invariant: `pid` is read and written only under `lock`.
     private let lock = NSLock()
-    private var process: Process?
+    private var pid: pid_t = 0
 
     /// The loopback port the server listens on (kept across ``restart()``).
     public let port: Int
@@ -38,7 +37,7 @@ public final class ThrowawayRedis: @unchecked Sendable {
     }
 
     /// Whether the server process is running.
-    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    public var isRunning: Bool { lock.withLock { pid != 0 && Self.reap(pid) == nil } }
 
     /// Stops the server with SIGTERM and waits for it to exit.
     public func stop() async throws {
@@ -52,41 +51,77 @@ public final class ThrowawayRedis: @unchecked Sendable {
 
     /// Starts the server again on the same port (empty: no persistence) and waits until ready.
     public func restart() async throws {
-        if isRunning { try await stop() }
+        try await stop()
         try await launch()
     }
 
     deinit {
-        if let process, process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
+        if pid != 0 {
+            Foundation.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
         }
     }
 
     private func launch() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.serverPath())
-        process.arguments = [
-            "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
+        let arguments = [
+            Self.serverPath(), "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no",
+            "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning", "--logfile", "",
         ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        lock.withLock { self.process = process }
+        let pid = try Self.spawn(arguments)
+        lock.withLock { self.pid = pid }
         let port = self.port
-        let ready = await TestNetwork.waitUntil { !process.isRunning || TestNetwork.isAccepting(port: port) }
-        guard ready, process.isRunning else {
-            throw TestSupportError("redis-server did not start on port \(port) (exit status \(process.isRunning ? "-" : String(process.terminationStatus)))")
+        let ready = await TestNetwork.waitUntil { !self.isRunning || TestNetwork.isAccepting(port: port) }
+        guard ready, isRunning else {
+            throw TestSupportError("redis-server did not start on port \(port) (is \(arguments[0]) installed?)")
         }
     }
 
+    /// posix_spawn with an empty signal mask and default handlers: Foundation's `Process` would
+    /// pass on the spawning thread's mask, in which SIGTERM may be blocked (redis then ignores it).
+    private static func spawn(_ arguments: [String]) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        guard result == 0 else { throw TestSupportError("cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
+        return pid
+    }
+
+    /// The exit status if `pid` has exited (reaping it), nil while it runs.
+    private static func reap(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == 0 { return nil }
+        return status
+    }
+
     private func terminate(signal: Int32) async throws {
-        guard let process = lock.withLock({ self.process }), process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, signal)
-        let exited = await TestNetwork.waitUntil(interval: .milliseconds(10)) { !process.isRunning }
+        let pid = lock.withLock { self.pid }
+        guard pid != 0 else { return }
+        Foundation.kill(pid, signal)
+        let exited = await TestNetwork.waitUntil(interval: .milliseconds(5)) { Self.reap(pid) != nil }
         guard exited else { throw TestSupportError("redis-server on port \(port) did not exit after signal \(signal)") }
-        let port = self.port
-        _ = await TestNetwork.waitUntil { !TestNetwork.isAccepting(port: port) }
+        lock.withLock { self.pid = 0 }
     }
 
     private static func serverPath() -> String {
