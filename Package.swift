@@ -151,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorAppTests",
-            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTestSupport"],
+            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,1 +1,122 @@
-print("todo")
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import WaqtorApp
+
+/// Options shared by every subcommand.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "A JSON configuration file (also WAQTOR_CONFIG).")
+    var config: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key, e.g. --set rpc.port=7420 (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(name: .long, help: "Shorthand for --set role=…: api, worker or all.")
+    var role: String?
+
+    @Option(name: .long, help: "Shorthand for --set rpc.port=….")
+    var port: Int?
+
+    func load() throws -> WaqtorConfiguration {
+        var all = overrides
+        if let role { all.append("role=\(role)") }
+        if let port { all.append("rpc.port=\(port)") }
+        do {
+            return try ConfigurationLoader.load(file: config, overrides: all)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+@main
+struct WaqtorServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "waqtor-server",
+        abstract: "The WaQtor core server: RPC API and send-queue workers.",
+        subcommands: [Serve.self, Migrate.self, PrintConfig.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply migrations, start the server, and run until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        WaqtorLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        let logger = Logger(label: "waqtor.server")
+        let app = try WaqtorApplication(configuration: configuration, logger: logger)
+        let signals = ShutdownSignals()
+        do {
+            try await app.start()
+        } catch {
+            logger.critical("start-up failed", metadata: ["error": "\(error)"])
+            await app.shutdown()
+            throw ExitCode(1)
+        }
+        logger.info("waqtor-server ready", metadata: [
+            "role": .string(configuration.role.rawValue),
+            "rpc": .string("\(configuration.rpcHost):\(app.rpcPort ?? configuration.rpcPort)"),
+            "redis_shards": .stringConvertible(configuration.redisShards.count),
+        ])
+        let signal = await signals.next()
+        logger.info("shutting down", metadata: ["signal": .string(signal)])
+        await app.shutdown()
+        logger.info("stopped")
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        WaqtorLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        let app = try WaqtorApplication(configuration: configuration, logger: Logger(label: "waqtor.migrate"))
+        try await app.migrate()
+        await app.shutdown()
+    }
+}
+
+struct PrintConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "print-config", abstract: "Print the effective configuration (passwords hidden) and exit.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        print(ConfigurationDescription.lines(configuration).joined(separator: "\n"))
+    }
+}
+
+/// SIGTERM and SIGINT as an awaitable event (the default actions are switched off so the server
+/// can drain instead of dying).
+final class ShutdownSignals {
+    private let stream: AsyncStream<String>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        self.stream = stream
+        var sources: [any DispatchSourceSignal] = []
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(name) }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func next() async -> String {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next() ?? "end"
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Everything `waqtor-server` can be told, with its defaults. docs/CONFIGURATION.md lists every
+/// key; ``ConfigurationLoader`` reads them from a JSON file, `WAQTOR_*` environment variables and
+/// `--set key=value` flags, in that order of increasing precedence.
+public struct WaqtorConfiguration: Sendable, Equatable {
+    /// Which parts of the server run in this process.
+    public enum Role: String, Sendable, CaseIterable {
+        /// The RPC API only.
+        case api
+        /// Background workers only (the send queue's consumers; they arrive with the campaign work).
+        case worker
+        /// Both.
+        case all
+    }
+
+    /// Log output format.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        /// One JSON object per line (default): machine-readable, carries every metadata field.
+        case json
+        /// `time level message key=value…`, for people reading a terminal.
+        case text
+    }
+
+    public var role: Role = .all
+
+    // rpc.*
+    public var rpcHost = "127.0.0.1"
+    public var rpcPort = 7420
+    public var rpcMaxFrameBytes = 4 * 1024 * 1024
+    public var rpcMaxCallsPerConnection = 1024
+    public var rpcMaxConnections = 10_000
+    public var rpcHandshakeTimeout: Duration = .seconds(10)
+    public var rpcIdleTimeout: Duration = .seconds(300)
+    public var rpcShutdownGrace: Duration = .seconds(30)
+
+    // database.*
+    /// The application role's connection (owns no table, row-level security applies).
+    public var databaseURL = "postgresql://waqtor_app:waqtor-app-dev@127.0.0.1:54329/waqtor"
+    /// The owner role's connection, used only to apply migrations at start-up.
+    public var databaseMigrationURL = "postgresql://waqtor_owner:waqtor-owner-dev@127.0.0.1:54329/waqtor"
+    public var databasePoolSize = 8
+    public var databaseStatementTimeout: Duration = .seconds(30)
+    /// Apply pending migrations at start-up (safe with several servers starting at once).
+    public var databaseMigrate = true
+
+    // redis.*
+    /// The send queue's shards, in order (the order is part of the key → shard mapping's input:
+    /// shard i is named `shard-i`).
+    public var redisShards = ["127.0.0.1:63790", "127.0.0.1:63791"]
+    public var redisConnectionsPerShard = 4
+
+    // health.*
+    /// How long a readiness check waits for each dependency.
+    public var healthCheckTimeout: Duration = .seconds(2)
+
+    // log.*
+    public var logLevel = "info"
+    public var logFormat: LogFormat = .json
+
+    public init() {}
+}

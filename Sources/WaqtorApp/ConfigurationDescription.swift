@@ -1,0 +1,29 @@
+import WaqtorStore
+
+/// The effective configuration as `key = value` lines, passwords hidden.
+public enum ConfigurationDescription {
+    public static func lines(_ c: WaqtorConfiguration) -> [String] {
+        func ms(_ d: Duration) -> String { "\(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)" }
+        return [
+            "role = \(c.role.rawValue)",
+            "rpc.host = \(c.rpcHost)",
+            "rpc.port = \(c.rpcPort)",
+            "rpc.max_frame_bytes = \(c.rpcMaxFrameBytes)",
+            "rpc.max_calls_per_connection = \(c.rpcMaxCallsPerConnection)",
+            "rpc.max_connections = \(c.rpcMaxConnections)",
+            "rpc.handshake_timeout_ms = \(ms(c.rpcHandshakeTimeout))",
+            "rpc.idle_timeout_ms = \(ms(c.rpcIdleTimeout))",
+            "rpc.shutdown_grace_ms = \(ms(c.rpcShutdownGrace))",
+            "database.url = \(PostgresConfiguration(connectionString: c.databaseURL).redactedConnectionString)",
+            "database.migration_url = \(PostgresConfiguration(connectionString: c.databaseMigrationURL).redactedConnectionString)",
+            "database.pool_size = \(c.databasePoolSize)",
+            "database.statement_timeout_ms = \(ms(c.databaseStatementTimeout))",
+            "database.migrate = \(c.databaseMigrate)",
+            "redis.shards = \(c.redisShards.joined(separator: ","))",
+            "redis.connections_per_shard = \(c.redisConnectionsPerShard)",
+            "health.check_timeout_ms = \(ms(c.healthCheckTimeout))",
+            "log.level = \(c.logLevel)",
+            "log.format = \(c.logFormat.rawValue)",
+        ]
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+
+/// A configuration value that could not be used, naming the key and where it came from.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Builds a ``WaqtorConfiguration`` from defaults, a JSON file, the environment and flags.
+///
+/// Keys are dotted (`rpc.port`). In the JSON file they may be nested (`{"rpc": {"port": 7420}}`)
+/// or flat (`{"rpc.port": 7420}`); in the environment they are `WAQTOR_` + the key upper-cased with
+/// dots as underscores (`WAQTOR_RPC_PORT`); on the command line `--set rpc.port=7420`. Later
+/// sources win: defaults < file < environment < flags. Unknown keys are errors, so a typo never
+/// silently falls back to a default.
+public enum ConfigurationLoader {
+    /// Every key, with a one-line description (docs/CONFIGURATION.md is generated from the same list).
+    public static let keys: [(key: String, help: String)] = [
+        ("role", "api, worker or all"),
+        ("rpc.host", "address the RPC server listens on"),
+        ("rpc.port", "TCP port of the RPC server (0 picks a free one)"),
+        ("rpc.max_frame_bytes", "largest frame accepted, in bytes"),
+        ("rpc.max_calls_per_connection", "calls in flight per connection"),
+        ("rpc.max_connections", "connections open at once"),
+        ("rpc.handshake_timeout_ms", "time a new connection has to send HELLO"),
+        ("rpc.idle_timeout_ms", "time without calls before a connection is closed"),
+        ("rpc.shutdown_grace_ms", "time calls in flight get to finish on SIGTERM"),
+        ("database.url", "PostgreSQL URL of the application role"),
+        ("database.migration_url", "PostgreSQL URL of the owner role (migrations)"),
+        ("database.pool_size", "PostgreSQL connections in the pool"),
+        ("database.statement_timeout_ms", "server-side statement timeout"),
+        ("database.migrate", "apply pending migrations at start-up (true/false)"),
+        ("redis.shards", "comma-separated host:port list of the send queue's shards"),
+        ("redis.connections_per_shard", "hiredis connections per shard"),
+        ("health.check_timeout_ms", "how long readiness waits for each dependency"),
+        ("log.level", "trace, debug, info, notice, warning, error or critical"),
+        ("log.format", "json or text"),
+    ]
+
+    /// Loads the configuration.
+    /// - Parameters:
+    ///   - file: a JSON file path, or nil for none (also read from `WAQTOR_CONFIG`).
+    ///   - environment: the process environment.
+    ///   - overrides: `key=value` strings from `--set`.
+    public static func load(
+        file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment, overrides: [String] = []
+    ) throws(ConfigurationError) -> WaqtorConfiguration {
+        var values: [String: (value: String, source: String)] = [:]
+        if let path = file ?? environment["WAQTOR_CONFIG"], !path.isEmpty {
+            for (key, value) in try readFile(path) { values[key] = (value, "file \(path)") }
+        }
+        let known = Set(keys.map(\.key))
+        for (name, value) in environment where name.hasPrefix("WAQTOR_") && name != "WAQTOR_CONFIG" {
+            let key = String(name.dropFirst("WAQTOR_".count)).lowercased()
+            guard let match = known.first(where: { $0.replacingOccurrences(of: ".", with: "_") == key }) else { continue }
+            values[match] = (value, "environment variable \(name)")
+        }
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "=") else {
+                throw ConfigurationError("--set \(override): expected key=value, e.g. --set rpc.port=7420")
+            }
+            let key = String(override[..<equals]).trimmingCharacters(in: .whitespaces)
+            values[key] = (String(override[override.index(after: equals)...]), "--set \(key)")
+        }
+        for key in values.keys where !known.contains(key) {
+            throw ConfigurationError("unknown configuration key '\(key)' (from \(values[key]!.source)); see docs/CONFIGURATION.md")
+        }
+        var configuration = WaqtorConfiguration()
+        for (key, entry) in values.sorted(by: { $0.key < $1.key }) {
+            try apply(key: key, value: entry.value, source: entry.source, to: &configuration)
+        }
+        return configuration
+    }
+
+    static func readFile(_ path: String) throws(ConfigurationError) -> [String: String] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw ConfigurationError("the configuration file \(path) is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let root = object as? [String: Any] else {
+            throw ConfigurationError("the configuration file \(path) must hold a JSON object")
+        }
+        var flat: [String: String] = [:]
+        func walk(_ node: [String: Any], prefix: String) {
+            for (key, value) in node {
+                let full = prefix.isEmpty ? key : "\(prefix).\(key)"
+                switch value {
+                case let nested as [String: Any]: walk(nested, prefix: full)
+                case let list as [Any]: flat[full] = list.map { "\($0)" }.joined(separator: ",")
+                case let flag as Bool where !(value is Int) || "\(type(of: value))".contains("Bool"):
+                    flat[full] = flag ? "true" : "false"
+                case let number as NSNumber:
+                    flat[full] = number.stringValue
+                default: flat[full] = "\(value)"
+                }
+            }
+        }
+        walk(root, prefix: "")
+        return flat
+    }
+
+    static func apply(key: String, value raw: String, source: String, to c: inout WaqtorConfiguration) throws(ConfigurationError) {
+        let value = raw.trimmingCharacters(in: .whitespaces)
+        func bad(_ expected: String) -> ConfigurationError {
+            ConfigurationError("\(key) = '\(raw)' (from \(source)) is not valid: expected \(expected)")
+        }
+        func int(_ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw bad("a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func millis(_ range: ClosedRange<Int> = 1...86_400_000) throws(ConfigurationError) -> Duration {
+            .milliseconds(try int(range))
+        }
+        switch key {
+        case "role":
+            guard let role = WaqtorConfiguration.Role(rawValue: value) else { throw bad("api, worker or all") }
+            c.role = role
+        case "rpc.host":
+            guard !value.isEmpty else { throw bad("a host name or IP address") }
+            c.rpcHost = value
+        case "rpc.port": c.rpcPort = try int(0...65535)
+        case "rpc.max_frame_bytes": c.rpcMaxFrameBytes = try int(1024...(256 * 1024 * 1024))
+        case "rpc.max_calls_per_connection": c.rpcMaxCallsPerConnection = try int(1...1_000_000)
+        case "rpc.max_connections": c.rpcMaxConnections = try int(1...1_000_000)
+        case "rpc.handshake_timeout_ms": c.rpcHandshakeTimeout = try millis()
+        case "rpc.idle_timeout_ms": c.rpcIdleTimeout = try millis()
+        case "rpc.shutdown_grace_ms": c.rpcShutdownGrace = try millis(0...86_400_000)
+        case "database.url":
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=") else {
+                throw bad("a postgresql:// URL or a libpq key=value string")
+            }
+            c.databaseURL = value
+        case "database.migration_url":
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=") else {
+                throw bad("a postgresql:// URL or a libpq key=value string")
+            }
+            c.databaseMigrationURL = value
+        case "database.pool_size": c.databasePoolSize = try int(1...512)
+        case "database.statement_timeout_ms": c.databaseStatementTimeout = try millis()
+        case "database.migrate":
+            switch value.lowercased() {
+            case "true", "1", "yes", "on": c.databaseMigrate = true
+            case "false", "0", "no", "off": c.databaseMigrate = false
+            default: throw bad("true or false")
+            }
+        case "redis.shards":
+            let shards = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !shards.isEmpty else { throw bad("at least one host:port") }
+            for shard in shards {
+                guard let colon = shard.lastIndex(of: ":"), let port = Int(shard[shard.index(after: colon)...]),
+                      (1...65535).contains(port), colon != shard.startIndex
+                else { throw bad("host:port entries separated by commas, e.g. 127.0.0.1:63790,127.0.0.1:63791") }
+            }
+            c.redisShards = shards
+        case "redis.connections_per_shard": c.redisConnectionsPerShard = try int(1...256)
+        case "health.check_timeout_ms": c.healthCheckTimeout = try millis(1...600_000)
+        case "log.level":
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                throw bad("trace, debug, info, notice, warning, error or critical")
+            }
+            c.logLevel = value
+        case "log.format":
+            guard let format = WaqtorConfiguration.LogFormat(rawValue: value) else { throw bad("json or text") }
+            c.logFormat = format
+        default:
+            throw ConfigurationError("unknown configuration key '\(key)'")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Logging
+import NIOCore
+import NIOPosix
+import WaqtorProto
+import WaqtorQueue
+import WaqtorRPC
+import WaqtorStore
+
+/// The server process's parts, started in order and stopped in reverse: migrations, the
+/// PostgreSQL pool, the Redis shards, the RPC server with every service registered.
+public final class WaqtorApplication: Sendable {
+    public let configuration: WaqtorConfiguration
+    public let logger: Logger
+    public let postgres: PostgresPool
+    public let redis: RedisShards
+    public let rpcServer: RPCServer
+
+    /// Builds the parts; nothing connects or listens until ``start()``.
+    public init(configuration: WaqtorConfiguration, logger: Logger) throws(ConfigurationError) {
+        self.configuration = configuration
+        self.logger = logger
+        let endpoints = try configuration.redisShards.map { address throws(ConfigurationError) -> RedisEndpoint in
+            guard let endpoint = RedisEndpoint(address) else { throw ConfigurationError("redis.shards: '\(address)' is not host:port") }
+            return endpoint
+        }
+        postgres = PostgresPool(configuration: PostgresConfiguration(
+            connectionString: configuration.databaseURL,
+            poolSize: configuration.databasePoolSize,
+            statementTimeout: configuration.databaseStatementTimeout,
+            applicationName: "waqtor-server"))
+        redis = RedisShards(
+            endpoints: endpoints,
+            configuration: .init(connectionsPerShard: configuration.redisConnectionsPerShard))
+
+        var router = RPCRouter()
+        HealthService(
+            postgres: postgres, redis: redis, shardAddresses: configuration.redisShards,
+            checkTimeout: configuration.healthCheckTimeout
+        ).register(into: &router)
+
+        rpcServer = RPCServer(
+            configuration: RPCServerConfiguration(
+                host: configuration.rpcHost,
+                port: configuration.rpcPort,
+                maxFrameLength: UInt32(configuration.rpcMaxFrameBytes),
+                maxConcurrentCallsPerConnection: configuration.rpcMaxCallsPerConnection,
+                maxConnections: configuration.rpcMaxConnections,
+                handshakeTimeout: configuration.rpcHandshakeTimeout,
+                idleTimeout: configuration.rpcIdleTimeout,
+                shutdownGracePeriod: configuration.rpcShutdownGrace),
+            router: router,
+            logger: logger)
+    }
+
+    /// Applies pending migrations (when `database.migrate` is on) and starts listening.
+    public func start() async throws {
+        if configuration.databaseMigrate {
+            try await migrate()
+        }
+        try await rpcServer.start()
+    }
+
+    /// Applies pending migrations as the owner role. Several servers may call this at once: the
+    /// migrator serialises them with an advisory lock.
+    public func migrate() async throws {
+        let migrator = try Migrator(configuration: PostgresConfiguration(connectionString: configuration.databaseMigrationURL))
+        let report = try await migrator.migrate()
+        logger.info("migrations checked", metadata: [
+            "applied": .string(report.applied.map { "\($0.version)_\($0.name)" }.joined(separator: ",")),
+            "already_applied": .stringConvertible(report.alreadyApplied.count),
+        ])
+    }
+
+    /// The RPC port (useful when configured as 0), once started.
+    public var rpcPort: Int? { rpcServer.localPort }
+
+    /// Graceful stop: GOAWAY to every connection, calls in flight finish (up to the grace period),
+    /// then the backends close.
+    public func shutdown() async {
+        await rpcServer.shutdown()
+        await redis.shutdown()
+        await postgres.shutdown()
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: the same set-up as the run command (Debian packages, local PostgreSQL and
+# Redis shards), then the whole test suite against those real servers. Extra arguments go to
+# `swift test` (e.g. --filter WaqtorRPCTests).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$WAQTOR_ROOT/tools/setup.sh"
+cd "$WAQTOR_ROOT"
+export WAQTOR_TEST_DATABASE_URL="${WAQTOR_TEST_DATABASE_URL:-$(waqtor_db_url waqtor_app "$WAQTOR_DB_APP_PASSWORD" "$WAQTOR_TEST_DB_NAME")}"
+export WAQTOR_TEST_DATABASE_OWNER_URL="${WAQTOR_TEST_DATABASE_OWNER_URL:-$(waqtor_db_url waqtor_owner "$WAQTOR_DB_OWNER_PASSWORD" "$WAQTOR_TEST_DB_NAME")}"
+export WAQTOR_TEST_REDIS_SHARDS="${WAQTOR_TEST_REDIS_SHARDS:-$(waqtor_redis_shards)}"
+echo "[test] building"
+swift build --build-tests
+echo "[test] running"
+swift test --skip-build "$@"
