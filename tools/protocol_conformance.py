@@ -517,9 +517,13 @@ class Suite:
             call_id, status, message, _, body = conn.next_end()
             require(call_id == 2 and status == OK, "Readiness: call %d status %s (%r)" % (call_id, status_name(status), message))
             fields = parse_protobuf(body)
+            # The largest timeout the field can carry is a valid (practically infinite) deadline.
+            self.ping(conn, 3, b"forever", timeout_micros=0xFFFFFFFFFFFFFFFF)
+            self.check_ping_end(conn.next_end(), 3, b"forever")
         finally:
             conn.close()
-        return "Ping and Readiness with a 5 s timeout succeed (ready=%s)" % bool(fields.get(1, [0])[-1])
+        return "Ping and Readiness with a 5 s timeout, and Ping with timeout 2^64-1, succeed (ready=%s)" % bool(
+            fields.get(1, [0])[-1])
 
     def oversized(self):
         if self.max_frame_length is None:
