@@ -374,12 +374,13 @@ class Suite:
     def ping_call(self):
         conn = self.open()
         try:
-            self.ping(conn, 1, b"hi", [("request-id", "conformance-1")])
+            # The worked example of docs/PROTOCOL.md: call 1, 5 s timeout, request-id req-1.
+            self.ping(conn, 1, b"hi", [("request-id", "req-1")], timeout_micros=5_000_000)
             metadata, fields = self.check_ping_end(conn.next_end(), 1, b"hi")
         finally:
             conn.close()
         echoed = metadata_get(metadata, "request-id")
-        require(echoed == "conformance-1", "request-id in END metadata is %r" % echoed)
+        require(echoed == "req-1", "request-id in END metadata is %r" % echoed)
         require(2 in fields, "PingResponse has no server_time (field 2)")
         timestamp = parse_protobuf(fields[2][-1])
         seconds = timestamp.get(1, [0])[-1]
