@@ -223,36 +223,40 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         lastCallID = callID
         lastActivity = .now()
+        var payload = frame.payload
+        let timeoutMicros: UInt64
+        let methodBytes: ByteBuffer
+        let metadata: Metadata
+        do {
+            guard let timeout: UInt64 = payload.readInteger(), let methodLength: UInt16 = payload.readInteger(),
+                  let bytes = payload.readSlice(length: Int(methodLength))
+            else { throw WireFormatError("the REQUEST payload is truncated before the end of its method name") }
+            timeoutMicros = timeout
+            methodBytes = bytes
+            metadata = try MetadataCodec.read(from: &payload)
+        } catch {
+            refuse(callID, .invalidArgument, "malformed REQUEST: \(error)", requestID: "")
+            return
+        }
+        // From here on every answer carries the call's request id (the caller's, or a new one).
+        let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty ? nil : $0 } ?? RequestIDGenerator.next()
         if draining {
-            refuse(callID, .unavailable, "the server is shutting down; open a new connection to retry")
+            refuse(callID, .unavailable, "the server is shutting down; open a new connection to retry", requestID: requestID)
             return
         }
         guard calls.count < configuration.maxConcurrentCallsPerConnection else {
             refuse(callID, .resourceExhausted,
-                   "too many calls in flight on this connection (limit \(configuration.maxConcurrentCallsPerConnection)); wait for some to finish or open another connection")
+                   "too many calls in flight on this connection (limit \(configuration.maxConcurrentCallsPerConnection)); wait for some to finish or open another connection",
+                   requestID: requestID)
             return
         }
-        var payload = frame.payload
-        let head: RequestHead
-        let method: MethodTable.Entry
-        do {
-            guard let timeout: UInt64 = payload.readInteger(), let methodLength: UInt16 = payload.readInteger(),
-                  let methodBytes = payload.readSlice(length: Int(methodLength))
-            else { throw WireFormatError("the REQUEST payload is truncated before the end of its method name") }
-            let metadata = try MetadataCodec.read(from: &payload)
-            guard let entry = methods.lookup(methodBytes) else {
-                let name = String(buffer: methodBytes)
-                refuse(callID, .unimplemented, "unknown method '\(name)'; methods are named like 'waqtor.v1.HealthService/Ping'")
-                return
-            }
-            method = entry
-            head = RequestHead(method: entry.name, timeoutMicros: timeout, metadata: metadata)
-        } catch {
-            refuse(callID, .invalidArgument, "malformed REQUEST: \(error)")
+        guard let method = methods.lookup(methodBytes) else {
+            let name = String(buffer: methodBytes)
+            refuse(callID, .unimplemented, "unknown method '\(name)'; methods are named like 'waqtor.v1.HealthService/Ping'", requestID: requestID)
             return
         }
+        let head = RequestHead(method: method.name, timeoutMicros: timeoutMicros, metadata: metadata)
 
-        let requestID = head.metadata[Metadata.Keys.requestID] ?? RequestIDGenerator.next()
         let deadline: ContinuousClock.Instant? =
             head.timeoutMicros == 0 ? nil : ContinuousClock.now.advanced(by: .microseconds(Int64(clamping: head.timeoutMicros)))
         let serverContext = ServerContext(
@@ -273,14 +277,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         calls[callID] = call
     }
 
-    private func refuse(_ callID: UInt32, _ status: RPCStatusCode, _ message: String) {
-        write(FrameBuilder.end(callID: callID, status: status, message: message, requestID: "", body: ByteBuffer()))
+    private func refuse(_ callID: UInt32, _ status: RPCStatusCode, _ message: String, requestID: String) {
+        write(FrameBuilder.end(callID: callID, status: status, message: message, requestID: requestID, body: ByteBuffer()))
     }
 
     private func deadlinePassed(callID: UInt32, requestID: String, timeoutMicros: UInt64) {
         guard let call = calls.removeValue(forKey: callID) else { return }
         call.task?.cancel()
         outbound?.wakeWaiters()
+        lastActivity = .now()
         let millis = Double(timeoutMicros) / 1000
         write(FrameBuilder.end(
             callID: callID, status: .deadlineExceeded,

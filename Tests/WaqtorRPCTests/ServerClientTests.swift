@@ -166,6 +166,11 @@ struct ServerClientTests {
             }
             #expect(error?.code == .unimplemented)
             #expect(error?.message.contains("test.Service/Nope") == true)
+            #expect(error?.metadata["request-id"]?.isEmpty == false, "refusals carry a request id too")
+            let echoed = await #expect(throws: RPCError.self) {
+                _ = try await client.unary(method: "test.Service/Nope", request: Echo(), responseType: Echo.self, options: CallOptions(metadata: ["request-id": "mine-1"]))
+            }
+            #expect(echoed?.metadata["request-id"] == "mine-1")
             await client.close()
         }
     }
@@ -489,14 +494,29 @@ struct ServerClientTests {
     @Test("the client reconnects after the server restarts on the same port")
     func reconnectAfterRestart() async throws {
         let service = TestService()
-        let first = RPCServer(configuration: .init(host: "127.0.0.1", port: 0), router: service.router, logger: testLogger)
-        try await first.start()
+        // A port below Linux's ephemeral range (32768-60999), so that no client socket of a test
+        // running in parallel can take it between the two servers.
+        var started: RPCServer?
+        for candidate in (20000..<30000).shuffled().prefix(50) {
+            let server = RPCServer(configuration: .init(host: "127.0.0.1", port: candidate), router: service.router, logger: testLogger)
+            if (try? await server.start()) != nil {
+                started = server
+                break
+            }
+        }
+        let first = try #require(started)
         let port = try #require(first.localPort)
         let client = RPCClient(host: "127.0.0.1", port: port)
         do { let value = try await client.unary(method: "test.Service/Echo", request: Echo("a"), responseType: Echo.self); #expect(value.text == "a") }
         await first.shutdown()
         let second = RPCServer(configuration: .init(host: "127.0.0.1", port: port), router: service.router, logger: testLogger)
-        try await second.start()
+        // The kernel may refuse the port for a moment while the first server's closed sockets wind
+        // down; poll until it binds (bounded).
+        var bound = false
+        for _ in 0..<100 where !bound {
+            if (try? await second.start()) != nil { bound = true } else { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(bound, "could not bind port \(port) again within 5 s")
         do { let value = try await client.unary(method: "test.Service/Echo", request: Echo("b"), responseType: Echo.self); #expect(value.text == "b") }
         await second.shutdown()
         await client.close()
