@@ -1,0 +1,283 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import WaqtorProto
+import WaqtorRPC
+
+/// `waqtor-load ping`: C connections × M concurrent call loops of HealthService.Ping.
+struct PingLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ping",
+        abstract: "Closed-loop Ping load: C connections, M calls in flight on each.",
+        discussion: """
+            Opens C clients (one TCP connection each); on each, M loops each await one Ping, record \
+            its latency and send the next. Latencies of successful calls after the warm-up go into \
+            per-loop HdrHistograms (nanoseconds, 3 significant digits), merged at the end. Errors are \
+            counted by status; the exit status is 1 only when every measured call failed.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Server address.", valueName: "host:port"))
+    var server: String = "127.0.0.1:7420"
+
+    @Option(name: [.customShort("c"), .long], help: "Connections (one RPCClient each).")
+    var connections: Int = 1
+
+    @Option(name: [.customShort("m"), .customLong("in-flight")], help: "Concurrent call loops per connection.")
+    var inFlight: Int = 1
+
+    @Option(name: [.customShort("d"), .long], help: ArgumentHelp("Measure for this many seconds after the warm-up.", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Measure this many calls after the warm-up (split evenly across loops).", valueName: "n"))
+    var requests: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Warm-up seconds (calls made, not recorded).", valueName: "seconds"))
+    var warmup: Double = 1
+
+    @Option(name: .customLong("payload-size"), help: ArgumentHelp("Bytes of payload in each Ping.", valueName: "bytes"))
+    var payloadSize: Int = 0
+
+    @Option(name: .long, help: ArgumentHelp("Per-call timeout.", valueName: "seconds"))
+    var timeout: Double = 10
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        _ = try parseServer()
+        guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
+        guard inFlight >= 1 else { throw ValidationError("--in-flight must be at least 1") }
+        switch (duration, requests) {
+        case (nil, nil): throw ValidationError("give --duration SECONDS or --requests N")
+        case (.some, .some): throw ValidationError("give either --duration or --requests, not both")
+        case (let d?, nil): guard d > 0, d.isFinite else { throw ValidationError("--duration must be positive") }
+        case (nil, let n?): guard n >= connections * inFlight else {
+            throw ValidationError("--requests must be at least connections × in-flight (\(connections * inFlight))")
+        }
+        }
+        guard warmup >= 0, warmup.isFinite else { throw ValidationError("--warmup must be zero or positive") }
+        guard payloadSize >= 0 else { throw ValidationError("--payload-size must be zero or positive") }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
+    }
+
+    func parseServer() throws -> (host: String, port: Int) {
+        guard let colon = server.lastIndex(of: ":"),
+              let port = Int(server[server.index(after: colon)...]), (1...65535).contains(port)
+        else { throw ValidationError("--server: expected host:port, e.g. 127.0.0.1:7420; got '\(server)'") }
+        var host = String(server[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--server: missing host in '\(server)'") }
+        return (host, port)
+    }
+
+    /// What one call loop measured.
+    struct LoopResult: Sendable {
+        var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+        var ok: UInt64 = 0
+        var errors: [String: UInt64] = [:]
+        var lastError: RPCError?
+        var finishedAt: UInt64 = 0
+    }
+
+    enum Stop: Sendable {
+        case at(UInt64)
+        case count(Int)
+    }
+
+    static func loop(
+        client: Waqtor_V1_HealthServiceClient, request: Waqtor_V1_PingRequest, options: CallOptions,
+        measureFrom: UInt64, stop: Stop
+    ) async -> LoopResult {
+        var result = LoopResult()
+        var remaining: Int
+        let stopAt: UInt64
+        switch stop {
+        case .at(let t): stopAt = t; remaining = .max
+        case .count(let n): stopAt = .max; remaining = n
+        }
+        while true {
+            let start = monotonicNanos()
+            var status: RPCError?
+            do {
+                _ = try await client.ping(request, options: options)
+            } catch {
+                status = error
+            }
+            let end = monotonicNanos()
+            if start >= measureFrom {
+                if let status {
+                    result.errors[status.code.name, default: 0] += 1
+                    result.lastError = status
+                } else {
+                    result.ok += 1
+                    result.histogram.record(end - start)
+                }
+                remaining -= 1
+                if remaining == 0 { break }
+            }
+            if end >= stopAt { break }
+            if Task.isCancelled { break }
+        }
+        result.finishedAt = monotonicNanos()
+        return result
+    }
+
+    func run() async throws {
+        let (host, port) = try parseServer()
+        let callTimeout = Duration.milliseconds(Int64(timeout * 1000))
+        let clients = (0..<connections).map { _ in
+            RPCClient(
+                host: host, port: port,
+                configuration: RPCClientConfiguration(connectTimeout: callTimeout, defaultTimeout: callTimeout))
+        }
+        let request = {
+            var request = Waqtor_V1_PingRequest()
+            request.payload = [UInt8](repeating: 0x61, count: payloadSize)
+            return request
+        }()
+        let connections = self.connections, inFlight = self.inFlight
+        let options = CallOptions(timeout: callTimeout)
+
+        // Open every connection first, so that connecting is not part of the warm-up or the figures.
+        let connectErrors: [RPCError] = await withTaskGroup(of: RPCError?.self) { group in
+            for client in clients {
+                group.addTask {
+                    do throws(RPCError) { _ = try await Waqtor_V1_HealthServiceClient(client: client).ping(request, options: options); return nil }
+                    catch { return error }
+                }
+            }
+            var errors: [RPCError] = []
+            for await error in group { if let error { errors.append(error) } }
+            return errors
+        }
+        if connectErrors.count == clients.count {
+            for client in clients { await client.close() }
+            let error = connectErrors[0]
+            FileHandle.standardError.write(Data("error: \(error.code.name): \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+
+        let perLoopRequests: [Int]? = requests.map { total in
+            let loops = connections * inFlight
+            return (0..<loops).map { total / loops + ($0 < total % loops ? 1 : 0) }
+        }
+        let begin = monotonicNanos()
+        let measureFrom = begin + UInt64(warmup * 1e9)
+        let stopAt = duration.map { measureFrom + UInt64($0 * 1e9) }
+
+        let results: [LoopResult] = await withTaskGroup(of: LoopResult.self) { group in
+            for (c, client) in clients.enumerated() {
+                let health = Waqtor_V1_HealthServiceClient(client: client)
+                for m in 0..<inFlight {
+                    let stop: Stop = stopAt.map { .at($0) } ?? .count(perLoopRequests![c * inFlight + m])
+                    group.addTask {
+                        await Self.loop(client: health, request: request, options: options, measureFrom: measureFrom, stop: stop)
+                    }
+                }
+            }
+            var all: [LoopResult] = []
+            all.reserveCapacity(connections * inFlight)
+            for await result in group { all.append(result) }
+            return all
+        }
+        for client in clients { await client.close() }
+
+        var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+        var ok: UInt64 = 0
+        var errors: [String: UInt64] = [:]
+        var finishedAt = measureFrom
+        var lastError: RPCError?
+        for result in results {
+            histogram.add(result.histogram)
+            ok += result.ok
+            for (name, n) in result.errors { errors[name, default: 0] += n }
+            finishedAt = max(finishedAt, result.finishedAt)
+            lastError = result.lastError ?? lastError
+        }
+        let errorCount = errors.values.reduce(0, +)
+        let elapsed = Double(finishedAt - measureFrom) / 1e9
+        let report = Report(
+            server: server, connections: connections, inFlight: inFlight, payloadSize: payloadSize,
+            warmup: warmup, calls: ok + errorCount, ok: ok, errors: errors, elapsed: elapsed,
+            throughput: elapsed > 0 ? Double(ok) / elapsed : 0,
+            latency: .init(histogram))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.text)
+        }
+        if ok == 0 {
+            if let lastError {
+                FileHandle.standardError.write(Data("error: every call failed; last: \(lastError.code.name): \(lastError.message)\n".utf8))
+            }
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Report: Encodable {
+    struct Latency: Encodable {
+        var p50: Double, p90: Double, p99: Double, p999: Double, max: Double, mean: Double
+        enum CodingKeys: String, CodingKey { case p50, p90, p99, p999 = "p99_9", max, mean }
+
+        init(_ h: Histogram<UInt64>) {
+            func us(_ ns: UInt64) -> Double { (Double(ns) / 100).rounded() / 10 }
+            let empty = h.totalCount == 0
+            p50 = empty ? 0 : us(h.valueAtPercentile(50))
+            p90 = empty ? 0 : us(h.valueAtPercentile(90))
+            p99 = empty ? 0 : us(h.valueAtPercentile(99))
+            p999 = empty ? 0 : us(h.valueAtPercentile(99.9))
+            max = empty ? 0 : us(h.max)
+            mean = empty ? 0 : (h.mean / 100).rounded() / 10
+        }
+    }
+    var server: String
+    var connections: Int
+    var inFlight: Int
+    var payloadSize: Int
+    var warmup: Double
+    var calls: UInt64
+    var ok: UInt64
+    var errors: [String: UInt64]
+    var elapsed: Double
+    var throughput: Double
+    var latency: Latency
+
+    enum CodingKeys: String, CodingKey {
+        case server, connections, calls, ok, errors, latency
+        case inFlight = "in_flight"
+        case payloadSize = "payload_size"
+        case warmup = "warmup_s"
+        case elapsed = "elapsed_s"
+        case throughput = "calls_per_s"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(server, forKey: .server)
+        try c.encode(connections, forKey: .connections)
+        try c.encode(inFlight, forKey: .inFlight)
+        try c.encode(payloadSize, forKey: .payloadSize)
+        try c.encode(warmup, forKey: .warmup)
+        try c.encode(calls, forKey: .calls)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(errors, forKey: .errors)
+        try c.encode((elapsed * 1000).rounded() / 1000, forKey: .elapsed)
+        try c.encode(throughput.rounded(), forKey: .throughput)
+        try c.encode(latency, forKey: .latency)
+    }
+
+    var text: String {
+        let errorText = errors.isEmpty ? "0" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return """
+            server      \(server)  (\(connections) connections × \(inFlight) in flight, payload \(payloadSize) B, warm-up \(warmup) s)
+            calls       \(calls)  (ok \(ok), errors: \(errorText))
+            elapsed     \(String(format: "%.3f", elapsed)) s
+            throughput  \(String(format: "%.0f", throughput)) calls/s
+            latency µs  p50 \(latency.p50)  p90 \(latency.p90)  p99 \(latency.p99)  p99.9 \(latency.p999)  max \(latency.max)  (mean \(latency.mean))
+            """
+    }
+}

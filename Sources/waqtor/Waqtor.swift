@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// `waqtor`: the command-line client of a WaQtor server.
+///
+/// Every subcommand takes the shared ``GlobalOptions`` (`--server`, `--timeout`, `--json`,
+/// `--request-id`) after its name, e.g. `waqtor ping --server 10.0.0.5:7420 --json`.
+@main
+struct Waqtor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "waqtor",
+        abstract: "Command-line client of a WaQtor server.",
+        discussion: """
+            The server address comes from --server, else from the WAQTOR_SERVER environment \
+            variable, else 127.0.0.1:7420.
+
+            Exit status: 0 success; 1 the command's check failed (e.g. `health` when not ready); \
+            2 the call failed (an RPC error); 64 invalid command line.
+            """,
+        version: "0.1.0",
+        subcommands: [PingCommand.self, HealthCommand.self]
+    )
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# RPC runtime benchmark: `waqtor-load ping` against our server, beside `redis-benchmark -t ping`
+# against a throwaway redis-server, at the same connections (C) and calls in flight (M / -P),
+# in one run. Prints a table with the ratios ours/redis. See docs/BENCHMARKS.md.
+#
+# Usage: tools/bench-rpc.sh
+# Env:   DURATION=10 WARMUP=2     seconds per waqtor-load run (after the warm-up)
+#        REDIS_N1=300000 REDIS_N2=10000000   requests per redis-benchmark run (1×1, 50×32)
+#        SKIP_BUILD=1             use the existing .build/release binaries
+#        BENCH_SERVER_CMD='…/waqtor-server --port %PORT%'   server to start instead of
+#                                 `waqtor-load serve` (%PORT% is replaced by a free port)
+#        OUT=dir                  keep the raw outputs there (default: a temporary directory)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+REDIS_N1=${REDIS_N1:-$((DURATION * 30000))}
+REDIS_N2=${REDIS_N2:-$((DURATION * 1000000))}
+BIN=.build/release
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+SERVER_PID=""
+REDIS_PID=""
+
+stop_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+    fi
+}
+cleanup() { stop_pid "$SERVER_PID"; stop_pid "$REDIS_PID"; }
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+        || echo $((20000 + RANDOM % 20000))
+}
+
+for tool in redis-server redis-benchmark python3; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 1; }
+done
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    echo "== building (release)" >&2
+    swift build -c release --product waqtor-load >&2
+fi
+
+{
+    echo "date:  $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu:   $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') × $(nproc)"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+} | tee "$OUT/machine.txt"
+
+# --- ours -------------------------------------------------------------------------------------
+PORT=$(free_port)
+SERVER_CMD=${BENCH_SERVER_CMD:-"$BIN/waqtor-load serve --port %PORT%"}
+SERVER_CMD=${SERVER_CMD//%PORT%/$PORT}
+echo "== server: $SERVER_CMD" >&2
+$SERVER_CMD >"$OUT/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --requests 1 --warmup 0 >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "error: the server exited:" >&2; cat "$OUT/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+
+ours() { # C M
+    echo "== waqtor-load ping -c $1 -m $2 --duration $DURATION --warmup $WARMUP" >&2
+    "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --connections "$1" --in-flight "$2" \
+        --duration "$DURATION" --warmup "$WARMUP" --json | tee "$OUT/ours-$1x$2.json" >&2
+}
+ours 1 1
+ours 50 32
+stop_pid "$SERVER_PID"; SERVER_PID=""
+
+# --- redis ------------------------------------------------------------------------------------
+RPORT=$(free_port)
+echo "== redis-server --port $RPORT --save '' --appendonly no" >&2
+redis-server --port "$RPORT" --save '' --appendonly no --bind 127.0.0.1 >"$OUT/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+redis() { # C P N
+    echo "== redis-benchmark -t ping -c $1 -P $2 -n $3" >&2
+    redis-benchmark -h 127.0.0.1 -p "$RPORT" -t ping -c "$1" -P "$2" -n "$3" --csv | tee "$OUT/redis-$1x$2.csv" >&2
+}
+redis 1 1 "$REDIS_N1"
+redis 50 32 "$REDIS_N2"
+stop_pid "$REDIS_PID"; REDIS_PID=""
+
+# --- table ------------------------------------------------------------------------------------
+python3 - "$OUT" <<'PY'
+import csv, json, sys
+out = sys.argv[1]
+print()
+print("| C × M | ours calls/s | redis PING_MBULK req/s | ratio | ours p50 µs | redis p50 µs | ours p99 µs | redis p99 µs | ours p99.9 / max µs |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for c, m in ((1, 1), (50, 32)):
+    o = json.load(open(f"{out}/ours-{c}x{m}.json"))
+    rows = {r["test"]: r for r in csv.DictReader(open(f"{out}/redis-{c}x{m}.csv"))}
+    r = rows.get("PING_MBULK") or next(iter(rows.values()))
+    rps = float(r["rps"])
+    errs = sum(o["errors"].values())
+    note = f" ({errs} errors)" if errs else ""
+    print(f"| {c} × {m} | {o['calls_per_s']:.0f}{note} | {rps:.0f} | {o['calls_per_s'] / rps:.2f} | "
+          f"{o['latency']['p50']:.1f} | {float(r['p50_latency_ms']) * 1000:.1f} | "
+          f"{o['latency']['p99']:.1f} | {float(r['p99_latency_ms']) * 1000:.1f} | "
+          f"{o['latency']['p99_9']:.1f} / {o['latency']['max']:.1f} |")
+print()
+print(f"raw outputs: {out}")
+PY
