@@ -10,6 +10,7 @@ final class ClientConnection: Sendable {
 
     private enum PendingCall {
         case unary(CheckedContinuation<UnaryResult, Never>)
+        case callback(@Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void)
         case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
     }
 
@@ -79,6 +80,14 @@ final class ClientConnection: Sendable {
     /// Starts a server-streaming call. The returned handle cancels the call when it is released
     /// (the consumer dropped its iterator) or when the iterating task is cancelled; once the call has
     /// ended normally, cancelling does nothing.
+    /// Starts a unary call whose end is reported to `completion` (on this connection's event loop,
+    /// or on the caller's thread when the call cannot start) instead of resuming a task.
+    func unary(frame: ByteBuffer, timeout: Duration?, completion: @escaping @Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void) {
+        if let error = start(frame: frame, token: CallToken(), call: .callback(completion), timeout: timeout) {
+            completion(.failure(error))
+        }
+    }
+
     func serverStreaming(frame: ByteBuffer, timeout: Duration?) -> ClientStreamHandle {
         let token = CallToken()
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
@@ -157,6 +166,7 @@ final class ClientConnection: Sendable {
     private static func fail(_ call: PendingCall, _ error: RPCError, notRun: Bool = false) {
         switch call {
         case .unary(let continuation): continuation.resume(returning: .failure(ClientCallFailure(error: error, notRun: notRun)))
+        case .callback(let completion): completion(.failure(error))
         case .stream(let continuation): continuation.finish(throwing: error)
         }
     }
@@ -213,6 +223,8 @@ final class ClientConnection: Sendable {
             switch entry.call {
             case .unary(let continuation):
                 continuation.resume(returning: .success((head, payload)))
+            case .callback(let completion):
+                completion(.success((head, payload)))
             case .stream(let continuation):
                 if head.status == .ok {
                     continuation.finish()

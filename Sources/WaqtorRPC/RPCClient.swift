@@ -92,6 +92,53 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// Starts a unary call without a task per call; `completion` runs once with the answer or the
+    /// error, on the connection's event loop (or on the calling thread when the call cannot start).
+    /// Meant for load generators and other callers that drive many calls from callbacks; most code
+    /// wants ``unary(method:request:responseType:options:)``. It must not block.
+    public func startUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init(),
+        completion: @escaping @Sendable (Result<Response, RPCError>) -> Void
+    ) {
+        let frame: ByteBuffer
+        do { frame = try encodeRequest(method: method, request: request, options: options) } catch {
+            completion(.failure(error))
+            return
+        }
+        let timeout = options.timeout ?? configuration.defaultTimeout
+        let finish: @Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void = { result in
+            switch result {
+            case .failure(let error):
+                completion(.failure(error))
+            case .success(let (head, body)):
+                guard head.status == .ok else {
+                    completion(.failure(RPCError(code: head.status, message: head.message, metadata: head.metadata)))
+                    return
+                }
+                do {
+                    completion(.success(try Response(buffer: body)))
+                } catch {
+                    completion(.failure(RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")))
+                }
+            }
+        }
+        let ready: ClientConnection? = state.withLockedValue { state in
+            if case .ready(let connection) = state, connection.isUsable { return connection }
+            return nil
+        }
+        if let ready {
+            ready.unary(frame: frame, timeout: timeout, completion: finish)
+            return
+        }
+        Task {
+            do throws(RPCError) {
+                try await self.connection().unary(frame: frame, timeout: timeout, completion: finish)
+            } catch {
+                finish(.failure(error))
+            }
+        }
+    }
+
     /// Makes a server-streaming call; the call starts when iteration starts, and ends early when the
     /// iterating task is cancelled or the iterator is dropped.
     public func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(

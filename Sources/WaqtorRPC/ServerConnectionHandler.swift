@@ -405,7 +405,11 @@ enum CallRunner {
     static func start(
         callID: UInt32, handler: RPCMethodHandler, request: ByteBuffer, context: ServerContext, outbound: ServerOutbound
     ) -> Task<Void, Never> {
-        Task {
+        // `Task.immediate` runs the handler on the event loop until its first suspension: a handler
+        // that answers without awaiting anything (Ping) costs no thread hop at all, and one that
+        // awaits I/O (a database query) continues on the global executor after it. Handlers must
+        // therefore not do slow work before their first `await`.
+        Task.immediate {
             let frame: ByteBuffer
             do {
                 switch handler {

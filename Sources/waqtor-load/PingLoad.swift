@@ -44,6 +44,9 @@ struct PingLoad: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(name: .customLong("async-api"), help: "Drive each loop as a Swift task awaiting RPCClient.unary (the API services use) instead of chaining RPCClient.startUnary callbacks on the event loop (the default, which keeps the load generator's own cost low).")
+    var asyncAPI = false
+
     func validate() throws {
         _ = try parseServer()
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
@@ -166,7 +169,27 @@ struct PingLoad: AsyncParsableCommand {
         let measureFrom = begin + UInt64(warmup * 1e9)
         let stopAt = duration.map { measureFrom + UInt64($0 * 1e9) }
 
-        let results: [LoopResult] = await withTaskGroup(of: LoopResult.self) { group in
+        let results: [LoopResult]
+        if !asyncAPI {
+            results = await withTaskGroup(of: LoopResult.self) { group in
+                for (c, client) in clients.enumerated() {
+                    for m in 0..<inFlight {
+                        let stop: Stop = stopAt.map { .at($0) } ?? .count(perLoopRequests![c * inFlight + m])
+                        group.addTask {
+                            await withCheckedContinuation { continuation in
+                                CallbackLoop(client: client, request: request, options: options, measureFrom: measureFrom, stop: stop) {
+                                    continuation.resume(returning: $0)
+                                }.fire()
+                            }
+                        }
+                    }
+                }
+                var all: [LoopResult] = []
+                for await result in group { all.append(result) }
+                return all
+            }
+        } else {
+        results = await withTaskGroup(of: LoopResult.self) { group in
             for (c, client) in clients.enumerated() {
                 let health = Waqtor_V1_HealthServiceClient(client: client)
                 for m in 0..<inFlight {
@@ -180,6 +203,7 @@ struct PingLoad: AsyncParsableCommand {
             all.reserveCapacity(connections * inFlight)
             for await result in group { all.append(result) }
             return all
+        }
         }
         for client in clients { await client.close() }
 
@@ -279,5 +303,76 @@ struct Report: Encodable {
             throughput  \(String(format: "%.0f", throughput)) calls/s
             latency µs  p50 \(latency.p50)  p90 \(latency.p90)  p99 \(latency.p99)  p99.9 \(latency.p999)  max \(latency.max)  (mean \(latency.mean))
             """
+    }
+}
+
+/// One closed call loop driven by completions instead of a task: each answer records its latency
+/// and sends the next Ping from the connection's event loop, with no thread hop in between.
+final class CallbackLoop: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: a loop has at most one call in flight, and its fields are
+    // touched only before the first call, by the completion of the current call (which then starts
+    // the next one), and by `finish`, so no two threads ever touch them at the same time; the
+    // connection's lock orders each hand-over.
+    private let client: RPCClient
+    private let request: Waqtor_V1_PingRequest
+    private let options: CallOptions
+    private let measureFrom: UInt64
+    private let stopAt: UInt64
+    private var remaining: Int
+    private var started: UInt64 = 0
+    private var result = PingLoad.LoopResult()
+    private let done: @Sendable (PingLoad.LoopResult) -> Void
+
+    init(
+        client: RPCClient, request: Waqtor_V1_PingRequest, options: CallOptions, measureFrom: UInt64,
+        stop: PingLoad.Stop, done: @escaping @Sendable (PingLoad.LoopResult) -> Void
+    ) {
+        self.client = client
+        self.request = request
+        self.options = options
+        self.measureFrom = measureFrom
+        switch stop {
+        case .at(let t): stopAt = t; remaining = .max
+        case .count(let n): stopAt = .max; remaining = n
+        }
+        self.done = done
+    }
+
+    func fire() {
+        started = monotonicNanos()
+        client.startUnary(
+            method: "waqtor.v1.HealthService/Ping", request: request, responseType: Waqtor_V1_PingResponse.self,
+            options: options
+        ) { outcome in
+            self.completed(outcome)
+        }
+    }
+
+    private func completed(_ outcome: Result<Waqtor_V1_PingResponse, RPCError>) {
+        let end = monotonicNanos()
+        var failed = false
+        if started >= measureFrom {
+            switch outcome {
+            case .success:
+                result.ok += 1
+                result.histogram.record(end - started)
+            case .failure(let error):
+                failed = true
+                result.errors[error.code.name, default: 0] += 1
+                result.lastError = error
+            }
+            remaining -= 1
+        } else if case .failure = outcome {
+            failed = true
+        }
+        if remaining == 0 || end >= stopAt {
+            result.finishedAt = monotonicNanos()
+            done(result)
+        } else if failed {
+            // A failure may be reported on this very stack; start over from a fresh one.
+            Task { self.fire() }
+        } else {
+            fire()
+        }
     }
 }

@@ -88,6 +88,41 @@ struct ServerClientTests {
         }
     }
 
+    @Test("startUnary reports answers and errors through its completion")
+    func callbackCalls() async throws {
+        try await withServer(TestService().router) { _, port in
+            let client = RPCClient(host: "127.0.0.1", port: port)
+            let results = await withTaskGroup(of: (Int, Result<Echo, RPCError>).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let method = index % 10 == 0 ? "test.Service/Fail" : "test.Service/Echo"
+                        let result = await withCheckedContinuation { continuation in
+                            client.startUnary(method: method, request: Echo("cb-\(index)"), responseType: Echo.self) {
+                                continuation.resume(returning: $0)
+                            }
+                        }
+                        return (index, result)
+                    }
+                }
+                var all: [Int: Result<Echo, RPCError>] = [:]
+                for await (index, result) in group { all[index] = result }
+                return all
+            }
+            #expect(results.count == 200)
+            for (index, result) in results {
+                switch result {
+                case .success(let echo):
+                    #expect(index % 10 != 0)
+                    #expect(echo.text == "cb-\(index)")
+                case .failure(let error):
+                    #expect(index % 10 == 0)
+                    #expect(error.code == .notFound)
+                }
+            }
+            await client.close()
+        }
+    }
+
     @Test("a slow call does not hold up a fast one on the same connection")
     func slowDoesNotBlockFast() async throws {
         let service = TestService()
