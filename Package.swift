@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "waqtor-load", targets: ["waqtor-load"]),
         .library(name: "WaqtorRPC", targets: ["WaqtorRPC"]),
         .library(name: "WaqtorProto", targets: ["WaqtorProto"]),
+        .library(name: "WaqtorTenants", targets: ["WaqtorTenants"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -30,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
 
         // The RPC runtime: frames, status codes, metadata, server and client. No business logic.
         .target(
@@ -80,6 +82,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Secrets: argon2id password hashes, random tokens stored as SHA-256.
+        .target(
+            name: "WaqtorAuth",
+            dependencies: [
+                "CArgon2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Tenants, sessions, API keys, plans: the data layer over PostgreSQL with row-level security.
+        .target(
+            name: "WaqtorTenants",
+            dependencies: ["WaqtorStore", "WaqtorAuth"],
             swiftSettings: swiftSettings
         ),
         // The server's wiring: configuration, services, start-up and shutdown.
@@ -138,6 +156,16 @@ let package = Package(
         .testTarget(
             name: "WaqtorStoreTests",
             dependencies: ["WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorAuthTests",
+            dependencies: ["WaqtorAuth", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorTenantsTests",
+            dependencies: ["WaqtorTenants", "WaqtorAuth", "WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

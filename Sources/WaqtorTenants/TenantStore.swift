@@ -1,0 +1,420 @@
+import Foundation
+import WaqtorAuth
+import WaqtorStore
+
+/// Tenants, sessions, API keys, plans, upgrade requests and usage, over a ``PostgresPool`` that
+/// connects as the application role (`waqtor_app`: owns nothing, no BYPASSRLS).
+///
+/// Tenant-scoped operations run inside `withTransaction(tenantID:)`, so row-level security
+/// confines every statement to that tenant's rows whatever its WHERE clause says. The few
+/// operations that must cross tenants (login by e-mail, resolving a token or key, the
+/// administrator's operations) call the `SECURITY DEFINER` functions of migration 0002; the
+/// administrator functions check, in the database, that the transaction's tenant is an active
+/// administrator. See docs/TENANCY.md.
+public struct TenantStore: Sendable {
+    public let pool: PostgresPool
+    public let hasher: PasswordHasher
+
+    public init(pool: PostgresPool, hasher: PasswordHasher = PasswordHasher()) {
+        self.pool = pool
+        self.hasher = hasher
+    }
+
+    static let profileColumns = "id, name, email::text AS email, time_zone, plan_id, status, is_admin, created_at, updated_at"
+    static let keyColumns = "id, name, scope, key_prefix, created_at, last_used_at, revoked_at"
+    static let requestColumns = "id, tenant_id, requested_plan, reason, state, decided_by, decided_at, decision_note, created_at"
+
+    // MARK: - Sign-up and login
+
+    /// Creates a tenant on the free plan. The caller validates name, e-mail, password and time
+    /// zone first. An e-mail already used (case-insensitively) gives ``TenantStoreError/Kind/alreadyExists``.
+    public func signUp(name: String, email: String, password: String, timeZone: String) async throws -> TenantProfile {
+        let hash = try await hasher.hash(password)
+        let id = UUID().uuidString.lowercased()
+        return try await scoped(id) { tx in
+            let rows = try await tx.query(
+                "INSERT INTO tenants (id, name, email, password_hash, time_zone) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.profileColumns)",
+                [.uuid(id), .text(name), .text(email), .text(hash), .text(timeZone)])
+            return try Self.profile(rows.first)
+        }
+    }
+
+    /// The login record of an e-mail address (any tenant), or nil.
+    public func findForLogin(email: String) async throws -> LoginRecord? {
+        let rows = try await unscoped { try await pool.query("SELECT * FROM auth_find_login($1)", [.text(email)]) }
+        guard let row = rows.first else { return nil }
+        return LoginRecord(
+            tenantID: row["tenant_id"].uuid ?? "", passwordHash: row["password_hash"].string ?? "",
+            status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended, isAdmin: row["is_admin"].bool ?? false)
+    }
+
+    /// Checks an e-mail and password; on success opens a session of `lifetime`. An unknown
+    /// e-mail costs as much time as a wrong password (a throwaway hash is computed).
+    public func login(email: String, password: String, lifetime: Duration = .seconds(30 * 86_400)) async throws -> LoginOutcome {
+        guard let record = try await findForLogin(email: email) else {
+            _ = try await hasher.hash(password)
+            return .invalidCredentials
+        }
+        guard try await hasher.verify(password, against: record.passwordHash) else { return .invalidCredentials }
+        guard record.status == .active else { return .suspended }
+        let session = try await createSession(tenantID: record.tenantID, lifetime: lifetime)
+        return .success(session, isAdmin: record.isAdmin)
+    }
+
+    // MARK: - Sessions
+
+    /// Opens a session for a tenant; the token is in the result, only its hash is stored.
+    public func createSession(tenantID: String, lifetime: Duration) async throws -> IssuedSession {
+        let token = SecretToken.generate(.session)
+        let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
+        return try await scoped(tenantID) { tx in
+            let rows = try await tx.query(
+                "INSERT INTO sessions (tenant_id, token_hash, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING id, expires_at",
+                [.uuid(tenantID), .bytea(token.hash), .double(seconds)])
+            guard let row = rows.first, let id = row["id"].uuid, let expires = row["expires_at"].date else {
+                throw TenantStoreError(.database, "the session row was not returned")
+            }
+            return IssuedSession(id: id, tenantID: tenantID, token: token, expiresAt: expires)
+        }
+    }
+
+    /// The session behind a presented token, or nil if unknown, expired or revoked.
+    public func resolveSession(token: String) async throws -> ResolvedSession? {
+        guard SecretToken.kind(of: token) == .session else { return nil }
+        let rows = try await unscoped {
+            try await pool.query("SELECT * FROM auth_resolve_session($1)", [.bytea(SecretToken.hash(of: token))])
+        }
+        guard let row = rows.first, let sessionID = row["session_id"].uuid, let tenantID = row["tenant_id"].uuid,
+              let expires = row["expires_at"].date else { return nil }
+        return ResolvedSession(sessionID: sessionID, tenantID: tenantID, expiresAt: expires,
+                               status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
+                               isAdmin: row["is_admin"].bool ?? false)
+    }
+
+    /// Revokes one of the tenant's sessions (logout). False if the tenant has no such session.
+    @discardableResult
+    public func revokeSession(tenantID: String, sessionID: String) async throws -> Bool {
+        try await scoped(tenantID) { tx in
+            try await tx.query("UPDATE sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
+                               [.uuid(sessionID)]).rowsAffected == 1
+        }
+    }
+
+    // MARK: - API keys
+
+    /// Creates an API key; the secret is in the result's token, only its hash is stored.
+    public func createAPIKey(tenantID: String, name: String, scope: APIKeyScope) async throws -> IssuedAPIKey {
+        let token = SecretToken.generate(.apiKey)
+        return try await scoped(tenantID) { tx in
+            let rows = try await tx.query(
+                "INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.keyColumns)",
+                [.uuid(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash)])
+            return IssuedAPIKey(record: try Self.apiKey(rows.first), token: token)
+        }
+    }
+
+    /// The tenant's API keys, newest first; revoked ones only if asked.
+    public func listAPIKeys(tenantID: String, includeRevoked: Bool = false) async throws -> [APIKeyRecord] {
+        try await scoped(tenantID) { tx in
+            try await tx.query(
+                "SELECT \(Self.keyColumns) FROM api_keys WHERE ($1 OR revoked_at IS NULL) ORDER BY created_at DESC, id",
+                [.bool(includeRevoked)]).map { try Self.apiKey($0) }
+        }
+    }
+
+    /// Revokes one of the tenant's keys at once. False if the tenant has no such key.
+    @discardableResult
+    public func revokeAPIKey(tenantID: String, keyID: String) async throws -> Bool {
+        try await scoped(tenantID) { tx in
+            try await tx.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
+                               [.uuid(keyID)]).rowsAffected == 1
+        }
+    }
+
+    /// The key behind a presented secret, or nil if unknown or revoked.
+    public func resolveAPIKey(key: String) async throws -> ResolvedAPIKey? {
+        guard SecretToken.kind(of: key) == .apiKey else { return nil }
+        let rows = try await unscoped {
+            try await pool.query("SELECT * FROM auth_resolve_api_key($1)", [.bytea(SecretToken.hash(of: key))])
+        }
+        guard let row = rows.first, let keyID = row["key_id"].uuid, let tenantID = row["tenant_id"].uuid,
+              let scope = APIKeyScope(rawValue: row["scope"].string ?? "") else { return nil }
+        return ResolvedAPIKey(keyID: keyID, tenantID: tenantID, scope: scope,
+                              status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended)
+    }
+
+    // MARK: - Profile and password
+
+    /// The tenant's profile, or nil.
+    public func profile(tenantID: String) async throws -> TenantProfile? {
+        try await scoped(tenantID) { tx in
+            let rows = try await tx.query("SELECT \(Self.profileColumns) FROM tenants WHERE id = $1", [.uuid(tenantID)])
+            return try rows.first.map { try Self.profile($0) }
+        }
+    }
+
+    /// Changes name and/or time zone (nil leaves a field as it is). Nil if no such tenant.
+    public func updateProfile(tenantID: String, name: String? = nil, timeZone: String? = nil) async throws -> TenantProfile? {
+        try await scoped(tenantID) { tx in
+            let rows = try await tx.query(
+                """
+                UPDATE tenants SET name = coalesce($2, name), time_zone = coalesce($3, time_zone), updated_at = now()
+                WHERE id = $1 RETURNING \(Self.profileColumns)
+                """,
+                [.uuid(tenantID), name.map { .text($0) }, timeZone.map { .text($0) }])
+            return try rows.first.map { try Self.profile($0) }
+        }
+    }
+
+    /// Changes the password after checking the current one (``TenantStoreError/Kind/invalidCredentials``
+    /// if wrong), and revokes every other session of the tenant (all but `keepingSessionID`).
+    /// Returns how many sessions were revoked.
+    @discardableResult
+    public func changePassword(tenantID: String, currentPassword: String, newPassword: String, keepingSessionID: String?) async throws -> Int {
+        let oldHash: String? = try await scoped(tenantID) { tx in
+            try await tx.query("SELECT password_hash FROM tenants WHERE id = $1", [.uuid(tenantID)]).first?["password_hash"].string
+        }
+        guard let oldHash else { throw TenantStoreError(.notFound, "no such tenant") }
+        guard try await hasher.verify(currentPassword, against: oldHash) else {
+            throw TenantStoreError(.invalidCredentials, "the current password is wrong")
+        }
+        let newHash = try await hasher.hash(newPassword)
+        return try await scoped(tenantID) { tx in
+            // Only if nobody changed it meanwhile (the check above was against oldHash).
+            let updated = try await tx.query(
+                "UPDATE tenants SET password_hash = $2, updated_at = now() WHERE id = $1 AND password_hash = $3",
+                [.uuid(tenantID), .text(newHash), .text(oldHash)])
+            guard updated.rowsAffected == 1 else {
+                throw TenantStoreError(.invalidCredentials, "the password changed meanwhile")
+            }
+            return try await tx.query(
+                "UPDATE sessions SET revoked_at = now() WHERE revoked_at IS NULL AND ($1::uuid IS NULL OR id <> $1::uuid)",
+                [keepingSessionID.map { .uuid($0) } ?? .null]).rowsAffected
+        }
+    }
+
+    // MARK: - Plans, usage, upgrade requests
+
+    /// Every plan, cheapest first.
+    public func plans() async throws -> [Plan] {
+        try await unscoped { try await pool.query("SELECT * FROM plans ORDER BY rank") }.map { try Self.plan($0) }
+    }
+
+    /// The tenant's plan and today's usage (today in the tenant's time zone).
+    public func planAndUsage(tenantID: String) async throws -> PlanUsage {
+        try await scoped(tenantID) { tx in
+            let rows = try await tx.query(
+                """
+                SELECT p.*, d.day::text AS day, coalesce(u.messages_sent, 0) AS messages_sent, coalesce(u.ai_drafts, 0) AS ai_drafts
+                FROM tenants t JOIN plans p ON p.id = t.plan_id
+                CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE t.time_zone)::date AS day) d
+                LEFT JOIN usage_daily u ON u.tenant_id = t.id AND u.day = d.day
+                WHERE t.id = $1
+                """, [.uuid(tenantID)])
+            guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
+            return PlanUsage(plan: try Self.plan(row), day: row["day"].string ?? "",
+                             messagesSent: row["messages_sent"].int ?? 0, aiDrafts: row["ai_drafts"].int ?? 0)
+        }
+    }
+
+    /// Adds to today's counters (today in the tenant's time zone); returns the new totals.
+    @discardableResult
+    public func recordUsage(tenantID: String, messagesSent: Int = 0, aiDrafts: Int = 0) async throws -> (messagesSent: Int, aiDrafts: Int) {
+        try await scoped(tenantID) { tx in
+            let rows = try await tx.query(
+                """
+                INSERT INTO usage_daily (tenant_id, day, messages_sent, ai_drafts)
+                SELECT t.id, (now() AT TIME ZONE t.time_zone)::date, $2, $3 FROM tenants t WHERE t.id = $1
+                ON CONFLICT (tenant_id, day) DO UPDATE
+                    SET messages_sent = usage_daily.messages_sent + EXCLUDED.messages_sent,
+                        ai_drafts = usage_daily.ai_drafts + EXCLUDED.ai_drafts
+                RETURNING messages_sent, ai_drafts
+                """, [.uuid(tenantID), .int(messagesSent), .int(aiDrafts)])
+            guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
+            return (row["messages_sent"].int ?? 0, row["ai_drafts"].int ?? 0)
+        }
+    }
+
+    /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``);
+    /// an unknown plan is ``TenantStoreError/Kind/invalidArgument``.
+    public func requestUpgrade(tenantID: String, planID: String, reason: String) async throws -> UpgradeRequest {
+        try await scoped(tenantID) { tx in
+            let rows = try await tx.query(
+                "INSERT INTO upgrade_requests (tenant_id, requested_plan, reason) VALUES ($1, $2, $3) RETURNING \(Self.requestColumns)",
+                [.uuid(tenantID), .text(planID), .text(reason)])
+            return try Self.upgradeRequest(rows.first)
+        }
+    }
+
+    /// The tenant's own upgrade requests, newest first.
+    public func upgradeRequests(tenantID: String) async throws -> [UpgradeRequest] {
+        try await scoped(tenantID) { tx in
+            try await tx.query("SELECT \(Self.requestColumns) FROM upgrade_requests ORDER BY created_at DESC, id")
+                .map { try Self.upgradeRequest($0) }
+        }
+    }
+
+    /// The tenant's plan history, newest first.
+    public func planChanges(tenantID: String) async throws -> [PlanChange] {
+        try await scoped(tenantID) { tx in
+            try await tx.query("SELECT * FROM plan_changes ORDER BY changed_at DESC, id").map { row in
+                PlanChange(id: row["id"].uuid ?? "", tenantID: row["tenant_id"].uuid ?? "",
+                           fromPlan: row["from_plan"].string ?? "", toPlan: row["to_plan"].string ?? "",
+                           changedBy: row["changed_by"].uuid, reason: row["reason"].string ?? "",
+                           changedAt: row["changed_at"].date ?? Date(timeIntervalSince1970: 0))
+            }
+        }
+    }
+
+    // MARK: - Account deletion
+
+    /// Deletes the tenant and, by cascade, every row it owns. False if no such tenant.
+    @discardableResult
+    public func deleteAccount(tenantID: String) async throws -> Bool {
+        try await scoped(tenantID) { tx in
+            try await tx.query("DELETE FROM tenants WHERE id = $1", [.uuid(tenantID)]).rowsAffected == 1
+        }
+    }
+
+    // MARK: - Administrator
+
+    /// One page of tenants, optionally filtered by a substring of name or e-mail. The caller
+    /// (`adminID`) must be an active administrator (``TenantStoreError/Kind/permissionDenied``).
+    public func adminListTenants(adminID: String, search: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<TenantSummary> {
+        try await scoped(adminID) { tx in
+            let rows = try await tx.query("SELECT * FROM admin_list_tenants($1::text, $2::int, $3::int)",
+                                          [search.map { .text($0) }, .int(limit), .int(offset)])
+            let items = rows.map { row in
+                TenantSummary(id: row["id"].uuid ?? "", name: row["name"].string ?? "", email: row["email"].string ?? "",
+                              planID: row["plan_id"].string ?? "", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
+                              isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0))
+            }
+            let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil, "SELECT total FROM admin_list_tenants($1::text, 1, 0)", [search.map { .text($0) }])
+            return Page(items: items, total: total)
+        }
+    }
+
+    /// Sets a tenant's plan, recording the administrator and the reason in `plan_changes`.
+    public func adminSetPlan(adminID: String, tenantID: String, planID: String, reason: String) async throws {
+        let found: Bool = try await scoped(adminID) { tx in
+            try await tx.query("SELECT admin_set_plan($1, $2, $3) AS found", [.uuid(tenantID), .text(planID), .text(reason)])
+                .first?["found"].bool ?? false
+        }
+        guard found else { throw TenantStoreError(.notFound, "no such tenant") }
+    }
+
+    /// Suspends or reactivates a tenant. Suspending also revokes its sessions.
+    public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus) async throws {
+        let found: Bool = try await scoped(adminID) { tx in
+            try await tx.query("SELECT admin_set_status($1, $2) AS found", [.uuid(tenantID), .text(status.rawValue)])
+                .first?["found"].bool ?? false
+        }
+        guard found else { throw TenantStoreError(.notFound, "no such tenant") }
+    }
+
+    /// One page of every tenant's upgrade requests, oldest first, optionally of one state.
+    public func adminUpgradeRequests(adminID: String, state: UpgradeRequestState? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<UpgradeRequest> {
+        try await scoped(adminID) { tx in
+            let rows = try await tx.query("SELECT * FROM admin_list_upgrade_requests($1::text, $2::int, $3::int)",
+                                          [state.map { .text($0.rawValue) }, .int(limit), .int(offset)])
+            var items = [UpgradeRequest]()
+            for row in rows {
+                var request = try Self.upgradeRequest(row)
+                request.tenantEmail = row["tenant_email"].string
+                request.currentPlan = row["current_plan"].string
+                items.append(request)
+            }
+            let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil,
+                                             "SELECT total FROM admin_list_upgrade_requests($1::text, 1, 0)", [state.map { .text($0.rawValue) }])
+            return Page(items: items, total: total)
+        }
+    }
+
+    /// Grants (setting the plan, recorded in `plan_changes`) or rejects a pending upgrade request.
+    public func adminDecideUpgradeRequest(adminID: String, requestID: String, grant: Bool, note: String) async throws -> UpgradeDecisionOutcome {
+        let result: String = try await scoped(adminID) { tx in
+            try await tx.query("SELECT admin_decide_upgrade_request($1, $2, $3) AS state", [.uuid(requestID), .bool(grant), .text(note)])
+                .first?["state"].string ?? "missing"
+        }
+        guard let state = UpgradeRequestState(rawValue: result) else { throw TenantStoreError(.notFound, "no such upgrade request") }
+        let decided: UpgradeRequestState = grant ? .granted : .rejected
+        // The function returns the new state when it decided, the old one when already decided.
+        // A request decided before with the same outcome reads as "decided": harmless.
+        return state == decided ? .decided(state) : .alreadyDecided(state)
+    }
+
+    /// Makes the tenant with this e-mail an administrator. Needs a pool connected as the
+    /// **owner** role (the application role cannot change `is_admin`): for bootstrapping the
+    /// first administrator from the server's command line. False if no such e-mail.
+    public static func makeAdministrator(email: String, ownerPool: PostgresPool) async throws -> Bool {
+        try await ownerPool.query("UPDATE tenants SET is_admin = true, updated_at = now() WHERE email = $1::citext",
+                                  [.text(email)]).rowsAffected == 1
+    }
+
+    // MARK: - Helpers
+
+    /// Runs `body` in a transaction scoped to `tenantID`, mapping database errors.
+    func scoped<R: Sendable>(_ tenantID: String, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
+        try await unscoped { try await pool.withTransaction(tenantID: tenantID, body) }
+    }
+
+    /// Maps PostgreSQL errors to ``TenantStoreError``.
+    func unscoped<R>(_ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch let error as PostgresError {
+            throw Self.map(error)
+        }
+    }
+
+    static func map(_ error: PostgresError) -> TenantStoreError {
+        switch error.sqlState {
+        case "23505": TenantStoreError(.alreadyExists, "already exists", underlying: error)
+        case "42501": TenantStoreError(.permissionDenied, "not permitted", underlying: error)
+        case "22P02", "22023", "23503", "23514", "22007", "22008": TenantStoreError(.invalidArgument, "invalid value", underlying: error)
+        default: TenantStoreError(.database, underlying: error)
+        }
+    }
+
+    static func total(_ first: PostgresRow?, orCount tx: PostgresTransaction?, _ sql: String, _ parameters: [PostgresValue?]) async throws -> Int {
+        if let first { return first["total"].int ?? 0 }
+        guard let tx else { return 0 }
+        // An offset past the end returns no row to carry the window count: ask for the first row.
+        return try await tx.query(sql, parameters).first?["total"].int ?? 0
+    }
+
+    static func profile(_ row: PostgresRow?) throws -> TenantProfile {
+        guard let row, let id = row["id"].uuid else { throw TenantStoreError(.database, "the tenant row was not returned") }
+        return TenantProfile(
+            id: id, name: row["name"].string ?? "", email: row["email"].string ?? "", timeZone: row["time_zone"].string ?? "UTC",
+            planID: row["plan_id"].string ?? "free", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
+            isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
+            updatedAt: row["updated_at"].date ?? Date(timeIntervalSince1970: 0))
+    }
+
+    static func apiKey(_ row: PostgresRow?) throws -> APIKeyRecord {
+        guard let row, let id = row["id"].uuid, let scope = APIKeyScope(rawValue: row["scope"].string ?? "") else {
+            throw TenantStoreError(.database, "the API key row was not returned")
+        }
+        return APIKeyRecord(id: id, name: row["name"].string ?? "", scope: scope, keyPrefix: row["key_prefix"].string ?? "",
+                            createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
+                            lastUsedAt: row["last_used_at"].date, revokedAt: row["revoked_at"].date)
+    }
+
+    static func plan(_ row: PostgresRow) throws -> Plan {
+        guard let id = row["id"].string else { throw TenantStoreError(.database, "the plan row was not returned") }
+        return Plan(id: id, name: row["name"].string ?? id, rank: row["rank"].int ?? 0,
+                    maxInstances: row["max_instances"].int ?? 0, maxContacts: row["max_contacts"].int ?? 0,
+                    maxMessagesPerDay: row["max_messages_per_day"].int ?? 0, maxAIDraftsPerDay: row["max_ai_drafts_per_day"].int ?? 0)
+    }
+
+    static func upgradeRequest(_ row: PostgresRow?) throws -> UpgradeRequest {
+        guard let row, let id = row["id"].uuid, let state = UpgradeRequestState(rawValue: row["state"].string ?? "") else {
+            throw TenantStoreError(.database, "the upgrade request row was not returned")
+        }
+        return UpgradeRequest(id: id, tenantID: row["tenant_id"].uuid ?? "", requestedPlan: row["requested_plan"].string ?? "",
+                              reason: row["reason"].string ?? "", state: state, decidedBy: row["decided_by"].uuid,
+                              decidedAt: row["decided_at"].date, decisionNote: row["decision_note"].string,
+                              createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import WaqtorAuth
+
+@Suite("SHA-256")
+struct SHA256Tests {
+    @Test func knownVectors() {
+        #expect(SHA256.hex(Array("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+            == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256.digest(Array("abc".utf8)).count == 32)
+    }
+}
+
+@Suite("SecretToken")
+struct SecretTokenTests {
+    @Test func tokensAreRandomPrefixedBase64URLAndHashed() {
+        let a = SecretToken.generate(.session)
+        let b = SecretToken.generate(.session)
+        let k = SecretToken.generate(.apiKey)
+        #expect(a.value.hasPrefix("wqs_") && k.value.hasPrefix("wqk_"))
+        #expect(a.value.count == 4 + 43)
+        #expect(a != b)
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        #expect(a.value.dropFirst(4).allSatisfy { alphabet.contains($0) })
+        #expect(a.hash == SHA256.digest(Array(a.value.utf8)))
+        #expect(a.hash == SecretToken.hash(of: a.value) && a.hash != b.hash)
+        #expect(SecretToken.kind(of: a.value) == .session && SecretToken.kind(of: k.value) == .apiKey)
+        #expect(SecretToken.kind(of: "Bearer x") == nil)
+        #expect(a.displayPrefix.count == 12 && a.value.hasPrefix(a.displayPrefix))
+        #expect(!"\(a)".contains(a.value))
+        #expect(SecretToken.base64URL([0xfb, 0xff, 0xfe]) == "-__-")
+        #expect(Set((0..<1000).map { _ in SecretToken.generate(.apiKey).value }).count == 1000)
+    }
+}
+
+@Suite("PasswordHasher")
+struct PasswordHasherTests {
+    @Test func standardHashIsArgon2idSaltedAndVerifies() async throws {
+        let hasher = PasswordHasher()
+        let password = "correct horse battery staple"
+        let first = try await hasher.hash(password)
+        let second = try await hasher.hash(password)
+        #expect(first.hasPrefix("$argon2id$v=19$m=65536,t=3,p=1$"))
+        #expect(first != password && !first.contains(password))
+        #expect(first != second, "a fresh salt per hash")
+        #expect(try await hasher.verify(password, against: first))
+        #expect(try await hasher.verify(password, against: second))
+        #expect(try await !hasher.verify("correct horse battery stapl", against: first))
+        #expect(try await !hasher.verify("", against: first))
+        #expect(try await !hasher.verify(password, against: "not a hash"))
+        #expect(try await !hasher.verify(password, against: password))
+        #expect(try await !hasher.verify(password, against: "$argon2id$v=19$m=65536,t=3,p=1$garbage$garbage"))
+    }
+
+    @Test func unicodeAndCheapParameters() async throws {
+        let hasher = PasswordHasher(parameters: .init(iterations: 1, memoryKiB: 1024, parallelism: 1))
+        let hash = try await hasher.hash("pässwörd 🔑")
+        #expect(hash.hasPrefix("$argon2id$v=19$m=1024,t=1,p=1$"))
+        #expect(try await hasher.verify("pässwörd 🔑", against: hash))
+        #expect(try await !hasher.verify("passwörd 🔑", against: hash))
+        // A hash made with other parameters still verifies (they travel in the string).
+        #expect(try await PasswordHasher().verify("pässwörd 🔑", against: hash))
+    }
+}
