@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "WaqtorApp",
             dependencies: [
-                "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP",
+                "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP", "WaqtorAuth", "WaqtorTenants",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorAppTests",
-            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

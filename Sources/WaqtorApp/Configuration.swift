@@ -50,6 +50,18 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var redisShards = ["127.0.0.1:63790", "127.0.0.1:63791"]
     public var redisConnectionsPerShard = 4
 
+    // auth.*
+    /// How long a session from sign-up or login stays valid.
+    public var authSessionLifetime: Duration = .seconds(30 * 86_400)
+    /// Failed logins for one email within the window before logins are refused for a while.
+    public var authLoginMaxFailures = 5
+    /// The window of ``authLoginMaxFailures``, and how long the refusal lasts.
+    public var authLoginWindow: Duration = .seconds(900)
+
+    // media.*
+    /// Where media files live: one folder per tenant (`<root>/<tenant id>/`).
+    public var mediaRoot = ".data/media"
+
     // health.*
     /// How long a readiness check waits for each dependency.
     public var healthCheckTimeout: Duration = .seconds(2)

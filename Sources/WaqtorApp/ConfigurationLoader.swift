@@ -32,6 +32,10 @@ public enum ConfigurationLoader {
         ("database.migrate", "apply pending migrations at start-up (true/false)"),
         ("redis.shards", "comma-separated host:port list of the send queue's shards"),
         ("redis.connections_per_shard", "hiredis connections per shard"),
+        ("auth.session_ttl_hours", "how long a session stays valid"),
+        ("auth.login_max_failures", "failed logins per email before logins are refused for a while"),
+        ("auth.login_window_ms", "window of the failed-login count, and how long the refusal lasts"),
+        ("media.root", "folder for media files (one subfolder per tenant)"),
         ("health.check_timeout_ms", "how long readiness waits for each dependency"),
         ("log.level", "trace, debug, info, notice, warning, error or critical"),
         ("log.format", "json or text"),
@@ -159,6 +163,12 @@ public enum ConfigurationLoader {
             }
             c.redisShards = shards
         case "redis.connections_per_shard": c.redisConnectionsPerShard = try int(1...256)
+        case "auth.session_ttl_hours": c.authSessionLifetime = .seconds(try int(1...(24 * 365)) * 3600)
+        case "auth.login_max_failures": c.authLoginMaxFailures = try int(1...1000)
+        case "auth.login_window_ms": c.authLoginWindow = try millis()
+        case "media.root":
+            guard !value.isEmpty else { throw bad("a folder path") }
+            c.mediaRoot = value
         case "health.check_timeout_ms": c.healthCheckTimeout = try millis(1...600_000)
         case "log.level":
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {

@@ -5,6 +5,7 @@ import WaqtorProto
 import WaqtorQueue
 import WaqtorRPC
 import WaqtorStore
+import WaqtorTenants
 
 /// The server process's parts, started in order and stopped in reverse: migrations, the
 /// PostgreSQL pool, the Redis shards, the RPC server with every service registered.
@@ -14,6 +15,7 @@ public final class WaqtorApplication: Sendable {
     public let postgres: PostgresPool
     public let redis: RedisShards
     public let rpcServer: RPCServer
+    public let tenants: TenantStore
 
     /// Builds the parts; nothing connects or listens until ``start()``.
     public init(configuration: WaqtorConfiguration, logger: Logger) throws(ConfigurationError) {
@@ -37,6 +39,15 @@ public final class WaqtorApplication: Sendable {
             postgres: postgres, redis: redis, shardAddresses: configuration.redisShards,
             checkTimeout: configuration.healthCheckTimeout
         ).register(into: &router)
+        tenants = TenantStore(pool: postgres)
+        TenantService(
+            store: tenants,
+            throttle: LoginThrottle(redis: redis, maxFailures: configuration.authLoginMaxFailures, window: configuration.authLoginWindow),
+            sessionLifetime: configuration.authSessionLifetime,
+            mediaRoot: configuration.mediaRoot
+        ).register(into: &router)
+        // Every method is authenticated and authorised before its request is decoded.
+        router.intercept(with: AuthInterceptor(tenants: tenants))
 
         rpcServer = RPCServer(
             configuration: RPCServerConfiguration(
@@ -69,6 +80,14 @@ public final class WaqtorApplication: Sendable {
             "applied": .string(report.applied.map { "\($0.version)_\($0.name)" }.joined(separator: ",")),
             "already_applied": .stringConvertible(report.alreadyApplied.count),
         ])
+    }
+
+    /// Makes the tenant with `email` an administrator, through the owner role (the application
+    /// role cannot). For bootstrapping the first administrator: `waqtor-server make-admin`.
+    public func makeAdministrator(email: String) async throws -> Bool {
+        let ownerPool = PostgresPool(configuration: PostgresConfiguration(connectionString: configuration.databaseMigrationURL, poolSize: 1))
+        defer { Task { await ownerPool.shutdown() } }
+        return try await TenantStore.makeAdministrator(email: email, ownerPool: ownerPool)
     }
 
     /// The RPC port (useful when configured as 0), once started.

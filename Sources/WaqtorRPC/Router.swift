@@ -132,3 +132,30 @@ extension ByteBuffer {
         return buffer
     }
 }
+
+/// Runs around every call of the methods it is installed on (authentication, auditing), before the
+/// request message is decoded. It may throw to refuse the call, or run `next` inside a scope
+/// (for example a task-local value the handler reads).
+public protocol RPCInterceptor: Sendable {
+    func intercept<Result: Sendable>(
+        context: ServerContext, next: @Sendable () async throws -> Result
+    ) async throws -> Result
+}
+
+extension RPCRouter {
+    /// Wraps every method registered so far with `interceptor` (register the services first).
+    public mutating func intercept(with interceptor: some RPCInterceptor) {
+        for (method, handler) in handlers {
+            switch handler {
+            case .unary(let inner):
+                handlers[method] = .unary { bytes, context in
+                    try await interceptor.intercept(context: context) { try await inner(bytes, context) }
+                }
+            case .serverStreaming(let inner):
+                handlers[method] = .serverStreaming { bytes, context, writer in
+                    try await interceptor.intercept(context: context) { try await inner(bytes, context, writer) }
+                }
+            }
+        }
+    }
+}

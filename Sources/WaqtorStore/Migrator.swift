@@ -61,11 +61,12 @@ public struct Migrator: Sendable {
         self.threadPool = threadPool
     }
 
-    /// The advisory lock key: a stable hash of the bookkeeping table's qualified name, so
-    /// migrators of different schemas do not wait for each other.
+    /// The advisory lock key: one for the whole database, whatever the schema, because migrations
+    /// also create database-wide objects (extensions such as citext) that two concurrent runs in
+    /// different schemas would otherwise race to create.
     public var lockKey: Int64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "waqtor.migrations:\(schema).\(table)".utf8 {
+        for byte in "waqtor.migrations".utf8 {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }

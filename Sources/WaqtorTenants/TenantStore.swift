@@ -303,7 +303,7 @@ public struct TenantStore: Sendable {
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
     }
 
-    /// Suspends or reactivates a tenant. Suspending also revokes its sessions.
+    /// Suspends or reactivates a tenant. Its sessions and keys stay, refused while it is suspended.
     public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus) async throws {
         let found: Bool = try await scoped(adminID) { tx in
             try await tx.query("SELECT admin_set_status($1, $2) AS found", [.uuid(tenantID), .text(status.rawValue)])
@@ -336,11 +336,11 @@ public struct TenantStore: Sendable {
             try await tx.query("SELECT admin_decide_upgrade_request($1, $2, $3) AS state", [.uuid(requestID), .bool(grant), .text(note)])
                 .first?["state"].string ?? "missing"
         }
+        if result.hasPrefix("already:"), let state = UpgradeRequestState(rawValue: String(result.dropFirst("already:".count))) {
+            return .alreadyDecided(state)
+        }
         guard let state = UpgradeRequestState(rawValue: result) else { throw TenantStoreError(.notFound, "no such upgrade request") }
-        let decided: UpgradeRequestState = grant ? .granted : .rejected
-        // The function returns the new state when it decided, the old one when already decided.
-        // A request decided before with the same outcome reads as "decided": harmless.
-        return state == decided ? .decided(state) : .alreadyDecided(state)
+        return .decided(state)
     }
 
     /// Makes the tenant with this e-mail an administrator. Needs a pool connected as the

@@ -35,7 +35,7 @@ struct WaqtorServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waqtor-server",
         abstract: "The WaQtor core server: RPC API and send-queue workers.",
-        subcommands: [Serve.self, Migrate.self, PrintConfig.self],
+        subcommands: [Serve.self, Migrate.self, MakeAdmin.self, PrintConfig.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -80,6 +80,32 @@ struct Migrate: AsyncParsableCommand {
         let app = try WaqtorApplication(configuration: configuration, logger: Logger(label: "waqtor.migrate"))
         try await app.migrate()
         await app.shutdown()
+    }
+}
+
+struct MakeAdmin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-admin",
+        abstract: "Make an existing account (signed up with `waqtor signup`) an administrator, and exit.",
+        discussion: "Administrators grant plan upgrades and suspend accounts. This runs as the database owner role (database.migration_url), since the server's own role cannot grant it.")
+
+    @Option(name: .long, help: "The account's email.")
+    var email: String
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        WaqtorLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        let app = try WaqtorApplication(configuration: configuration, logger: Logger(label: "waqtor.admin"))
+        if configuration.databaseMigrate { try await app.migrate() }
+        let done = try await app.makeAdministrator(email: email)
+        await app.shutdown()
+        guard done else {
+            print("error: no account with email \(email); sign up first (waqtor signup)")
+            throw ExitCode(1)
+        }
+        print("\(email) is now an administrator")
     }
 }
 

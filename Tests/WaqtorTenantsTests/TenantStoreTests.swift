@@ -219,16 +219,18 @@ struct TenantStoreTests {
         await #expect { try await f.store.adminSetPlan(adminID: admin.id, tenantID: UUID().uuidString, planID: "pro", reason: "") }
             throws: { storeError($0) == .notFound }
 
-        // Suspension: sessions end, login says suspended, keys resolve with the status; reactivation.
+        // Suspension: sessions and keys resolve with the status (so calls are refused), login says
+        // suspended; reactivation restores them.
         let session = try await f.store.createSession(tenantID: t.id, lifetime: .seconds(3600))
         let key = try await f.store.createAPIKey(tenantID: t.id, name: "k", scope: .full)
         try await f.store.adminSetStatus(adminID: admin.id, tenantID: t.id, status: .suspended)
         #expect(try await f.store.profile(tenantID: t.id)?.status == .suspended)
-        #expect(try await f.store.resolveSession(token: session.token.value) == nil)
+        #expect(try await f.store.resolveSession(token: session.token.value)?.status == .suspended)
         #expect(try await f.store.resolveAPIKey(key: key.token.value)?.status == .suspended)
         #expect(try await f.store.login(email: t.email, password: "pw-123456") == .suspended)
         try await f.store.adminSetStatus(adminID: admin.id, tenantID: t.id, status: .active)
         #expect(try await f.store.resolveAPIKey(key: key.token.value)?.status == .active)
+        #expect(try await f.store.resolveSession(token: session.token.value)?.status == .active)
         guard case .success = try await f.store.login(email: t.email, password: "pw-123456") else {
             Issue.record("a reactivated tenant cannot log in"); return
         }

@@ -266,9 +266,8 @@ CREATE FUNCTION admin_set_status(p_tenant uuid, p_status text) RETURNS boolean
         END IF;
         UPDATE tenants SET status = p_status, updated_at = now() WHERE id = p_tenant;
         IF NOT FOUND THEN RETURN false; END IF;
-        IF p_status = 'suspended' THEN
-            UPDATE sessions SET revoked_at = now() WHERE tenant_id = p_tenant AND revoked_at IS NULL;
-        END IF;
+        -- Sessions and keys stay: while suspended they are refused with PERMISSION_DENIED (the
+        -- status is read at every call), and they work again after a reactivation.
         RETURN true;
     END
     $$;
@@ -307,7 +306,8 @@ CREATE FUNCTION admin_decide_upgrade_request(p_request uuid, p_grant boolean, p_
         SELECT r.tenant_id, r.requested_plan, r.state INTO req_tenant, req_plan, req_state
             FROM upgrade_requests r WHERE r.id = p_request FOR UPDATE;
         IF NOT FOUND THEN RETURN 'missing'; END IF;
-        IF req_state <> 'pending' THEN RETURN req_state; END IF;
+        -- Decided before: say so, with the state it has (the caller must not report a new decision).
+        IF req_state <> 'pending' THEN RETURN 'already:' || req_state; END IF;
         UPDATE upgrade_requests
             SET state = new_state, decided_by = admin, decided_at = now(), decision_note = p_note
             WHERE id = p_request;

@@ -1,0 +1,191 @@
+import WaqtorProto
+import WaqtorRPC
+import WaqtorTenants
+
+/// Who is calling: resolved from the `authorization` metadata by ``AuthInterceptor`` and read by
+/// handlers through ``Caller``.
+public struct Principal: Sendable, Hashable {
+    /// How the caller proved who it is.
+    public enum Credential: Sendable, Hashable {
+        case session(id: String)
+        case apiKey(id: String, scope: APIKeyScope)
+    }
+
+    public var tenantID: String
+    public var credential: Credential
+    public var isAdmin: Bool
+
+    public var sessionID: String? {
+        if case .session(let id) = credential { return id }
+        return nil
+    }
+}
+
+/// The principal of the call being served (a task-local value set by ``AuthInterceptor``).
+public enum Caller {
+    @TaskLocal public static var principal: Principal?
+
+    /// The caller, or UNAUTHENTICATED when the method was served without one (a wiring bug).
+    public static func require() throws -> Principal {
+        guard let principal else {
+            throw RPCError(code: .unauthenticated, message: "this method needs a credential: send `authorization: Bearer <session token or API key>`")
+        }
+        return principal
+    }
+}
+
+/// What a method needs from its caller.
+public enum Access: Sendable, Hashable {
+    /// Anyone, without a credential (health, sign-up, login, the plan catalogue).
+    case anyone
+    /// A tenant: a session, or an API key whose scope covers the permission.
+    case tenant(Permission)
+    /// A tenant's session only (logout).
+    case sessionOnly
+    /// A session of an active administrator.
+    case administrator
+
+    /// What a tenant method does, which decides which API key scopes may call it.
+    public enum Permission: String, Sendable, Hashable {
+        /// Reads data (profiles, chats, contacts, campaigns, usage): sessions, full and read-only keys.
+        case read
+        /// Sends WhatsApp messages or drives sending (replies, campaign start/pause/resume/cancel):
+        /// sessions, full and send-only keys.
+        case send
+        /// Changes data or the account (contacts, campaigns, keys, password, deletion): sessions and
+        /// full keys.
+        case write
+    }
+}
+
+/// The access rule of every method of the API. A method missing from it is refused (fail closed);
+/// a test checks that every method in `proto/` has a rule.
+public enum AccessRules {
+    static let explicit: [String: Access] = [
+        "waqtor.v1.HealthService/Ping": .anyone,
+        "waqtor.v1.HealthService/Readiness": .anyone,
+        "waqtor.v1.TenantService/SignUp": .anyone,
+        "waqtor.v1.TenantService/Login": .anyone,
+        "waqtor.v1.TenantService/ListPlans": .anyone,
+        "waqtor.v1.TenantService/Logout": .sessionOnly,
+        "waqtor.v1.TenantService/GetProfile": .tenant(.read),
+        "waqtor.v1.TenantService/ListApiKeys": .tenant(.read),
+        "waqtor.v1.TenantService/GetMyPlan": .tenant(.read),
+        "waqtor.v1.TenantService/ListMyUpgradeRequests": .tenant(.read),
+        "waqtor.v1.TenantService/GetUsage": .tenant(.read),
+        "waqtor.v1.TenantService/UpdateProfile": .tenant(.write),
+        "waqtor.v1.TenantService/ChangePassword": .tenant(.write),
+        "waqtor.v1.TenantService/CreateApiKey": .tenant(.write),
+        "waqtor.v1.TenantService/RevokeApiKey": .tenant(.write),
+        "waqtor.v1.TenantService/RequestUpgrade": .tenant(.write),
+        "waqtor.v1.TenantService/DeleteAccount": .tenant(.write),
+    ]
+
+    /// Methods that send or drive sending, outside the tenant service.
+    static let sendMethods: Set<String> = [
+        "waqtor.v1.ChatService/SendTextReply", "waqtor.v1.ChatService/SendMediaReply",
+        "waqtor.v1.CampaignService/StartCampaign", "waqtor.v1.CampaignService/PauseCampaign",
+        "waqtor.v1.CampaignService/ResumeCampaign", "waqtor.v1.CampaignService/CancelCampaign",
+    ]
+
+    /// The rule of `method` (`package.Service/Method`), or nil for a method the API does not have.
+    public static func access(for method: String) -> Access? {
+        if let rule = explicit[method] { return rule }
+        guard WaqtorAllMethods.names.contains(method) else { return nil }
+        let name = method.split(separator: "/").last.map(String.init) ?? ""
+        if method.hasPrefix("waqtor.v1.TenantService/Admin") { return .administrator }
+        if sendMethods.contains(method) { return .tenant(.send) }
+        for prefix in ["Get", "List", "Watch", "Live", "Check"] where name.hasPrefix(prefix) {
+            return .tenant(.read)
+        }
+        return .tenant(.write)
+    }
+
+    /// Whether an API key of `scope` may use a method needing `permission`.
+    public static func scope(_ scope: APIKeyScope, allows permission: Access.Permission) -> Bool {
+        switch scope {
+        case .full: true
+        case .sendOnly: permission == .send
+        case .readOnly: permission == .read
+        }
+    }
+}
+
+/// Authenticates every call from its `authorization` metadata (`Bearer <token>`: a session token
+/// `wqs_…` or an API key `wqk_…`) and enforces ``AccessRules`` before the request is decoded.
+///
+/// Missing, unknown, expired or revoked credentials get UNAUTHENTICATED; a valid credential
+/// without the right (suspended tenant, key scope, not an administrator) gets PERMISSION_DENIED.
+/// Messages never echo the credential.
+public struct AuthInterceptor: RPCInterceptor {
+    let tenants: TenantStore
+
+    public init(tenants: TenantStore) {
+        self.tenants = tenants
+    }
+
+    public func intercept<Result: Sendable>(
+        context: ServerContext, next: @Sendable () async throws -> Result
+    ) async throws -> Result {
+        guard let access = AccessRules.access(for: context.method) else {
+            throw RPCError(code: .unimplemented, message: "unknown method '\(context.method)'")
+        }
+        if access == .anyone {
+            return try await next()
+        }
+        let principal = try await authenticate(context)
+        try authorize(principal, access, method: context.method)
+        return try await Caller.$principal.withValue(principal) { try await next() }
+    }
+
+    func authenticate(_ context: ServerContext) async throws -> Principal {
+        guard let header = context.metadata[Metadata.Keys.authorization], !header.isEmpty else {
+            throw RPCError(code: .unauthenticated, message: "this method needs a credential: send `authorization: Bearer <session token or API key>` metadata")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw RPCError(code: .unauthenticated, message: "the authorization metadata must be `Bearer <session token or API key>`")
+        }
+        let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        if token.hasPrefix("wqs_") {
+            guard let session = try await tenants.resolveSession(token: token) else {
+                throw RPCError(code: .unauthenticated, message: "the session is unknown, expired or ended; log in again")
+            }
+            guard session.status == .active else {
+                throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
+            }
+            return Principal(tenantID: session.tenantID, credential: .session(id: session.sessionID), isAdmin: session.isAdmin)
+        }
+        if token.hasPrefix("wqk_") {
+            guard let key = try await tenants.resolveAPIKey(key: token) else {
+                throw RPCError(code: .unauthenticated, message: "the API key is unknown or revoked")
+            }
+            guard key.status == .active else {
+                throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
+            }
+            return Principal(tenantID: key.tenantID, credential: .apiKey(id: key.keyID, scope: key.scope), isAdmin: false)
+        }
+        throw RPCError(code: .unauthenticated, message: "the credential is neither a session token (wqs_…) nor an API key (wqk_…)")
+    }
+
+    func authorize(_ principal: Principal, _ access: Access, method: String) throws {
+        switch access {
+        case .anyone:
+            return
+        case .sessionOnly:
+            guard principal.sessionID != nil else {
+                throw RPCError(code: .permissionDenied, message: "\(method) needs a session (log in); API keys cannot use it")
+            }
+        case .administrator:
+            guard principal.sessionID != nil, principal.isAdmin else {
+                throw RPCError(code: .permissionDenied, message: "\(method) is for administrators only (with a session, not an API key)")
+            }
+        case .tenant(let permission):
+            if case .apiKey(_, let scope) = principal.credential, !AccessRules.scope(scope, allows: permission) {
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: "this API key's scope (\(scope.rawValue)) does not allow \(method), which needs \(permission.rawValue) access")
+            }
+        }
+    }
+}
