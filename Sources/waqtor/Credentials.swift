@@ -73,7 +73,7 @@ enum CredentialStore {
             return try JSONDecoder().decode(StoredCredentials.self, from: data)
         } catch {
             throw CLIFailure(
-                message: "\(path) is not a valid credentials file (\(error)); run `waqtor login` again",
+                message: "\(path) is not a valid credentials file: run `waqtor login` again",
                 status: Output.ExitStatus.notLoggedIn)
         }
     }
@@ -132,16 +132,12 @@ enum CredentialStore {
             }
             return
         }
-        let parent = (directory as NSString).deletingLastPathComponent
-        if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw CLIFailure(message: "cannot create \(parent): \(error)", status: 1)
-            }
+        // mkdir -p, each missing directory created with mode 0700 (never wider, even briefly).
+        var path = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
+            path += "/" + component
+            if mkdir(path, 0o700) != 0, errno != EEXIST { throw failure("cannot create \(path)") }
         }
-        if mkdir(directory, 0o700) != 0, errno != EEXIST { throw failure("cannot create \(directory)") }
     }
 
     private static func failure(_ what: String) -> CLIFailure {
