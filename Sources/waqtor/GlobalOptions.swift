@@ -12,7 +12,7 @@ struct GlobalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Server address as host:port ([v6-address]:port for IPv6).",
-            discussion: "Default: $WAQTOR_SERVER, else 127.0.0.1:7420.",
+            discussion: "Default: $WAQTOR_SERVER, else the server of the saved login (authenticated commands), else 127.0.0.1:7420.",
             valueName: "host:port"))
     var server: String?
 
@@ -55,10 +55,11 @@ struct GlobalOptions: ParsableArguments {
         return options
     }
 
-    /// Runs `body` with a client of the server and closes it afterwards. An ``RPCError`` thrown by
-    /// `body` is reported (stderr, and stdout with --json) and becomes exit status 2.
-    func withClient<T>(_ body: (RPCClient) async throws -> T) async throws -> T {
-        let endpoint = try endpoint()
+    /// Runs `body` with a client of the server (`endpoint`, else ``endpoint()``) and closes it
+    /// afterwards. An ``RPCError`` thrown by `body` is reported (stderr, and stdout with --json) and
+    /// becomes exit status 2; a ``CLIFailure`` is reported likewise with its own status.
+    func withClient<T>(endpoint: ServerEndpoint? = nil, _ body: (RPCClient) async throws -> T) async throws -> T {
+        let endpoint = try endpoint ?? self.endpoint()
         let client = RPCClient(
             host: endpoint.host, port: endpoint.port,
             configuration: RPCClientConfiguration(connectTimeout: callTimeout, defaultTimeout: callTimeout))
@@ -70,6 +71,10 @@ struct GlobalOptions: ParsableArguments {
             await client.close()
             Output.reportError(error, json: json)
             throw ExitCode(Output.ExitStatus.rpcError)
+        } catch let error as CLIFailure {
+            await client.close()
+            Output.reportFailure(error, json: json)
+            throw ExitCode(error.status)
         } catch {
             await client.close()
             throw error

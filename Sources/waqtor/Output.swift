@@ -9,6 +9,10 @@ enum Output {
         static let checkFailed: Int32 = 1
         /// A call failed with an RPC error.
         static let rpcError: Int32 = 2
+        /// No credential to call with (not logged in, saved session expired, or saved for another server).
+        static let notLoggedIn: Int32 = 3
+        /// Invalid command line or input (e.g. no terminal to prompt for a password).
+        static let usage: Int32 = 64
     }
 
     static func line(_ text: String) {
@@ -36,16 +40,52 @@ enum Output {
             var code: Int
             var status: String
             var message: String
+            var retryAfterMilliseconds: Int64?
+            enum CodingKeys: String, CodingKey {
+                case code, status, message
+                case retryAfterMilliseconds = "retry_after_ms"
+            }
         }
         var error: Inner
     }
 
-    /// `error: STATUS: message` on stderr; with --json also `{"error":{…}}` on stdout.
+    /// `error: STATUS: message` on stderr (plus a hint for RESOURCE_EXHAUSTED with `retry-after-ms`
+    /// and for UNAUTHENTICATED); with --json also `{"error":{…}}` on stdout.
     static func reportError(_ error: RPCError, json: Bool) {
         stderr("error: \(error.code.name): \(error.message)")
-        if json {
-            Self.json(ErrorBody(error: .init(code: Int(error.code.rawValue), status: error.code.name, message: error.message)))
+        let retryAfter = error.metadata[Metadata.Keys.retryAfterMilliseconds].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        if let retryAfter, error.code == .resourceExhausted || error.code == .unavailable {
+            stderr("hint: retry in \(retryDescription(milliseconds: retryAfter))")
         }
+        if error.code == .unauthenticated {
+            stderr("hint: run `waqtor login` again, or check --token / $WAQTOR_TOKEN")
+        }
+        if json {
+            Self.json(ErrorBody(error: .init(
+                code: Int(error.code.rawValue), status: error.code.name, message: error.message,
+                retryAfterMilliseconds: retryAfter)))
+        }
+    }
+
+    /// A failure of the CLI itself: `error: message` on stderr; with --json also
+    /// `{"error":{"message":…}}` on stdout.
+    static func reportFailure(_ failure: CLIFailure, json: Bool) {
+        stderr("error: \(failure.message)")
+        if json {
+            struct Body: Encodable {
+                struct Inner: Encodable { var message: String; var exit_status: Int32 }
+                var error: Inner
+            }
+            Self.json(Body(error: .init(message: failure.message, exit_status: failure.status)))
+        }
+    }
+
+    /// `850 ms`, `12 s`, `3 min 20 s`.
+    static func retryDescription(milliseconds: Int64) -> String {
+        if milliseconds < 1000 { return "\(max(0, milliseconds)) ms" }
+        let seconds = (milliseconds + 999) / 1000
+        if seconds < 60 { return "\(seconds) s" }
+        return seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds / 60) min \(seconds % 60) s"
     }
 
     /// RFC 3339 UTC with microseconds, e.g. `2025-01-31T12:34:56.123456Z`.

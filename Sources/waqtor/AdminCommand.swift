@@ -1,0 +1,231 @@
+import ArgumentParser
+import Foundation
+import WaqtorProto
+import WaqtorRPC
+
+/// `waqtor admin …`: the administrators' operations (PERMISSION_DENIED for anyone else).
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin", abstract: "Administrators: tenants, plans, suspensions and upgrade requests.",
+        subcommands: [Tenants.self, SetPlan.self, Suspend.self, Reactivate.self, Requests.self, Grant.self, Reject.self])
+
+    enum TenantStateFilter: String, ExpressibleByArgument, CaseIterable {
+        case active, suspended, deleted
+        var proto: Waqtor_V1_TenantState {
+            switch self {
+            case .active: .active
+            case .suspended: .suspended
+            case .deleted: .deleted
+            }
+        }
+    }
+
+    enum RequestStateFilter: String, ExpressibleByArgument, CaseIterable {
+        case pending, granted, rejected, cancelled
+        var proto: Waqtor_V1_UpgradeRequestState {
+            switch self {
+            case .pending: .pending
+            case .granted: .granted
+            case .rejected: .rejected
+            case .cancelled: .cancelled
+            }
+        }
+    }
+
+    struct Tenants: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tenants", abstract: "List or search tenants, newest first (TenantService.AdminListTenants).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @OptionGroup var page: PageOptions
+        @Option(help: ArgumentHelp("Case-insensitive substring of the name or email.", valueName: "text")) var search: String = ""
+        @Option(help: ArgumentHelp("Only tenants in this state: active, suspended or deleted.", valueName: "state"))
+        var state: TenantStateFilter?
+        @Option(help: ArgumentHelp("Only tenants on this plan.", valueName: "plan")) var plan: String = ""
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminListTenantsRequest()
+            request.pageSize = page.pageSize
+            request.pageToken = page.pageToken
+            request.query = search
+            request.state = state?.proto ?? .unspecified
+            request.planID = plan
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminListTenants(sent, options: options)
+            }
+            if global.json {
+                struct Body: Encodable {
+                    var tenants: [TenantJSON.Tenant]
+                    var nextPageToken: String
+                    enum CodingKeys: String, CodingKey { case tenants, nextPageToken = "next_page_token" }
+                }
+                Output.json(Body(tenants: response.tenants.map(TenantJSON.Tenant.init), nextPageToken: response.nextPageToken))
+            } else {
+                Output.tenantTable(response.tenants)
+                Output.nextPage(response.nextPageToken)
+            }
+        }
+    }
+
+    struct SetPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-plan", abstract: "Move a tenant to a plan, recording why (TenantService.AdminSetTenantPlan).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @Argument(help: ArgumentHelp("The tenant's id.", valueName: "tenant-id")) var tenantID: String
+        @Option(help: ArgumentHelp("The new plan's id.", valueName: "plan")) var plan: String
+        @Option(help: ArgumentHelp("Why (recorded with your id).", valueName: "text")) var reason: String
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminSetTenantPlanRequest()
+            request.tenantID = tenantID
+            request.planID = plan
+            request.reason = reason
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminSetTenantPlan(sent, options: options)
+            }
+            if global.json {
+                struct Body: Encodable { var tenant: TenantJSON.Tenant?; var change: TenantJSON.PlanChange? }
+                Output.json(Body(tenant: response.tenant.map(TenantJSON.Tenant.init), change: response.change.map(TenantJSON.PlanChange.init)))
+            } else {
+                if let change = response.change {
+                    Output.line("tenant \(change.tenantID): plan \(change.fromPlanID) -> \(change.toPlanID) (change \(change.id))")
+                } else {
+                    Output.line("tenant \(tenantID): plan \(response.tenant?.planID ?? plan)")
+                }
+            }
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "suspend",
+            abstract: "Suspend a tenant: its calls fail and its sending stops (TenantService.AdminSuspendTenant).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @Argument(help: ArgumentHelp("The tenant's id.", valueName: "tenant-id")) var tenantID: String
+        @Option(help: ArgumentHelp("Why (shown to the tenant).", valueName: "text")) var reason: String
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminSuspendTenantRequest()
+            request.tenantID = tenantID
+            request.reason = reason
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminSuspendTenant(sent, options: options)
+            }
+            printTenant(response.tenant, global: global)
+        }
+    }
+
+    struct Reactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reactivate", abstract: "Lift a tenant's suspension (TenantService.AdminReactivateTenant).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @Argument(help: ArgumentHelp("The tenant's id.", valueName: "tenant-id")) var tenantID: String
+        @Option(help: ArgumentHelp("Why (recorded).", valueName: "text")) var reason: String = ""
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminReactivateTenantRequest()
+            request.tenantID = tenantID
+            request.reason = reason
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminReactivateTenant(sent, options: options)
+            }
+            printTenant(response.tenant, global: global)
+        }
+    }
+
+    struct Requests: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "requests", abstract: "Upgrade requests of all tenants, oldest pending first (TenantService.AdminListUpgradeRequests).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @OptionGroup var page: PageOptions
+        @Option(help: ArgumentHelp("Only requests in this state: pending, granted, rejected or cancelled.", valueName: "state"))
+        var state: RequestStateFilter?
+        @Option(help: ArgumentHelp("Only this tenant's requests.", valueName: "tenant-id")) var tenant: String = ""
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminListUpgradeRequestsRequest()
+            request.pageSize = page.pageSize
+            request.pageToken = page.pageToken
+            request.state = state?.proto ?? .unspecified
+            request.tenantID = tenant
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminListUpgradeRequests(sent, options: options)
+            }
+            printUpgradeRequests(response.upgradeRequests, nextPageToken: response.nextPageToken, withTenant: true, global: global)
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "grant", abstract: "Grant an upgrade request: the tenant moves to the plan (TenantService.AdminGrantUpgradeRequest).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @Argument(help: ArgumentHelp("The upgrade request's id.", valueName: "request-id")) var requestID: String
+        @Option(help: ArgumentHelp("A note to the tenant.", valueName: "text")) var note: String = ""
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminGrantUpgradeRequestRequest()
+            request.upgradeRequestID = requestID
+            request.note = note
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminGrantUpgradeRequest(sent, options: options)
+            }
+            if global.json {
+                struct Body: Encodable {
+                    var upgradeRequest: TenantJSON.UpgradeRequest?
+                    var tenant: TenantJSON.Tenant?
+                    enum CodingKeys: String, CodingKey { case tenant, upgradeRequest = "upgrade_request" }
+                }
+                Output.json(Body(
+                    upgradeRequest: response.upgradeRequest.map(TenantJSON.UpgradeRequest.init),
+                    tenant: response.tenant.map(TenantJSON.Tenant.init)))
+            } else if let r = response.upgradeRequest {
+                Output.line("granted \(r.id): tenant \(r.tenantID) is now on \(response.tenant?.planID ?? r.requestedPlanID)")
+            }
+        }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reject", abstract: "Reject an upgrade request (TenantService.AdminRejectUpgradeRequest).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @Argument(help: ArgumentHelp("The upgrade request's id.", valueName: "request-id")) var requestID: String
+        @Option(help: ArgumentHelp("Why (shown to the tenant).", valueName: "text")) var note: String = ""
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminRejectUpgradeRequestRequest()
+            request.upgradeRequestID = requestID
+            request.note = note
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminRejectUpgradeRequest(sent, options: options)
+            }
+            printUpgradeRequest(response.upgradeRequest, global: global)
+        }
+    }
+}
