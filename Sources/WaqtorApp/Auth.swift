@@ -143,7 +143,9 @@ public struct AuthInterceptor: RPCInterceptor {
             throw RPCError(code: .unauthenticated, message: "this method needs a credential: send `authorization: Bearer <session token or API key>` metadata")
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        // `Bearer` for both kinds; `ApiKey` is accepted too for API keys. The token's own prefix
+        // says what it is.
+        guard parts.count == 2, ["bearer", "apikey"].contains(parts[0].lowercased()) else {
             throw RPCError(code: .unauthenticated, message: "the authorization metadata must be `Bearer <session token or API key>`")
         }
         let token = String(parts[1]).trimmingCharacters(in: .whitespaces)

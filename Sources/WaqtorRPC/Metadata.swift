@@ -11,7 +11,7 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
 
     /// The well-known keys.
     public enum Keys {
-        /// The caller's credential: `Bearer <session token>` or `ApiKey <key>`.
+        /// The caller's credential: `Bearer <session token or API key>` (`ApiKey <key>` is accepted too).
         public static let authorization = "authorization"
         /// A caller-chosen id that follows the call through every log line; the server makes one
         /// when it is absent and returns it in the answer's metadata.
