@@ -206,3 +206,17 @@ public struct TenantStoreError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+
+/// A per-day plan limit that is consumed as it is used.
+public enum DailyQuota: String, Sendable, Hashable {
+    case messages
+    case aiDrafts = "ai_drafts"
+}
+
+/// What ``TenantStore/consumeDailyQuota(tenantID:_:count:)`` decided.
+public enum QuotaOutcome: Sendable, Hashable {
+    /// Taken; `used` now counts it.
+    case granted(used: Int, limit: Int)
+    /// Refused; nothing was taken.
+    case exceeded(used: Int, limit: Int, planID: String)
+}

@@ -235,6 +235,37 @@ public struct TenantStore: Sendable {
         }
     }
 
+    /// Takes `count` units of a daily quota if the plan's limit allows it, atomically (the day's
+    /// row is locked, so concurrent callers cannot both slip under the limit).
+    public func consumeDailyQuota(tenantID: String, _ quota: DailyQuota, count: Int) async throws -> QuotaOutcome {
+        try await scoped(tenantID) { tx in
+            _ = try await tx.query(
+                """
+                INSERT INTO usage_daily (tenant_id, day)
+                SELECT t.id, (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = $1
+                ON CONFLICT (tenant_id, day) DO NOTHING
+                """, [.uuid(tenantID)])
+            let rows = try await tx.query(
+                """
+                SELECT u.messages_sent, u.ai_drafts, p.id AS plan_id, p.max_messages_per_day, p.max_ai_drafts_per_day
+                FROM usage_daily u JOIN tenants t ON t.id = u.tenant_id JOIN plans p ON p.id = t.plan_id
+                WHERE u.tenant_id = $1 AND u.day = (now() AT TIME ZONE t.time_zone)::date
+                FOR UPDATE OF u
+                """, [.uuid(tenantID)])
+            guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
+            let planID = row["plan_id"].string ?? ""
+            let (used, limit, column) = switch quota {
+            case .messages: (row["messages_sent"].int ?? 0, row["max_messages_per_day"].int ?? 0, "messages_sent")
+            case .aiDrafts: (row["ai_drafts"].int ?? 0, row["max_ai_drafts_per_day"].int ?? 0, "ai_drafts")
+            }
+            guard used + count <= limit else { return .exceeded(used: used, limit: limit, planID: planID) }
+            _ = try await tx.query(
+                "UPDATE usage_daily SET \(column) = \(column) + $2 WHERE tenant_id = $1 AND day = (SELECT (now() AT TIME ZONE time_zone)::date FROM tenants WHERE id = $1)",
+                [.uuid(tenantID), .int(count)])
+            return .granted(used: used + count, limit: limit)
+        }
+    }
+
     /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``);
     /// an unknown plan is ``TenantStoreError/Kind/invalidArgument``.
     public func requestUpgrade(tenantID: String, planID: String, reason: String) async throws -> UpgradeRequest {

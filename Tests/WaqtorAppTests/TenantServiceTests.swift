@@ -381,3 +381,107 @@ struct TenantServiceTests {
         }
     }
 }
+
+@Suite("Plan limits and more TenantService errors")
+struct PlanQuotaTests {
+    @Test("a daily quota is taken up to the plan's limit, then RESOURCE_EXHAUSTED names the limit")
+    func dailyQuota() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            let quota = PlanQuota(store: app.tenants)
+            let limit = try #require(try await tenants.getUsage(.init(), options: account.auth).limits?.aiDraftsPerDay)
+            // Concurrent consumers cannot slip past the limit together.
+            let granted = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<Int(limit) + 5 {
+                    group.addTask { (try? await quota.consume(tenantID: account.tenant.id, .aiDrafts)) != nil }
+                }
+                var count = 0
+                for await ok in group where ok { count += 1 }
+                return count
+            }
+            #expect(granted == Int(limit))
+            do {
+                try await quota.consume(tenantID: account.tenant.id, .aiDrafts)
+                Issue.record("consumed past the limit")
+            } catch let error as RPCError {
+                #expect(error.code == .resourceExhausted)
+                #expect(error.message.contains("AI drafts per day"))
+                #expect(error.metadata["limit"] == "ai_drafts_per_day")
+            }
+            #expect(try await tenants.getUsage(.init(), options: account.auth).used?.aiDraftsPerDay == limit)
+            await #expect(throws: RPCError.self) {
+                try await quota.check(tenantID: account.tenant.id, .whatsappInstances, current: 1)
+            }
+            try await quota.check(tenantID: account.tenant.id, .whatsappInstances, current: 0)
+        }
+    }
+
+    @Test("paging tokens, ids and administrator errors answer with the right codes")
+    func moreErrors() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            let admin = try await signUp(tenants, name: "Admin")
+            #expect(try await app.makeAdministrator(email: admin.email))
+            var badPage = Waqtor_V1_ListApiKeysRequest()
+            badPage.pageToken = "not-a-token"
+            #expect(await rpcCode { _ = try await tenants.listApiKeys(badPage, options: account.auth) } == .invalidArgument)
+            var revoke = Waqtor_V1_RevokeApiKeyRequest()
+            #expect(await rpcCode { _ = try await tenants.revokeApiKey(revoke, options: account.auth) } == .invalidArgument)
+            revoke.apiKeyID = UUID().uuidString
+            #expect(await rpcCode { _ = try await tenants.revokeApiKey(revoke, options: account.auth) } == .notFound)
+            var suspend = Waqtor_V1_AdminSuspendTenantRequest()
+            suspend.tenantID = UUID().uuidString
+            suspend.reason = "x"
+            #expect(await rpcCode { _ = try await tenants.adminSuspendTenant(suspend, options: admin.auth) } == .notFound)
+            suspend.tenantID = admin.tenant.id
+            #expect(await rpcCode { _ = try await tenants.adminSuspendTenant(suspend, options: admin.auth) } == .failedPrecondition)
+            var reject = Waqtor_V1_AdminRejectUpgradeRequestRequest()
+            reject.upgradeRequestID = UUID().uuidString
+            #expect(await rpcCode { _ = try await tenants.adminRejectUpgradeRequest(reject, options: admin.auth) } == .notFound)
+            var upgrade = Waqtor_V1_RequestUpgradeRequest()
+            upgrade.requestedPlanID = "starter"
+            upgrade.reason = "growing"
+            let request = try #require(try await tenants.requestUpgrade(upgrade, options: account.auth).upgradeRequest)
+            reject.upgradeRequestID = request.id
+            reject.note = "not yet"
+            #expect(try await tenants.adminRejectUpgradeRequest(reject, options: admin.auth).upgradeRequest?.state == .rejected)
+            #expect(try await tenants.getMyPlan(.init(), options: account.auth).plan?.id == "free")
+            var update = Waqtor_V1_UpdateProfileRequest()
+            update.updatePaths = ["email"]
+            #expect(await rpcCode { _ = try await tenants.updateProfile(update, options: account.auth) } == .invalidArgument)
+        }
+    }
+
+    @Test("2 tenants x 200 concurrent calls: every answer is the caller's own")
+    func concurrentIsolation() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let a = try await signUp(tenants, name: "A")
+            let b = try await signUp(tenants, name: "B")
+            for account in [a, b] {
+                var key = Waqtor_V1_CreateApiKeyRequest()
+                key.name = "key of \(account.tenant.name)"
+                key.scope = .readOnly
+                _ = try await tenants.createApiKey(key, options: account.auth)
+            }
+            let foreign = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<400 {
+                    let account = index % 2 == 0 ? a : b
+                    group.addTask {
+                        let profile = try await tenants.getProfile(.init(), options: account.auth)
+                        let keys = try await tenants.listApiKeys(.init(), options: account.auth)
+                        var wrong = profile.tenant?.id == account.tenant.id ? 0 : 1
+                        wrong += keys.apiKeys.filter { $0.name != "key of \(account.tenant.name)" }.count
+                        return wrong
+                    }
+                }
+                var total = 0
+                for try await wrong in group { total += wrong }
+                return total
+            }
+            #expect(foreign == 0)
+        }
+    }
+}
