@@ -16,7 +16,9 @@ final class ClientConnection: Sendable {
 
     private struct CallEntry {
         var call: PendingCall
-        var timer: Scheduled<Void>?
+        /// `NIODeadline.uptimeNanoseconds` of the call's local deadline, and its timeout.
+        var deadline: UInt64?
+        var timeout: Duration?
     }
 
     private struct State {
@@ -28,6 +30,10 @@ final class ClientConnection: Sendable {
         var closed = false
         var goAwayMessage: String?
         var goAwayLastCallID: UInt32?
+        /// Local deadlines, earliest first, and the one timer armed for the earliest.
+        var deadlines = DeadlineQueue()
+        var timer: Scheduled<Void>?
+        var timerAt: UInt64 = .max
         var serverMaxFrameLength: UInt32 = .max
     }
 
@@ -101,7 +107,7 @@ final class ClientConnection: Sendable {
     /// Registers the call and queues its frame; returns an error instead when it cannot start.
     private func start(frame: ByteBuffer, token: CallToken, call: PendingCall, timeout: Duration?) -> RPCError? {
         var frame = frame
-        let outcome: Result<(UInt32, Bool), RPCError> = state.withLockedValue { state in
+        let outcome: Result<(UInt64, Bool), RPCError> = state.withLockedValue { state in
             if state.closed || state.draining {
                 return .failure(RPCError(code: .unavailable, message: "the connection to \(target) is closing\(state.goAwayMessage.map { ": \($0)" } ?? ""); retry"))
             }
@@ -116,27 +122,71 @@ final class ClientConnection: Sendable {
             let id = state.nextCallID
             state.nextCallID &+= 1
             frame.setInteger(id, at: frame.readerIndex + 6)
-            state.calls[id] = CallEntry(call: call, timer: nil)
-            return .success((id, Self.append(frame, to: &state)))
+            var entry = CallEntry(call: call, deadline: nil, timeout: timeout)
+            var arm = false
+            if let timeout {
+                let at = NIODeadline.now().uptimeNanoseconds &+ UInt64(clamping: max(0, timeout.nanoseconds))
+                entry.deadline = at
+                state.deadlines.push(.init(at: at, callID: id))
+                if state.deadlines.count > 2 * state.calls.count + 64 {
+                    let calls = state.calls
+                    state.deadlines.compact { calls[$0.callID]?.deadline == $0.at || $0.callID == id }
+                }
+                if at < state.timerAt {
+                    state.timerAt = at
+                    arm = true
+                }
+            }
+            state.calls[id] = entry
+            return .success((arm ? entry.deadline! : 0, Self.append(frame, to: &state)))
         }
         switch outcome {
         case .failure(let error):
             return error
-        case .success(let (id, schedule)):
+        case .success(let (armAt, schedule)):
             if schedule { scheduleFlush() }
-            if let timeout {
-                let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-                    self.expire(id, timeout: timeout)
-                }
-                let stillWaiting = state.withLockedValue { state -> Bool in
-                    guard state.calls[id] != nil else { return false }
-                    state.calls[id]!.timer = timer
-                    return true
-                }
-                if !stillWaiting { timer.cancel() }
-            }
+            if armAt != 0 { armTimer(at: armAt) }
             return nil
         }
+    }
+
+    // MARK: Local deadlines (one timer per connection)
+
+    private func armTimer(at: UInt64) {
+        let scheduled = channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(at)) { self.timerFired() }
+        let previous: Scheduled<Void>? = state.withLockedValue { state in
+            guard state.timerAt == at else { return scheduled }  // an earlier deadline re-armed meanwhile
+            defer { state.timer = scheduled }
+            return state.timer
+        }
+        previous?.cancel()
+    }
+
+    /// Fails every call whose deadline passed (and tells the server), then re-arms.
+    private func timerFired() {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let (expired, next): ([(UInt32, CallEntry)], UInt64?) = state.withLockedValue { state in
+            state.timer = nil
+            state.timerAt = .max
+            var expired: [(UInt32, CallEntry)] = []
+            while let top = state.deadlines.first {
+                guard let entry = state.calls[top.callID], entry.deadline == top.at else {
+                    state.deadlines.popFirst()
+                    continue
+                }
+                guard top.at <= now else { break }
+                state.deadlines.popFirst()
+                expired.append((top.callID, entry))
+            }
+            let next = state.deadlines.first?.at
+            if let next { state.timerAt = next }
+            return (expired, next)
+        }
+        for (id, entry) in expired {
+            let timeout = entry.timeout.map { "\($0)" } ?? "?"
+            finish(id, with: RPCError(code: .deadlineExceeded, message: "no answer within the call's timeout of \(timeout)"), sendCancel: true)
+        }
+        if let next { armTimer(at: next) }
     }
 
     private func cancel(_ token: CallToken) {
@@ -144,9 +194,6 @@ final class ClientConnection: Sendable {
         finish(id, with: RPCError(code: .cancelled, message: "the call was cancelled"), sendCancel: true)
     }
 
-    private func expire(_ id: UInt32, timeout: Duration) {
-        finish(id, with: RPCError(code: .deadlineExceeded, message: "no answer within the call's timeout of \(timeout)"), sendCancel: true)
-    }
 
     /// Ends a call locally with `error`, optionally telling the server to stop it.
     private func finish(_ id: UInt32, with error: RPCError, sendCancel: Bool) {
@@ -159,7 +206,6 @@ final class ClientConnection: Sendable {
         }
         guard let entry else { return }
         if schedule { scheduleFlush() }
-        entry.timer?.cancel()
         Self.fail(entry.call, error)
     }
 
@@ -211,7 +257,6 @@ final class ClientConnection: Sendable {
         switch frame.type {
         case .end:
             guard let entry = state.withLockedValue({ $0.calls.removeValue(forKey: frame.callID) }) else { return }
-            entry.timer?.cancel()
             var payload = frame.payload
             let head: EndHead
             do {
@@ -253,7 +298,6 @@ final class ClientConnection: Sendable {
                 return ids.compactMap { state.calls.removeValue(forKey: $0) }
             }
             for entry in notRun {
-                entry.timer?.cancel()
                 Self.fail(entry.call, RPCError(code: .unavailable, message: "the server did not run the call: \(message); retry"), notRun: true)
             }
         case .ping, .request, .cancel:
@@ -265,13 +309,14 @@ final class ClientConnection: Sendable {
     func closed() {
         let (entries, reason, lastRun): ([(UInt32, CallEntry)], String?, UInt32?) = state.withLockedValue { state in
             state.closed = true
+            state.timer?.cancel()
+            state.timer = nil
             state.pending = nil
             defer { state.calls.removeAll() }
             return (state.calls.map { ($0.key, $0.value) }, state.goAwayMessage, state.goAwayLastCallID)
         }
         let message = "the connection to \(target) closed" + (reason.map { " (\($0))" } ?? "") + " before the call finished"
         for (id, entry) in entries {
-            entry.timer?.cancel()
             Self.fail(entry.call, RPCError(code: .unavailable, message: message), notRun: lastRun.map { id > $0 } ?? false)
         }
     }

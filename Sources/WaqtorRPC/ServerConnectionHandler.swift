@@ -19,7 +19,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private struct ActiveCall {
         var task: Task<Void, Never>?
-        var deadlineTimer: Scheduled<Void>?
+        /// `NIODeadline.uptimeNanoseconds` of the call's deadline, if it has one.
+        var deadline: UInt64?
+        var timeoutMicros: UInt64 = 0
+        var requestID = ""
     }
 
     private let configuration: RPCServerConfiguration
@@ -40,6 +43,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var needsFlush = false
     private var lastActivity = NIODeadline.now()
     private var handshakeTimer: Scheduled<Void>?
+    /// The calls' deadlines, and the one timer armed for the earliest of them.
+    private var deadlines = DeadlineQueue()
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadlineTimerAt: UInt64 = .max
+    private var bound: NIOLoopBound<ServerConnectionHandler>?
     private var idleTimer: Scheduled<Void>?
 
     init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
@@ -56,6 +64,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.context = context
         let outbound = ServerOutbound(eventLoop: context.eventLoop)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.bound = bound
         outbound.install { bound.value.drainOutbound() }
         self.outbound = outbound
         if context.channel.isActive { start(context: context) }
@@ -94,11 +103,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         handshakeTimer = nil
         idleTimer?.cancel()
         idleTimer = nil
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         for (_, call) in calls {
-            call.deadlineTimer?.cancel()
             call.task?.cancel()
         }
         calls.removeAll()
+        bound = nil
         outbound?.close()
     }
 
@@ -163,7 +174,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             receiveRequest(frame)
         case .cancel:
             if var call = calls.removeValue(forKey: frame.callID) {
-                call.deadlineTimer?.cancel()
                 call.task?.cancel()
                 call.task = nil
                 outbound?.wakeWaiters()
@@ -265,16 +275,54 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let outbound else { return }
 
         var call = ActiveCall()
-        if head.timeoutMicros > 0, let context {
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let timeoutMicros = head.timeoutMicros
-            call.deadlineTimer = context.eventLoop.scheduleTask(in: .microseconds(Int64(clamping: timeoutMicros))) {
-                bound.value.deadlinePassed(callID: callID, requestID: requestID, timeoutMicros: timeoutMicros)
-            }
+        if head.timeoutMicros > 0 {
+            let (micros, overflow) = head.timeoutMicros.multipliedReportingOverflow(by: 1000)
+            let (at, overflow2) = NIODeadline.now().uptimeNanoseconds.addingReportingOverflow(micros)
+            call.deadline = overflow || overflow2 || at > UInt64(Int64.max) ? UInt64(Int64.max) : at
+            call.timeoutMicros = head.timeoutMicros
+            call.requestID = requestID
         }
         call.task = CallRunner.start(
             callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
         calls[callID] = call
+        if let at = call.deadline { trackDeadline(at: at, callID: callID) }
+    }
+
+    // MARK: Deadlines
+
+    /// Records a call's deadline and re-arms the connection's timer if it is now the earliest.
+    private func trackDeadline(at: UInt64, callID: UInt32) {
+        deadlines.push(.init(at: at, callID: callID))
+        if deadlines.count > 2 * calls.count + 64 {
+            deadlines.compact { calls[$0.callID]?.deadline == $0.at }
+        }
+        if at < deadlineTimerAt { armDeadlineTimer(at: at) }
+    }
+
+    private func armDeadlineTimer(at: UInt64) {
+        guard let context, let bound else { return }
+        deadlineTimer?.cancel()
+        deadlineTimerAt = at
+        deadlineTimer = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(at)) {
+            bound.value.deadlineTimerFired()
+        }
+    }
+
+    /// Ends every call whose deadline passed, then re-arms for the earliest one left.
+    private func deadlineTimerFired() {
+        deadlineTimer = nil
+        deadlineTimerAt = .max
+        let now = NIODeadline.now().uptimeNanoseconds
+        while let top = deadlines.first {
+            guard let call = calls[top.callID], call.deadline == top.at else {
+                deadlines.popFirst()  // the call ended before its deadline
+                continue
+            }
+            guard top.at <= now else { break }
+            deadlines.popFirst()
+            deadlinePassed(callID: top.callID, requestID: call.requestID, timeoutMicros: call.timeoutMicros)
+        }
+        if let next = deadlines.first { armDeadlineTimer(at: next.at) }
     }
 
     private func refuse(_ callID: UInt32, _ status: RPCStatusCode, _ message: String, requestID: String) {
@@ -308,8 +356,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             case .message:
                 guard calls[item.callID] != nil else { continue }
             case .end:
-                guard let call = calls.removeValue(forKey: item.callID) else { continue }
-                call.deadlineTimer?.cancel()
+                guard calls.removeValue(forKey: item.callID) != nil else { continue }
                 ended = true
             }
             write(item.frame)

@@ -179,3 +179,24 @@ struct WireFormatTests {
         #expect(RPCStatusCode.resourceExhausted.name == "RESOURCE_EXHAUSTED")
     }
 }
+
+@Suite("Deadline queue")
+struct DeadlineQueueTests {
+    @Test("pops in deadline order whatever the push order, and compaction keeps the order")
+    func ordering() {
+        var generator = SystemRandomNumberGenerator()
+        var queue = DeadlineQueue()
+        var expected: [UInt64] = []
+        for index in 0..<500 {
+            let at = UInt64.random(in: 0..<10_000, using: &generator)
+            queue.push(.init(at: at, callID: UInt32(index)))
+            expected.append(at)
+        }
+        queue.compact { $0.callID % 3 != 0 }
+        let kept = (0..<500).filter { $0 % 3 != 0 }.map { expected[$0] }.sorted()
+        var popped: [UInt64] = []
+        while let entry = queue.popFirst() { popped.append(entry.at) }
+        #expect(popped == kept)
+        #expect(queue.isEmpty)
+    }
+}
