@@ -62,6 +62,13 @@ extension EvolutionSimulator {
             let failure = SendFailure(mode: mode, shape: shape, delayMilliseconds: max(0, SimJSON.int(body["delayMs"]) ?? 0))
             setSendFailure(failure, instance: target == "*" ? nil : target)
             return Self.ok(200, ["instance": (target ?? "*") as Any, "mode": mode.rawValue, "shape": shape?.rawValue ?? NSNull(), "delayMs": failure.delayMilliseconds])
+        case ("POST", "connect-mode"):
+            let mode = SimJSON.string(body["mode"]) ?? "qr"
+            guard ["qr", "no-qr", "error"].contains(mode) else {
+                return Self.fail(400, ["mode must be qr, no-qr or error"])
+            }
+            guard let target, setConnectMode(mode, instance: target) else { return missing(target) }
+            return Self.ok(200, ["instance": target, "mode": mode])
         case ("POST", "unknown-numbers"):
             let numbers = (body["numbers"] as? [Any] ?? []).compactMap { SimJSON.string($0) }
             addUnknownNumbers(numbers)

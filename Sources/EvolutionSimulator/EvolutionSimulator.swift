@@ -179,6 +179,17 @@ public final class EvolutionSimulator: Sendable {
         }
     }
 
+    /// How `connect` answers while the instance is not open: `"qr"` (a QR code, the default),
+    /// `"no-qr"` (`{"count":0}`) or `"error"` (200 with `{"error":true,"message":…}`).
+    @discardableResult
+    public func setConnectMode(_ mode: String, instance: String) -> Bool {
+        state.withLockedValue { state in
+            guard state.instances[instance] != nil else { return false }
+            state.instances[instance]?.connectMode = mode
+            return true
+        }
+    }
+
     /// Numbers that are not on WhatsApp (whatsappNumbers says `exists:false`; sends answer 400).
     public func addUnknownNumbers(_ numbers: [String]) {
         state.withLockedValue { state in for number in numbers { state.unknownNumbers.insert(SimState.digits(number)) } }

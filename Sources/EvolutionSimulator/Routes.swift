@@ -219,6 +219,15 @@ extension EvolutionSimulator {
             if record.state == "open" {
                 return Self.ok(200, ["instance": ["instanceName": record.name, "state": "open"]])
             }
+            switch record.connectMode {
+            case "no-qr":
+                record.state = "connecting"
+                return Self.ok(200, ["count": 0])
+            case "error":
+                return Self.ok(200, ["error": true, "message": "Error: Connection Failure"])
+            default:
+                break
+            }
             record.state = "connecting"
             let qr = qrLocked(&record, number: query["number"])
             scheduleConnect(record.name, instanceID: record.id)

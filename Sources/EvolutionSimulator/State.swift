@@ -23,6 +23,9 @@ struct SimInstance: Sendable {
     var qrCount: Int = 0
     var disconnectionReasonCode: Int?
     var createdAt: String
+    /// How `connect` answers while not open: "qr" (normal), "no-qr" (`{"count":0}`), "error"
+    /// (200 with `{"error":true,"message":…}`).
+    var connectMode: String = "qr"
 }
 
 struct SimState: Sendable {

@@ -95,6 +95,21 @@ struct LifecycleTests {
         await h.stop()
     }
 
+    @Test func connectWithoutQRCodeAndConnectFailure() async throws {
+        let h = try await Harness.start()
+        let name = uniqueInstance()
+        _ = try await h.client.createInstance(name: name)
+        #expect(try await h.raw("POST", "/_sim/connect-mode/\(name)", body: #"{"mode":"no-qr"}"#).status == 200)
+        guard case .qrCode(let empty) = try await h.client.connect(instance: name) else { Issue.record("expected a QR code"); return }
+        #expect(empty.isEmpty && empty.count == 0 && empty.pngData == nil)
+
+        h.simulator.setConnectMode("error", instance: name)
+        let error = try #require(await gatewayError { try await h.client.connect(instance: name) })
+        #expect(error.kind == .server(200) && error.status == 200)
+        #expect(error.messages == ["Error: Connection Failure"])
+        await h.stop()
+    }
+
     @Test func instanceNamesAreOpaqueAndPercentEncoded() async throws {
         let h = try await Harness.start()
         let name = "tenant 7/ñ?x=1"
