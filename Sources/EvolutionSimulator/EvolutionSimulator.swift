@@ -223,7 +223,13 @@ public final class EvolutionSimulator: Sendable {
             "apikey": record.token,
         ]
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
-        for (name, value) in webhook.headers.sorted(by: { $0.key < $1.key }) { headers.append((name, value)) }
+        for (name, value) in webhook.headers.sorted(by: { $0.key < $1.key }) {
+            if name == "jwt_key" {
+                headers.append(("Authorization", "Bearer " + WebhookJWT.token(key: value)))
+            } else {
+                headers.append((name, value))
+            }
+        }
         webhookQueue.yield(WebhookJob(event: event, instance: record.name, url: url, headers: headers, body: SimJSON.encode(envelope), pauseAfter: pauseAfter))
     }
 

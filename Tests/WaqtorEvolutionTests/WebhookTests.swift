@@ -1,4 +1,4 @@
-import EvolutionSimulator
+@testable import EvolutionSimulator
 import Foundation
 import Testing
 import WaqtorEvolution
@@ -73,6 +73,34 @@ struct WebhookTests {
         #expect(posts[2].data["status"] as? String == "closed" && posts[2].data["disconnectionReasonCode"] as? Int == 401)
         #expect(posts[4].data["state"] as? String == "close" && posts[4].data["statusReason"] as? Int == 401)
         #expect(try await h.client.connectionState(instance: name) == .close)
+        await h.stop()
+        await receiver.stop()
+    }
+
+    @Test func jwtKeyBecomesABearerToken() async throws {
+        // RFC 4231 test case 2 pins the HMAC-SHA256 the simulator signs with.
+        let mac = WebhookJWT.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        #expect(mac.map { String(format: "%02x", $0) }.joined() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+
+        let h = try await Harness.start()
+        let receiver = try await WebhookReceiver.start()
+        let name = uniqueInstance()
+        _ = try await h.client.createInstance(name: name, webhook: EvolutionWebhook(url: receiver.url, headers: ["jwt_key": "s3cret", "x-extra": "1"], events: ["CONNECTION_UPDATE"]))
+        h.simulator.connect(instance: name)
+        let post = try #require(await receiver.waitFor(1).first)
+        #expect(post.header("jwt_key") == nil && post.header("x-extra") == "1")
+        let bearer = try #require(post.header("authorization"))
+        #expect(bearer.hasPrefix("Bearer "))
+        let parts = bearer.dropFirst(7).split(separator: ".").map(String.init)
+        #expect(parts.count == 3)
+        let signature = WebhookJWT.base64URL(WebhookJWT.hmacSHA256(key: Array("s3cret".utf8), message: Array((parts[0] + "." + parts[1]).utf8)))
+        #expect(parts[2] == signature)
+        var payloadText = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while payloadText.count % 4 != 0 { payloadText += "=" }
+        let payloadData = try #require(Data(base64Encoded: payloadText))
+        let payload = try #require(try JSONSerialization.jsonObject(with: payloadData) as? [String: Any])
+        let iat = try #require(payload["iat"] as? Int)
+        #expect(payload["exp"] as? Int == iat + 600)
         await h.stop()
         await receiver.stop()
     }
