@@ -13,6 +13,9 @@ extension EvolutionSimulator {
         return response
     }
 
+    /// The record keeps the most recent requests only (a long local run stays bounded).
+    static let maxRecordedRequests = 10_000
+
     // MARK: Envelopes
 
     static func reason(_ status: Int) -> String {
@@ -71,7 +74,10 @@ extension EvolutionSimulator {
     func route(_ request: RecordedRequest) -> SimResponse {
         let (path, segments, query) = Self.split(request.path)
         if segments.first == "_sim" { return control(request, Array(segments.dropFirst()), path: path) }
-        state.withLockedValue { $0.requests.append(request) }
+        state.withLockedValue { state in
+            state.requests.append(request)
+            if state.requests.count > Self.maxRecordedRequests { state.requests.removeFirst(state.requests.count - Self.maxRecordedRequests) }
+        }
 
         // Bodies are JSON only with the header; malformed JSON fails before routing.
         var body: [String: Any] = [:]

@@ -48,12 +48,17 @@ public struct EvolutionClient: Sendable {
         )
     }
 
-    /// `GET /instance/connect/{i}[?number=]`: a QR code (and a pairing code with `number`) while
+    /// `GET /instance/connect/{i}[?number=]` (`number` sent as digits only): a QR code (and a
+    /// pairing code with `number`) while
     /// not connected, the state once open. `{"count":0}` gives an empty QR code; a 200 with
     /// `{"error":true}` throws.
     public func connect(instance: String, number: String? = nil) async throws(EvolutionError) -> EvolutionConnectResult {
         var path = "/instance/connect/\(Self.segment(instance))"
-        if let number { path += "?number=\(Self.query(number))" }
+        if let number {
+            // Digits only: the pairing code is requested for the bare international number.
+            let digits = number.contains("@") ? number : String(number.filter(\.isNumber))
+            path += "?number=\(Self.query(digits))"
+        }
         let object = try await call("GET", path)
         guard let root = object as? [String: Any] else { throw invalid(object) }
         if let state = (root["instance"] as? [String: Any]).flatMap({ JSON.string($0["state"]) }) {
@@ -202,9 +207,18 @@ public struct EvolutionClient: Sendable {
             fromMe: JSON.bool(key["fromMe"]) ?? true,
             status: JSON.string(root["status"]),
             messageType: JSON.string(root["messageType"]),
-            messageTimestamp: JSON.int(root["messageTimestamp"]).map(Int64.init),
+            messageTimestamp: Self.timestamp(root["messageTimestamp"]),
             instanceId: JSON.string(root["instanceId"])
         )
+    }
+
+    /// Seconds as a number, a numeric string, or a protobuf Long `{"low","high","unsigned"}`.
+    static func timestamp(_ value: Any?) -> Int64? {
+        if let long = value as? [String: Any], let low = JSON.int(long["low"]) {
+            let high = Int64(JSON.int(long["high"]) ?? 0)
+            return (high << 32) | Int64(UInt32(truncatingIfNeeded: low))
+        }
+        return JSON.int(value).map(Int64.init)
     }
 
     private static func responseMessage(_ object: Any?) -> String {

@@ -150,4 +150,11 @@ struct ErrorMappingTests {
         #expect(classify(200, #"{"error":true,"message":"Error: boom"}"#).kind == .server(200))
         #expect(classify(400, #"{"status":400,"error":"Internal Server Error","response":{"message":"Unexpected token } in JSON at position 5"}}"#).messages == ["Unexpected token } in JSON at position 5"])
     }
+
+    @Test func messageTimestampForms() {
+        #expect(EvolutionClient.timestamp(1717689097) == 1717689097)
+        #expect(EvolutionClient.timestamp("1717689097") == 1717689097)
+        #expect(EvolutionClient.timestamp(["low": 1717689097, "high": 0, "unsigned": true]) == 1717689097)
+        #expect(EvolutionClient.timestamp(nil) == nil)
+    }
 }

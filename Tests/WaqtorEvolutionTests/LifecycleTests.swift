@@ -117,6 +117,8 @@ struct LifecycleTests {
         #expect(try await h.client.connectionState(instance: name) == .close)
         let paths = h.simulator.requests.map(\.path)
         #expect(paths.last == "/instance/connectionState/tenant%207%2F%C3%B1%3Fx%3D1")
+        _ = try await h.client.connect(instance: name, number: "+55 (11) 98888-7777")
+        #expect(h.simulator.requests.last?.path == "/instance/connect/tenant%207%2F%C3%B1%3Fx%3D1?number=5511988887777")
         #expect(try await h.client.delete(instance: name) == "Instance deleted")
         await h.stop()
     }
