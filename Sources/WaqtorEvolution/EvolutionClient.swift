@@ -176,6 +176,11 @@ public struct EvolutionClient: Sendable {
         if let body {
             headers.append(("Content-Type", "application/json"))
             bytes = JSON.encode(body)
+        } else if method == "POST" {
+            // A body-less POST (restart): libcurl would add a form content type; a header whose value
+            // is only blank ("Content-Type:  ") makes it send none (WaqtorHTTP sends an empty value
+            // as "Name;", which would send an empty header instead).
+            headers.append(("Content-Type", " "))
         }
         let request = HTTPRequest(method: method, url: baseURL + path, headers: headers, body: bytes, timeout: timeout + extraTime)
         let response: HTTPResponse

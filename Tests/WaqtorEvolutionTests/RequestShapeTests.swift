@@ -64,6 +64,16 @@ struct RequestShapeTests {
         let numbers = try #require(requests.first { $0.path == "/chat/whatsappNumbers/\(name)" }?.jsonObject)
         #expect(numbers["numbers"] as? [String] == ["5511988887777"])
 
+        // A body-less POST carries no body and no content type.
+        h.simulator.clearRequests()
+        _ = try await h.client.restart(instance: name)
+        let restart = try #require(h.simulator.requests.first)
+        #expect(restart.method == "POST" && restart.path == "/instance/restart/\(name)")
+        #expect(restart.body.isEmpty && restart.header("content-type") == nil && restart.header("apikey") == Harness.globalKey)
+        _ = try await h.client.connect(instance: name)  // re-fill the record for the HTTP listing below
+        h.simulator.clearRequests()
+        for _ in 0..<6 { _ = try await h.client.connectionState(instance: name) }
+
         // The same record over HTTP; DELETE clears it.
         let listed = try await h.raw("GET", "/_sim/requests")
         #expect((listed.json as? [[String: Any]])?.count == 6)
