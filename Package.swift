@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "WaqtorRPC", targets: ["WaqtorRPC"]),
         .library(name: "WaqtorProto", targets: ["WaqtorProto"]),
         .library(name: "WaqtorTenants", targets: ["WaqtorTenants"]),
+        .library(name: "WaqtorEvolution", targets: ["WaqtorEvolution"]),
+        .library(name: "EvolutionSimulator", targets: ["EvolutionSimulator"]),
+        .executable(name: "waqtor-evolution-sim", targets: ["waqtor-evolution-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -100,6 +103,29 @@ let package = Package(
             dependencies: ["WaqtorStore", "WaqtorAuth"],
             swiftSettings: swiftSettings
         ),
+        // The Evolution API (WhatsApp gateway) v2 client, on WaqtorHTTP.
+        .target(
+            name: "WaqtorEvolution",
+            dependencies: ["WaqtorHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        // A stand-in Evolution API server (routes, shapes, errors, webhooks) for tests and local runs.
+        .target(
+            name: "EvolutionSimulator",
+            dependencies: [
+                "WaqtorHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "waqtor-evolution-sim",
+            dependencies: ["EvolutionSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         // The server's wiring: configuration, services, start-up and shutdown.
         .target(
             name: "WaqtorApp",
@@ -176,6 +202,17 @@ let package = Package(
         .testTarget(
             name: "WaqtorHTTPTests",
             dependencies: ["WaqtorHTTP", "WaqtorTestSupport", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorEvolutionTests",
+            dependencies: [
+                "WaqtorEvolution", "EvolutionSimulator", "WaqtorHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,80 @@
+import Foundation
+
+extension EvolutionSimulator {
+    /// `/_sim/…`: no key needed, bodies parsed as JSON whatever the content type, not recorded.
+    func control(_ request: RecordedRequest, _ segments: [String], path: String) -> SimResponse {
+        let method = request.method.uppercased()
+        let body = (request.body.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] ?? [:]
+        let target = segments.count > 1 ? segments[1] : nil
+        func missing(_ name: String?) -> SimResponse {
+            Self.notFound(name ?? "")
+        }
+        switch (method, segments.first ?? "") {
+        case ("GET", "requests"):
+            return Self.ok(200, requests.map { request -> [String: Any] in
+                var headers: [String: String] = [:]
+                for header in request.headers { headers[header.name.lowercased()] = header.value }
+                return ["method": request.method, "path": request.path, "headers": headers, "body": request.bodyString]
+            })
+        case ("DELETE", "requests"):
+            let count = state.withLockedValue { state in defer { state.requests.removeAll() }; return state.requests.count }
+            return Self.ok(200, ["cleared": count])
+        case ("GET", "webhooks"):
+            return Self.ok(200, deliveries.map { delivery -> [String: Any] in
+                ["event": delivery.event, "instance": delivery.instance, "url": delivery.url,
+                 "status": delivery.status.map { $0 as Any } ?? NSNull(), "error": delivery.error.map { $0 as Any } ?? NSNull()]
+            })
+        case ("GET", "instances"):
+            return Self.ok(200, state.withLockedValue { state in
+                state.instances.values.sorted { $0.createdAt < $1.createdAt }.map { record -> [String: Any] in
+                    ["name": record.name, "id": record.id, "state": record.state, "token": record.token,
+                     "number": record.number.map { $0 as Any } ?? NSNull(),
+                     "webhookUrl": record.webhook.map { $0.url as Any } ?? NSNull()]
+                }
+            })
+        case ("POST", "connect"):
+            guard let target, connect(instance: target, number: SimJSON.string(body["number"])) else { return missing(target) }
+            return Self.ok(200, ["instance": target, "state": "open"])
+        case ("POST", "inbound"):
+            guard let target else { return missing(nil) }
+            guard let from = SimJSON.string(body["from"]), let text = SimJSON.string(body["text"]) else {
+                return Self.fail(400, ["body requires \"from\" and \"text\""])
+            }
+            guard let id = injectInbound(instance: target, from: from, text: text, pushName: SimJSON.string(body["pushName"]) ?? "Simulated Contact") else {
+                return missing(target)
+            }
+            return Self.ok(200, ["id": id])
+        case ("POST", "logged-out"):
+            let reason = SimJSON.int(body["statusReason"]) ?? 401
+            guard let target, injectLoggedOut(instance: target, statusReason: reason) else { return missing(target) }
+            return Self.ok(200, ["instance": target, "state": "close", "statusReason": reason])
+        case ("POST", "send-failure"):
+            guard let mode = SendFailure.Mode(rawValue: SimJSON.string(body["mode"]) ?? "none") else {
+                return Self.fail(400, ["mode must be none, unknown-number or connection-closed"])
+            }
+            var shape: SendFailure.ClosedShape?
+            if let raw = SimJSON.string(body["shape"]) {
+                guard let parsed = SendFailure.ClosedShape(rawValue: raw) else {
+                    return Self.fail(400, ["shape must be text-400, media-500 or string-500"])
+                }
+                shape = parsed
+            }
+            let failure = SendFailure(mode: mode, shape: shape, delayMilliseconds: max(0, SimJSON.int(body["delayMs"]) ?? 0))
+            setSendFailure(failure, instance: target == "*" ? nil : target)
+            return Self.ok(200, ["instance": (target ?? "*") as Any, "mode": mode.rawValue, "shape": shape?.rawValue ?? NSNull(), "delayMs": failure.delayMilliseconds])
+        case ("POST", "connect-mode"):
+            let mode = SimJSON.string(body["mode"]) ?? "qr"
+            guard ["qr", "no-qr", "error"].contains(mode) else {
+                return Self.fail(400, ["mode must be qr, no-qr or error"])
+            }
+            guard let target, setConnectMode(mode, instance: target) else { return missing(target) }
+            return Self.ok(200, ["instance": target, "mode": mode])
+        case ("POST", "unknown-numbers"):
+            let numbers = (body["numbers"] as? [Any] ?? []).compactMap { SimJSON.string($0) }
+            addUnknownNumbers(numbers)
+            return Self.ok(200, ["added": numbers.count])
+        default:
+            return Self.fail(404, ["Cannot \(method) \(path)"])
+        }
+    }
+}

@@ -1,0 +1,458 @@
+import Foundation
+
+struct SimResponse: Sendable {
+    var status: Int
+    var body: [UInt8]
+    var delay: Duration = .zero
+}
+
+extension EvolutionSimulator {
+    func handle(_ request: RecordedRequest) async -> SimResponse {
+        let response = route(request)
+        if response.delay > .zero { try? await Task.sleep(for: response.delay) }
+        return response
+    }
+
+    /// The record keeps the most recent requests only (a long local run stays bounded).
+    static let maxRecordedRequests = 10_000
+
+    // MARK: Envelopes
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        default: "Internal Server Error"
+        }
+    }
+
+    /// `{"status","error","response":{"message":…}}`, or without the `response` wrapper.
+    static func fail(_ status: Int, _ message: Any, wrapped: Bool = true, error: String? = nil) -> SimResponse {
+        var object: [String: Any] = ["status": status, "error": error ?? reason(status)]
+        if wrapped { object["response"] = ["message": message] } else { object["message"] = message }
+        return SimResponse(status: status, body: SimJSON.encode(object))
+    }
+
+    static func ok(_ status: Int = 200, _ object: Any) -> SimResponse {
+        SimResponse(status: status, body: SimJSON.encode(object))
+    }
+
+    static func notFound(_ name: String) -> SimResponse {
+        fail(404, ["The \"\(name)\" instance does not exist"])
+    }
+
+    static let unauthorized = fail(401, "Unauthorized")
+
+    static func closed(_ shape: SendFailure.ClosedShape, wrapped: Bool = true) -> SimResponse {
+        switch shape {
+        case .text400: fail(400, ["Error: Connection Closed"], wrapped: wrapped)
+        case .media500: fail(500, ["Error: Connection Closed"], wrapped: wrapped)
+        case .string500: fail(500, "Error: Connection Closed", wrapped: wrapped)
+        }
+    }
+
+    static func split(_ target: String) -> (path: String, segments: [String], query: [String: String]) {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = String(parts.first ?? "")
+        let segments = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        var query: [String: String] = [:]
+        if parts.count > 1 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = String(kv[0]).removingPercentEncoding ?? String(kv[0])
+                let value = kv.count > 1 ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
+                query[key] = value
+            }
+        }
+        return (path, segments, query)
+    }
+
+    // MARK: Routing
+
+    func route(_ request: RecordedRequest) -> SimResponse {
+        let (path, segments, query) = Self.split(request.path)
+        if segments.first == "_sim" { return control(request, Array(segments.dropFirst()), path: path) }
+        state.withLockedValue { state in
+            state.requests.append(request)
+            if state.requests.count > Self.maxRecordedRequests { state.requests.removeFirst(state.requests.count - Self.maxRecordedRequests) }
+        }
+
+        // Bodies are JSON only with the header; malformed JSON fails before routing.
+        var body: [String: Any] = [:]
+        let isJSON = request.header("content-type")?.lowercased().contains("application/json") ?? false
+        if isJSON, !request.body.isEmpty {
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(request.body)) else {
+                return Self.fail(400, "Unexpected token in JSON at position 0", error: "Internal Server Error")
+            }
+            body = parsed as? [String: Any] ?? [:]
+        }
+        let method = request.method.uppercased()
+        let key = request.header("apikey")
+        let globalKey = configuration.apiKey
+        func isGlobal() -> Bool { key == globalKey }
+
+        switch (method, segments.count >= 2 ? segments[0] + "/" + segments[1] : "", segments.count) {
+        case ("POST", "instance/create", 2):
+            return create(body: body, isGlobal: isGlobal())
+        case ("GET", "instance/fetchInstances", 2):
+            return fetchInstances(key: key, query: query)
+        case ("GET", "instance/connect", 3), ("GET", "instance/connectionState", 3), ("POST", "instance/restart", 3),
+             ("DELETE", "instance/logout", 3), ("DELETE", "instance/delete", 3), ("POST", "webhook/set", 3),
+             ("GET", "webhook/find", 3), ("POST", "message/sendText", 3), ("POST", "message/sendMedia", 3),
+             ("POST", "chat/whatsappNumbers", 3):
+            let name = segments[2]
+            return state.withLockedValue { state -> SimResponse in
+                // Unknown instance: 404 before the key is checked.
+                guard var record = state.instances[name] else { return Self.notFound(name) }
+                guard isGlobal() || key == record.token else { return Self.unauthorized }
+                let action = segments[0] + "/" + segments[1]
+                let response = instanceRoute(action, &record, &state, body: body, query: query)
+                if state.instances[name] != nil, action != "instance/delete" { state.instances[name] = record }
+                return response
+            }
+        default:
+            return Self.fail(404, ["Cannot \(method) \(path)"])
+        }
+    }
+
+    private func create(body: [String: Any], isGlobal: Bool) -> SimResponse {
+        state.withLockedValue { state -> SimResponse in
+            let name = SimJSON.string(body["instanceName"]) ?? ""
+            if !name.isEmpty, state.instances[name] != nil {
+                return Self.fail(403, ["This name \"\(name)\" is already in use."])
+            }
+            guard isGlobal else { return Self.unauthorized }
+            guard !name.isEmpty else { return Self.fail(400, ["instance requires property \"instanceName\""]) }
+            let integration = SimJSON.string(body["integration"]) ?? ""
+            guard ["WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION"].contains(integration) else {
+                return Self.fail(400, ["Invalid integration"])
+            }
+            var webhook: SimWebhook?
+            if let object = body["webhook"] as? [String: Any] {
+                guard let events = object["events"] as? [Any] else {
+                    return Self.fail(400, ["Cannot read properties of undefined (reading 'length')"])
+                }
+                webhook = SimWebhook(
+                    enabled: (SimJSON.string(object["url"]) ?? "").isEmpty == false,
+                    url: SimJSON.string(object["url"]) ?? "",
+                    byEvents: SimJSON.bool(object["byEvents"]) ?? false,
+                    base64: SimJSON.bool(object["base64"]) ?? false,
+                    headers: Self.stringMap(object["headers"]),
+                    events: events.compactMap { SimJSON.string($0) }
+                )
+            }
+            let token = SimJSON.string(body["token"]).flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString
+            let wantsQR = SimJSON.bool(body["qrcode"]) ?? false
+            var record = SimInstance(
+                name: name, id: UUID().uuidString.lowercased(), token: token, integration: integration,
+                number: SimJSON.string(body["number"]).map(SimState.digits), state: wantsQR ? "connecting" : "close",
+                webhook: webhook, createdAt: SimState.timestamp()
+            )
+            var response: [String: Any] = [
+                "instance": [
+                    "instanceName": name, "instanceId": record.id, "integration": integration,
+                    "webhookWaBusiness": NSNull(), "accessTokenWaBusiness": "", "status": record.state,
+                ],
+                "hash": token,
+                "webhook": [
+                    "webhookUrl": webhook?.url ?? "", "webhookHeaders": webhook?.headers ?? [:],
+                    "webhookByEvents": webhook?.byEvents ?? false, "webhookBase64": webhook?.base64 ?? false,
+                ],
+                "websocket": [:], "rabbitmq": [:], "nats": [:], "sqs": [:],
+                "settings": [
+                    "rejectCall": false, "msgCall": "", "groupsIgnore": false, "alwaysOnline": false,
+                    "readMessages": false, "readStatus": false, "syncFullHistory": false, "wavoipToken": "",
+                ],
+            ]
+            if wantsQR {
+                response["qrcode"] = qrLocked(&record, number: record.number)
+                scheduleConnect(name, instanceID: record.id)
+            }
+            state.instances[name] = record
+            return Self.ok(201, response)
+        }
+    }
+
+    private func fetchInstances(key: String?, query: [String: String]) -> SimResponse {
+        state.withLockedValue { state -> SimResponse in
+            let global = key == configuration.apiKey
+            var rows: [SimInstance] = state.instances.values.sorted { $0.createdAt < $1.createdAt }
+            if !global {
+                rows = rows.filter { $0.token == key }
+                if rows.isEmpty { return Self.unauthorized }
+            }
+            if let name = query["instanceName"] { rows = rows.filter { $0.name == name } }
+            return Self.ok(200, rows.map { record -> [String: Any] in
+                [
+                    "id": record.id, "name": record.name, "connectionStatus": record.state,
+                    "ownerJid": record.ownerJid.map { $0 as Any } ?? NSNull(),
+                    "profileName": record.state == "open" ? record.profileName as Any : NSNull(),
+                    "profilePicUrl": NSNull(), "integration": record.integration,
+                    "number": record.number.map { $0 as Any } ?? NSNull(), "businessId": NSNull(),
+                    "token": record.token, "clientName": "evolution_exchange",
+                    "disconnectionReasonCode": record.disconnectionReasonCode.map { $0 as Any } ?? NSNull(),
+                    "disconnectionObject": NSNull(), "disconnectionAt": NSNull(),
+                    "createdAt": record.createdAt, "updatedAt": record.createdAt,
+                    "_count": ["Message": 0, "Contact": 0, "Chat": 0],
+                ]
+            })
+        }
+    }
+
+    /// Issues a QR code (and a pairing code with `number`) and posts `qrcode.updated`.
+    private func qrLocked(_ record: inout SimInstance, number: String?) -> [String: Any] {
+        record.qrCount += 1
+        let code = "2@" + SimState.hex(40) + "," + SimState.hex(32) + "," + SimState.hex(32) + ",\(record.qrCount)"
+        let png = TinyPNG.qrLike(for: code)
+        let base64 = "data:image/png;base64," + Data(png).base64EncodedString()
+        var qr: [String: Any] = ["code": code, "base64": base64, "count": record.qrCount]
+        var event: [String: Any] = ["instance": record.name, "code": code, "base64": base64, "pairingCode": NSNull()]
+        if let number, !number.isEmpty {
+            record.number = SimState.digits(number)
+            let pairing = SimState.pairingCode()
+            qr["pairingCode"] = pairing
+            event["pairingCode"] = pairing
+        }
+        emit("qrcode.updated", record, ["qrcode": event])
+        return qr
+    }
+
+    private func instanceRoute(_ action: String, _ record: inout SimInstance, _ state: inout SimState, body: [String: Any], query: [String: String]) -> SimResponse {
+        switch action {
+        case "instance/connect":
+            if record.state == "open" {
+                return Self.ok(200, ["instance": ["instanceName": record.name, "state": "open"]])
+            }
+            switch record.connectMode {
+            case "no-qr":
+                record.state = "connecting"
+                return Self.ok(200, ["count": 0])
+            case "error":
+                return Self.ok(200, ["error": true, "message": "Error: Connection Failure"])
+            default:
+                break
+            }
+            record.state = "connecting"
+            let qr = qrLocked(&record, number: query["number"])
+            scheduleConnect(record.name, instanceID: record.id)
+            return Self.ok(200, qr)
+
+        case "instance/connectionState":
+            return Self.ok(200, ["instance": ["instanceName": record.name, "state": record.state]])
+
+        case "instance/restart":
+            if record.state != "open" {
+                record.state = "connecting"
+                scheduleConnect(record.name, instanceID: record.id)
+            }
+            return Self.ok(200, ["instance": ["instanceName": record.name, "state": record.state]])
+
+        case "instance/logout":
+            guard record.state == "open" else {
+                return Self.fail(400, ["The \"\(record.name)\" instance is not connected"])
+            }
+            closeLocked(&record, statusReason: 401)
+            return Self.ok(200, ["status": "SUCCESS", "error": false, "response": ["message": "Instance logged out"]])
+
+        case "instance/delete":
+            if record.state == "open" { closeLocked(&record, statusReason: 401) }
+            emit("remove.instance", record, ["instance": record.name])
+            state.instances[record.name] = nil
+            return Self.ok(200, ["status": "SUCCESS", "error": false, "response": ["message": "Instance deleted"]])
+
+        case "webhook/set":
+            guard let object = body["webhook"] as? [String: Any] else {
+                return Self.fail(400, ["instance requires property \"webhook\""])
+            }
+            guard let enabled = SimJSON.bool(object["enabled"]) else {
+                return Self.fail(400, ["instance.webhook requires property \"enabled\""])
+            }
+            guard let url = SimJSON.string(object["url"]) else {
+                return Self.fail(400, ["instance.webhook requires property \"url\""])
+            }
+            guard let events = object["events"] as? [Any] else {
+                return Self.fail(500, ["Cannot read properties of undefined (reading 'length')"])
+            }
+            let webhook = SimWebhook(
+                enabled: enabled, url: url, byEvents: SimJSON.bool(object["byEvents"]) ?? false,
+                base64: SimJSON.bool(object["base64"]) ?? false, headers: Self.stringMap(object["headers"]),
+                events: events.compactMap { SimJSON.string($0) }
+            )
+            record.webhook = webhook
+            return Self.ok(201, Self.webhookRow(webhook, record))
+
+        case "webhook/find":
+            guard let webhook = record.webhook else { return Self.ok(200, NSNull()) }
+            return Self.ok(200, Self.webhookRow(webhook, record))
+
+        case "message/sendText", "message/sendMedia":
+            return send(action == "message/sendText", &record, state, body: body)
+
+        case "chat/whatsappNumbers":
+            guard let numbers = body["numbers"] as? [Any] else {
+                return Self.fail(400, ["instance requires property \"numbers\""])
+            }
+            let failure = state.failure(for: record.name)
+            var response: SimResponse
+            if record.state != "open" || failure.mode == .connectionClosed {
+                response = Self.closed(failure.shape ?? .string500, wrapped: false)
+            } else {
+                response = Self.ok(200, numbers.compactMap { SimJSON.string($0) }.map { number -> [String: Any] in
+                    let digits = SimState.digits(number)
+                    let exists = failure.mode != .unknownNumber && !state.unknownNumbers.contains(digits)
+                    var row: [String: Any] = ["jid": SimState.jid(number), "exists": exists, "number": digits]
+                    if exists { row["name"] = "Contact \(digits.suffix(4))" }
+                    return row
+                })
+            }
+            response.delay = .milliseconds(failure.delayMilliseconds)
+            return response
+
+        default:
+            return Self.fail(404, ["Cannot \(action)"])
+        }
+    }
+
+    private func send(_ isText: Bool, _ record: inout SimInstance, _ state: SimState, body: [String: Any]) -> SimResponse {
+        guard let number = SimJSON.string(body["number"]), !number.isEmpty else {
+            return Self.fail(400, ["instance requires property \"number\""])
+        }
+        var message: [String: Any]
+        var messageType: String
+        if isText {
+            guard let text = SimJSON.string(body["text"]) else {
+                return Self.fail(400, ["instance requires property \"text\""])
+            }
+            message = ["conversation": text]
+            messageType = "conversation"
+        } else {
+            guard let mediatype = SimJSON.string(body["mediatype"]) else {
+                return Self.fail(400, ["instance requires property \"mediatype\""])
+            }
+            guard ["image", "document", "video", "audio"].contains(mediatype) else {
+                return Self.fail(400, ["instance.mediatype is not one of enum values: image,document,video,audio"])
+            }
+            guard let media = SimJSON.string(body["media"]) else {
+                return Self.fail(400, ["instance requires property \"media\""])
+            }
+            let isURL = Self.isMediaURL(media)
+            guard isURL || Self.isBase64(media) else {
+                return Self.fail(400, ["Owned media must be a url or base64"])
+            }
+            let fileName = SimJSON.string(body["fileName"])
+            if !isURL, mediatype == "document", fileName == nil {
+                return Self.fail(400, ["For base64 the file name must be informed."])
+            }
+            var mimetype = SimJSON.string(body["mimetype"]) ?? Self.defaultMime(mediatype)
+            if let fileName, let fromName = Self.mime(forFileName: fileName) { mimetype = fromName }
+            messageType = mediatype + "Message"
+            var content: [String: Any] = [
+                "url": "https://mmg.whatsapp.net/v/t62.7118-24/\(SimState.hex(16)).enc",
+                "mimetype": mediatype == "image" ? "image/jpeg" : mimetype,
+            ]
+            if let caption = SimJSON.string(body["caption"]) { content["caption"] = caption }
+            if let fileName { content["fileName"] = fileName }
+            message = [messageType: content]
+        }
+
+        let failure = state.failure(for: record.name)
+        let typing = max(0, SimJSON.int(body["delay"]) ?? 0)
+        let delay = Duration.milliseconds(failure.delayMilliseconds + typing)
+        let digits = SimState.digits(number)
+        var response: SimResponse
+        if record.state != "open" || failure.mode == .connectionClosed {
+            response = Self.closed(failure.shape ?? (isText ? .text400 : .media500))
+        } else if failure.mode == .unknownNumber || state.unknownNumbers.contains(digits) {
+            response = Self.fail(400, [["jid": SimState.jid(number), "exists": false, "number": digits]])
+        } else {
+            let id = SimState.messageID()
+            let remoteJid = SimState.jid(number)
+            let sent: [String: Any] = [
+                "key": ["remoteJid": remoteJid, "fromMe": true, "id": id],
+                "pushName": "",
+                "status": "PENDING",
+                "message": message,
+                "contextInfo": NSNull(),
+                "messageType": messageType,
+                "messageTimestamp": Int(Date().timeIntervalSince1970),
+                "instanceId": record.id,
+                "source": "web",
+            ]
+            let gap = configuration.ackInterval
+            emit("send.message", record, sent, pauseAfter: gap)
+            for status in ["SERVER_ACK", "DELIVERY_ACK", "READ"] {
+                emit("messages.update", record, [
+                    "keyId": id, "remoteJid": remoteJid, "fromMe": true, "status": status,
+                    "instanceId": record.id, "messageId": "cm" + SimState.hex(23),
+                ], pauseAfter: gap)
+            }
+            response = Self.ok(201, sent)
+        }
+        response.delay = delay
+        return response
+    }
+
+    // MARK: Helpers
+
+    static func stringMap(_ value: Any?) -> [String: String] {
+        guard let object = value as? [String: Any] else { return [:] }
+        var map: [String: String] = [:]
+        for (key, value) in object { if let string = SimJSON.string(value) { map[key] = string } }
+        return map
+    }
+
+    static func webhookRow(_ webhook: SimWebhook, _ record: SimInstance) -> [String: Any] {
+        [
+            "id": webhook.id, "url": webhook.url, "headers": webhook.headers, "enabled": webhook.enabled,
+            "events": webhook.events, "webhookByEvents": webhook.byEvents, "webhookBase64": webhook.base64,
+            "createdAt": record.createdAt, "updatedAt": SimState.timestamp(), "instanceId": record.id,
+        ]
+    }
+
+    /// The 2.3.6 URL check: http(s) with a host that has a top-level domain, or an IP address.
+    static func isMediaURL(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { return false }
+        let octets = host.split(separator: ".")
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return true }
+        guard octets.count >= 2, let tld = octets.last, tld.count >= 2, tld.allSatisfy({ $0.isLetter }) else { return false }
+        return true
+    }
+
+    static func isBase64(_ text: String) -> Bool {
+        guard !text.isEmpty, text.count % 4 == 0 else { return false }
+        return text.utf8.allSatisfy { byte in
+            (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte == 43 || byte == 47 || byte == 61
+        }
+    }
+
+    static func defaultMime(_ mediatype: String) -> String {
+        switch mediatype {
+        case "image": "image/jpeg"
+        case "video": "video/mp4"
+        case "audio": "audio/ogg"
+        default: "application/octet-stream"
+        }
+    }
+
+    static func mime(forFileName name: String) -> String? {
+        guard let dot = name.lastIndex(of: ".") else { return nil }
+        switch name[name.index(after: dot)...].lowercased() {
+        case "pdf": return "application/pdf"
+        case "png": return "image/png"
+        case "jpg", "jpeg": return "image/jpeg"
+        case "mp4": return "video/mp4"
+        case "ogg", "opus": return "audio/ogg"
+        case "mp3": return "audio/mpeg"
+        case "txt": return "text/plain"
+        case "csv": return "text/csv"
+        case "zip": return "application/zip"
+        case "docx": return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        case "xlsx": return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        default: return nil
+        }
+    }
+}
