@@ -27,6 +27,9 @@ public struct ServerContext: Sendable {
         self.baseLogger = logger
     }
 
+    /// Whether the server logs a line per call (its logger is at debug level or finer).
+    public var logsCalls: Bool { baseLogger.logLevel <= .debug }
+
     /// A logger whose metadata carries `request-id` and `method` (built on first use, so that calls
     /// that do not log do not pay for it).
     public var logger: Logger {

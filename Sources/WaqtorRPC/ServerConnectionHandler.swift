@@ -457,6 +457,8 @@ enum CallRunner {
         // awaits I/O (a database query) continues on the global executor after it. Handlers must
         // therefore not do slow work before their first `await`.
         Task.immediate {
+            let started = context.logsCalls ? ContinuousClock.now : nil
+            var status = RPCStatusCode.ok
             let frame: ByteBuffer
             do {
                 switch handler {
@@ -476,11 +478,20 @@ enum CallRunner {
                 }
             } catch {
                 let rpcError = errorToStatus(error, context: context)
+                status = rpcError.code
                 frame = FrameBuilder.end(
                     callID: callID, status: rpcError.code, message: rpcError.message, requestID: context.requestID,
                     extra: rpcError.metadata, body: ByteBuffer())
             }
             outbound.enqueue(.init(callID: callID, kind: .end, frame: frame))
+            if let started {
+                // One line per call at debug level, carrying the request id (built only when debug
+                // logging is on, so that the hot path does not pay for it otherwise).
+                context.logger.debug("call finished", metadata: [
+                    "status": .string(status.name),
+                    "duration_us": .stringConvertible((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000),
+                ])
+            }
         }
     }
 
