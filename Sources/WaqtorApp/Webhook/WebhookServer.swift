@@ -82,8 +82,9 @@ struct WebhookProcessor: Sendable {
                 "instance-id": "\(target.instanceID)", "event": "\(envelope.event)", "duplicate": "\(!stored)",
             ])
             return .json(.ok, ["ok": "true", "duplicate": stored ? "false" : "true"])
-        } catch let error as TenantStoreError where error.kind == .invalidArgument {
-            // JSON that PostgreSQL's jsonb refuses (e.g. \u0000 in a string).
+        } catch let error as TenantStoreError where error.underlying?.sqlState?.hasPrefix("22") == true {
+            // JSON that PostgreSQL's jsonb refuses (e.g. \u0000 in a string: 22P05): a data
+            // exception, not an outage; a retry would fail the same way.
             return .error(.badRequest, "the event cannot be stored as JSON")
         } catch {
             logger.error("webhook: storing the event failed", metadata: ["instance-id": "\(target.instanceID)", "error": "\(error)"])
