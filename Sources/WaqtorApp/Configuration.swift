@@ -81,4 +81,9 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var logFormat: LogFormat = .json
 
     public init() {}
+
+    /// The webhook URL to give the gateway for an instance (docs/WEBHOOKS.md).
+    public func webhookURL(gatewayName: String) -> String {
+        "\(webhookPublicURL)/webhooks/evolution/\(gatewayName)"
+    }
 }

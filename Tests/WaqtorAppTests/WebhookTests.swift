@@ -81,6 +81,23 @@ func withWebhooks<T>(
 
 @Suite("Evolution API webhooks")
 struct WebhookTests {
+    @Test("webhook configuration keys: defaults, overrides and bad values")
+    func configurationKeys() throws {
+        let defaults = try ConfigurationLoader.load(environment: [:])
+        #expect(defaults.webhookHost == "127.0.0.1" && defaults.webhookPort == 7421)
+        #expect(defaults.webhookMaxBodyBytes == 1 << 20 && defaults.webhookPublicURL == "http://127.0.0.1:7421")
+        let set = try ConfigurationLoader.load(
+            environment: ["WAQTOR_WEBHOOK_PORT": "0"],
+            overrides: ["webhook.host=0.0.0.0", "webhook.max_body_bytes=65536", "webhook.public_url=https://hooks.example.com/"])
+        #expect(set.webhookPort == 0 && set.webhookHost == "0.0.0.0" && set.webhookMaxBodyBytes == 65536)
+        #expect(set.webhookPublicURL == "https://hooks.example.com")
+        #expect(set.webhookURL(gatewayName: "wq-0123456789ab-cafebabe") == "https://hooks.example.com/webhooks/evolution/wq-0123456789ab-cafebabe")
+        #expect(ConfigurationDescription.lines(set).contains("webhook.port = 0"))
+        for bad in ["webhook.port=70000", "webhook.max_body_bytes=10", "webhook.public_url=ftp://x", "webhook.host="] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try ConfigurationLoader.load(environment: [:], overrides: [bad]) }
+        }
+    }
+
     @Test("a bad, missing or other instance's secret, or an unknown instance, gets 401 and nothing is stored")
     func badSecret() async throws {
         try await withWebhooks { h, tenants in
