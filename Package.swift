@@ -133,6 +133,8 @@ let package = Package(
                 "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP", "WaqtorAuth", "WaqtorTenants",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -217,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorAppTests",
-            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorHTTP", "WaqtorAuth", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -34,6 +34,16 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var rpcIdleTimeout: Duration = .seconds(300)
     public var rpcShutdownGrace: Duration = .seconds(30)
 
+    // webhook.*
+    /// Address of the webhook listener (the Evolution API gateway posts events to it).
+    public var webhookHost = "127.0.0.1"
+    /// Its TCP port (0 picks a free one).
+    public var webhookPort = 7421
+    /// Largest webhook body accepted; larger ones get 413 without being read to the end.
+    public var webhookMaxBodyBytes = 1024 * 1024
+    /// The listener's URL as the gateway reaches it (given to the gateway at instance creation).
+    public var webhookPublicURL = "http://127.0.0.1:7421"
+
     // database.*
     /// The application role's connection (owns no table, row-level security applies).
     public var databaseURL = "postgresql://waqtor_app:waqtor-app-dev@127.0.0.1:54329/waqtor"
@@ -71,4 +81,9 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var logFormat: LogFormat = .json
 
     public init() {}
+
+    /// The webhook URL to give the gateway for an instance (docs/WEBHOOKS.md).
+    public func webhookURL(gatewayName: String) -> String {
+        "\(webhookPublicURL)/webhooks/evolution/\(gatewayName)"
+    }
 }

@@ -25,6 +25,10 @@ public enum ConfigurationLoader {
         ("rpc.handshake_timeout_ms", "time a new connection has to send HELLO"),
         ("rpc.idle_timeout_ms", "time without calls before a connection is closed"),
         ("rpc.shutdown_grace_ms", "time calls in flight get to finish on SIGTERM"),
+        ("webhook.host", "address the webhook listener (Evolution API events) listens on"),
+        ("webhook.port", "TCP port of the webhook listener (0 picks a free one)"),
+        ("webhook.max_body_bytes", "largest webhook body accepted, in bytes"),
+        ("webhook.public_url", "the webhook listener's URL as the gateway reaches it"),
         ("database.url", "PostgreSQL URL of the application role"),
         ("database.migration_url", "PostgreSQL URL of the owner role (migrations)"),
         ("database.pool_size", "PostgreSQL connections in the pool"),
@@ -135,6 +139,16 @@ public enum ConfigurationLoader {
         case "rpc.handshake_timeout_ms": c.rpcHandshakeTimeout = try millis()
         case "rpc.idle_timeout_ms": c.rpcIdleTimeout = try millis()
         case "rpc.shutdown_grace_ms": c.rpcShutdownGrace = try millis(0...86_400_000)
+        case "webhook.host":
+            guard !value.isEmpty else { throw bad("a host name or IP address") }
+            c.webhookHost = value
+        case "webhook.port": c.webhookPort = try int(0...65535)
+        case "webhook.max_body_bytes": c.webhookMaxBodyBytes = try int(1024...(64 * 1024 * 1024))
+        case "webhook.public_url":
+            guard (value.hasPrefix("http://") || value.hasPrefix("https://")), value.count > 8 else {
+                throw bad("an http:// or https:// URL")
+            }
+            c.webhookPublicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
         case "database.url":
             guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=") else {
                 throw bad("a postgresql:// URL or a libpq key=value string")

@@ -8,7 +8,8 @@ import WaqtorStore
 import WaqtorTenants
 
 /// The server process's parts, started in order and stopped in reverse: migrations, the
-/// PostgreSQL pool, the Redis shards, the RPC server with every service registered.
+/// PostgreSQL pool, the Redis shards, the RPC server with every service registered, the webhook
+/// listener.
 public final class WaqtorApplication: Sendable {
     public let configuration: WaqtorConfiguration
     public let logger: Logger
@@ -16,6 +17,10 @@ public final class WaqtorApplication: Sendable {
     public let redis: RedisShards
     public let rpcServer: RPCServer
     public let tenants: TenantStore
+    /// Instances (WhatsApp numbers) and their webhook events.
+    public let instances: InstanceStore
+    /// The HTTP listener for the Evolution API's webhooks.
+    public let webhookServer: WebhookServer
 
     /// Builds the parts; nothing connects or listens until ``start()``.
     public init(configuration: WaqtorConfiguration, logger: Logger) throws(ConfigurationError) {
@@ -40,6 +45,11 @@ public final class WaqtorApplication: Sendable {
             checkTimeout: configuration.healthCheckTimeout
         ).register(into: &router)
         tenants = TenantStore(pool: postgres)
+        instances = InstanceStore(pool: postgres)
+        webhookServer = WebhookServer(
+            configuration: WebhookServerConfiguration(
+                host: configuration.webhookHost, port: configuration.webhookPort, maxBodyBytes: configuration.webhookMaxBodyBytes),
+            instances: instances, logger: logger)
         TenantService(
             store: tenants,
             throttle: LoginThrottle(redis: redis, maxFailures: configuration.authLoginMaxFailures, window: configuration.authLoginWindow),
@@ -69,6 +79,12 @@ public final class WaqtorApplication: Sendable {
             try await migrate()
         }
         try await rpcServer.start()
+        do {
+            try await webhookServer.start()
+        } catch {
+            await rpcServer.shutdown()
+            throw error
+        }
     }
 
     /// Applies pending migrations as the owner role. Several servers may call this at once: the
@@ -93,9 +109,13 @@ public final class WaqtorApplication: Sendable {
     /// The RPC port (useful when configured as 0), once started.
     public var rpcPort: Int? { rpcServer.localPort }
 
+    /// The webhook listener's port (useful when configured as 0), once started.
+    public var webhookPort: Int? { webhookServer.localPort }
+
     /// Graceful stop: GOAWAY to every connection, calls in flight finish (up to the grace period),
     /// then the backends close.
     public func shutdown() async {
+        await webhookServer.shutdown()
         await rpcServer.shutdown()
         await redis.shutdown()
         await postgres.shutdown()

@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("waqtor-server ready", metadata: [
             "role": .string(configuration.role.rawValue),
             "rpc": .string("\(configuration.rpcHost):\(app.rpcPort ?? configuration.rpcPort)"),
+            "webhook": .string("\(configuration.webhookHost):\(app.webhookPort ?? configuration.webhookPort)"),
             "redis_shards": .stringConvertible(configuration.redisShards.count),
         ])
         let signal = await signals.next()

@@ -10,6 +10,7 @@ import WaqtorTestSupport
 func testConfiguration(shards: [String] = TestEnvironment.redisShards) -> WaqtorConfiguration {
     var configuration = WaqtorConfiguration()
     configuration.rpcPort = 0
+    configuration.webhookPort = 0
     configuration.databaseURL = TestEnvironment.databaseURL
     configuration.databaseMigrationURL = TestEnvironment.databaseOwnerURL
     configuration.redisShards = shards

@@ -18,7 +18,7 @@ enum Database {
 /// Every tenant-owned table and the column naming its tenant.
 let tenantTables: [(table: String, tenantColumn: String)] = [
     ("tenants", "id"), ("sessions", "tenant_id"), ("api_keys", "tenant_id"), ("upgrade_requests", "tenant_id"),
-    ("plan_changes", "tenant_id"), ("usage_daily", "tenant_id"),
+    ("plan_changes", "tenant_id"), ("usage_daily", "tenant_id"), ("instances", "tenant_id"), ("webhook_events", "tenant_id"),
 ]
 
 /// A store over a fresh app-role pool, plus an owner-role pool for inspection. Unique e-mails.
@@ -64,6 +64,13 @@ struct Fixture {
         _ = try await store.requestUpgrade(tenantID: profile.id, planID: "pro", reason: "growing")
         try await store.adminSetPlan(adminID: admin.id, tenantID: profile.id, planID: "starter", reason: "trial")
         try await store.recordUsage(tenantID: profile.id, messagesSent: 3, aiDrafts: 1)
+        let instances = InstanceStore(pool: pool)
+        let instance = try await instances.create(tenantID: profile.id, displayName: "Sales")
+        let target = try #require(try await instances.resolveWebhookTarget(gatewayName: instance.instance.gatewayName))
+        #expect(target.tenantID == profile.id && target.accepts(secret: instance.webhookSecret))
+        try await instances.recordEvent(target, event: "connection.update", dedupeKey: "k1",
+                                        payload: #"{"event":"connection.update","data":{"state":"open"}}"#,
+                                        stateChange: .connection(.open, reason: 200))
         return (profile, session, key)
     }
 

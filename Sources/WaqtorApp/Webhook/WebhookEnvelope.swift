@@ -1,0 +1,95 @@
+import Foundation
+import WaqtorAuth
+import WaqtorTenants
+
+/// One Evolution API webhook delivery, parsed enough to store it once and apply its state change.
+///
+/// Envelope: `{"event":"messages.upsert","instance":"name","data":{…},"date_time":"…","sender":"…",…}`
+/// (docs/WEBHOOKS.md, `../shared/reference/evolution-api.md` §4).
+struct WebhookEnvelope: Sendable {
+    /// The dotted event name (`connection.update`).
+    var event: String
+    /// What makes a repeated delivery recognisable (see ``dedupeKey(event:envelope:data:)``).
+    var dedupeKey: String
+    /// The state change the event carries, if any.
+    var stateChange: InstanceStateChange?
+
+    enum ParseError: Error, Equatable {
+        case malformedJSON
+        case notAnEnvelope(String)
+    }
+
+    /// Parses a body. Throws on malformed JSON or an envelope without `event` (string) or `data`.
+    static func parse(_ body: [UInt8]) throws(ParseError) -> WebhookEnvelope {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(body), options: [])
+        } catch {
+            throw .malformedJSON
+        }
+        guard let envelope = object as? [String: Any] else { throw .notAnEnvelope("the body is not a JSON object") }
+        guard let event = envelope["event"] as? String, !event.isEmpty, event.utf8.count <= 100 else {
+            throw .notAnEnvelope("no \"event\" name")
+        }
+        guard let data = envelope["data"], !(data is NSNull) else { throw .notAnEnvelope("no \"data\"") }
+        return WebhookEnvelope(
+            event: event, dedupeKey: dedupeKey(event: event, envelope: envelope, data: data),
+            stateChange: stateChange(event: event, data: data))
+    }
+
+    /// Message events by message id (`data.key.id`; a message sent by the API may arrive as
+    /// `send.message` or as `messages.upsert`, it is the same message); receipts by message id
+    /// and status; anything else by SHA-256 of event, `date_time` and data (a retry repeats the
+    /// same envelope, while a later event with the same data, e.g. a second `open`, is new).
+    static func dedupeKey(event: String, envelope: [String: Any], data: Any) -> String {
+        let object = data as? [String: Any]
+        switch event {
+        case "messages.upsert", "send.message":
+            if let key = object?["key"] as? [String: Any], let id = key["id"] as? String, !id.isEmpty {
+                return "message:\(id)"
+            }
+        case "messages.update":
+            if let keyID = object?["keyId"] as? String, !keyID.isEmpty {
+                let status = (object?["status"] as? String) ?? (object?["status"]).map { "\($0)" } ?? ""
+                return "status:\(keyID):\(status)"
+            }
+        default:
+            break
+        }
+        var material = Array("\(event)\n\((envelope["date_time"] as? String) ?? "")\n".utf8)
+        if let canonical = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .fragmentsAllowed]) {
+            material.append(contentsOf: canonical)
+        }
+        return "sha256:" + SHA256.hex(material)
+    }
+
+    static func stateChange(event: String, data: Any) -> InstanceStateChange? {
+        let object = data as? [String: Any]
+        switch event {
+        case "connection.update":
+            guard let raw = object?["state"] as? String, let state = InstanceState(rawValue: raw), state != .needsRepairing else {
+                return nil
+            }
+            return .connection(state, reason: integer(object?["statusReason"]))
+        case "logout.instance":
+            return .loggedOut(reason: nil)
+        case "status.instance":
+            // {status: "closed", disconnectionReasonCode}: sent before logout.instance on a
+            // logged-out or banned close.
+            guard (object?["status"] as? String) == "closed",
+                  let code = integer(object?["disconnectionReasonCode"]), InstanceStore.loggedOutReasons.contains(code)
+            else { return nil }
+            return .loggedOut(reason: code)
+        default:
+            return nil
+        }
+    }
+
+    static func integer(_ value: Any?) -> Int? {
+        switch value {
+        case let number as NSNumber: number.intValue
+        case let text as String: Int(text)
+        default: nil
+        }
+    }
+}
