@@ -72,6 +72,25 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     /// Where media files live: one folder per tenant (`<root>/<tenant id>/`).
     public var mediaRoot = ".data/media"
 
+    // gateway.*
+    /// The Evolution API's base URL, or `embedded` for the simulator started inside the server
+    /// (the local default, so that the whole flow works without a real gateway).
+    public var gatewayURL = "embedded"
+    /// The Evolution API's global key (`apikey` header).
+    public var gatewayAPIKey = "waqtor-dev-gateway-key"
+    /// Timeout of each gateway call (sends add their typing delay to it).
+    public var gatewayTimeout: Duration = .seconds(30)
+    /// Port of the embedded simulator (with `gateway.url = embedded`).
+    public var gatewayEmbeddedPort = 7422
+    /// The embedded simulator "scans" a QR code this long after it was handed out (0: never; use
+    /// its control route `POST /_sim/connect/{instance}`).
+    public var gatewayEmbeddedConnectAfter: Duration = .seconds(5)
+
+    /// The gateway's base URL in effect.
+    public var effectiveGatewayURL: String {
+        gatewayURL == "embedded" ? "http://127.0.0.1:\(gatewayEmbeddedPort)" : gatewayURL
+    }
+
     // health.*
     /// How long a readiness check waits for each dependency.
     public var healthCheckTimeout: Duration = .seconds(2)

@@ -40,6 +40,11 @@ public enum ConfigurationLoader {
         ("auth.login_max_failures", "failed logins per email before logins are refused for a while"),
         ("auth.login_window_ms", "window of the failed-login count, and how long the refusal lasts"),
         ("media.root", "folder for media files (one subfolder per tenant)"),
+        ("gateway.url", "Evolution API base URL, or `embedded` for the built-in simulator"),
+        ("gateway.api_key", "Evolution API global key (apikey header)"),
+        ("gateway.timeout_ms", "timeout of each gateway call"),
+        ("gateway.embedded_port", "port of the embedded simulator"),
+        ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
         ("health.check_timeout_ms", "how long readiness waits for each dependency"),
         ("log.level", "trace, debug, info, notice, warning, error or critical"),
         ("log.format", "json or text"),
@@ -183,6 +188,17 @@ public enum ConfigurationLoader {
         case "media.root":
             guard !value.isEmpty else { throw bad("a folder path") }
             c.mediaRoot = value
+        case "gateway.url":
+            guard value == "embedded" || value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                throw bad("an http(s):// URL or `embedded`")
+            }
+            c.gatewayURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "gateway.api_key":
+            guard !value.isEmpty else { throw bad("a non-empty key") }
+            c.gatewayAPIKey = value
+        case "gateway.timeout_ms": c.gatewayTimeout = try millis()
+        case "gateway.embedded_port": c.gatewayEmbeddedPort = try int(1...65535)
+        case "gateway.embedded_connect_after_ms": c.gatewayEmbeddedConnectAfter = try millis(0...86_400_000)
         case "health.check_timeout_ms": c.healthCheckTimeout = try millis(1...600_000)
         case "log.level":
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {

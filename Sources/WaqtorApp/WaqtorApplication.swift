@@ -6,6 +6,10 @@ import WaqtorQueue
 import WaqtorRPC
 import WaqtorStore
 import WaqtorTenants
+import WaqtorEvolution
+import WaqtorHTTP
+import EvolutionSimulator
+import NIOConcurrencyHelpers
 
 /// The server process's parts, started in order and stopped in reverse: migrations, the
 /// PostgreSQL pool, the Redis shards, the RPC server with every service registered, the webhook
@@ -21,6 +25,12 @@ public final class WaqtorApplication: Sendable {
     public let instances: InstanceStore
     /// The HTTP listener for the Evolution API's webhooks.
     public let webhookServer: WebhookServer
+    /// Outbound HTTP (the gateway).
+    public let http: HTTPClient
+    /// The Evolution API client.
+    public let gateway: EvolutionClient
+    /// The simulator started inside the server when `gateway.url = embedded`.
+    private let embeddedGateway = NIOLockedValueBox<EvolutionSimulator?>(nil)
 
     /// Builds the parts; nothing connects or listens until ``start()``.
     public init(configuration: WaqtorConfiguration, logger: Logger) throws(ConfigurationError) {
@@ -56,6 +66,21 @@ public final class WaqtorApplication: Sendable {
             sessionLifetime: configuration.authSessionLifetime,
             mediaRoot: configuration.mediaRoot
         ).register(into: &router)
+        http = HTTPClient()
+        gateway = EvolutionClient(
+            baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http,
+            timeout: configuration.gatewayTimeout)
+        let webhookServer = self.webhookServer
+        InstanceService(
+            store: instances, gateway: gateway, quota: PlanQuota(store: tenants),
+            webhookURL: { gatewayName in
+                // With webhook.public_url empty, the listener's own address (useful with port 0).
+                if configuration.webhookPublicURL.isEmpty {
+                    return "http://\(configuration.webhookHost):\(webhookServer.localPort ?? configuration.webhookPort)/webhooks/evolution/\(gatewayName)"
+                }
+                return configuration.webhookURL(gatewayName: gatewayName)
+            }
+        ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
 
@@ -77,6 +102,14 @@ public final class WaqtorApplication: Sendable {
     public func start() async throws {
         if configuration.databaseMigrate {
             try await migrate()
+        }
+        if configuration.gatewayURL == "embedded" {
+            let connectAfter = configuration.gatewayEmbeddedConnectAfter
+            let simulator = try await EvolutionSimulator.start(.init(
+                host: "127.0.0.1", port: configuration.gatewayEmbeddedPort, apiKey: configuration.gatewayAPIKey,
+                connectAfter: connectAfter == .zero ? nil : connectAfter))
+            embeddedGateway.withLockedValue { $0 = simulator }
+            logger.info("embedded Evolution API simulator started", metadata: ["url": .string(simulator.baseURL)])
         }
         try await rpcServer.start()
         do {
@@ -117,6 +150,8 @@ public final class WaqtorApplication: Sendable {
     public func shutdown() async {
         await webhookServer.shutdown()
         await rpcServer.shutdown()
+        if let simulator = embeddedGateway.withLockedValue({ $0 }) { await simulator.stop() }
+        await http.shutdown()
         await redis.shutdown()
         await postgres.shutdown()
     }

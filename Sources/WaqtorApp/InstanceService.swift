@@ -1,0 +1,323 @@
+import Foundation
+import Logging
+import WaqtorEvolution
+import WaqtorProto
+import WaqtorRPC
+import WaqtorTenants
+
+/// `waqtor.v1.InstanceService`: a tenant's WhatsApp numbers, each an Evolution API instance whose
+/// webhook points at our endpoint with a per-instance secret. Rows live under row-level security;
+/// the gateway instance name is derived from the tenant so tenants never collide.
+public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
+    let store: InstanceStore
+    let gateway: EvolutionClient
+    let quota: PlanQuota
+    /// The webhook URL to give the gateway for an instance's gateway name.
+    let webhookURL: @Sendable (String) -> String
+
+    public init(store: InstanceStore, gateway: EvolutionClient, quota: PlanQuota, webhookURL: @escaping @Sendable (String) -> String) {
+        self.store = store
+        self.gateway = gateway
+        self.quota = quota
+        self.webhookURL = webhookURL
+    }
+
+    public func createInstance(_ request: Waqtor_V1_CreateInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_CreateInstanceResponse {
+        let caller = try Caller.require()
+        let name = try Validate.label(request.displayName, field: "display_name")
+        let phone = try InstanceValidate.phone(request.phoneNumber, field: "phone_number", required: false)
+        let pacing = try request.pacing.map { try InstanceValidate.pacing($0, paths: nil, base: InstancePacing()) } ?? InstancePacing()
+        let current = try await store.count(tenantID: caller.tenantID)
+        try await quota.check(tenantID: caller.tenantID, .whatsappInstances, current: current)
+
+        let created = try await store.create(tenantID: caller.tenantID, displayName: name, phoneNumber: phone, pacing: pacing)
+        let webhook = EvolutionWebhook(
+            url: webhookURL(created.instance.gatewayName),
+            headers: [WebhookHeaders.secret: created.webhookSecret],
+            events: EvolutionWebhook.standardEvents)
+        do {
+            _ = try await gateway.createInstance(name: created.instance.gatewayName, qrcode: false, webhook: webhook)
+        } catch {
+            // Nothing half-made stays behind: the row goes when the gateway refused.
+            _ = try? await store.delete(tenantID: caller.tenantID, id: created.instance.id)
+            throw GatewayErrors.status(error, action: "create the instance")
+        }
+        _ = try await store.updateState(tenantID: caller.tenantID, id: created.instance.id, change: .connection(.close, reason: nil))
+        context.logger.info("instance created", metadata: ["instance": .string(created.instance.id), "gateway_name": .string(created.instance.gatewayName)])
+        var response = Waqtor_V1_CreateInstanceResponse()
+        response.instance = InstanceConvert.instance(try await mine(created.instance.id, caller))
+        return response
+    }
+
+    public func getInstance(_ request: Waqtor_V1_GetInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_GetInstanceResponse {
+        let caller = try Caller.require()
+        var response = Waqtor_V1_GetInstanceResponse()
+        response.instance = InstanceConvert.instance(try await mine(request.instanceID, caller))
+        return response
+    }
+
+    public func listInstances(_ request: Waqtor_V1_ListInstancesRequest, context: ServerContext) async throws -> Waqtor_V1_ListInstancesResponse {
+        let caller = try Caller.require()
+        let page = try Paging(size: request.pageSize, token: request.pageToken)
+        let slice = page.slice(try await store.list(tenantID: caller.tenantID))
+        var response = Waqtor_V1_ListInstancesResponse()
+        response.instances = slice.items.map(InstanceConvert.instance)
+        response.nextPageToken = slice.next
+        return response
+    }
+
+    public func getQrCode(_ request: Waqtor_V1_GetQrCodeRequest, context: ServerContext) async throws -> Waqtor_V1_GetQrCodeResponse {
+        let caller = try Caller.require()
+        let instance = try await mine(request.instanceID, caller)
+        let phone = try InstanceValidate.phone(request.phoneNumber, field: "phone_number", required: false) ?? instance.phoneNumber
+        let result: EvolutionConnectResult
+        do {
+            result = try await gateway.connect(instance: instance.gatewayName, number: phone.map { $0.filter(\.isNumber) })
+        } catch {
+            throw GatewayErrors.status(error, action: "get a QR code")
+        }
+        var response = Waqtor_V1_GetQrCodeResponse()
+        switch result {
+        case .state(let state):
+            response.state = InstanceConvert.state(InstanceConvert.stored(state))
+        case .qrCode(let qr):
+            guard !qr.isEmpty else {
+                throw RPCError(code: .unavailable, message: "the gateway has no QR code for this number yet; try again in a few seconds", metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])
+            }
+            response.qrPng = qr.pngData ?? []
+            response.qrCode = qr.code ?? ""
+            response.pairingCode = qr.pairingCode ?? ""
+            // WhatsApp rotates QR codes about every 20 s.
+            response.expireTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(20))
+            response.state = .connecting
+            if instance.state != .connecting {
+                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.connecting, reason: nil))
+            }
+        }
+        return response
+    }
+
+    public func getConnectionState(_ request: Waqtor_V1_GetConnectionStateRequest, context: ServerContext) async throws -> Waqtor_V1_GetConnectionStateResponse {
+        let caller = try Caller.require()
+        let instance = try await mine(request.instanceID, caller)
+        var response = Waqtor_V1_GetConnectionStateResponse()
+        response.state = InstanceConvert.state(instance.state)
+        response.detail = InstanceConvert.detail(instance)
+        response.sinceTime = Google_Protobuf_Timestamp(date: instance.lastEventAt ?? instance.updatedAt)
+        return response
+    }
+
+    public func getPacing(_ request: Waqtor_V1_GetPacingRequest, context: ServerContext) async throws -> Waqtor_V1_GetPacingResponse {
+        let caller = try Caller.require()
+        var response = Waqtor_V1_GetPacingResponse()
+        response.pacing = InstanceConvert.pacing(try await mine(request.instanceID, caller).pacing)
+        return response
+    }
+
+    public func updatePacing(_ request: Waqtor_V1_UpdatePacingRequest, context: ServerContext) async throws -> Waqtor_V1_UpdatePacingResponse {
+        let caller = try Caller.require()
+        let instance = try await mine(request.instanceID, caller)
+        guard let given = request.pacing else { throw RPCError(code: .invalidArgument, message: "pacing is required") }
+        let pacing = try InstanceValidate.pacing(given, paths: request.updatePaths.isEmpty ? nil : Set(request.updatePaths), base: instance.pacing)
+        guard try await store.updatePacing(tenantID: caller.tenantID, id: instance.id, pacing: pacing) else {
+            throw RPCError(code: .notFound, message: "no instance \(instance.id) in this account")
+        }
+        var response = Waqtor_V1_UpdatePacingResponse()
+        response.pacing = InstanceConvert.pacing(try await mine(instance.id, caller).pacing)
+        return response
+    }
+
+    public func logoutInstance(_ request: Waqtor_V1_LogoutInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_LogoutInstanceResponse {
+        let caller = try Caller.require()
+        let instance = try await mine(request.instanceID, caller)
+        do {
+            _ = try await gateway.logout(instance: instance.gatewayName)
+        } catch {
+            // The gateway answers 400 for an instance that is not connected: it is logged out already.
+            var alreadyOut = false
+            if case .badRequest = error.kind, instance.state != .open { alreadyOut = true }
+            if !alreadyOut { throw GatewayErrors.status(error, action: "log the number out") }
+        }
+        _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.close, reason: nil))
+        var response = Waqtor_V1_LogoutInstanceResponse()
+        response.instance = InstanceConvert.instance(try await mine(instance.id, caller))
+        return response
+    }
+
+    public func deleteInstance(_ request: Waqtor_V1_DeleteInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_DeleteInstanceResponse {
+        let caller = try Caller.require()
+        let instance = try await mine(request.instanceID, caller)
+        // Gateway first, then our rows; an instance the gateway no longer knows is simply gone there.
+        do {
+            _ = try await gateway.delete(instance: instance.gatewayName)
+        } catch {
+            if error.kind != .instanceNotFound { throw GatewayErrors.status(error, action: "delete the instance") }
+        }
+        _ = try await store.delete(tenantID: caller.tenantID, id: instance.id)
+        context.logger.info("instance deleted", metadata: ["instance": .string(instance.id)])
+        return Waqtor_V1_DeleteInstanceResponse()
+    }
+
+    /// The caller's instance, or NOT_FOUND (also for another tenant's id).
+    private func mine(_ rawID: String, _ caller: Principal) async throws -> Instance {
+        let id = rawID.trimmingCharacters(in: .whitespaces)
+        guard !id.isEmpty else { throw RPCError(code: .invalidArgument, message: "instance_id is required") }
+        guard let instance = try await store.get(tenantID: caller.tenantID, id: id) else {
+            throw RPCError(code: .notFound, message: "no instance \(id) in this account")
+        }
+        return instance
+    }
+}
+
+/// The header our gateway configuration sends with every webhook.
+enum WebhookHeaders {
+    static let secret = "x-waqtor-webhook-secret"
+}
+
+/// Gateway errors to RPC statuses, keeping the gateway's status and message in the text.
+public enum GatewayErrors {
+    public static func status(_ error: EvolutionError, action: String) -> RPCError {
+        let detail = "gateway \(error.status.map { "HTTP \($0)" } ?? "no answer"): \(error.message)"
+        switch error.kind {
+        case .unauthorized:
+            return RPCError(code: .unavailable, message: "cannot \(action): the WhatsApp gateway refused the server's API key; the operator must check gateway.api_key (\(detail))")
+        case .instanceNotFound:
+            return RPCError(code: .failedPrecondition, message: "cannot \(action): the gateway no longer knows this number; delete it and create it again (\(detail))")
+        case .alreadyExists:
+            return RPCError(code: .alreadyExists, message: "cannot \(action): the gateway already has an instance of that name (\(detail))")
+        case .unknownNumber:
+            return RPCError(code: .invalidArgument, message: "cannot \(action): \(error.unknownNumbers.joined(separator: ", ")) is not on WhatsApp")
+        case .connectionClosed:
+            return RPCError(code: .failedPrecondition, message: "cannot \(action): the number's WhatsApp connection is down; pair it again (waqtor instance qr) (\(detail))")
+        case .badRequest(let messages):
+            return RPCError(code: .invalidArgument, message: "cannot \(action): the gateway refused the request: \(messages.joined(separator: "; "))")
+        case .timeout:
+            return RPCError(code: .unavailable, message: "cannot \(action): the WhatsApp gateway did not answer in time; retry", metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])
+        case .server, .transport, .invalidResponse:
+            return RPCError(code: .unavailable, message: "cannot \(action): the WhatsApp gateway is unavailable; retry later (\(detail))", metadata: [Metadata.Keys.retryAfterMilliseconds: "5000"])
+        }
+    }
+}
+
+enum InstanceValidate {
+    /// E.164: `+` and 8 to 15 digits (spaces, dashes and parentheses are ignored).
+    static func phone(_ raw: String, field: String, required: Bool) throws -> String? {
+        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty {
+            if required { throw RPCError(code: .invalidArgument, message: "\(field) is required") }
+            return nil
+        }
+        let cleaned = trimmed.filter { !" -()".contains($0) }
+        let digits = cleaned.hasPrefix("+") ? String(cleaned.dropFirst()) : cleaned
+        guard digits.count >= 8, digits.count <= 15, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.first != "0" else {
+            throw RPCError(code: .invalidArgument, message: "\(field) '\(raw)' is not an international number in E.164 form, e.g. +5511999998888")
+        }
+        return "+" + digits
+    }
+
+    static let pacingPaths: Set<String> = [
+        "min_delay_ms", "max_delay_ms", "daily_cap", "quiet_hours_enabled", "quiet_hours_start_minute",
+        "quiet_hours_end_minute", "warmup_enabled", "warmup_days",
+    ]
+
+    /// Applies the listed fields (all when `paths` is nil) of `given` over `base`, and checks the result.
+    static func pacing(_ given: Waqtor_V1_PacingSettings, paths: Set<String>?, base: InstancePacing) throws -> InstancePacing {
+        if let paths {
+            for path in paths where !pacingPaths.contains(path) {
+                throw RPCError(code: .invalidArgument, message: "update_paths: unknown field '\(path)'; fields: \(pacingPaths.sorted().joined(separator: ", "))")
+            }
+        }
+        func has(_ path: String) -> Bool { paths?.contains(path) ?? true }
+        var pacing = base
+        if has("min_delay_ms") { pacing.minDelayMs = Int(given.minDelayMs) }
+        if has("max_delay_ms") { pacing.maxDelayMs = Int(given.maxDelayMs) }
+        if has("daily_cap") { pacing.dailyCap = given.dailyCap == 0 ? nil : Int(given.dailyCap) }
+        let quietTouched = has("quiet_hours_enabled") || has("quiet_hours_start_minute") || has("quiet_hours_end_minute")
+        if quietTouched {
+            let enabled = has("quiet_hours_enabled") ? given.quietHoursEnabled : pacing.quietStartMinute != nil
+            if enabled {
+                pacing.quietStartMinute = has("quiet_hours_start_minute") ? Int(given.quietHoursStartMinute) : pacing.quietStartMinute ?? Int(given.quietHoursStartMinute)
+                pacing.quietEndMinute = has("quiet_hours_end_minute") ? Int(given.quietHoursEndMinute) : pacing.quietEndMinute ?? Int(given.quietHoursEndMinute)
+            } else {
+                pacing.quietStartMinute = nil
+                pacing.quietEndMinute = nil
+            }
+        }
+        if has("warmup_enabled") { pacing.warmupEnabled = given.warmupEnabled }
+        if has("warmup_days") && (given.warmupDays != 0 || paths != nil) { pacing.warmupDays = Int(given.warmupDays) }
+
+        func bad(_ message: String) -> RPCError { RPCError(code: .invalidArgument, message: "pacing: \(message)") }
+        // Aggressive sending gets numbers banned: a floor of one second between sends.
+        guard pacing.minDelayMs >= 1000 else { throw bad("min_delay_ms must be at least 1000 (sending faster gets numbers banned)") }
+        guard pacing.maxDelayMs >= pacing.minDelayMs else { throw bad("max_delay_ms must be at least min_delay_ms") }
+        guard pacing.maxDelayMs <= 600_000 else { throw bad("max_delay_ms must be at most 600000 (10 minutes)") }
+        if let cap = pacing.dailyCap, cap < 1 || cap > 100_000 { throw bad("daily_cap must be from 1 to 100000, or 0 for the plan's limit") }
+        for minute in [pacing.quietStartMinute, pacing.quietEndMinute].compactMap({ $0 }) where !(0...1439).contains(minute) {
+            throw bad("quiet hours are minutes after midnight, from 0 to 1439")
+        }
+        if let start = pacing.quietStartMinute, start == pacing.quietEndMinute { throw bad("quiet hours must not start and end at the same minute") }
+        guard (1...90).contains(pacing.warmupDays) else { throw bad("warmup_days must be from 1 to 90") }
+        return pacing
+    }
+}
+
+enum InstanceConvert {
+    static func state(_ state: InstanceState) -> Waqtor_V1_ConnectionState {
+        switch state {
+        case .unspecified: .unspecified
+        case .connecting: .connecting
+        case .open: .open
+        case .close: .close
+        case .refused: .refused
+        case .needsRepairing: .needsRepairing
+        }
+    }
+
+    static func stored(_ state: EvolutionConnectionState) -> InstanceState {
+        switch state {
+        case .open: .open
+        case .connecting: .connecting
+        case .close: .close
+        case .refused: .refused
+        case .other: .unspecified
+        }
+    }
+
+    static func detail(_ instance: Instance) -> String {
+        switch instance.state {
+        case .needsRepairing: "WhatsApp ended the session (reason \(instance.stateReason.map(String.init) ?? "?")): logged out or banned; pair the number again"
+        case .close: instance.stateReason.map { "closed (reason \($0))" } ?? "not connected; get a QR code to pair the number"
+        case .connecting: "waiting for the QR code to be scanned"
+        case .open: "connected"
+        case .refused: "WhatsApp refused the connection (too many QR codes); get a new one"
+        case .unspecified: "not known yet"
+        }
+    }
+
+    static func pacing(_ pacing: InstancePacing) -> Waqtor_V1_PacingSettings {
+        var value = Waqtor_V1_PacingSettings()
+        value.minDelayMs = Int32(clamping: pacing.minDelayMs)
+        value.maxDelayMs = Int32(clamping: pacing.maxDelayMs)
+        value.dailyCap = Int32(clamping: pacing.dailyCap ?? 0)
+        value.quietHoursEnabled = pacing.quietStartMinute != nil
+        value.quietHoursStartMinute = Int32(clamping: pacing.quietStartMinute ?? 0)
+        value.quietHoursEndMinute = Int32(clamping: pacing.quietEndMinute ?? 0)
+        value.warmupEnabled = pacing.warmupEnabled
+        value.warmupDays = Int32(clamping: pacing.warmupDays)
+        return value
+    }
+
+    static func instance(_ instance: Instance) -> Waqtor_V1_Instance {
+        var value = Waqtor_V1_Instance()
+        value.id = instance.id
+        value.displayName = instance.displayName
+        value.phoneNumber = instance.phoneNumber ?? ""
+        value.state = state(instance.state)
+        value.pacing = pacing(instance.pacing)
+        value.gatewayInstanceName = instance.gatewayName
+        value.createTime = Google_Protobuf_Timestamp(date: instance.createdAt)
+        value.updateTime = Google_Protobuf_Timestamp(date: instance.updatedAt)
+        value.stateChangeTime = Google_Protobuf_Timestamp(date: instance.lastEventAt ?? instance.updatedAt)
+        return value
+    }
+}
