@@ -198,6 +198,25 @@ extension GlobalOptions {
     func withAuthenticatedClient<T>(
         _ auth: AuthOptions, _ body: (Waqtor_V1_TenantServiceClient, CallOptions) async throws -> T
     ) async throws -> T {
+        try await withAuthenticatedRPCClient(auth) { client, options in
+            try await body(Waqtor_V1_TenantServiceClient(client: client), options)
+        }
+    }
+
+    /// Like ``withAuthenticatedClient(_:_:)``, for the instance service.
+    func withInstanceClient<T>(
+        _ auth: AuthOptions, _ body: (Waqtor_V1_InstanceServiceClient, CallOptions) async throws -> T
+    ) async throws -> T {
+        try await withAuthenticatedRPCClient(auth) { client, options in
+            try await body(Waqtor_V1_InstanceServiceClient(client: client), options)
+        }
+    }
+
+    /// Resolves the credential of `auth` and runs `body` with a client of the right server and
+    /// call options that carry the `authorization` metadata.
+    func withAuthenticatedRPCClient<T>(
+        _ auth: AuthOptions, _ body: (RPCClient, CallOptions) async throws -> T
+    ) async throws -> T {
         let credential: AuthOptions.Credential
         var endpointOverride: ServerEndpoint?
         do {
@@ -224,7 +243,7 @@ extension GlobalOptions {
         options.metadata[Metadata.Keys.authorization] = "Bearer \(credential.token)"
         let callOptions = options
         return try await withClient(endpoint: endpointOverride) { client in
-            try await body(Waqtor_V1_TenantServiceClient(client: client), callOptions)
+            try await body(client, callOptions)
         }
     }
 
