@@ -220,7 +220,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorAppTests",
-            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorHTTP", "WaqtorAuth", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorHTTP", "WaqtorAuth", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -16,6 +16,10 @@ func testConfiguration(shards: [String] = TestEnvironment.redisShards) -> Waqtor
     configuration.redisShards = shards
     configuration.healthCheckTimeout = .seconds(3)
     configuration.rpcShutdownGrace = .seconds(5)
+    // No embedded gateway (its fixed port would clash between parallel tests); tests that need
+    // one start a simulator of their own and point gateway.url at it.
+    configuration.gatewayURL = "http://127.0.0.1:9"
+    configuration.webhookPublicURL = ""
     return configuration
 }
 
@@ -201,6 +205,8 @@ struct ServerProcessTests {
         environment["WAQTOR_DATABASE_MIGRATION_URL"] = TestEnvironment.databaseOwnerURL
         environment["WAQTOR_REDIS_SHARDS"] = TestEnvironment.redisShards.joined(separator: ",")
         environment["WAQTOR_LOG_FORMAT"] = "json"
+        environment["WAQTOR_WEBHOOK_PORT"] = "\(try TestNetwork.freeLocalPort())"
+        environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(try TestNetwork.freeLocalPort())"
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors
