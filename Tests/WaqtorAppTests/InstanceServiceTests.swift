@@ -197,3 +197,34 @@ struct InstanceServiceTests {
         }
     }
 }
+
+import WaqtorEvolution
+
+@Suite("Gateway errors to RPC statuses")
+struct GatewayErrorMappingTests {
+    @Test("every typed gateway error has its status and keeps the gateway's word")
+    func mapping() {
+        let cases: [(EvolutionError.Kind, Int?, RPCStatusCode)] = [
+            (.unauthorized, 401, .unavailable),
+            (.instanceNotFound, 404, .failedPrecondition),
+            (.alreadyExists, 403, .alreadyExists),
+            (.unknownNumber, 400, .invalidArgument),
+            (.connectionClosed, 500, .failedPrecondition),
+            (.badRequest(["number must be a string"]), 400, .invalidArgument),
+            (.server(502), 502, .unavailable),
+            (.timeout, nil, .unavailable),
+            (.transport, nil, .unavailable),
+            (.invalidResponse, 200, .unavailable),
+        ]
+        for (kind, status, expected) in cases {
+            let error = EvolutionError(kind: kind, status: status, messages: ["gateway said so"], unknownNumbers: ["5511000000000"])
+            let mapped = GatewayErrors.status(error, action: "do it")
+            #expect(mapped.code == expected, "\(kind)")
+            #expect(mapped.message.hasPrefix("cannot do it"), "\(kind)")
+        }
+        let closed = GatewayErrors.status(EvolutionError(kind: .connectionClosed, status: 500, messages: ["Error: Connection Closed"]), action: "send")
+        #expect(closed.message.contains("Connection Closed") && closed.message.contains("HTTP 500"))
+        let unknown = GatewayErrors.status(EvolutionError(kind: .unknownNumber, status: 400, unknownNumbers: ["5511000000000"]), action: "send")
+        #expect(unknown.message.contains("5511000000000"))
+    }
+}
