@@ -521,11 +521,19 @@ enum CallRunner {
 /// without a heap allocation.
 enum RequestIDGenerator {
     private static let counter = ManagedAtomicCounter()
+    private static let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
 
+    /// `s` and 14 base-36 digits of a process-wide counter (started at a random value), written
+    /// straight into a small string.
     static func next() -> String {
-        let value = counter.next()
-        var id = String(value, radix: 36)
-        if id.utf8.count < 14 { id = String(repeating: "0", count: 14 - id.utf8.count) + id }
-        return "s" + id
+        var value = counter.next()
+        return String(unsafeUninitializedCapacity: 15) { buffer in
+            buffer[0] = UInt8(ascii: "s")
+            for index in stride(from: 14, through: 1, by: -1) {
+                buffer[index] = digits[Int(value % 36)]
+                value /= 36
+            }
+            return 15
+        }
     }
 }
