@@ -79,6 +79,8 @@ public enum AccessRules {
         "waqtor.v1.TenantService/RevokeApiKey": .tenant(.write),
         "waqtor.v1.TenantService/RequestUpgrade": .tenant(.write),
         "waqtor.v1.TenantService/DeleteAccount": .tenant(.write),
+        // Starts pairing on the gateway and changes the instance's state.
+        "waqtor.v1.InstanceService/GetQrCode": .tenant(.write),
     ]
 
     /// Methods that send or drive sending, outside the tenant service.
@@ -95,7 +97,7 @@ public enum AccessRules {
         let name = method.split(separator: "/").last.map(String.init) ?? ""
         if method.hasPrefix("waqtor.v1.TenantService/Admin") { return .administrator }
         if sendMethods.contains(method) { return .tenant(.send) }
-        for prefix in ["Get", "List", "Watch", "Live", "Check"] where name.hasPrefix(prefix) {
+        for prefix in ["Get", "List", "Watch", "Live"] where name.hasPrefix(prefix) {
             return .tenant(.read)
         }
         return .tenant(.write)

@@ -42,7 +42,7 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     /// Largest webhook body accepted; larger ones get 413 without being read to the end.
     public var webhookMaxBodyBytes = 1024 * 1024
     /// The listener's URL as the gateway reaches it (given to the gateway at instance creation).
-    public var webhookPublicURL = "http://127.0.0.1:7421"
+    public var webhookPublicURL = ""
 
     // database.*
     /// The application role's connection (owns no table, row-level security applies).

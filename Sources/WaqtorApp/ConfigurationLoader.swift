@@ -150,8 +150,8 @@ public enum ConfigurationLoader {
         case "webhook.port": c.webhookPort = try int(0...65535)
         case "webhook.max_body_bytes": c.webhookMaxBodyBytes = try int(1024...(64 * 1024 * 1024))
         case "webhook.public_url":
-            guard (value.hasPrefix("http://") || value.hasPrefix("https://")), value.count > 8 else {
-                throw bad("an http:// or https:// URL")
+            guard value.isEmpty || ((value.hasPrefix("http://") || value.hasPrefix("https://")) && value.count > 8) else {
+                throw bad("an http:// or https:// URL, or empty for the listener's own address")
             }
             c.webhookPublicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
         case "database.url":

@@ -11,13 +11,19 @@ import WaqtorTenants
 public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     let store: InstanceStore
     let gateway: EvolutionClient
+    /// The same gateway with a short timeout, for state refreshes that must not hold a caller up.
+    let quickGateway: EvolutionClient
     let quota: PlanQuota
     /// The webhook URL to give the gateway for an instance's gateway name.
     let webhookURL: @Sendable (String) -> String
 
-    public init(store: InstanceStore, gateway: EvolutionClient, quota: PlanQuota, webhookURL: @escaping @Sendable (String) -> String) {
+    public init(
+        store: InstanceStore, gateway: EvolutionClient, quickGateway: EvolutionClient, quota: PlanQuota,
+        webhookURL: @escaping @Sendable (String) -> String
+    ) {
         self.store = store
         self.gateway = gateway
+        self.quickGateway = quickGateway
         self.quota = quota
         self.webhookURL = webhookURL
     }
@@ -27,10 +33,15 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let name = try Validate.label(request.displayName, field: "display_name")
         let phone = try InstanceValidate.phone(request.phoneNumber, field: "phone_number", required: false)
         let pacing = try request.pacing.map { try InstanceValidate.pacing($0, paths: nil, base: InstancePacing()) } ?? InstancePacing()
-        let current = try await store.count(tenantID: caller.tenantID)
-        try await quota.check(tenantID: caller.tenantID, .whatsappInstances, current: current)
-
-        let created = try await store.create(tenantID: caller.tenantID, displayName: name, phoneNumber: phone, pacing: pacing)
+        let (maximum, planID) = try await quota.maximum(tenantID: caller.tenantID, .whatsappInstances)
+        let created: CreatedInstance
+        do {
+            // The count and the insert happen in one transaction, serialised per tenant.
+            created = try await store.create(
+                tenantID: caller.tenantID, displayName: name, phoneNumber: phone, pacing: pacing, maxInstances: maximum)
+        } catch let limit as InstanceLimitReached {
+            throw quota.exceeded(.whatsappInstances, current: limit.current, maximum: limit.limit, planID: planID)
+        }
         let webhook = EvolutionWebhook(
             url: webhookURL(created.instance.gatewayName),
             headers: [WebhookHeaders.secret: created.webhookSecret],
@@ -79,7 +90,11 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         var response = Waqtor_V1_GetQrCodeResponse()
         switch result {
         case .state(let state):
-            response.state = InstanceConvert.state(InstanceConvert.stored(state))
+            let stored = InstanceConvert.stored(state)
+            response.state = InstanceConvert.state(stored)
+            if stored != .unspecified, stored != instance.state {
+                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(stored, reason: nil))
+            }
         case .qrCode(let qr):
             guard !qr.isEmpty else {
                 throw RPCError(code: .unavailable, message: "the gateway has no QR code for this number yet; try again in a few seconds", metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])
@@ -99,7 +114,16 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
 
     public func getConnectionState(_ request: Waqtor_V1_GetConnectionStateRequest, context: ServerContext) async throws -> Waqtor_V1_GetConnectionStateResponse {
         let caller = try Caller.require()
-        let instance = try await mine(request.instanceID, caller)
+        var instance = try await mine(request.instanceID, caller)
+        // Webhooks keep the state current; asking the gateway as well covers a missed one. A
+        // needs-repairing mark stays until the number is paired again (an `open` webhook).
+        if instance.state != .needsRepairing, let live = try? await quickGateway.connectionState(instance: instance.gatewayName) {
+            let stored = InstanceConvert.stored(live)
+            if stored != .unspecified, stored != instance.state {
+                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(stored, reason: nil))
+                instance = try await mine(instance.id, caller)
+            }
+        }
         var response = Waqtor_V1_GetConnectionStateResponse()
         response.state = InstanceConvert.state(instance.state)
         response.detail = InstanceConvert.detail(instance)
@@ -135,7 +159,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         } catch {
             // The gateway answers 400 for an instance that is not connected: it is logged out already.
             var alreadyOut = false
-            if case .badRequest = error.kind, instance.state != .open { alreadyOut = true }
+            if case .badRequest = error.kind { alreadyOut = true }
             if !alreadyOut { throw GatewayErrors.status(error, action: "log the number out") }
         }
         _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.close, reason: nil))
@@ -193,14 +217,17 @@ public enum GatewayErrors {
             return RPCError(code: .invalidArgument, message: "cannot \(action): the gateway refused the request: \(messages.joined(separator: "; "))")
         case .timeout:
             return RPCError(code: .unavailable, message: "cannot \(action): the WhatsApp gateway did not answer in time; retry", metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])
-        case .server, .transport, .invalidResponse:
+        case .server, .transport:
             return RPCError(code: .unavailable, message: "cannot \(action): the WhatsApp gateway is unavailable; retry later (\(detail))", metadata: [Metadata.Keys.retryAfterMilliseconds: "5000"])
+        case .invalidResponse:
+            // Never echo the body: a create answer carries the instance's key and our webhook secret.
+            return RPCError(code: .unavailable, message: "cannot \(action): the WhatsApp gateway's answer was not understood; retry later", metadata: [Metadata.Keys.retryAfterMilliseconds: "5000"])
         }
     }
 }
 
 enum InstanceValidate {
-    /// E.164: `+` and 8 to 15 digits (spaces, dashes and parentheses are ignored).
+    /// E.164: `+` and 7 to 15 digits (spaces, dashes and parentheses are ignored).
     static func phone(_ raw: String, field: String, required: Bool) throws -> String? {
         let trimmed = raw.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty {
@@ -209,7 +236,7 @@ enum InstanceValidate {
         }
         let cleaned = trimmed.filter { !" -()".contains($0) }
         let digits = cleaned.hasPrefix("+") ? String(cleaned.dropFirst()) : cleaned
-        guard digits.count >= 8, digits.count <= 15, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.first != "0" else {
+        guard digits.count >= 7, digits.count <= 15, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.first != "0" else {
             throw RPCError(code: .invalidArgument, message: "\(field) '\(raw)' is not an international number in E.164 form, e.g. +5511999998888")
         }
         return "+" + digits

@@ -31,14 +31,26 @@ public struct PlanQuota: Sendable {
         }
     }
 
-    /// Throws RESOURCE_EXHAUSTED when adding `adding` to `current` would pass the plan's limit.
-    public func check(tenantID: String, _ limit: CountLimit, current: Int, adding: Int = 1) async throws {
+    /// The plan's maximum for a count limit, and the plan's id.
+    public func maximum(tenantID: String, _ limit: CountLimit) async throws -> (maximum: Int, planID: String) {
         let plan = try await store.planAndUsage(tenantID: tenantID).plan
-        let maximum = limit == .whatsappInstances ? plan.maxInstances : plan.maxContacts
+        return (limit == .whatsappInstances ? plan.maxInstances : plan.maxContacts, plan.id)
+    }
+
+    /// Throws RESOURCE_EXHAUSTED when adding `adding` to `current` would pass the plan's limit.
+    /// (A feature that can race with itself checks inside its own transaction, with ``maximum(tenantID:_:)``
+    /// and ``exceeded(_:current:maximum:planID:)``.)
+    public func check(tenantID: String, _ limit: CountLimit, current: Int, adding: Int = 1) async throws {
+        let (maximum, planID) = try await maximum(tenantID: tenantID, limit)
         guard current + adding > maximum else { return }
-        throw RPCError(
+        throw exceeded(limit, current: current, maximum: maximum, planID: planID)
+    }
+
+    /// The RESOURCE_EXHAUSTED error of a count limit.
+    public func exceeded(_ limit: CountLimit, current: Int, maximum: Int, planID: String) -> RPCError {
+        RPCError(
             code: .resourceExhausted,
-            message: "plan limit reached: the \(plan.id) plan allows \(maximum) \(limit.rawValue) and the account has \(current); remove some or ask for an upgrade (`waqtor plan upgrade`)",
+            message: "plan limit reached: the \(planID) plan allows \(maximum) \(limit.rawValue) and the account has \(current); remove some or ask for an upgrade (`waqtor plan upgrade`)",
             metadata: ["limit": limit == .whatsappInstances ? "whatsapp_instances" : "contacts"])
     }
 }

@@ -15,12 +15,19 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
     let throttle: LoginThrottle
     let sessionLifetime: Duration
     let mediaRoot: String
+    /// Runs before an account's rows are deleted (ends its numbers on the WhatsApp gateway); a
+    /// failure stops the deletion, so that nothing is left running for a deleted account.
+    let accountCleanup: @Sendable (String) async throws -> Void
 
-    public init(store: TenantStore, throttle: LoginThrottle, sessionLifetime: Duration, mediaRoot: String) {
+    public init(
+        store: TenantStore, throttle: LoginThrottle, sessionLifetime: Duration, mediaRoot: String,
+        accountCleanup: @escaping @Sendable (String) async throws -> Void = { _ in }
+    ) {
         self.store = store
         self.throttle = throttle
         self.sessionLifetime = sessionLifetime
         self.mediaRoot = mediaRoot
+        self.accountCleanup = accountCleanup
     }
 
     // MARK: Sign-up and sessions
@@ -147,7 +154,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
 
     public func revokeApiKey(_ request: Waqtor_V1_RevokeApiKeyRequest, context: ServerContext) async throws -> Waqtor_V1_RevokeApiKeyResponse {
         let caller = try Caller.require()
-        let id = try Validate.id(request.apiKeyID, field: "api_key_id")
+        let id = try Validate.uuid(request.apiKeyID, field: "api_key_id")
         let revoked = try await mapped { try await store.revokeAPIKey(tenantID: caller.tenantID, keyID: id) }
         let keys = try await mapped { try await store.listAPIKeys(tenantID: caller.tenantID, includeRevoked: true) }
         guard let key = keys.first(where: { $0.id == id }) else {
@@ -237,6 +244,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         else {
             throw RPCError(code: .permissionDenied, message: "the password is not correct")
         }
+        try await accountCleanup(caller.tenantID)
         _ = try await mapped { try await store.deleteAccount(tenantID: caller.tenantID) }
         // Media files live under media.root/<tenant id>; remove the whole folder.
         let folder = URL(fileURLWithPath: mediaRoot).appendingPathComponent(caller.tenantID)

@@ -60,19 +60,32 @@ public final class WaqtorApplication: Sendable {
             configuration: WebhookServerConfiguration(
                 host: configuration.webhookHost, port: configuration.webhookPort, maxBodyBytes: configuration.webhookMaxBodyBytes),
             instances: instances, logger: logger)
-        TenantService(
-            store: tenants,
-            throttle: LoginThrottle(redis: redis, maxFailures: configuration.authLoginMaxFailures, window: configuration.authLoginWindow),
-            sessionLifetime: configuration.authSessionLifetime,
-            mediaRoot: configuration.mediaRoot
-        ).register(into: &router)
         http = HTTPClient()
         gateway = EvolutionClient(
             baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http,
             timeout: configuration.gatewayTimeout)
+        TenantService(
+            store: tenants,
+            throttle: LoginThrottle(redis: redis, maxFailures: configuration.authLoginMaxFailures, window: configuration.authLoginWindow),
+            sessionLifetime: configuration.authSessionLifetime,
+            mediaRoot: configuration.mediaRoot,
+            accountCleanup: { [instances, gateway] tenantID in
+                // A deleted account's WhatsApp sessions end on the gateway too.
+                for instance in try await instances.list(tenantID: tenantID) {
+                    do throws(EvolutionError) {
+                        _ = try await gateway.delete(instance: instance.gatewayName)
+                    } catch {
+                        if error.kind != .instanceNotFound { throw GatewayErrors.status(error, action: "delete the account's WhatsApp numbers") }
+                    }
+                }
+            }
+        ).register(into: &router)
         let webhookServer = self.webhookServer
         InstanceService(
-            store: instances, gateway: gateway, quota: PlanQuota(store: tenants),
+            store: instances, gateway: gateway,
+            quickGateway: EvolutionClient(
+                baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http, timeout: .seconds(2)),
+            quota: PlanQuota(store: tenants),
             webhookURL: { gatewayName in
                 // With webhook.public_url empty, the listener's own address (useful with port 0).
                 if configuration.webhookPublicURL.isEmpty {

@@ -249,7 +249,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
         // From here on every answer carries the call's request id (the caller's, or a new one).
-        let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty ? nil : $0 } ?? RequestIDGenerator.next()
+        // A caller's id is kept when it is 1-128 bytes; otherwise the server makes one.
+        let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 } ?? RequestIDGenerator.next()
         if draining {
             refuse(callID, .unavailable, "the server is shutting down; open a new connection to retry", requestID: requestID)
             return

@@ -142,11 +142,17 @@ public struct InstanceStore: Sendable {
     /// one-time webhook secret with it.
     public func create(
         tenantID: String, displayName: String, phoneNumber: String? = nil, pacing: InstancePacing = InstancePacing(),
-        gatewayName: String? = nil
+        gatewayName: String? = nil, maxInstances: Int? = nil
     ) async throws -> CreatedInstance {
         let secret = Self.makeWebhookSecret()
         let name = gatewayName ?? Self.makeGatewayName(tenantID: tenantID)
         let instance = try await scoped(tenantID) { tx in
+            if let maxInstances {
+                // Concurrent creations of one tenant queue here, so the count below cannot be stale.
+                _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtext('waqtor.instances:' || $1::text))", [.text(tenantID)])
+                let count = try await tx.query("SELECT count(*) AS n FROM instances WHERE tenant_id = $1", [.uuid(tenantID)]).first?["n"].int ?? 0
+                if count >= maxInstances { throw InstanceLimitReached(current: count, limit: maxInstances) }
+            }
             let rows = try await tx.query("""
                 INSERT INTO instances (tenant_id, display_name, gateway_name, phone_number, webhook_secret_hash,
                     min_delay_ms, max_delay_ms, daily_cap, quiet_start_minute, quiet_end_minute, warmup_enabled, warmup_days)
@@ -358,4 +364,11 @@ public struct InstanceStore: Sendable {
             throw TenantStore.map(error)
         }
     }
+}
+
+/// ``InstanceStore/create(tenantID:displayName:phoneNumber:pacing:gatewayName:maxInstances:)``
+/// refused: the tenant has `limit` instances already.
+public struct InstanceLimitReached: Error, Sendable, Hashable {
+    public var current: Int
+    public var limit: Int
 }

@@ -228,3 +228,47 @@ struct GatewayErrorMappingTests {
         #expect(unknown.message.contains("5511000000000"))
     }
 }
+
+@Suite("InstanceService races and account deletion")
+struct InstanceRaceTests {
+    @Test("concurrent creations cannot pass the plan's instance limit")
+    func concurrentCreations() async throws {
+        try await withGateway { _, _, client in
+            let account = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+            let instances = Waqtor_V1_InstanceServiceClient(client: client)
+            let codes = await withTaskGroup(of: RPCStatusCode?.self) { group in
+                for index in 0..<6 {
+                    group.addTask {
+                        var create = Waqtor_V1_CreateInstanceRequest()
+                        create.displayName = "Line \(index)"
+                        return await rpcCode { _ = try await instances.createInstance(create, options: account.auth) }
+                    }
+                }
+                var all: [RPCStatusCode?] = []
+                for await code in group { all.append(code) }
+                return all
+            }
+            #expect(codes.filter { $0 == .ok }.count == 1, "\(codes)")
+            #expect(codes.filter { $0 == .resourceExhausted }.count == 5)
+            #expect(try await instances.listInstances(.init(), options: account.auth).instances.count == 1)
+        }
+    }
+
+    @Test("deleting an account ends its numbers on the gateway too")
+    func accountDeletion() async throws {
+        try await withGateway { simulator, _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            let instances = Waqtor_V1_InstanceServiceClient(client: client)
+            var create = Waqtor_V1_CreateInstanceRequest()
+            create.displayName = "Main"
+            let created = try #require(try await instances.createInstance(create, options: account.auth).instance)
+            var delete = Waqtor_V1_DeleteAccountRequest()
+            delete.password = account.password
+            delete.confirmEmail = account.email
+            _ = try await tenants.deleteAccount(delete, options: account.auth)
+            #expect(simulator.requests.contains { $0.method == "DELETE" && $0.path == "/instance/delete/\(created.gatewayInstanceName)" })
+            #expect(simulator.connectionState(of: created.gatewayInstanceName) == nil)
+        }
+    }
+}

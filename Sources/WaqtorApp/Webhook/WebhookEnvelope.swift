@@ -42,6 +42,12 @@ struct WebhookEnvelope: Sendable {
     /// and status; anything else by SHA-256 of event, `date_time` and data (a retry repeats the
     /// same envelope, while a later event with the same data, e.g. a second `open`, is new).
     static func dedupeKey(event: String, envelope: [String: Any], data: Any) -> String {
+        let key = rawDedupeKey(event: event, envelope: envelope, data: data)
+        // Ids come from the gateway: keep the stored key short whatever they are.
+        return key.utf8.count <= 200 ? key : "sha256:" + SHA256.hex(Array(key.utf8))
+    }
+
+    static func rawDedupeKey(event: String, envelope: [String: Any], data: Any) -> String {
         let object = data as? [String: Any]
         switch event {
         case "messages.upsert", "send.message":
