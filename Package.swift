@@ -53,10 +53,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Backends: PostgreSQL (libpq), Redis shards (hiredis), HTTP (libcurl).
+        // SHA-256, shared by the store (migration checksums) and auth (token hashes).
+        .target(name: "WaqtorCrypto", swiftSettings: swiftSettings),
         .target(
             name: "WaqtorStore",
             dependencies: [
-                "CPostgres",
+                "CPostgres", "WaqtorCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +93,7 @@ let package = Package(
         .target(
             name: "WaqtorAuth",
             dependencies: [
-                "CArgon2",
+                "CArgon2", "WaqtorCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -100,7 +102,7 @@ let package = Package(
         // Tenants, sessions, API keys, plans: the data layer over PostgreSQL with row-level security.
         .target(
             name: "WaqtorTenants",
-            dependencies: ["WaqtorStore", "WaqtorAuth"],
+            dependencies: ["WaqtorCrypto", "WaqtorStore", "WaqtorAuth"],
             swiftSettings: swiftSettings
         ),
         // The Evolution API (WhatsApp gateway) v2 client, on WaqtorHTTP.
@@ -129,7 +131,7 @@ let package = Package(
         // The server's wiring: configuration, services, start-up and shutdown.
         .target(
             name: "WaqtorApp",
-            dependencies: [
+            dependencies: ["WaqtorCrypto", 
                 "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP", "WaqtorAuth", "WaqtorTenants",
                 "WaqtorEvolution", "EvolutionSimulator",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -184,12 +186,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorStoreTests",
-            dependencies: ["WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorCrypto", "WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaqtorAuthTests",
-            dependencies: ["WaqtorAuth", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorCrypto", "WaqtorAuth", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import WaqtorCrypto
 import Foundation
 
 /// A random bearer secret (session token or API key): 32 bytes from the system's CSPRNG, encoded

@@ -1,3 +1,4 @@
+import WaqtorCrypto
 import Foundation
 
 /// One schema migration: a numbered SQL script applied once, in order, in its own transaction.

@@ -1,3 +1,4 @@
+import WaqtorCrypto
 import Foundation
 import Testing
 @testable import WaqtorStore

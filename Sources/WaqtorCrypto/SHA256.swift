@@ -1,7 +1,5 @@
-/// SHA-256 (FIPS 180-4), for hashing high-entropy random tokens before they are stored.
-///
-/// A copy of WaqtorStore's internal migration checksum, made public here (WaqtorStore does not
-/// depend on this module). Not for passwords: those go through ``PasswordHasher``.
+/// SHA-256 (FIPS 180-4): migration checksums, hashes of high-entropy random tokens before they are
+/// stored, webhook dedupe keys. Not for passwords: those go through argon2id (WaqtorAuth).
 public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
