@@ -1,6 +1,7 @@
 // Hand-written support for the generated code in Generated/: a bump arena for the C structs built
 // while encoding, and the conversions between protobuf-c's C values and Swift values.
 internal import CWaqtorProto
+import WaqtorRPC
 import NIOCore
 
 #if canImport(Glibc)
@@ -116,11 +117,16 @@ func _protoPack<C>(
     }
 }
 
-/// A Swift string from a protobuf-c string (NULL or `protobuf_c_empty_string` give "").
+/// A Swift string from a protobuf-c string (NULL or `protobuf_c_empty_string` give ""). Bytes that
+/// are not valid UTF-8 make the whole message invalid (proto3 strings must be UTF-8), rather than
+/// being silently repaired.
 @inline(__always)
-func _protoString(_ p: UnsafeMutablePointer<CChar>?) -> String {
+func _protoString(_ p: UnsafeMutablePointer<CChar>?) throws(ProtoDecodingError) -> String {
     guard let p, p.pointee != 0 else { return "" }
-    return String(cString: p)
+    guard let string = String(validatingCString: p) else {
+        throw ProtoDecodingError(messageName: "string", byteCount: strlen(p))
+    }
+    return string
 }
 
 /// A Swift byte array from protobuf-c binary data.

@@ -146,3 +146,20 @@ struct RuntimeTests {
         #expect(response.serverTime != nil)
     }
 }
+
+@Suite("String validation")
+struct StringValidationTests {
+    @Test("a string field that is not valid UTF-8 makes the message invalid; valid UTF-8 passes")
+    func invalidUTF8() throws {
+        // LoginRequest.email (field 1, a string) holding the bytes FF FE.
+        #expect(throws: ProtoDecodingError.self) {
+            _ = try Waqtor_V1_LoginRequest(serializedBytes: [0x0A, 0x02, 0xFF, 0xFE])
+        }
+        // The same inside a nested, repeated message: ListPlansResponse.plans[0].id.
+        #expect(throws: ProtoDecodingError.self) {
+            _ = try Waqtor_V1_ListPlansResponse(serializedBytes: [0x0A, 0x04, 0x0A, 0x02, 0xC3, 0x28])
+        }
+        let valid = try Waqtor_V1_LoginRequest(serializedBytes: [0x0A, 0x02, 0xC3, 0xA9])
+        #expect(valid.email == "é")
+    }
+}

@@ -117,7 +117,12 @@ public struct Google_Protobuf_Timestamp: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { google__protobuf__timestamp__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -130,7 +135,7 @@ public struct Google_Protobuf_Timestamp: ProtoMessage, Hashable {
 
 extension Google_Protobuf_Timestamp {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Google__Protobuf__Timestamp>) {
+    init(_c c: UnsafePointer<Google__Protobuf__Timestamp>) throws(ProtoDecodingError) {
         self.init()
         self.seconds = c.pointee.seconds
         self.nanos = c.pointee.nanos

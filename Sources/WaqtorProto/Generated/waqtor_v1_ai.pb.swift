@@ -32,7 +32,12 @@ public struct Waqtor_V1_DraftTemplatesRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__draft_templates_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -47,13 +52,13 @@ public struct Waqtor_V1_DraftTemplatesRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DraftTemplatesRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DraftTemplatesRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DraftTemplatesRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignDescription = _protoString(c.pointee.campaign_description)
-        self.language = _protoString(c.pointee.language)
-        self.tone = _protoString(c.pointee.tone)
+        self.campaignDescription = try _protoString(c.pointee.campaign_description)
+        self.language = try _protoString(c.pointee.language)
+        self.tone = try _protoString(c.pointee.tone)
         self.variantCount = c.pointee.variant_count
-        self.model = _protoString(c.pointee.model)
+        self.model = try _protoString(c.pointee.model)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -83,7 +88,12 @@ public struct Waqtor_V1_Draft: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__draft__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -98,11 +108,11 @@ public struct Waqtor_V1_Draft: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Draft {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Draft>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Draft>) throws(ProtoDecodingError) {
         self.init()
-        self.text = _protoString(c.pointee.text)
+        self.text = try _protoString(c.pointee.text)
         if c.pointee.n_variables > 0, let p = c.pointee.variables {
-            self.variables = (0..<c.pointee.n_variables).map { _protoString(p[$0]) }
+            self.variables = try (0..<c.pointee.n_variables).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -139,7 +149,12 @@ public struct Waqtor_V1_TokenUsage: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__token_usage__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -152,7 +167,7 @@ public struct Waqtor_V1_TokenUsage: ProtoMessage, Hashable {
 
 extension Waqtor_V1_TokenUsage {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__TokenUsage>) {
+    init(_c c: UnsafePointer<Waqtor__V1__TokenUsage>) throws(ProtoDecodingError) {
         self.init()
         self.promptTokens = c.pointee.prompt_tokens
         self.completionTokens = c.pointee.completion_tokens
@@ -187,7 +202,12 @@ public struct Waqtor_V1_DraftTemplatesResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__draft_templates_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -202,13 +222,13 @@ public struct Waqtor_V1_DraftTemplatesResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DraftTemplatesResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DraftTemplatesResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DraftTemplatesResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_drafts > 0, let p = c.pointee.drafts {
-            self.drafts = (0..<c.pointee.n_drafts).map { Waqtor_V1_Draft(_c: p[$0]!) }
+            self.drafts = try (0..<c.pointee.n_drafts).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Draft(_c: p[i]!) }
         }
-        self.model = _protoString(c.pointee.model)
-        if let p = c.pointee.usage { self.usage = Waqtor_V1_TokenUsage(_c: p) }
+        self.model = try _protoString(c.pointee.model)
+        if let p = c.pointee.usage { self.usage = try Waqtor_V1_TokenUsage(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.

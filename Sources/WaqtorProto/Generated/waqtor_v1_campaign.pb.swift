@@ -165,7 +165,12 @@ public struct Waqtor_V1_Contact: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__contact__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -180,21 +185,21 @@ public struct Waqtor_V1_Contact: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Contact {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Contact>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Contact>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.phoneNumber = _protoString(c.pointee.phone_number)
-        self.name = _protoString(c.pointee.name)
+        self.id = try _protoString(c.pointee.id)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
+        self.name = try _protoString(c.pointee.name)
         if c.pointee.n_attributes > 0, let p = c.pointee.attributes {
-            self.attributes = (0..<c.pointee.n_attributes).map { Waqtor_V1_KeyValue(_c: p[$0]!) }
+            self.attributes = try (0..<c.pointee.n_attributes).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_KeyValue(_c: p[i]!) }
         }
         self.optedOut = (c.pointee.opted_out != 0)
         if c.pointee.n_list_ids > 0, let p = c.pointee.list_ids {
-            self.listIds = (0..<c.pointee.n_list_ids).map { _protoString(p[$0]) }
+            self.listIds = try (0..<c.pointee.n_list_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.opt_out_time { self.optOutTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.opt_out_time { self.optOutTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -257,7 +262,12 @@ public struct Waqtor_V1_CreateContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -272,9 +282,9 @@ public struct Waqtor_V1_CreateContactRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateContactRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateContactRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateContactRequest>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.contact { self.contact = Waqtor_V1_Contact(_c: p) }
+        if let p = c.pointee.contact { self.contact = try Waqtor_V1_Contact(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -302,7 +312,12 @@ public struct Waqtor_V1_CreateContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -317,9 +332,9 @@ public struct Waqtor_V1_CreateContactResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateContactResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateContactResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateContactResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.contact { self.contact = Waqtor_V1_Contact(_c: p) }
+        if let p = c.pointee.contact { self.contact = try Waqtor_V1_Contact(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -347,7 +362,12 @@ public struct Waqtor_V1_GetContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_contact_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -362,9 +382,9 @@ public struct Waqtor_V1_GetContactRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetContactRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetContactRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetContactRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.contactID = _protoString(c.pointee.contact_id)
+        self.contactID = try _protoString(c.pointee.contact_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -387,7 +407,12 @@ public struct Waqtor_V1_GetContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_contact_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -402,9 +427,9 @@ public struct Waqtor_V1_GetContactResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetContactResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetContactResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetContactResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.contact { self.contact = Waqtor_V1_Contact(_c: p) }
+        if let p = c.pointee.contact { self.contact = try Waqtor_V1_Contact(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -436,7 +461,12 @@ public struct Waqtor_V1_UpdateContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_contact_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -451,11 +481,11 @@ public struct Waqtor_V1_UpdateContactRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdateContactRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdateContactRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateContactRequest>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.contact { self.contact = Waqtor_V1_Contact(_c: p) }
+        if let p = c.pointee.contact { self.contact = try Waqtor_V1_Contact(_c: p) }
         if c.pointee.n_update_paths > 0, let p = c.pointee.update_paths {
-            self.updatePaths = (0..<c.pointee.n_update_paths).map { _protoString(p[$0]) }
+            self.updatePaths = try (0..<c.pointee.n_update_paths).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -491,7 +521,12 @@ public struct Waqtor_V1_UpdateContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_contact_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -506,9 +541,9 @@ public struct Waqtor_V1_UpdateContactResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdateContactResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdateContactResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateContactResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.contact { self.contact = Waqtor_V1_Contact(_c: p) }
+        if let p = c.pointee.contact { self.contact = try Waqtor_V1_Contact(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -536,7 +571,12 @@ public struct Waqtor_V1_DeleteContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_contact_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -551,9 +591,9 @@ public struct Waqtor_V1_DeleteContactRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DeleteContactRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DeleteContactRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteContactRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.contactID = _protoString(c.pointee.contact_id)
+        self.contactID = try _protoString(c.pointee.contact_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -573,7 +613,12 @@ public struct Waqtor_V1_DeleteContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_contact_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -585,7 +630,7 @@ public struct Waqtor_V1_DeleteContactResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DeleteContactResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DeleteContactResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteContactResponse>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -620,7 +665,12 @@ public struct Waqtor_V1_ListContactsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contacts_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -635,12 +685,12 @@ public struct Waqtor_V1_ListContactsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListContactsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListContactsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListContactsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
-        self.query = _protoString(c.pointee.query)
-        self.listID = _protoString(c.pointee.list_id)
+        self.pageToken = try _protoString(c.pointee.page_token)
+        self.query = try _protoString(c.pointee.query)
+        self.listID = try _protoString(c.pointee.list_id)
         self.includeOptedOut = (c.pointee.include_opted_out != 0)
     }
 
@@ -671,7 +721,12 @@ public struct Waqtor_V1_ListContactsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contacts_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -686,12 +741,12 @@ public struct Waqtor_V1_ListContactsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListContactsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListContactsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListContactsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_contacts > 0, let p = c.pointee.contacts {
-            self.contacts = (0..<c.pointee.n_contacts).map { Waqtor_V1_Contact(_c: p[$0]!) }
+            self.contacts = try (0..<c.pointee.n_contacts).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Contact(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -726,7 +781,12 @@ public struct Waqtor_V1_ContactRows: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__contact_rows__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -741,10 +801,10 @@ public struct Waqtor_V1_ContactRows: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ContactRows {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ContactRows>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ContactRows>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_contacts > 0, let p = c.pointee.contacts {
-            self.contacts = (0..<c.pointee.n_contacts).map { Waqtor_V1_Contact(_c: p[$0]!) }
+            self.contacts = try (0..<c.pointee.n_contacts).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Contact(_c: p[i]!) }
         }
     }
 
@@ -812,7 +872,12 @@ public struct Waqtor_V1_ImportContactsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__import_contacts_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -827,14 +892,14 @@ public struct Waqtor_V1_ImportContactsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ImportContactsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ImportContactsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ImportContactsRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.listID = _protoString(c.pointee.list_id)
+        self.listID = try _protoString(c.pointee.list_id)
         self.updateExisting = (c.pointee.update_existing != 0)
-        self.defaultCountryCode = _protoString(c.pointee.default_country_code)
+        self.defaultCountryCode = try _protoString(c.pointee.default_country_code)
         switch c.pointee.source_case.rawValue {
         case 1: self.source = .csvData(_protoBytes(c.pointee.csv_data))
-        case 2: if let p = c.pointee.rows { self.source = .rows(Waqtor_V1_ContactRows(_c: p)) }
+        case 2: if let p = c.pointee.rows { self.source = .rows(try Waqtor_V1_ContactRows(_c: p)) }
         default: break
         }
     }
@@ -879,7 +944,12 @@ public struct Waqtor_V1_ImportRowError: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__import_row_error__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -894,11 +964,11 @@ public struct Waqtor_V1_ImportRowError: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ImportRowError {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ImportRowError>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ImportRowError>) throws(ProtoDecodingError) {
         self.init()
         self.rowNumber = c.pointee.row_number
-        self.field = _protoString(c.pointee.field)
-        self.message = _protoString(c.pointee.message)
+        self.field = try _protoString(c.pointee.field)
+        self.message = try _protoString(c.pointee.message)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -932,7 +1002,12 @@ public struct Waqtor_V1_ImportContactsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__import_contacts_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -947,13 +1022,13 @@ public struct Waqtor_V1_ImportContactsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ImportContactsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ImportContactsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ImportContactsResponse>) throws(ProtoDecodingError) {
         self.init()
         self.importedCount = c.pointee.imported_count
         self.updatedCount = c.pointee.updated_count
         self.skippedCount = c.pointee.skipped_count
         if c.pointee.n_errors > 0, let p = c.pointee.errors {
-            self.errors = (0..<c.pointee.n_errors).map { Waqtor_V1_ImportRowError(_c: p[$0]!) }
+            self.errors = try (0..<c.pointee.n_errors).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ImportRowError(_c: p[i]!) }
         }
     }
 
@@ -1003,7 +1078,12 @@ public struct Waqtor_V1_ContactList: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__contact_list__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1018,13 +1098,13 @@ public struct Waqtor_V1_ContactList: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ContactList {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ContactList>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ContactList>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.name = _protoString(c.pointee.name)
-        self.description = _protoString(c.pointee.description)
+        self.id = try _protoString(c.pointee.id)
+        self.name = try _protoString(c.pointee.name)
+        self.description = try _protoString(c.pointee.description)
         self.contactCount = c.pointee.contact_count
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1059,7 +1139,12 @@ public struct Waqtor_V1_CreateContactListRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_list_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1074,10 +1159,10 @@ public struct Waqtor_V1_CreateContactListRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateContactListRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateContactListRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateContactListRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.name = _protoString(c.pointee.name)
-        self.description = _protoString(c.pointee.description)
+        self.name = try _protoString(c.pointee.name)
+        self.description = try _protoString(c.pointee.description)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1101,7 +1186,12 @@ public struct Waqtor_V1_CreateContactListResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_list_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1116,9 +1206,9 @@ public struct Waqtor_V1_CreateContactListResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateContactListResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateContactListResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateContactListResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.contact_list { self.contactList = Waqtor_V1_ContactList(_c: p) }
+        if let p = c.pointee.contact_list { self.contactList = try Waqtor_V1_ContactList(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1149,7 +1239,12 @@ public struct Waqtor_V1_ListContactListsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contact_lists_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1164,10 +1259,10 @@ public struct Waqtor_V1_ListContactListsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListContactListsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListContactListsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListContactListsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
+        self.pageToken = try _protoString(c.pointee.page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1194,7 +1289,12 @@ public struct Waqtor_V1_ListContactListsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contact_lists_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1209,12 +1309,12 @@ public struct Waqtor_V1_ListContactListsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListContactListsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListContactListsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListContactListsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_contact_lists > 0, let p = c.pointee.contact_lists {
-            self.contactLists = (0..<c.pointee.n_contact_lists).map { Waqtor_V1_ContactList(_c: p[$0]!) }
+            self.contactLists = try (0..<c.pointee.n_contact_lists).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ContactList(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1252,7 +1352,12 @@ public struct Waqtor_V1_AddContactsToListRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__add_contacts_to_list_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1267,11 +1372,11 @@ public struct Waqtor_V1_AddContactsToListRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AddContactsToListRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AddContactsToListRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AddContactsToListRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.contactListID = _protoString(c.pointee.contact_list_id)
+        self.contactListID = try _protoString(c.pointee.contact_list_id)
         if c.pointee.n_contact_ids > 0, let p = c.pointee.contact_ids {
-            self.contactIds = (0..<c.pointee.n_contact_ids).map { _protoString(p[$0]) }
+            self.contactIds = try (0..<c.pointee.n_contact_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -1305,7 +1410,12 @@ public struct Waqtor_V1_AddContactsToListResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__add_contacts_to_list_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1320,10 +1430,10 @@ public struct Waqtor_V1_AddContactsToListResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AddContactsToListResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AddContactsToListResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AddContactsToListResponse>) throws(ProtoDecodingError) {
         self.init()
         self.addedCount = c.pointee.added_count
-        if let p = c.pointee.contact_list { self.contactList = Waqtor_V1_ContactList(_c: p) }
+        if let p = c.pointee.contact_list { self.contactList = try Waqtor_V1_ContactList(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1355,7 +1465,12 @@ public struct Waqtor_V1_RemoveContactsFromListRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__remove_contacts_from_list_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1370,11 +1485,11 @@ public struct Waqtor_V1_RemoveContactsFromListRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RemoveContactsFromListRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RemoveContactsFromListRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RemoveContactsFromListRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.contactListID = _protoString(c.pointee.contact_list_id)
+        self.contactListID = try _protoString(c.pointee.contact_list_id)
         if c.pointee.n_contact_ids > 0, let p = c.pointee.contact_ids {
-            self.contactIds = (0..<c.pointee.n_contact_ids).map { _protoString(p[$0]) }
+            self.contactIds = try (0..<c.pointee.n_contact_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -1408,7 +1523,12 @@ public struct Waqtor_V1_RemoveContactsFromListResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__remove_contacts_from_list_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1423,10 +1543,10 @@ public struct Waqtor_V1_RemoveContactsFromListResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RemoveContactsFromListResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RemoveContactsFromListResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RemoveContactsFromListResponse>) throws(ProtoDecodingError) {
         self.init()
         self.removedCount = c.pointee.removed_count
-        if let p = c.pointee.contact_list { self.contactList = Waqtor_V1_ContactList(_c: p) }
+        if let p = c.pointee.contact_list { self.contactList = try Waqtor_V1_ContactList(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1459,7 +1579,12 @@ public struct Waqtor_V1_CampaignAudience: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__campaign_audience__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1474,13 +1599,13 @@ public struct Waqtor_V1_CampaignAudience: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CampaignAudience {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CampaignAudience>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CampaignAudience>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_contact_list_ids > 0, let p = c.pointee.contact_list_ids {
-            self.contactListIds = (0..<c.pointee.n_contact_list_ids).map { _protoString(p[$0]) }
+            self.contactListIds = try (0..<c.pointee.n_contact_list_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
         if c.pointee.n_contact_ids > 0, let p = c.pointee.contact_ids {
-            self.contactIds = (0..<c.pointee.n_contact_ids).map { _protoString(p[$0]) }
+            self.contactIds = try (0..<c.pointee.n_contact_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -1557,7 +1682,12 @@ public struct Waqtor_V1_Campaign: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__campaign__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1572,22 +1702,22 @@ public struct Waqtor_V1_Campaign: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Campaign {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Campaign>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Campaign>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.name = _protoString(c.pointee.name)
+        self.id = try _protoString(c.pointee.id)
+        self.name = try _protoString(c.pointee.name)
         self.state = Waqtor_V1_CampaignState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.stateDetail = _protoString(c.pointee.state_detail)
-        self.templateText = _protoString(c.pointee.template_text)
-        if let p = c.pointee.media { self.media = Waqtor_V1_Media(_c: p) }
-        if let p = c.pointee.audience { self.audience = Waqtor_V1_CampaignAudience(_c: p) }
-        self.instanceID = _protoString(c.pointee.instance_id)
-        if let p = c.pointee.schedule_time { self.scheduleTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.pacing_override { self.pacingOverride = Waqtor_V1_PacingSettings(_c: p) }
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.start_time { self.startTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.finish_time { self.finishTime = Google_Protobuf_Timestamp(_c: p) }
+        self.stateDetail = try _protoString(c.pointee.state_detail)
+        self.templateText = try _protoString(c.pointee.template_text)
+        if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+        if let p = c.pointee.audience { self.audience = try Waqtor_V1_CampaignAudience(_c: p) }
+        self.instanceID = try _protoString(c.pointee.instance_id)
+        if let p = c.pointee.schedule_time { self.scheduleTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.pacing_override { self.pacingOverride = try Waqtor_V1_PacingSettings(_c: p) }
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.start_time { self.startTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.finish_time { self.finishTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1663,7 +1793,12 @@ public struct Waqtor_V1_CreateCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1678,9 +1813,9 @@ public struct Waqtor_V1_CreateCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1708,7 +1843,12 @@ public struct Waqtor_V1_CreateCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1723,9 +1863,9 @@ public struct Waqtor_V1_CreateCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1753,7 +1893,12 @@ public struct Waqtor_V1_GetCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1768,9 +1913,9 @@ public struct Waqtor_V1_GetCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1793,7 +1938,12 @@ public struct Waqtor_V1_GetCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1808,9 +1958,9 @@ public struct Waqtor_V1_GetCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1847,7 +1997,12 @@ public struct Waqtor_V1_ListCampaignsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_campaigns_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1862,12 +2017,12 @@ public struct Waqtor_V1_ListCampaignsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListCampaignsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListCampaignsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListCampaignsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
+        self.pageToken = try _protoString(c.pointee.page_token)
         self.state = Waqtor_V1_CampaignState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1896,7 +2051,12 @@ public struct Waqtor_V1_ListCampaignsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_campaigns_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1911,12 +2071,12 @@ public struct Waqtor_V1_ListCampaignsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListCampaignsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListCampaignsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListCampaignsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_campaigns > 0, let p = c.pointee.campaigns {
-            self.campaigns = (0..<c.pointee.n_campaigns).map { Waqtor_V1_Campaign(_c: p[$0]!) }
+            self.campaigns = try (0..<c.pointee.n_campaigns).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Campaign(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1955,7 +2115,12 @@ public struct Waqtor_V1_UpdateCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1970,11 +2135,11 @@ public struct Waqtor_V1_UpdateCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdateCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdateCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
         if c.pointee.n_update_paths > 0, let p = c.pointee.update_paths {
-            self.updatePaths = (0..<c.pointee.n_update_paths).map { _protoString(p[$0]) }
+            self.updatePaths = try (0..<c.pointee.n_update_paths).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -2010,7 +2175,12 @@ public struct Waqtor_V1_UpdateCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2025,9 +2195,9 @@ public struct Waqtor_V1_UpdateCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdateCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdateCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2055,7 +2225,12 @@ public struct Waqtor_V1_StartCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__start_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2070,9 +2245,9 @@ public struct Waqtor_V1_StartCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_StartCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__StartCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__StartCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2095,7 +2270,12 @@ public struct Waqtor_V1_StartCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__start_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2110,9 +2290,9 @@ public struct Waqtor_V1_StartCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_StartCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__StartCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__StartCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2140,7 +2320,12 @@ public struct Waqtor_V1_PauseCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pause_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2155,9 +2340,9 @@ public struct Waqtor_V1_PauseCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PauseCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PauseCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PauseCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2180,7 +2365,12 @@ public struct Waqtor_V1_PauseCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pause_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2195,9 +2385,9 @@ public struct Waqtor_V1_PauseCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PauseCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PauseCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PauseCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2225,7 +2415,12 @@ public struct Waqtor_V1_ResumeCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__resume_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2240,9 +2435,9 @@ public struct Waqtor_V1_ResumeCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ResumeCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ResumeCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ResumeCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2265,7 +2460,12 @@ public struct Waqtor_V1_ResumeCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__resume_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2280,9 +2480,9 @@ public struct Waqtor_V1_ResumeCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ResumeCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ResumeCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ResumeCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2310,7 +2510,12 @@ public struct Waqtor_V1_CancelCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__cancel_campaign_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2325,9 +2530,9 @@ public struct Waqtor_V1_CancelCampaignRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CancelCampaignRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CancelCampaignRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CancelCampaignRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2350,7 +2555,12 @@ public struct Waqtor_V1_CancelCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__cancel_campaign_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2365,9 +2575,9 @@ public struct Waqtor_V1_CancelCampaignResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CancelCampaignResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CancelCampaignResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CancelCampaignResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.campaign { self.campaign = Waqtor_V1_Campaign(_c: p) }
+        if let p = c.pointee.campaign { self.campaign = try Waqtor_V1_Campaign(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2431,7 +2641,12 @@ public struct Waqtor_V1_CampaignProgress: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__campaign_progress__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2446,9 +2661,9 @@ public struct Waqtor_V1_CampaignProgress: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CampaignProgress {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CampaignProgress>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CampaignProgress>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
         self.state = Waqtor_V1_CampaignState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
         self.totalCount = c.pointee.total_count
         self.pendingCount = c.pointee.pending_count
@@ -2459,8 +2674,8 @@ extension Waqtor_V1_CampaignProgress {
         self.failedCount = c.pointee.failed_count
         self.skippedCount = c.pointee.skipped_count
         self.cancelledCount = c.pointee.cancelled_count
-        if let p = c.pointee.snapshot_time { self.snapshotTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.estimated_finish_time { self.estimatedFinishTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.snapshot_time { self.snapshotTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.estimated_finish_time { self.estimatedFinishTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2505,7 +2720,12 @@ public struct Waqtor_V1_GetCampaignProgressRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_progress_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2520,9 +2740,9 @@ public struct Waqtor_V1_GetCampaignProgressRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetCampaignProgressRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignProgressRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignProgressRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2545,7 +2765,12 @@ public struct Waqtor_V1_GetCampaignProgressResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_progress_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2560,9 +2785,9 @@ public struct Waqtor_V1_GetCampaignProgressResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetCampaignProgressResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignProgressResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetCampaignProgressResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.progress { self.progress = Waqtor_V1_CampaignProgress(_c: p) }
+        if let p = c.pointee.progress { self.progress = try Waqtor_V1_CampaignProgress(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2611,7 +2836,12 @@ public struct Waqtor_V1_RecipientResult: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__recipient_result__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2626,16 +2856,16 @@ public struct Waqtor_V1_RecipientResult: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RecipientResult {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RecipientResult>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RecipientResult>) throws(ProtoDecodingError) {
         self.init()
-        self.contactID = _protoString(c.pointee.contact_id)
-        self.phoneNumber = _protoString(c.pointee.phone_number)
+        self.contactID = try _protoString(c.pointee.contact_id)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
         self.state = Waqtor_V1_RecipientState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.messageID = _protoString(c.pointee.message_id)
-        self.error = _protoString(c.pointee.error)
+        self.messageID = try _protoString(c.pointee.message_id)
+        self.error = try _protoString(c.pointee.error)
         self.attemptCount = c.pointee.attempt_count
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.send_time { self.sendTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.send_time { self.sendTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2684,7 +2914,12 @@ public struct Waqtor_V1_ListRecipientResultsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_recipient_results_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2699,11 +2934,11 @@ public struct Waqtor_V1_ListRecipientResultsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListRecipientResultsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListRecipientResultsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListRecipientResultsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.pageToken = try _protoString(c.pointee.page_token)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
         self.state = Waqtor_V1_RecipientState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
     }
 
@@ -2733,7 +2968,12 @@ public struct Waqtor_V1_ListRecipientResultsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_recipient_results_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2748,12 +2988,12 @@ public struct Waqtor_V1_ListRecipientResultsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListRecipientResultsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListRecipientResultsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListRecipientResultsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_results > 0, let p = c.pointee.results {
-            self.results = (0..<c.pointee.n_results).map { Waqtor_V1_RecipientResult(_c: p[$0]!) }
+            self.results = try (0..<c.pointee.n_results).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_RecipientResult(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2791,7 +3031,12 @@ public struct Waqtor_V1_WatchProgressRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__watch_progress_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2806,9 +3051,9 @@ public struct Waqtor_V1_WatchProgressRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_WatchProgressRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__WatchProgressRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__WatchProgressRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.campaignID = _protoString(c.pointee.campaign_id)
+        self.campaignID = try _protoString(c.pointee.campaign_id)
         self.minIntervalMs = c.pointee.min_interval_ms
     }
 
@@ -2834,7 +3079,12 @@ public struct Waqtor_V1_WatchProgressResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__watch_progress_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2849,9 +3099,9 @@ public struct Waqtor_V1_WatchProgressResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_WatchProgressResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__WatchProgressResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__WatchProgressResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.progress { self.progress = Waqtor_V1_CampaignProgress(_c: p) }
+        if let p = c.pointee.progress { self.progress = try Waqtor_V1_CampaignProgress(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.

@@ -146,7 +146,12 @@ public struct Waqtor_V1_ChatMessage: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__chat_message__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -161,20 +166,20 @@ public struct Waqtor_V1_ChatMessage: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ChatMessage {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ChatMessage>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ChatMessage>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.conversationID = _protoString(c.pointee.conversation_id)
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.id = try _protoString(c.pointee.id)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
         self.direction = Waqtor_V1_MessageDirection(rawValue: Int32(truncatingIfNeeded: c.pointee.direction.rawValue))
         self.status = Waqtor_V1_MessageStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
-        self.campaignID = _protoString(c.pointee.campaign_id)
-        self.quotedMessageID = _protoString(c.pointee.quoted_message_id)
-        self.text = _protoString(c.pointee.text)
-        if let p = c.pointee.media { self.media = Waqtor_V1_Media(_c: p) }
-        self.error = _protoString(c.pointee.error)
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
+        self.campaignID = try _protoString(c.pointee.campaign_id)
+        self.quotedMessageID = try _protoString(c.pointee.quoted_message_id)
+        self.text = try _protoString(c.pointee.text)
+        if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+        self.error = try _protoString(c.pointee.error)
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -244,7 +249,12 @@ public struct Waqtor_V1_Conversation: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__conversation__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -259,16 +269,16 @@ public struct Waqtor_V1_Conversation: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Conversation {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Conversation>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Conversation>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.instanceID = _protoString(c.pointee.instance_id)
-        self.phoneNumber = _protoString(c.pointee.phone_number)
-        self.contactID = _protoString(c.pointee.contact_id)
-        self.displayName = _protoString(c.pointee.display_name)
+        self.id = try _protoString(c.pointee.id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
+        self.contactID = try _protoString(c.pointee.contact_id)
+        self.displayName = try _protoString(c.pointee.display_name)
         self.unreadCount = c.pointee.unread_count
-        if let p = c.pointee.last_message { self.lastMessage = Waqtor_V1_ChatMessage(_c: p) }
-        if let p = c.pointee.last_message_time { self.lastMessageTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.last_message { self.lastMessage = try Waqtor_V1_ChatMessage(_c: p) }
+        if let p = c.pointee.last_message_time { self.lastMessageTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -317,7 +327,12 @@ public struct Waqtor_V1_ListConversationsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_conversations_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -332,11 +347,11 @@ public struct Waqtor_V1_ListConversationsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListConversationsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListConversationsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListConversationsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.pageToken = try _protoString(c.pointee.page_token)
+        self.instanceID = try _protoString(c.pointee.instance_id)
         self.unreadOnly = (c.pointee.unread_only != 0)
     }
 
@@ -366,7 +381,12 @@ public struct Waqtor_V1_ListConversationsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_conversations_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -381,12 +401,12 @@ public struct Waqtor_V1_ListConversationsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListConversationsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListConversationsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListConversationsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_conversations > 0, let p = c.pointee.conversations {
-            self.conversations = (0..<c.pointee.n_conversations).map { Waqtor_V1_Conversation(_c: p[$0]!) }
+            self.conversations = try (0..<c.pointee.n_conversations).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Conversation(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -430,7 +450,12 @@ public struct Waqtor_V1_GetMessageHistoryRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_message_history_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -445,12 +470,12 @@ public struct Waqtor_V1_GetMessageHistoryRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetMessageHistoryRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetMessageHistoryRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetMessageHistoryRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
-        self.conversationID = _protoString(c.pointee.conversation_id)
-        if let p = c.pointee.before_time { self.beforeTime = Google_Protobuf_Timestamp(_c: p) }
+        self.pageToken = try _protoString(c.pointee.page_token)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        if let p = c.pointee.before_time { self.beforeTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -484,7 +509,12 @@ public struct Waqtor_V1_GetMessageHistoryResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_message_history_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -499,12 +529,12 @@ public struct Waqtor_V1_GetMessageHistoryResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetMessageHistoryResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetMessageHistoryResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetMessageHistoryResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_messages > 0, let p = c.pointee.messages {
-            self.messages = (0..<c.pointee.n_messages).map { Waqtor_V1_ChatMessage(_c: p[$0]!) }
+            self.messages = try (0..<c.pointee.n_messages).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ChatMessage(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -548,7 +578,12 @@ public struct Waqtor_V1_SendTextReplyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_text_reply_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -563,12 +598,12 @@ public struct Waqtor_V1_SendTextReplyRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_SendTextReplyRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__SendTextReplyRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__SendTextReplyRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.conversationID = _protoString(c.pointee.conversation_id)
-        self.text = _protoString(c.pointee.text)
-        self.quotedMessageID = _protoString(c.pointee.quoted_message_id)
-        self.idempotencyKey = _protoString(c.pointee.idempotency_key)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.text = try _protoString(c.pointee.text)
+        self.quotedMessageID = try _protoString(c.pointee.quoted_message_id)
+        self.idempotencyKey = try _protoString(c.pointee.idempotency_key)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -594,7 +629,12 @@ public struct Waqtor_V1_SendTextReplyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_text_reply_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -609,9 +649,9 @@ public struct Waqtor_V1_SendTextReplyResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_SendTextReplyResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__SendTextReplyResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__SendTextReplyResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.message { self.message = Waqtor_V1_ChatMessage(_c: p) }
+        if let p = c.pointee.message { self.message = try Waqtor_V1_ChatMessage(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -648,7 +688,12 @@ public struct Waqtor_V1_SendMediaReplyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_media_reply_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -663,12 +708,12 @@ public struct Waqtor_V1_SendMediaReplyRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_SendMediaReplyRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__SendMediaReplyRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__SendMediaReplyRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.conversationID = _protoString(c.pointee.conversation_id)
-        if let p = c.pointee.media { self.media = Waqtor_V1_Media(_c: p) }
-        self.quotedMessageID = _protoString(c.pointee.quoted_message_id)
-        self.idempotencyKey = _protoString(c.pointee.idempotency_key)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+        self.quotedMessageID = try _protoString(c.pointee.quoted_message_id)
+        self.idempotencyKey = try _protoString(c.pointee.idempotency_key)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -699,7 +744,12 @@ public struct Waqtor_V1_SendMediaReplyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_media_reply_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -714,9 +764,9 @@ public struct Waqtor_V1_SendMediaReplyResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_SendMediaReplyResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__SendMediaReplyResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__SendMediaReplyResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.message { self.message = Waqtor_V1_ChatMessage(_c: p) }
+        if let p = c.pointee.message { self.message = try Waqtor_V1_ChatMessage(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -747,7 +797,12 @@ public struct Waqtor_V1_MarkConversationReadRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__mark_conversation_read_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -762,10 +817,10 @@ public struct Waqtor_V1_MarkConversationReadRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_MarkConversationReadRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__MarkConversationReadRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__MarkConversationReadRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.conversationID = _protoString(c.pointee.conversation_id)
-        self.upToMessageID = _protoString(c.pointee.up_to_message_id)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.upToMessageID = try _protoString(c.pointee.up_to_message_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -789,7 +844,12 @@ public struct Waqtor_V1_MarkConversationReadResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__mark_conversation_read_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -804,9 +864,9 @@ public struct Waqtor_V1_MarkConversationReadResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_MarkConversationReadResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__MarkConversationReadResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__MarkConversationReadResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.conversation { self.conversation = Waqtor_V1_Conversation(_c: p) }
+        if let p = c.pointee.conversation { self.conversation = try Waqtor_V1_Conversation(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -834,7 +894,12 @@ public struct Waqtor_V1_LiveRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__live_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -849,10 +914,10 @@ public struct Waqtor_V1_LiveRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LiveRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LiveRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LiveRequest>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_instance_ids > 0, let p = c.pointee.instance_ids {
-            self.instanceIds = (0..<c.pointee.n_instance_ids).map { _protoString(p[$0]) }
+            self.instanceIds = try (0..<c.pointee.n_instance_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -897,7 +962,12 @@ public struct Waqtor_V1_MessageStatusUpdate: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__message_status_update__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -912,14 +982,14 @@ public struct Waqtor_V1_MessageStatusUpdate: ProtoMessage, Hashable {
 
 extension Waqtor_V1_MessageStatusUpdate {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__MessageStatusUpdate>) {
+    init(_c c: UnsafePointer<Waqtor__V1__MessageStatusUpdate>) throws(ProtoDecodingError) {
         self.init()
-        self.messageID = _protoString(c.pointee.message_id)
-        self.conversationID = _protoString(c.pointee.conversation_id)
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.messageID = try _protoString(c.pointee.message_id)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
         self.status = Waqtor_V1_MessageStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
-        self.error = _protoString(c.pointee.error)
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
+        self.error = try _protoString(c.pointee.error)
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -977,7 +1047,12 @@ public struct Waqtor_V1_LiveResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__live_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -992,12 +1067,12 @@ public struct Waqtor_V1_LiveResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LiveResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LiveResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LiveResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.event_time { self.eventTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.event_time { self.eventTime = try Google_Protobuf_Timestamp(_c: p) }
         switch c.pointee.event_case.rawValue {
-        case 10: if let p = c.pointee.message { self.event = .message(Waqtor_V1_ChatMessage(_c: p)) }
-        case 11: if let p = c.pointee.status_update { self.event = .statusUpdate(Waqtor_V1_MessageStatusUpdate(_c: p)) }
+        case 10: if let p = c.pointee.message { self.event = .message(try Waqtor_V1_ChatMessage(_c: p)) }
+        case 11: if let p = c.pointee.status_update { self.event = .statusUpdate(try Waqtor_V1_MessageStatusUpdate(_c: p)) }
         default: break
         }
     }

@@ -74,7 +74,12 @@ public struct Waqtor_V1_KeyValue: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__key_value__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -89,10 +94,10 @@ public struct Waqtor_V1_KeyValue: ProtoMessage, Hashable {
 
 extension Waqtor_V1_KeyValue {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__KeyValue>) {
+    init(_c c: UnsafePointer<Waqtor__V1__KeyValue>) throws(ProtoDecodingError) {
         self.init()
-        self.key = _protoString(c.pointee.key)
-        self.value = _protoString(c.pointee.value)
+        self.key = try _protoString(c.pointee.key)
+        self.value = try _protoString(c.pointee.value)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -153,7 +158,12 @@ public struct Waqtor_V1_Media: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__media__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -168,15 +178,15 @@ public struct Waqtor_V1_Media: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Media {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Media>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Media>) throws(ProtoDecodingError) {
         self.init()
         self.kind = Waqtor_V1_MediaKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
-        self.mimeType = _protoString(c.pointee.mime_type)
-        self.fileName = _protoString(c.pointee.file_name)
-        self.caption = _protoString(c.pointee.caption)
+        self.mimeType = try _protoString(c.pointee.mime_type)
+        self.fileName = try _protoString(c.pointee.file_name)
+        self.caption = try _protoString(c.pointee.caption)
         self.sizeBytes = c.pointee.size_bytes
         switch c.pointee.source_case.rawValue {
-        case 10: self.source = .url(_protoString(c.pointee.url))
+        case 10: self.source = .url(try _protoString(c.pointee.url))
         case 11: self.source = .data(_protoBytes(c.pointee.data))
         default: break
         }
@@ -239,7 +249,12 @@ public struct Waqtor_V1_PacingSettings: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pacing_settings__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -252,7 +267,7 @@ public struct Waqtor_V1_PacingSettings: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PacingSettings {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PacingSettings>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PacingSettings>) throws(ProtoDecodingError) {
         self.init()
         self.minDelayMs = c.pointee.min_delay_ms
         self.maxDelayMs = c.pointee.max_delay_ms

@@ -19,7 +19,12 @@ public struct Waqtor_V1_PingRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__ping_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -34,7 +39,7 @@ public struct Waqtor_V1_PingRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PingRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PingRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PingRequest>) throws(ProtoDecodingError) {
         self.init()
         self.payload = _protoBytes(c.pointee.payload)
     }
@@ -62,7 +67,12 @@ public struct Waqtor_V1_PingResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__ping_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -77,10 +87,10 @@ public struct Waqtor_V1_PingResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PingResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PingResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PingResponse>) throws(ProtoDecodingError) {
         self.init()
         self.payload = _protoBytes(c.pointee.payload)
-        if let p = c.pointee.server_time { self.serverTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.server_time { self.serverTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -106,7 +116,12 @@ public struct Waqtor_V1_ReadinessRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__readiness_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -118,7 +133,7 @@ public struct Waqtor_V1_ReadinessRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ReadinessRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ReadinessRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ReadinessRequest>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -144,7 +159,12 @@ public struct Waqtor_V1_ReadinessResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__readiness_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -159,11 +179,11 @@ public struct Waqtor_V1_ReadinessResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ReadinessResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ReadinessResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ReadinessResponse>) throws(ProtoDecodingError) {
         self.init()
         self.ready = (c.pointee.ready != 0)
         if c.pointee.n_components > 0, let p = c.pointee.components {
-            self.components = (0..<c.pointee.n_components).map { Waqtor_V1_ComponentHealth(_c: p[$0]!) }
+            self.components = try (0..<c.pointee.n_components).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ComponentHealth(_c: p[i]!) }
         }
     }
 
@@ -208,7 +228,12 @@ public struct Waqtor_V1_ComponentHealth: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__component_health__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -223,11 +248,11 @@ public struct Waqtor_V1_ComponentHealth: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ComponentHealth {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ComponentHealth>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ComponentHealth>) throws(ProtoDecodingError) {
         self.init()
-        self.name = _protoString(c.pointee.name)
+        self.name = try _protoString(c.pointee.name)
         self.ready = (c.pointee.ready != 0)
-        self.detail = _protoString(c.pointee.detail)
+        self.detail = try _protoString(c.pointee.detail)
         self.latencyMicros = c.pointee.latency_micros
     }
 

@@ -101,7 +101,12 @@ public struct Waqtor_V1_Instance: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__instance__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -116,18 +121,18 @@ public struct Waqtor_V1_Instance: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Instance {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Instance>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Instance>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.displayName = _protoString(c.pointee.display_name)
-        self.phoneNumber = _protoString(c.pointee.phone_number)
-        self.profileName = _protoString(c.pointee.profile_name)
+        self.id = try _protoString(c.pointee.id)
+        self.displayName = try _protoString(c.pointee.display_name)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
+        self.profileName = try _protoString(c.pointee.profile_name)
         self.state = Waqtor_V1_ConnectionState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        if let p = c.pointee.pacing { self.pacing = Waqtor_V1_PacingSettings(_c: p) }
-        self.gatewayInstanceName = _protoString(c.pointee.gateway_instance_name)
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.state_change_time { self.stateChangeTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.pacing { self.pacing = try Waqtor_V1_PacingSettings(_c: p) }
+        self.gatewayInstanceName = try _protoString(c.pointee.gateway_instance_name)
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.state_change_time { self.stateChangeTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -185,7 +190,12 @@ public struct Waqtor_V1_CreateInstanceRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_instance_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -200,11 +210,11 @@ public struct Waqtor_V1_CreateInstanceRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateInstanceRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateInstanceRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateInstanceRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.displayName = _protoString(c.pointee.display_name)
-        self.phoneNumber = _protoString(c.pointee.phone_number)
-        if let p = c.pointee.pacing { self.pacing = Waqtor_V1_PacingSettings(_c: p) }
+        self.displayName = try _protoString(c.pointee.display_name)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
+        if let p = c.pointee.pacing { self.pacing = try Waqtor_V1_PacingSettings(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -234,7 +244,12 @@ public struct Waqtor_V1_CreateInstanceResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_instance_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -249,9 +264,9 @@ public struct Waqtor_V1_CreateInstanceResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateInstanceResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateInstanceResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateInstanceResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.instance { self.instance = Waqtor_V1_Instance(_c: p) }
+        if let p = c.pointee.instance { self.instance = try Waqtor_V1_Instance(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -279,7 +294,12 @@ public struct Waqtor_V1_GetInstanceRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_instance_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -294,9 +314,9 @@ public struct Waqtor_V1_GetInstanceRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetInstanceRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetInstanceRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetInstanceRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -319,7 +339,12 @@ public struct Waqtor_V1_GetInstanceResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_instance_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -334,9 +359,9 @@ public struct Waqtor_V1_GetInstanceResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetInstanceResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetInstanceResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetInstanceResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.instance { self.instance = Waqtor_V1_Instance(_c: p) }
+        if let p = c.pointee.instance { self.instance = try Waqtor_V1_Instance(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -367,7 +392,12 @@ public struct Waqtor_V1_ListInstancesRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_instances_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -382,10 +412,10 @@ public struct Waqtor_V1_ListInstancesRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListInstancesRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListInstancesRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListInstancesRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
+        self.pageToken = try _protoString(c.pointee.page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -412,7 +442,12 @@ public struct Waqtor_V1_ListInstancesResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_instances_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -427,12 +462,12 @@ public struct Waqtor_V1_ListInstancesResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListInstancesResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListInstancesResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListInstancesResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_instances > 0, let p = c.pointee.instances {
-            self.instances = (0..<c.pointee.n_instances).map { Waqtor_V1_Instance(_c: p[$0]!) }
+            self.instances = try (0..<c.pointee.n_instances).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Instance(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -470,7 +505,12 @@ public struct Waqtor_V1_GetQrCodeRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_qr_code_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -485,10 +525,10 @@ public struct Waqtor_V1_GetQrCodeRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetQrCodeRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetQrCodeRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetQrCodeRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
-        self.phoneNumber = _protoString(c.pointee.phone_number)
+        self.instanceID = try _protoString(c.pointee.instance_id)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -524,7 +564,12 @@ public struct Waqtor_V1_GetQrCodeResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_qr_code_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -539,12 +584,12 @@ public struct Waqtor_V1_GetQrCodeResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetQrCodeResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetQrCodeResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetQrCodeResponse>) throws(ProtoDecodingError) {
         self.init()
         self.qrPng = _protoBytes(c.pointee.qr_png)
-        self.qrCode = _protoString(c.pointee.qr_code)
-        self.pairingCode = _protoString(c.pointee.pairing_code)
-        if let p = c.pointee.expire_time { self.expireTime = Google_Protobuf_Timestamp(_c: p) }
+        self.qrCode = try _protoString(c.pointee.qr_code)
+        self.pairingCode = try _protoString(c.pointee.pairing_code)
+        if let p = c.pointee.expire_time { self.expireTime = try Google_Protobuf_Timestamp(_c: p) }
         self.state = Waqtor_V1_ConnectionState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
     }
 
@@ -577,7 +622,12 @@ public struct Waqtor_V1_GetConnectionStateRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_connection_state_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -592,9 +642,9 @@ public struct Waqtor_V1_GetConnectionStateRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetConnectionStateRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetConnectionStateRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetConnectionStateRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -623,7 +673,12 @@ public struct Waqtor_V1_GetConnectionStateResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_connection_state_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -638,11 +693,11 @@ public struct Waqtor_V1_GetConnectionStateResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetConnectionStateResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetConnectionStateResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetConnectionStateResponse>) throws(ProtoDecodingError) {
         self.init()
         self.state = Waqtor_V1_ConnectionState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.detail = _protoString(c.pointee.detail)
-        if let p = c.pointee.since_time { self.sinceTime = Google_Protobuf_Timestamp(_c: p) }
+        self.detail = try _protoString(c.pointee.detail)
+        if let p = c.pointee.since_time { self.sinceTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -672,7 +727,12 @@ public struct Waqtor_V1_GetPacingRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_pacing_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -687,9 +747,9 @@ public struct Waqtor_V1_GetPacingRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetPacingRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetPacingRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetPacingRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -712,7 +772,12 @@ public struct Waqtor_V1_GetPacingResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_pacing_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -727,9 +792,9 @@ public struct Waqtor_V1_GetPacingResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetPacingResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetPacingResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetPacingResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.pacing { self.pacing = Waqtor_V1_PacingSettings(_c: p) }
+        if let p = c.pointee.pacing { self.pacing = try Waqtor_V1_PacingSettings(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -763,7 +828,12 @@ public struct Waqtor_V1_UpdatePacingRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_pacing_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -778,12 +848,12 @@ public struct Waqtor_V1_UpdatePacingRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdatePacingRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdatePacingRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdatePacingRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
-        if let p = c.pointee.pacing { self.pacing = Waqtor_V1_PacingSettings(_c: p) }
+        self.instanceID = try _protoString(c.pointee.instance_id)
+        if let p = c.pointee.pacing { self.pacing = try Waqtor_V1_PacingSettings(_c: p) }
         if c.pointee.n_update_paths > 0, let p = c.pointee.update_paths {
-            self.updatePaths = (0..<c.pointee.n_update_paths).map { _protoString(p[$0]) }
+            self.updatePaths = try (0..<c.pointee.n_update_paths).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -820,7 +890,12 @@ public struct Waqtor_V1_UpdatePacingResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_pacing_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -835,9 +910,9 @@ public struct Waqtor_V1_UpdatePacingResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdatePacingResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdatePacingResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdatePacingResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.pacing { self.pacing = Waqtor_V1_PacingSettings(_c: p) }
+        if let p = c.pointee.pacing { self.pacing = try Waqtor_V1_PacingSettings(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -865,7 +940,12 @@ public struct Waqtor_V1_LogoutInstanceRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__logout_instance_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -880,9 +960,9 @@ public struct Waqtor_V1_LogoutInstanceRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LogoutInstanceRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LogoutInstanceRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LogoutInstanceRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -905,7 +985,12 @@ public struct Waqtor_V1_LogoutInstanceResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__logout_instance_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -920,9 +1005,9 @@ public struct Waqtor_V1_LogoutInstanceResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LogoutInstanceResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LogoutInstanceResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LogoutInstanceResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.instance { self.instance = Waqtor_V1_Instance(_c: p) }
+        if let p = c.pointee.instance { self.instance = try Waqtor_V1_Instance(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -950,7 +1035,12 @@ public struct Waqtor_V1_DeleteInstanceRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_instance_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -965,9 +1055,9 @@ public struct Waqtor_V1_DeleteInstanceRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DeleteInstanceRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DeleteInstanceRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteInstanceRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.instanceID = _protoString(c.pointee.instance_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -987,7 +1077,12 @@ public struct Waqtor_V1_DeleteInstanceResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_instance_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -999,7 +1094,7 @@ public struct Waqtor_V1_DeleteInstanceResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DeleteInstanceResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DeleteInstanceResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteInstanceResponse>) throws(ProtoDecodingError) {
         self.init()
     }
 

@@ -176,7 +176,12 @@ public struct Waqtor_V1_Tenant: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__tenant__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -191,17 +196,17 @@ public struct Waqtor_V1_Tenant: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Tenant {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Tenant>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Tenant>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.name = _protoString(c.pointee.name)
-        self.email = _protoString(c.pointee.email)
-        self.timeZone = _protoString(c.pointee.time_zone)
-        self.planID = _protoString(c.pointee.plan_id)
+        self.id = try _protoString(c.pointee.id)
+        self.name = try _protoString(c.pointee.name)
+        self.email = try _protoString(c.pointee.email)
+        self.timeZone = try _protoString(c.pointee.time_zone)
+        self.planID = try _protoString(c.pointee.plan_id)
         self.state = Waqtor_V1_TenantState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.suspensionReason = _protoString(c.pointee.suspension_reason)
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.update_time { self.updateTime = Google_Protobuf_Timestamp(_c: p) }
+        self.suspensionReason = try _protoString(c.pointee.suspension_reason)
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -245,7 +250,12 @@ public struct Waqtor_V1_Session: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__session__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -260,10 +270,10 @@ public struct Waqtor_V1_Session: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Session {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Session>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Session>) throws(ProtoDecodingError) {
         self.init()
-        self.token = _protoString(c.pointee.token)
-        if let p = c.pointee.expire_time { self.expireTime = Google_Protobuf_Timestamp(_c: p) }
+        self.token = try _protoString(c.pointee.token)
+        if let p = c.pointee.expire_time { self.expireTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -301,7 +311,12 @@ public struct Waqtor_V1_SignUpRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__sign_up_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -316,12 +331,12 @@ public struct Waqtor_V1_SignUpRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_SignUpRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__SignUpRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__SignUpRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.name = _protoString(c.pointee.name)
-        self.email = _protoString(c.pointee.email)
-        self.password = _protoString(c.pointee.password)
-        self.timeZone = _protoString(c.pointee.time_zone)
+        self.name = try _protoString(c.pointee.name)
+        self.email = try _protoString(c.pointee.email)
+        self.password = try _protoString(c.pointee.password)
+        self.timeZone = try _protoString(c.pointee.time_zone)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -350,7 +365,12 @@ public struct Waqtor_V1_SignUpResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__sign_up_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -365,10 +385,10 @@ public struct Waqtor_V1_SignUpResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_SignUpResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__SignUpResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__SignUpResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
-        if let p = c.pointee.session { self.session = Waqtor_V1_Session(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.session { self.session = try Waqtor_V1_Session(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -405,7 +425,12 @@ public struct Waqtor_V1_LoginRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__login_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -420,10 +445,10 @@ public struct Waqtor_V1_LoginRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LoginRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LoginRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LoginRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.email = _protoString(c.pointee.email)
-        self.password = _protoString(c.pointee.password)
+        self.email = try _protoString(c.pointee.email)
+        self.password = try _protoString(c.pointee.password)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -450,7 +475,12 @@ public struct Waqtor_V1_LoginResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__login_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -465,10 +495,10 @@ public struct Waqtor_V1_LoginResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LoginResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LoginResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LoginResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.session { self.session = Waqtor_V1_Session(_c: p) }
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.session { self.session = try Waqtor_V1_Session(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -499,7 +529,12 @@ public struct Waqtor_V1_LogoutRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__logout_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -511,7 +546,7 @@ public struct Waqtor_V1_LogoutRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LogoutRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LogoutRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LogoutRequest>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -531,7 +566,12 @@ public struct Waqtor_V1_LogoutResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__logout_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -543,7 +583,7 @@ public struct Waqtor_V1_LogoutResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_LogoutResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__LogoutResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__LogoutResponse>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -563,7 +603,12 @@ public struct Waqtor_V1_GetProfileRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_profile_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -575,7 +620,7 @@ public struct Waqtor_V1_GetProfileRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetProfileRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetProfileRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetProfileRequest>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -598,7 +643,12 @@ public struct Waqtor_V1_GetProfileResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_profile_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -613,9 +663,9 @@ public struct Waqtor_V1_GetProfileResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetProfileResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetProfileResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetProfileResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -649,7 +699,12 @@ public struct Waqtor_V1_UpdateProfileRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_profile_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -664,12 +719,12 @@ public struct Waqtor_V1_UpdateProfileRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdateProfileRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdateProfileRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateProfileRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.name = _protoString(c.pointee.name)
-        self.timeZone = _protoString(c.pointee.time_zone)
+        self.name = try _protoString(c.pointee.name)
+        self.timeZone = try _protoString(c.pointee.time_zone)
         if c.pointee.n_update_paths > 0, let p = c.pointee.update_paths {
-            self.updatePaths = (0..<c.pointee.n_update_paths).map { _protoString(p[$0]) }
+            self.updatePaths = try (0..<c.pointee.n_update_paths).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
     }
 
@@ -701,7 +756,12 @@ public struct Waqtor_V1_UpdateProfileResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_profile_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -716,9 +776,9 @@ public struct Waqtor_V1_UpdateProfileResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpdateProfileResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpdateProfileResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateProfileResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -752,7 +812,12 @@ public struct Waqtor_V1_ChangePasswordRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__change_password_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -767,10 +832,10 @@ public struct Waqtor_V1_ChangePasswordRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ChangePasswordRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ChangePasswordRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ChangePasswordRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.currentPassword = _protoString(c.pointee.current_password)
-        self.newPassword = _protoString(c.pointee.new_password)
+        self.currentPassword = try _protoString(c.pointee.current_password)
+        self.newPassword = try _protoString(c.pointee.new_password)
         self.revokeOtherSessions = (c.pointee.revoke_other_sessions != 0)
     }
 
@@ -793,7 +858,12 @@ public struct Waqtor_V1_ChangePasswordResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__change_password_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -805,7 +875,7 @@ public struct Waqtor_V1_ChangePasswordResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ChangePasswordResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ChangePasswordResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ChangePasswordResponse>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -849,7 +919,12 @@ public struct Waqtor_V1_ApiKey: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__api_key__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -864,16 +939,16 @@ public struct Waqtor_V1_ApiKey: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ApiKey {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ApiKey>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ApiKey>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.name = _protoString(c.pointee.name)
+        self.id = try _protoString(c.pointee.id)
+        self.name = try _protoString(c.pointee.name)
         self.scope = Waqtor_V1_ApiKeyScope(rawValue: Int32(truncatingIfNeeded: c.pointee.scope.rawValue))
-        self.secretPrefix = _protoString(c.pointee.secret_prefix)
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.last_use_time { self.lastUseTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.expire_time { self.expireTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.revoke_time { self.revokeTime = Google_Protobuf_Timestamp(_c: p) }
+        self.secretPrefix = try _protoString(c.pointee.secret_prefix)
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.last_use_time { self.lastUseTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.expire_time { self.expireTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.revoke_time { self.revokeTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -929,7 +1004,12 @@ public struct Waqtor_V1_CreateApiKeyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_api_key_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -944,11 +1024,11 @@ public struct Waqtor_V1_CreateApiKeyRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateApiKeyRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateApiKeyRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateApiKeyRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.name = _protoString(c.pointee.name)
+        self.name = try _protoString(c.pointee.name)
         self.scope = Waqtor_V1_ApiKeyScope(rawValue: Int32(truncatingIfNeeded: c.pointee.scope.rawValue))
-        if let p = c.pointee.expire_time { self.expireTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.expire_time { self.expireTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -981,7 +1061,12 @@ public struct Waqtor_V1_CreateApiKeyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_api_key_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -996,10 +1081,10 @@ public struct Waqtor_V1_CreateApiKeyResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_CreateApiKeyResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__CreateApiKeyResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__CreateApiKeyResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.api_key { self.apiKey = Waqtor_V1_ApiKey(_c: p) }
-        self.secret = _protoString(c.pointee.secret)
+        if let p = c.pointee.api_key { self.apiKey = try Waqtor_V1_ApiKey(_c: p) }
+        self.secret = try _protoString(c.pointee.secret)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1034,7 +1119,12 @@ public struct Waqtor_V1_ListApiKeysRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_api_keys_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1049,10 +1139,10 @@ public struct Waqtor_V1_ListApiKeysRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListApiKeysRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListApiKeysRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListApiKeysRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
+        self.pageToken = try _protoString(c.pointee.page_token)
         self.includeRevoked = (c.pointee.include_revoked != 0)
     }
 
@@ -1081,7 +1171,12 @@ public struct Waqtor_V1_ListApiKeysResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_api_keys_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1096,12 +1191,12 @@ public struct Waqtor_V1_ListApiKeysResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListApiKeysResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListApiKeysResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListApiKeysResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_api_keys > 0, let p = c.pointee.api_keys {
-            self.apiKeys = (0..<c.pointee.n_api_keys).map { Waqtor_V1_ApiKey(_c: p[$0]!) }
+            self.apiKeys = try (0..<c.pointee.n_api_keys).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ApiKey(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1136,7 +1231,12 @@ public struct Waqtor_V1_RevokeApiKeyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__revoke_api_key_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1151,9 +1251,9 @@ public struct Waqtor_V1_RevokeApiKeyRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RevokeApiKeyRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RevokeApiKeyRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RevokeApiKeyRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.apiKeyID = _protoString(c.pointee.api_key_id)
+        self.apiKeyID = try _protoString(c.pointee.api_key_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1176,7 +1276,12 @@ public struct Waqtor_V1_RevokeApiKeyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__revoke_api_key_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1191,9 +1296,9 @@ public struct Waqtor_V1_RevokeApiKeyResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RevokeApiKeyResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RevokeApiKeyResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RevokeApiKeyResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.api_key { self.apiKey = Waqtor_V1_ApiKey(_c: p) }
+        if let p = c.pointee.api_key { self.apiKey = try Waqtor_V1_ApiKey(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1230,7 +1335,12 @@ public struct Waqtor_V1_PlanLimits: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__plan_limits__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1243,7 +1353,7 @@ public struct Waqtor_V1_PlanLimits: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PlanLimits {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PlanLimits>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PlanLimits>) throws(ProtoDecodingError) {
         self.init()
         self.whatsappInstances = c.pointee.whatsapp_instances
         self.contacts = c.pointee.contacts
@@ -1286,7 +1396,12 @@ public struct Waqtor_V1_Plan: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__plan__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1301,12 +1416,12 @@ public struct Waqtor_V1_Plan: ProtoMessage, Hashable {
 
 extension Waqtor_V1_Plan {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__Plan>) {
+    init(_c c: UnsafePointer<Waqtor__V1__Plan>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.name = _protoString(c.pointee.name)
-        self.description = _protoString(c.pointee.description)
-        if let p = c.pointee.limits { self.limits = Waqtor_V1_PlanLimits(_c: p) }
+        self.id = try _protoString(c.pointee.id)
+        self.name = try _protoString(c.pointee.name)
+        self.description = try _protoString(c.pointee.description)
+        if let p = c.pointee.limits { self.limits = try Waqtor_V1_PlanLimits(_c: p) }
         self.requestable = (c.pointee.requestable != 0)
     }
 
@@ -1336,7 +1451,12 @@ public struct Waqtor_V1_ListPlansRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_plans_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1348,7 +1468,7 @@ public struct Waqtor_V1_ListPlansRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListPlansRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListPlansRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListPlansRequest>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -1371,7 +1491,12 @@ public struct Waqtor_V1_ListPlansResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_plans_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1386,10 +1511,10 @@ public struct Waqtor_V1_ListPlansResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListPlansResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListPlansResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListPlansResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_plans > 0, let p = c.pointee.plans {
-            self.plans = (0..<c.pointee.n_plans).map { Waqtor_V1_Plan(_c: p[$0]!) }
+            self.plans = try (0..<c.pointee.n_plans).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Plan(_c: p[i]!) }
         }
     }
 
@@ -1421,7 +1546,12 @@ public struct Waqtor_V1_GetMyPlanRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_my_plan_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1433,7 +1563,7 @@ public struct Waqtor_V1_GetMyPlanRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetMyPlanRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetMyPlanRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetMyPlanRequest>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -1459,7 +1589,12 @@ public struct Waqtor_V1_GetMyPlanResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_my_plan_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1474,10 +1609,10 @@ public struct Waqtor_V1_GetMyPlanResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetMyPlanResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetMyPlanResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetMyPlanResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.plan { self.plan = Waqtor_V1_Plan(_c: p) }
-        if let p = c.pointee.since_time { self.sinceTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.plan { self.plan = try Waqtor_V1_Plan(_c: p) }
+        if let p = c.pointee.since_time { self.sinceTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1538,7 +1673,12 @@ public struct Waqtor_V1_UpgradeRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__upgrade_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1553,18 +1693,18 @@ public struct Waqtor_V1_UpgradeRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_UpgradeRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__UpgradeRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__UpgradeRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.tenantID = _protoString(c.pointee.tenant_id)
-        self.currentPlanID = _protoString(c.pointee.current_plan_id)
-        self.requestedPlanID = _protoString(c.pointee.requested_plan_id)
-        self.reason = _protoString(c.pointee.reason)
+        self.id = try _protoString(c.pointee.id)
+        self.tenantID = try _protoString(c.pointee.tenant_id)
+        self.currentPlanID = try _protoString(c.pointee.current_plan_id)
+        self.requestedPlanID = try _protoString(c.pointee.requested_plan_id)
+        self.reason = try _protoString(c.pointee.reason)
         self.state = Waqtor_V1_UpgradeRequestState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.decidedBy = _protoString(c.pointee.decided_by)
-        self.decisionNote = _protoString(c.pointee.decision_note)
-        if let p = c.pointee.create_time { self.createTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.decide_time { self.decideTime = Google_Protobuf_Timestamp(_c: p) }
+        self.decidedBy = try _protoString(c.pointee.decided_by)
+        self.decisionNote = try _protoString(c.pointee.decision_note)
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.decide_time { self.decideTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1609,7 +1749,12 @@ public struct Waqtor_V1_RequestUpgradeRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__request_upgrade_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1624,10 +1769,10 @@ public struct Waqtor_V1_RequestUpgradeRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RequestUpgradeRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RequestUpgradeRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RequestUpgradeRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.requestedPlanID = _protoString(c.pointee.requested_plan_id)
-        self.reason = _protoString(c.pointee.reason)
+        self.requestedPlanID = try _protoString(c.pointee.requested_plan_id)
+        self.reason = try _protoString(c.pointee.reason)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1651,7 +1796,12 @@ public struct Waqtor_V1_RequestUpgradeResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__request_upgrade_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1666,9 +1816,9 @@ public struct Waqtor_V1_RequestUpgradeResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_RequestUpgradeResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__RequestUpgradeResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__RequestUpgradeResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.upgrade_request { self.upgradeRequest = Waqtor_V1_UpgradeRequest(_c: p) }
+        if let p = c.pointee.upgrade_request { self.upgradeRequest = try Waqtor_V1_UpgradeRequest(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1699,7 +1849,12 @@ public struct Waqtor_V1_ListMyUpgradeRequestsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_my_upgrade_requests_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1714,10 +1869,10 @@ public struct Waqtor_V1_ListMyUpgradeRequestsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListMyUpgradeRequestsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListMyUpgradeRequestsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListMyUpgradeRequestsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
+        self.pageToken = try _protoString(c.pointee.page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1744,7 +1899,12 @@ public struct Waqtor_V1_ListMyUpgradeRequestsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_my_upgrade_requests_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1759,12 +1919,12 @@ public struct Waqtor_V1_ListMyUpgradeRequestsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_ListMyUpgradeRequestsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__ListMyUpgradeRequestsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__ListMyUpgradeRequestsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_upgrade_requests > 0, let p = c.pointee.upgrade_requests {
-            self.upgradeRequests = (0..<c.pointee.n_upgrade_requests).map { Waqtor_V1_UpgradeRequest(_c: p[$0]!) }
+            self.upgradeRequests = try (0..<c.pointee.n_upgrade_requests).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_UpgradeRequest(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1796,7 +1956,12 @@ public struct Waqtor_V1_GetUsageRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_usage_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1808,7 +1973,7 @@ public struct Waqtor_V1_GetUsageRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetUsageRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetUsageRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetUsageRequest>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -1840,7 +2005,12 @@ public struct Waqtor_V1_GetUsageResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_usage_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1855,12 +2025,12 @@ public struct Waqtor_V1_GetUsageResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_GetUsageResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__GetUsageResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__GetUsageResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.limits { self.limits = Waqtor_V1_PlanLimits(_c: p) }
-        if let p = c.pointee.used { self.used = Waqtor_V1_PlanLimits(_c: p) }
-        if let p = c.pointee.day_start_time { self.dayStartTime = Google_Protobuf_Timestamp(_c: p) }
-        if let p = c.pointee.day_end_time { self.dayEndTime = Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.limits { self.limits = try Waqtor_V1_PlanLimits(_c: p) }
+        if let p = c.pointee.used { self.used = try Waqtor_V1_PlanLimits(_c: p) }
+        if let p = c.pointee.day_start_time { self.dayStartTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.day_end_time { self.dayEndTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1909,7 +2079,12 @@ public struct Waqtor_V1_DeleteAccountRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_account_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1924,10 +2099,10 @@ public struct Waqtor_V1_DeleteAccountRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DeleteAccountRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DeleteAccountRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteAccountRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.password = _protoString(c.pointee.password)
-        self.confirmEmail = _protoString(c.pointee.confirm_email)
+        self.password = try _protoString(c.pointee.password)
+        self.confirmEmail = try _protoString(c.pointee.confirm_email)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -1948,7 +2123,12 @@ public struct Waqtor_V1_DeleteAccountResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_account_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1960,7 +2140,7 @@ public struct Waqtor_V1_DeleteAccountResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_DeleteAccountResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__DeleteAccountResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteAccountResponse>) throws(ProtoDecodingError) {
         self.init()
     }
 
@@ -1995,7 +2175,12 @@ public struct Waqtor_V1_AdminListTenantsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_tenants_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2010,13 +2195,13 @@ public struct Waqtor_V1_AdminListTenantsRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminListTenantsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminListTenantsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminListTenantsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
-        self.query = _protoString(c.pointee.query)
+        self.pageToken = try _protoString(c.pointee.page_token)
+        self.query = try _protoString(c.pointee.query)
         self.state = Waqtor_V1_TenantState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.planID = _protoString(c.pointee.plan_id)
+        self.planID = try _protoString(c.pointee.plan_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2046,7 +2231,12 @@ public struct Waqtor_V1_AdminListTenantsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_tenants_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2061,12 +2251,12 @@ public struct Waqtor_V1_AdminListTenantsResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminListTenantsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminListTenantsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminListTenantsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_tenants > 0, let p = c.pointee.tenants {
-            self.tenants = (0..<c.pointee.n_tenants).map { Waqtor_V1_Tenant(_c: p[$0]!) }
+            self.tenants = try (0..<c.pointee.n_tenants).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_Tenant(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2122,7 +2312,12 @@ public struct Waqtor_V1_PlanChange: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__plan_change__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2137,16 +2332,16 @@ public struct Waqtor_V1_PlanChange: ProtoMessage, Hashable {
 
 extension Waqtor_V1_PlanChange {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__PlanChange>) {
+    init(_c c: UnsafePointer<Waqtor__V1__PlanChange>) throws(ProtoDecodingError) {
         self.init()
-        self.id = _protoString(c.pointee.id)
-        self.tenantID = _protoString(c.pointee.tenant_id)
-        self.fromPlanID = _protoString(c.pointee.from_plan_id)
-        self.toPlanID = _protoString(c.pointee.to_plan_id)
-        self.changedBy = _protoString(c.pointee.changed_by)
-        self.reason = _protoString(c.pointee.reason)
-        self.upgradeRequestID = _protoString(c.pointee.upgrade_request_id)
-        if let p = c.pointee.change_time { self.changeTime = Google_Protobuf_Timestamp(_c: p) }
+        self.id = try _protoString(c.pointee.id)
+        self.tenantID = try _protoString(c.pointee.tenant_id)
+        self.fromPlanID = try _protoString(c.pointee.from_plan_id)
+        self.toPlanID = try _protoString(c.pointee.to_plan_id)
+        self.changedBy = try _protoString(c.pointee.changed_by)
+        self.reason = try _protoString(c.pointee.reason)
+        self.upgradeRequestID = try _protoString(c.pointee.upgrade_request_id)
+        if let p = c.pointee.change_time { self.changeTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2187,7 +2382,12 @@ public struct Waqtor_V1_AdminSetTenantPlanRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_set_tenant_plan_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2202,11 +2402,11 @@ public struct Waqtor_V1_AdminSetTenantPlanRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminSetTenantPlanRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminSetTenantPlanRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminSetTenantPlanRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.tenantID = _protoString(c.pointee.tenant_id)
-        self.planID = _protoString(c.pointee.plan_id)
-        self.reason = _protoString(c.pointee.reason)
+        self.tenantID = try _protoString(c.pointee.tenant_id)
+        self.planID = try _protoString(c.pointee.plan_id)
+        self.reason = try _protoString(c.pointee.reason)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2234,7 +2434,12 @@ public struct Waqtor_V1_AdminSetTenantPlanResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_set_tenant_plan_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2249,10 +2454,10 @@ public struct Waqtor_V1_AdminSetTenantPlanResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminSetTenantPlanResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminSetTenantPlanResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminSetTenantPlanResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
-        if let p = c.pointee.change { self.change = Waqtor_V1_PlanChange(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.change { self.change = try Waqtor_V1_PlanChange(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2289,7 +2494,12 @@ public struct Waqtor_V1_AdminSuspendTenantRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_suspend_tenant_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2304,10 +2514,10 @@ public struct Waqtor_V1_AdminSuspendTenantRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminSuspendTenantRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminSuspendTenantRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminSuspendTenantRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.tenantID = _protoString(c.pointee.tenant_id)
-        self.reason = _protoString(c.pointee.reason)
+        self.tenantID = try _protoString(c.pointee.tenant_id)
+        self.reason = try _protoString(c.pointee.reason)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2331,7 +2541,12 @@ public struct Waqtor_V1_AdminSuspendTenantResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_suspend_tenant_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2346,9 +2561,9 @@ public struct Waqtor_V1_AdminSuspendTenantResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminSuspendTenantResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminSuspendTenantResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminSuspendTenantResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2379,7 +2594,12 @@ public struct Waqtor_V1_AdminReactivateTenantRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reactivate_tenant_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2394,10 +2614,10 @@ public struct Waqtor_V1_AdminReactivateTenantRequest: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminReactivateTenantRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminReactivateTenantRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminReactivateTenantRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.tenantID = _protoString(c.pointee.tenant_id)
-        self.reason = _protoString(c.pointee.reason)
+        self.tenantID = try _protoString(c.pointee.tenant_id)
+        self.reason = try _protoString(c.pointee.reason)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2421,7 +2641,12 @@ public struct Waqtor_V1_AdminReactivateTenantResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reactivate_tenant_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2436,9 +2661,9 @@ public struct Waqtor_V1_AdminReactivateTenantResponse: ProtoMessage, Hashable {
 
 extension Waqtor_V1_AdminReactivateTenantResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminReactivateTenantResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminReactivateTenantResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2475,7 +2700,12 @@ public struct Waqtor_V1_AdminListUpgradeRequestsRequest: ProtoMessage, Hashable 
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_upgrade_requests_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2490,12 +2720,12 @@ public struct Waqtor_V1_AdminListUpgradeRequestsRequest: ProtoMessage, Hashable 
 
 extension Waqtor_V1_AdminListUpgradeRequestsRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminListUpgradeRequestsRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminListUpgradeRequestsRequest>) throws(ProtoDecodingError) {
         self.init()
         self.pageSize = c.pointee.page_size
-        self.pageToken = _protoString(c.pointee.page_token)
+        self.pageToken = try _protoString(c.pointee.page_token)
         self.state = Waqtor_V1_UpgradeRequestState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
-        self.tenantID = _protoString(c.pointee.tenant_id)
+        self.tenantID = try _protoString(c.pointee.tenant_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2524,7 +2754,12 @@ public struct Waqtor_V1_AdminListUpgradeRequestsResponse: ProtoMessage, Hashable
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_upgrade_requests_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2539,12 +2774,12 @@ public struct Waqtor_V1_AdminListUpgradeRequestsResponse: ProtoMessage, Hashable
 
 extension Waqtor_V1_AdminListUpgradeRequestsResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminListUpgradeRequestsResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminListUpgradeRequestsResponse>) throws(ProtoDecodingError) {
         self.init()
         if c.pointee.n_upgrade_requests > 0, let p = c.pointee.upgrade_requests {
-            self.upgradeRequests = (0..<c.pointee.n_upgrade_requests).map { Waqtor_V1_UpgradeRequest(_c: p[$0]!) }
+            self.upgradeRequests = try (0..<c.pointee.n_upgrade_requests).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_UpgradeRequest(_c: p[i]!) }
         }
-        self.nextPageToken = _protoString(c.pointee.next_page_token)
+        self.nextPageToken = try _protoString(c.pointee.next_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2582,7 +2817,12 @@ public struct Waqtor_V1_AdminGrantUpgradeRequestRequest: ProtoMessage, Hashable 
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_grant_upgrade_request_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2597,10 +2837,10 @@ public struct Waqtor_V1_AdminGrantUpgradeRequestRequest: ProtoMessage, Hashable 
 
 extension Waqtor_V1_AdminGrantUpgradeRequestRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminGrantUpgradeRequestRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminGrantUpgradeRequestRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.upgradeRequestID = _protoString(c.pointee.upgrade_request_id)
-        self.note = _protoString(c.pointee.note)
+        self.upgradeRequestID = try _protoString(c.pointee.upgrade_request_id)
+        self.note = try _protoString(c.pointee.note)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2627,7 +2867,12 @@ public struct Waqtor_V1_AdminGrantUpgradeRequestResponse: ProtoMessage, Hashable
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_grant_upgrade_request_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2642,10 +2887,10 @@ public struct Waqtor_V1_AdminGrantUpgradeRequestResponse: ProtoMessage, Hashable
 
 extension Waqtor_V1_AdminGrantUpgradeRequestResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminGrantUpgradeRequestResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminGrantUpgradeRequestResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.upgrade_request { self.upgradeRequest = Waqtor_V1_UpgradeRequest(_c: p) }
-        if let p = c.pointee.tenant { self.tenant = Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.upgrade_request { self.upgradeRequest = try Waqtor_V1_UpgradeRequest(_c: p) }
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2682,7 +2927,12 @@ public struct Waqtor_V1_AdminRejectUpgradeRequestRequest: ProtoMessage, Hashable
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reject_upgrade_request_request__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2697,10 +2947,10 @@ public struct Waqtor_V1_AdminRejectUpgradeRequestRequest: ProtoMessage, Hashable
 
 extension Waqtor_V1_AdminRejectUpgradeRequestRequest {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminRejectUpgradeRequestRequest>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminRejectUpgradeRequestRequest>) throws(ProtoDecodingError) {
         self.init()
-        self.upgradeRequestID = _protoString(c.pointee.upgrade_request_id)
-        self.note = _protoString(c.pointee.note)
+        self.upgradeRequestID = try _protoString(c.pointee.upgrade_request_id)
+        self.note = try _protoString(c.pointee.note)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2724,7 +2974,12 @@ public struct Waqtor_V1_AdminRejectUpgradeRequestResponse: ProtoMessage, Hashabl
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reject_upgrade_request_response__free_unpacked(message, nil) }
-        self.init(_c: message)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2739,9 +2994,9 @@ public struct Waqtor_V1_AdminRejectUpgradeRequestResponse: ProtoMessage, Hashabl
 
 extension Waqtor_V1_AdminRejectUpgradeRequestResponse {
     /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
-    init(_c c: UnsafePointer<Waqtor__V1__AdminRejectUpgradeRequestResponse>) {
+    init(_c c: UnsafePointer<Waqtor__V1__AdminRejectUpgradeRequestResponse>) throws(ProtoDecodingError) {
         self.init()
-        if let p = c.pointee.upgrade_request { self.upgradeRequest = Waqtor_V1_UpgradeRequest(_c: p) }
+        if let p = c.pointee.upgrade_request { self.upgradeRequest = try Waqtor_V1_UpgradeRequest(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
