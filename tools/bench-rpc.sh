@@ -64,13 +64,15 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-ours() { # C M
-    echo "== waqtor-load ping -c $1 -m $2 --duration $DURATION --warmup $WARMUP" >&2
+ours() { # C M [--pipeline]
+    echo "== waqtor-load ping -c $1 -m $2 --duration $DURATION --warmup $WARMUP ${3:-}" >&2
     "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --connections "$1" --in-flight "$2" \
-        --duration "$DURATION" --warmup "$WARMUP" --json | tee "$OUT/ours-$1x$2.json" >&2
+        --duration "$DURATION" --warmup "$WARMUP" --json ${3:-} | tee "$OUT/ours-$1x$2${3:-}.json" >&2
 }
 ours 1 1
 ours 50 32
+# The same load sent the way redis-benchmark -P sends it: M calls per connection in one batch.
+ours 50 32 --pipeline
 stop_pid "$SERVER_PID"; SERVER_PID=""
 
 # --- redis ------------------------------------------------------------------------------------
@@ -95,14 +97,15 @@ out = sys.argv[1]
 print()
 print("| C × M | ours calls/s | redis PING_MBULK req/s | ratio | ours p50 µs | redis p50 µs | ours p99 µs | redis p99 µs | ours p99.9 / max µs |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for c, m in ((1, 1), (50, 32)):
-    o = json.load(open(f"{out}/ours-{c}x{m}.json"))
+for c, m, mode in ((1, 1, ""), (50, 32, ""), (50, 32, "--pipeline")):
+    o = json.load(open(f"{out}/ours-{c}x{m}{mode}.json"))
     rows = {r["test"]: r for r in csv.DictReader(open(f"{out}/redis-{c}x{m}.csv"))}
     r = rows.get("PING_MBULK") or next(iter(rows.values()))
     rps = float(r["rps"])
     errs = sum(o["errors"].values())
     note = f" ({errs} errors)" if errs else ""
-    print(f"| {c} × {m} | {o['calls_per_s']:.0f}{note} | {rps:.0f} | {o['calls_per_s'] / rps:.2f} | "
+    label = f"{c} × {m}" + (" pipelined" if mode else "")
+    print(f"| {label} | {o['calls_per_s']:.0f}{note} | {rps:.0f} | {o['calls_per_s'] / rps:.2f} | "
           f"{o['latency']['p50']:.1f} | {float(r['p50_latency_ms']) * 1000:.1f} | "
           f"{o['latency']['p99']:.1f} | {float(r['p99_latency_ms']) * 1000:.1f} | "
           f"{o['latency']['p99_9']:.1f} / {o['latency']['max']:.1f} |")

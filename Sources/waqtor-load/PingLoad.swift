@@ -44,6 +44,9 @@ struct PingLoad: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(name: .long, help: "Pipeline like redis-benchmark -P M: each connection sends its M calls together and sends the next M once all M are answered (instead of M independent loops, each sending its next call as soon as its answer arrives).")
+    var pipeline = false
+
     @Flag(name: .customLong("async-api"), help: "Drive each loop as a Swift task awaiting RPCClient.unary (the API services use) instead of chaining RPCClient.startUnary callbacks on the event loop (the default, which keeps the load generator's own cost low).")
     var asyncAPI = false
 
@@ -170,7 +173,23 @@ struct PingLoad: AsyncParsableCommand {
         let stopAt = duration.map { measureFrom + UInt64($0 * 1e9) }
 
         let results: [LoopResult]
-        if !asyncAPI {
+        if pipeline {
+            results = await withTaskGroup(of: LoopResult.self) { group in
+                for (c, client) in clients.enumerated() {
+                    let stop: Stop = stopAt.map { .at($0) } ?? .count((0..<inFlight).map { perLoopRequests![c * inFlight + $0] }.reduce(0, +))
+                    group.addTask {
+                        await withCheckedContinuation { continuation in
+                            BatchLoop(client: client, request: request, options: options, batch: inFlight, measureFrom: measureFrom, stop: stop) {
+                                continuation.resume(returning: $0)
+                            }.fire()
+                        }
+                    }
+                }
+                var all: [LoopResult] = []
+                for await result in group { all.append(result) }
+                return all
+            }
+        } else if !asyncAPI {
             results = await withTaskGroup(of: LoopResult.self) { group in
                 for (c, client) in clients.enumerated() {
                     for m in 0..<inFlight {
@@ -373,6 +392,85 @@ final class CallbackLoop: @unchecked Sendable {
             Task { self.fire() }
         } else {
             fire()
+        }
+    }
+}
+
+/// One connection's calls in batches, as `redis-benchmark -P` does: `batch` calls are started
+/// together (they leave in one write), and the next batch starts once every call of this one has
+/// been answered. Each call's latency runs from its batch's start to its own answer.
+final class BatchLoop: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: all fields are touched under `lock` (completions of one
+    // batch may run on the connection's event loop and, for failures, on other threads).
+    private let lock = NSLock()
+    private let client: RPCClient
+    private let request: Waqtor_V1_PingRequest
+    private let options: CallOptions
+    private let batch: Int
+    private let measureFrom: UInt64
+    private let stopAt: UInt64
+    private var remaining: Int
+    private var started: UInt64 = 0
+    private var outstanding = 0
+    private var result = PingLoad.LoopResult()
+    private let done: @Sendable (PingLoad.LoopResult) -> Void
+
+    init(
+        client: RPCClient, request: Waqtor_V1_PingRequest, options: CallOptions, batch: Int, measureFrom: UInt64,
+        stop: PingLoad.Stop, done: @escaping @Sendable (PingLoad.LoopResult) -> Void
+    ) {
+        self.client = client
+        self.request = request
+        self.options = options
+        self.batch = batch
+        self.measureFrom = measureFrom
+        switch stop {
+        case .at(let t): stopAt = t; remaining = .max
+        case .count(let n): stopAt = .max; remaining = n
+        }
+        self.done = done
+    }
+
+    func fire() {
+        lock.lock()
+        started = monotonicNanos()
+        outstanding = batch
+        lock.unlock()
+        for _ in 0..<batch {
+            client.startUnary(
+                method: "waqtor.v1.HealthService/Ping", request: request, responseType: Waqtor_V1_PingResponse.self,
+                options: options
+            ) { outcome in
+                self.completed(outcome)
+            }
+        }
+    }
+
+    private func completed(_ outcome: Result<Waqtor_V1_PingResponse, RPCError>) {
+        let end = monotonicNanos()
+        lock.lock()
+        if started >= measureFrom {
+            switch outcome {
+            case .success:
+                result.ok += 1
+                result.histogram.record(end - started)
+            case .failure(let error):
+                result.errors[error.code.name, default: 0] += 1
+                result.lastError = error
+            }
+            if remaining != .max { remaining -= 1 }
+        }
+        outstanding -= 1
+        let batchDone = outstanding == 0
+        let finished = batchDone && (remaining <= 0 || end >= stopAt)
+        if finished { result.finishedAt = monotonicNanos() }
+        let snapshot = finished ? result : nil
+        lock.unlock()
+        if let snapshot {
+            done(snapshot)
+        } else if batchDone {
+            // Start the next batch from a fresh stack (a failure may be reported on the caller's).
+            if case .failure = outcome { Task { self.fire() } } else { fire() }
         }
     }
 }
