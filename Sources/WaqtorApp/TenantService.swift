@@ -261,14 +261,21 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         let caller = try Caller.require()
         let page = try Paging(size: request.pageSize, token: request.pageToken)
         let search = request.query.trimmingCharacters(in: .whitespaces)
+        let status: TenantStatus?
+        switch request.state {
+        case .unspecified: status = nil
+        case .active: status = .active
+        case .suspended: status = .suspended
+        default: throw invalid("state must be ACTIVE or SUSPENDED (or unset for all)")
+        }
+        let planID = request.planID.trimmingCharacters(in: .whitespaces)
         let result = try await mapped {
-            try await store.adminListTenants(adminID: caller.tenantID, search: search.isEmpty ? nil : search, limit: page.size, offset: page.offset)
+            try await store.adminListTenants(
+                adminID: caller.tenantID, search: search.isEmpty ? nil : search, status: status,
+                planID: planID.isEmpty ? nil : planID, limit: page.size, offset: page.offset)
         }
         var response = Waqtor_V1_AdminListTenantsResponse()
-        response.tenants = result.items
-            .filter { request.planID.isEmpty || $0.planID == request.planID }
-            .filter { request.state == .unspecified || Convert.state($0.status) == request.state }
-            .map(Convert.tenant)
+        response.tenants = result.items.map(Convert.tenant)
         response.nextPageToken = page.offset + result.items.count < result.total ? Paging.token(offset: page.offset + page.size) : ""
         return response
     }
@@ -326,13 +333,12 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .rejected: state = .rejected
         default: throw invalid("state must be PENDING, GRANTED or REJECTED (or unset for all)")
         }
+        let tenantID = request.tenantID.isEmpty ? nil : try Validate.uuid(request.tenantID, field: "tenant_id")
         let result = try await mapped {
-            try await store.adminUpgradeRequests(adminID: caller.tenantID, state: state, limit: page.size, offset: page.offset)
+            try await store.adminUpgradeRequests(adminID: caller.tenantID, state: state, tenantID: tenantID, limit: page.size, offset: page.offset)
         }
         var response = Waqtor_V1_AdminListUpgradeRequestsResponse()
-        response.upgradeRequests = result.items
-            .filter { request.tenantID.isEmpty || $0.tenantID == request.tenantID }
-            .map { Convert.upgradeRequest($0, currentPlan: $0.currentPlan) }
+        response.upgradeRequests = result.items.map { Convert.upgradeRequest($0, currentPlan: $0.currentPlan) }
         response.nextPageToken = page.offset + result.items.count < result.total ? Paging.token(offset: page.offset + page.size) : ""
         return response
     }

@@ -309,18 +309,22 @@ public struct TenantStore: Sendable {
 
     // MARK: - Administrator
 
-    /// One page of tenants, optionally filtered by a substring of name or e-mail. The caller
-    /// (`adminID`) must be an active administrator (``TenantStoreError/Kind/permissionDenied``).
-    public func adminListTenants(adminID: String, search: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<TenantSummary> {
-        try await scoped(adminID) { tx in
-            let rows = try await tx.query("SELECT * FROM admin_list_tenants($1::text, $2::int, $3::int)",
-                                          [search.map { .text($0) }, .int(limit), .int(offset)])
+    /// One page of tenants, optionally filtered by a substring of name or e-mail, a status and a
+    /// plan (filtered in the query, so pages are full). The caller (`adminID`) must be an active
+    /// administrator (``TenantStoreError/Kind/permissionDenied``).
+    public func adminListTenants(
+        adminID: String, search: String? = nil, status: TenantStatus? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
+    ) async throws -> Page<TenantSummary> {
+        let filters: [PostgresValue?] = [search.map { .text($0) }, status.map { .text($0.rawValue) }, planID.map { .text($0) }]
+        return try await scoped(adminID) { tx in
+            let rows = try await tx.query("SELECT * FROM admin_list_tenants($1::text, $2::text, $3::text, $4::int, $5::int)",
+                                          filters + [.int(limit), .int(offset)])
             let items = rows.map { row in
                 TenantSummary(id: row["id"].uuid ?? "", name: row["name"].string ?? "", email: row["email"].string ?? "",
                               planID: row["plan_id"].string ?? "", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
                               isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0))
             }
-            let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil, "SELECT total FROM admin_list_tenants($1::text, 1, 0)", [search.map { .text($0) }])
+            let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil, "SELECT total FROM admin_list_tenants($1::text, $2::text, $3::text, 1, 0)", filters)
             return Page(items: items, total: total)
         }
     }
@@ -343,11 +347,15 @@ public struct TenantStore: Sendable {
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
     }
 
-    /// One page of every tenant's upgrade requests, oldest first, optionally of one state.
-    public func adminUpgradeRequests(adminID: String, state: UpgradeRequestState? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<UpgradeRequest> {
-        try await scoped(adminID) { tx in
-            let rows = try await tx.query("SELECT * FROM admin_list_upgrade_requests($1::text, $2::int, $3::int)",
-                                          [state.map { .text($0.rawValue) }, .int(limit), .int(offset)])
+    /// One page of every tenant's upgrade requests, oldest first, optionally of one state and one
+    /// tenant (filtered in the query, so pages are full).
+    public func adminUpgradeRequests(
+        adminID: String, state: UpgradeRequestState? = nil, tenantID: String? = nil, limit: Int = 50, offset: Int = 0
+    ) async throws -> Page<UpgradeRequest> {
+        let filters: [PostgresValue?] = [state.map { .text($0.rawValue) }, tenantID.map { .uuid($0) }]
+        return try await scoped(adminID) { tx in
+            let rows = try await tx.query("SELECT * FROM admin_list_upgrade_requests($1::text, $2::uuid, $3::int, $4::int)",
+                                          filters + [.int(limit), .int(offset)])
             var items = [UpgradeRequest]()
             for row in rows {
                 var request = try Self.upgradeRequest(row)
@@ -356,7 +364,7 @@ public struct TenantStore: Sendable {
                 items.append(request)
             }
             let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil,
-                                             "SELECT total FROM admin_list_upgrade_requests($1::text, 1, 0)", [state.map { .text($0.rawValue) }])
+                                             "SELECT total FROM admin_list_upgrade_requests($1::text, $2::uuid, 1, 0)", filters)
             return Page(items: items, total: total)
         }
     }

@@ -286,7 +286,15 @@ struct TenantServiceTests {
 
             var pending = Waqtor_V1_AdminListUpgradeRequestsRequest()
             pending.state = .pending
-            #expect(try await tenants.adminListUpgradeRequests(pending, options: admin.auth).upgradeRequests.contains { $0.id == requested.id })
+            pending.tenantID = customer.tenant.id
+            #expect(try await tenants.adminListUpgradeRequests(pending, options: admin.auth).upgradeRequests.map(\.id) == [requested.id])
+            var byPlanAndState = Waqtor_V1_AdminListTenantsRequest()
+            byPlanAndState.query = customer.email
+            byPlanAndState.planID = "pro"
+            #expect(try await tenants.adminListTenants(byPlanAndState, options: admin.auth).tenants.isEmpty, "filters apply in the query")
+            byPlanAndState.planID = "free"
+            byPlanAndState.state = .active
+            #expect(try await tenants.adminListTenants(byPlanAndState, options: admin.auth).tenants.map(\.id) == [customer.tenant.id])
 
             var grant = Waqtor_V1_AdminGrantUpgradeRequestRequest()
             grant.upgradeRequestID = requested.id

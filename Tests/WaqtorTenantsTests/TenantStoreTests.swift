@@ -195,7 +195,7 @@ struct TenantStoreTests {
             throws: { storeError($0) == .permissionDenied }
         await #expect { _ = try await f.store.adminUpgradeRequests(adminID: t.id) } throws: { storeError($0) == .permissionDenied }
         // Calling the functions with no tenant at all is refused as well.
-        await #expect { _ = try await f.pool.query("SELECT * FROM admin_list_tenants(NULL, 10, 0)") }
+        await #expect { _ = try await f.pool.query("SELECT * FROM admin_list_tenants(NULL, NULL, NULL, 10, 0)") }
             throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
         #expect(try await f.store.profile(tenantID: t.id)?.planID == "free")
 

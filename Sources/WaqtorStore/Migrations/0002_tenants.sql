@@ -216,7 +216,7 @@ CREATE FUNCTION auth_resolve_api_key(p_key_hash bytea)
     $$;
 
 -- Administrator: one page of tenants, optionally filtered by a search over name and e-mail.
-CREATE FUNCTION admin_list_tenants(p_search text, p_limit integer, p_offset integer)
+CREATE FUNCTION admin_list_tenants(p_search text, p_status text, p_plan text, p_limit integer, p_offset integer)
     RETURNS TABLE (id uuid, name text, email text, plan_id text, status text, is_admin boolean,
                    created_at timestamptz, total bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
@@ -228,7 +228,9 @@ CREATE FUNCTION admin_list_tenants(p_search text, p_limit integer, p_offset inte
         RETURN QUERY SELECT t.id, t.name, t.email::text, t.plan_id, t.status, t.is_admin, t.created_at,
                             count(*) OVER ()
             FROM tenants t
-            WHERE coalesce(p_search, '') = '' OR t.name ILIKE pattern OR t.email::text ILIKE pattern
+            WHERE (coalesce(p_search, '') = '' OR t.name ILIKE pattern OR t.email::text ILIKE pattern)
+              AND (coalesce(p_status, '') = '' OR t.status = p_status)
+              AND (coalesce(p_plan, '') = '' OR t.plan_id = p_plan)
             ORDER BY t.created_at, t.id
             LIMIT greatest(least(coalesce(p_limit, 50), 500), 1) OFFSET greatest(coalesce(p_offset, 0), 0);
     END
@@ -273,7 +275,7 @@ CREATE FUNCTION admin_set_status(p_tenant uuid, p_status text) RETURNS boolean
     $$;
 
 -- Administrator: one page of upgrade requests (all tenants), optionally of one state.
-CREATE FUNCTION admin_list_upgrade_requests(p_state text, p_limit integer, p_offset integer)
+CREATE FUNCTION admin_list_upgrade_requests(p_state text, p_tenant uuid, p_limit integer, p_offset integer)
     RETURNS TABLE (id uuid, tenant_id uuid, tenant_email text, current_plan text, requested_plan text,
                    reason text, state text, decided_by uuid, decided_at timestamptz, decision_note text,
                    created_at timestamptz, total bigint)
@@ -284,7 +286,8 @@ CREATE FUNCTION admin_list_upgrade_requests(p_state text, p_limit integer, p_off
         RETURN QUERY SELECT r.id, r.tenant_id, t.email::text, t.plan_id, r.requested_plan, r.reason, r.state,
                             r.decided_by, r.decided_at, r.decision_note, r.created_at, count(*) OVER ()
             FROM upgrade_requests r JOIN tenants t ON t.id = r.tenant_id
-            WHERE coalesce(p_state, '') = '' OR r.state = p_state
+            WHERE (coalesce(p_state, '') = '' OR r.state = p_state)
+              AND (p_tenant IS NULL OR r.tenant_id = p_tenant)
             ORDER BY r.created_at, r.id
             LIMIT greatest(least(coalesce(p_limit, 50), 500), 1) OFFSET greatest(coalesce(p_offset, 0), 0);
     END
@@ -323,17 +326,17 @@ REVOKE ALL ON FUNCTION admin_require() FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_find_login(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_resolve_session(bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_resolve_api_key(bytea) FROM PUBLIC;
-REVOKE ALL ON FUNCTION admin_list_tenants(text, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION admin_list_tenants(text, text, text, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION admin_set_plan(uuid, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION admin_set_status(uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION admin_list_upgrade_requests(text, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION admin_list_upgrade_requests(text, uuid, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION admin_decide_upgrade_request(uuid, boolean, text) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION auth_find_login(text) TO waqtor_app;
 GRANT EXECUTE ON FUNCTION auth_resolve_session(bytea) TO waqtor_app;
 GRANT EXECUTE ON FUNCTION auth_resolve_api_key(bytea) TO waqtor_app;
-GRANT EXECUTE ON FUNCTION admin_list_tenants(text, integer, integer) TO waqtor_app;
+GRANT EXECUTE ON FUNCTION admin_list_tenants(text, text, text, integer, integer) TO waqtor_app;
 GRANT EXECUTE ON FUNCTION admin_set_plan(uuid, text, text) TO waqtor_app;
 GRANT EXECUTE ON FUNCTION admin_set_status(uuid, text) TO waqtor_app;
-GRANT EXECUTE ON FUNCTION admin_list_upgrade_requests(text, integer, integer) TO waqtor_app;
+GRANT EXECUTE ON FUNCTION admin_list_upgrade_requests(text, uuid, integer, integer) TO waqtor_app;
 GRANT EXECUTE ON FUNCTION admin_decide_upgrade_request(uuid, boolean, text) TO waqtor_app;
