@@ -190,23 +190,26 @@ struct PingLoad: AsyncParsableCommand {
                 return all
             }
         } else if !asyncAPI {
-            results = await withTaskGroup(of: LoopResult.self) { group in
+            let recorders = clients.map { _ in ConnectionRecorder() }
+            await withTaskGroup(of: Void.self) { group in
                 for (c, client) in clients.enumerated() {
                     for m in 0..<inFlight {
                         let stop: Stop = stopAt.map { .at($0) } ?? .count(perLoopRequests![c * inFlight + m])
                         group.addTask {
-                            await withCheckedContinuation { continuation in
-                                CallbackLoop(client: client, request: request, options: options, measureFrom: measureFrom, stop: stop) {
-                                    continuation.resume(returning: $0)
+                            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                                CallbackLoop(
+                                    client: client, request: request, options: options, measureFrom: measureFrom, stop: stop,
+                                    recorder: recorders[c]
+                                ) {
+                                    continuation.resume()
                                 }.fire()
                             }
                         }
                     }
                 }
-                var all: [LoopResult] = []
-                for await result in group { all.append(result) }
-                return all
+                await group.waitForAll()
             }
+            results = recorders.map(\.snapshot)
         } else {
         results = await withTaskGroup(of: LoopResult.self) { group in
             for (c, client) in clients.enumerated() {
@@ -339,13 +342,16 @@ final class CallbackLoop: @unchecked Sendable {
     private let stopAt: UInt64
     private var remaining: Int
     private var started: UInt64 = 0
-    private var result = PingLoad.LoopResult()
-    private let done: @Sendable (PingLoad.LoopResult) -> Void
+    /// Shared by the connection's loops: one histogram per connection rather than per loop keeps
+    /// the load generator's memory (and cache misses) small.
+    private let recorder: ConnectionRecorder
+    private let done: @Sendable () -> Void
 
     init(
         client: RPCClient, request: Waqtor_V1_PingRequest, options: CallOptions, measureFrom: UInt64,
-        stop: PingLoad.Stop, done: @escaping @Sendable (PingLoad.LoopResult) -> Void
+        stop: PingLoad.Stop, recorder: ConnectionRecorder, done: @escaping @Sendable () -> Void
     ) {
+        self.recorder = recorder
         self.client = client
         self.request = request
         self.options = options
@@ -370,23 +376,14 @@ final class CallbackLoop: @unchecked Sendable {
     private func completed(_ outcome: Result<Waqtor_V1_PingResponse, RPCError>) {
         let end = monotonicNanos()
         var failed = false
+        if case .failure = outcome { failed = true }
         if started >= measureFrom {
-            switch outcome {
-            case .success:
-                result.ok += 1
-                result.histogram.record(end - started)
-            case .failure(let error):
-                failed = true
-                result.errors[error.code.name, default: 0] += 1
-                result.lastError = error
-            }
+            recorder.record(outcome, latency: end - started)
             remaining -= 1
-        } else if case .failure = outcome {
-            failed = true
         }
         if remaining == 0 || end >= stopAt {
-            result.finishedAt = monotonicNanos()
-            done(result)
+            recorder.finished(at: monotonicNanos())
+            done()
         } else if failed {
             // A failure may be reported on this very stack; start over from a fresh one.
             Task { self.fire() }
@@ -472,5 +469,38 @@ final class BatchLoop: @unchecked Sendable {
             // Start the next batch from a fresh stack (a failure may be reported on the caller's).
             if case .failure = outcome { Task { self.fire() } } else { fire() }
         }
+    }
+}
+
+/// What the call loops of one connection measured (they share it; a lock orders their records,
+/// which mostly come from the connection's one event loop).
+final class ConnectionRecorder: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `result` is touched only under `lock`.
+    private let lock = NSLock()
+    private var result = PingLoad.LoopResult()
+
+    func record(_ outcome: Result<Waqtor_V1_PingResponse, RPCError>, latency: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        switch outcome {
+        case .success:
+            result.ok += 1
+            result.histogram.record(latency)
+        case .failure(let error):
+            result.errors[error.code.name, default: 0] += 1
+            result.lastError = error
+        }
+    }
+
+    func finished(at time: UInt64) {
+        lock.lock()
+        result.finishedAt = max(result.finishedAt, time)
+        lock.unlock()
+    }
+
+    var snapshot: PingLoad.LoopResult {
+        lock.lock()
+        defer { lock.unlock() }
+        return result
     }
 }
