@@ -128,7 +128,23 @@ struct InstanceServiceTests {
             delete.instanceID = mine.id
             #expect(await rpcCode { _ = try await instances.deleteInstance(delete, options: b.auth) } == .notFound)
             #expect(try await instances.listInstances(.init(), options: b.auth).instances.isEmpty)
+            var qr = Waqtor_V1_GetQrCodeRequest()
+            qr.instanceID = mine.id
+            #expect(await rpcCode { _ = try await instances.getQrCode(qr, options: b.auth) } == .notFound)
+            var state = Waqtor_V1_GetConnectionStateRequest()
+            state.instanceID = mine.id
+            #expect(await rpcCode { _ = try await instances.getConnectionState(state, options: b.auth) } == .notFound)
+            var getPacing = Waqtor_V1_GetPacingRequest()
+            getPacing.instanceID = mine.id
+            #expect(await rpcCode { _ = try await instances.getPacing(getPacing, options: b.auth) } == .notFound)
+            var logout = Waqtor_V1_LogoutInstanceRequest()
+            logout.instanceID = mine.id
+            #expect(await rpcCode { _ = try await instances.logoutInstance(logout, options: b.auth) } == .notFound)
+            var malformed = Waqtor_V1_GetInstanceRequest()
+            malformed.instanceID = "not-a-uuid"
+            #expect(await rpcCode { _ = try await instances.getInstance(malformed, options: a.auth) } == .notFound)
             #expect(try await instances.getInstance(get, options: a.auth).instance?.id == mine.id)
+            #expect(try await instances.getInstance(get, options: a.auth).instance?.state == .close, "B's attempts changed nothing")
 
             var pacing = Waqtor_V1_UpdatePacingRequest()
             pacing.instanceID = mine.id
