@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+import WaqtorTestSupport
 
 @testable import WaqtorRPC
 

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import WaqtorRPC
+import WaqtorTestSupport
 
 /// A message for exercising the runtime alone: its bytes are the payload. Decoding fails for a
 /// payload whose first byte is 0xFF, which stands in for a malformed protobuf message.
@@ -22,32 +23,6 @@ struct Echo: ProtoMessage {
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
-/// A one-shot event a test can await (no sleeping).
-final class Signal: Sendable {
-    private let state = NIOLockedValueBox<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.fired = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    var isFired: Bool { state.withLockedValue { $0.fired } }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLockedValue { state -> Bool in
-                if state.fired { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if fired { continuation.resume() }
-        }
-    }
-}
 
 /// Waits on `signal` but wakes up for cancellation, reporting it through `cancelled`.
 func waitCancellable(_ signal: Signal, cancelled: Signal? = nil) async throws {
