@@ -60,26 +60,28 @@ enum FrameBuilder {
         var frame = body
         if frame.readerIndex >= headSize {
             let start = frame.readerIndex - headSize
-            var writer = HeadWriter(buffer: frame, index: start, payloadLength: headSize - Frame.headerSize + bodyLength)
-            frame = ByteBuffer()  // drop our reference so the writer's copy stays unique
-            writeHead(&writer)
-            var result = writer.buffer
-            result.moveReaderIndex(to: start)
-            return result
+            // One uniqueness check and raw stores, instead of a checked `set` per field.
+            frame.withVeryUnsafeMutableBytes { raw in
+                var writer = HeadWriter(raw: raw, index: start, payloadLength: headSize - Frame.headerSize + bodyLength)
+                writeHead(&writer)
+            }
+            frame.moveReaderIndex(to: start)
+            return frame
         }
         var fresh = ByteBufferAllocator().buffer(capacity: headSize + bodyLength)
         fresh.moveWriterIndex(forwardBy: headSize)
         fresh.writeBuffer(&frame)
-        var writer = HeadWriter(buffer: fresh, index: 0, payloadLength: headSize - Frame.headerSize + bodyLength)
-        fresh = ByteBuffer()
-        writeHead(&writer)
-        return writer.buffer
+        fresh.withVeryUnsafeMutableBytes { raw in
+            var writer = HeadWriter(raw: raw, index: 0, payloadLength: headSize - Frame.headerSize + bodyLength)
+            writeHead(&writer)
+        }
+        return fresh
     }
 }
 
-/// Writes a frame head at a fixed position with `set` operations.
+/// Writes a frame head, big-endian, into raw bytes the caller has sized for it.
 struct HeadWriter {
-    var buffer: ByteBuffer
+    let raw: UnsafeMutableRawBufferPointer
     var index: Int
     let payloadLength: Int
 
@@ -91,10 +93,17 @@ struct HeadWriter {
     }
 
     mutating func integer<T: FixedWidthInteger>(_ value: T) {
-        index += buffer.setInteger(value, at: index)
+        precondition(index + MemoryLayout<T>.size <= raw.count)
+        raw.storeBytes(of: value.bigEndian, toByteOffset: index, as: T.self)
+        index += MemoryLayout<T>.size
     }
 
     mutating func string(_ value: String) {
-        index += buffer.setString(value, at: index)
+        var value = value
+        value.withUTF8 { utf8 in
+            precondition(index + utf8.count <= raw.count)
+            UnsafeMutableRawBufferPointer(rebasing: raw[index..<(index + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            index += utf8.count
+        }
     }
 }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 
 /// The router's methods keyed by their UTF-8 bytes, so that looking up the method of a call does
@@ -22,8 +23,8 @@ struct MethodTable: Sendable {
     func lookup(_ bytes: ByteBuffer) -> Entry? { entries[bytes] }
 }
 
-/// A process-wide counter (a lock is plenty: it is touched only for calls without a request id).
+/// A process-wide counter (relaxed atomic increments: only uniqueness matters).
 final class ManagedAtomicCounter: Sendable {
-    private let value = NIOLockedValueBox<UInt64>(UInt64.random(in: 0..<(1 << 40)))
-    func next() -> UInt64 { value.withLockedValue { $0 &+= 1; return $0 } }
+    private let value = Atomic<UInt64>(UInt64.random(in: 0..<(1 << 40)))
+    func next() -> UInt64 { value.add(1, ordering: .relaxed).newValue }
 }
