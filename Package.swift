@@ -114,7 +114,7 @@ let package = Package(
         // A stand-in Evolution API server (routes, shapes, errors, webhooks) for tests and local runs.
         .target(
             name: "EvolutionSimulator",
-            dependencies: [
+            dependencies: ["WaqtorCrypto", 
                 "WaqtorHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
