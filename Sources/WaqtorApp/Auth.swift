@@ -126,6 +126,12 @@ public struct AuthInterceptor: RPCInterceptor {
         self.tenants = tenants
     }
 
+    /// Public methods (``Access/anyone``) have nothing to check, so they stay unwrapped (and an
+    /// inline Ping stays inline).
+    public func passesThrough(method: String) -> Bool {
+        AccessRules.access(for: method) == .anyone
+    }
+
     public func intercept<Result: Sendable>(
         context: ServerContext, next: @Sendable () async throws -> Result
     ) async throws -> Result {

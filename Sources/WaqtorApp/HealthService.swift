@@ -20,10 +20,23 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
     }
 
     public func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
+        Self.answerPing(request)
+    }
+
+    static func answerPing(_ request: Waqtor_V1_PingRequest) -> Waqtor_V1_PingResponse {
         var response = Waqtor_V1_PingResponse()
         response.payload = request.payload
-        response.serverTime = Google_Protobuf_Timestamp(date: Date())
+        response.serverTime = .now()
         return response
+    }
+
+    /// Registers every method, with Ping answered inline (on the event loop, without a task): it
+    /// does no I/O, and it is what clients and monitors call most.
+    public func registerInline(into router: inout RPCRouter) {
+        register(into: &router)
+        router.registerInlineUnary("waqtor.v1.HealthService/Ping") { (request: Waqtor_V1_PingRequest, _) in
+            Self.answerPing(request)
+        }
     }
 
     /// Checks every dependency at once, each bounded by the check timeout. Answers OK with

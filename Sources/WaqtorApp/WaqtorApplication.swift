@@ -53,7 +53,7 @@ public final class WaqtorApplication: Sendable {
         HealthService(
             postgres: postgres, redis: redis, shardAddresses: configuration.redisShards,
             checkTimeout: configuration.healthCheckTimeout
-        ).register(into: &router)
+        ).registerInline(into: &router)
         tenants = TenantStore(pool: postgres)
         instances = InstanceStore(pool: postgres)
         webhookServer = WebhookServer(

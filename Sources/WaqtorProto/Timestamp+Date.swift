@@ -1,4 +1,11 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension Google_Protobuf_Timestamp {
     /// The timestamp of a date (nanosecond precision, rounded; `nanos` always in 0..<1e9).
@@ -19,8 +26,15 @@ extension Google_Protobuf_Timestamp {
         self.nanos = Int32(nanos)
     }
 
-    /// The current time.
-    public static func now() -> Google_Protobuf_Timestamp { Google_Protobuf_Timestamp(date: Date()) }
+    /// The current time (the system's real-time clock, to the nanosecond).
+    public static func now() -> Google_Protobuf_Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var now = Google_Protobuf_Timestamp()
+        now.seconds = Int64(ts.tv_sec)
+        now.nanos = Int32(ts.tv_nsec)
+        return now
+    }
 
     /// The instant as a Foundation date (sub-microsecond precision may be lost to Double).
     public var date: Date {

@@ -53,6 +53,32 @@ enum FrameBuilder {
         }
     }
 
+    /// Appends the head of an OK END frame (no message, the `request-id` metadata) to `out`; the
+    /// response is appended next, then ``finishEnd(startingAt:in:)`` writes the frame's length.
+    static func beginEnd(callID: UInt32, requestID: String, into out: inout ByteBuffer) {
+        let hasRequestID = !requestID.isEmpty
+        let headSize = Frame.headerSize + 1 + 2 + 2 + (hasRequestID ? 2 + 10 + 4 + requestID.utf8.count : 0)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: headSize) { raw in
+            var head = HeadWriter(raw: raw, index: 0, payloadLength: 0)  // the length is set by finishEnd
+            head.header(type: .end, flags: 0, callID: callID)
+            head.integer(RPCStatusCode.ok.rawValue)
+            head.integer(UInt16(0))
+            head.integer(UInt16(hasRequestID ? 1 : 0))
+            if hasRequestID {
+                head.integer(UInt16(10))
+                head.string(Metadata.Keys.requestID)
+                head.integer(UInt32(requestID.utf8.count))
+                head.string(requestID)
+            }
+            return headSize
+        }
+    }
+
+    /// Writes the length of the frame that ``beginEnd(callID:requestID:into:)`` started at `start`.
+    static func finishEnd(startingAt start: Int, in out: inout ByteBuffer) {
+        out.setInteger(UInt32(out.writerIndex - start - 4), at: start)
+    }
+
     /// Writes `headSize` bytes in front of `body`: in place when there is room, else into a new buffer.
     private static func prepend(
         headSize: Int, bodyLength: Int, to body: consuming ByteBuffer, _ writeHead: (inout HeadWriter) -> Void

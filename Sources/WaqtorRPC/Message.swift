@@ -42,10 +42,16 @@ extension ProtoDecodingError: RPCErrorConvertible {
 extension ProtoMessage {
     /// Decodes the readable bytes of a buffer.
     public init(buffer: ByteBuffer) throws(ProtoDecodingError) {
-        let result: Result<Self, ProtoDecodingError> = buffer.withUnsafeReadableBytes { raw in
-            do throws(ProtoDecodingError) { return .success(try Self(serializedBytes: raw)) } catch { return .failure(error) }
+        // Not through a `Result<Self, …>`: instantiating its metadata per call is measurable.
+        var failure: ProtoDecodingError?
+        let decoded: Self? = buffer.withUnsafeReadableBytes { raw in
+            do throws(ProtoDecodingError) { return try Self(serializedBytes: raw) } catch {
+                failure = error
+                return nil
+            }
         }
-        self = try result.get()
+        guard let decoded else { throw failure! }
+        self = decoded
     }
 
     /// Decodes a byte array.

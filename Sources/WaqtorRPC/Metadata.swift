@@ -30,7 +30,12 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
 
     /// Appends an entry (the key is lower-cased).
     public mutating func add(_ key: String, _ value: String) {
-        entries.append(Entry(key: key.lowercased(), value: value))
+        let hasUpper = key.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        entries.append(Entry(key: hasUpper ? key.lowercased() : key, value: value))
+    }
+
+    mutating func reserveCapacity(_ count: Int) {
+        entries.reserveCapacity(count)
     }
 
     /// Replaces every entry for `key` with one entry, or removes them when `value` is nil.

@@ -5,9 +5,15 @@ import NIOCore
 /// The router's methods keyed by their UTF-8 bytes, so that looking up the method of a call does
 /// not first build a `String` from the frame.
 struct MethodTable: Sendable {
-    struct Entry: Sendable {
+    /// A class, so that handing an entry around costs one reference count.
+    final class Entry: Sendable {
         let name: String
         let handler: RPCMethodHandler
+
+        init(name: String, handler: RPCMethodHandler) {
+            self.name = name
+            self.handler = handler
+        }
     }
 
     private let entries: [ByteBuffer: Entry]

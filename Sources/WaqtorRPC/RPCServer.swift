@@ -62,7 +62,10 @@ public final class RPCServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: configuration.maxFrameLength)))
+                    // Stops reading from a client while its answers are not being taken (the
+                    // channel is not writable), so that a client that sends without reading
+                    // cannot grow the server's memory without bound.
+                    try sync.addHandler(BackPressureHandler())
                     try sync.addHandler(ServerConnectionHandler(
                         configuration: configuration, methods: methods, connectionID: connectionID, logger: logger))
                 }

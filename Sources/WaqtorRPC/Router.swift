@@ -8,20 +8,45 @@ public struct ServerContext: Sendable {
     /// The metadata the caller sent.
     public let metadata: Metadata
     /// When the caller stops waiting, if it said so.
-    public let deadline: ContinuousClock.Instant?
+    public var deadline: ContinuousClock.Instant? {
+        guard let deadlineUptimeNanos else { return nil }
+        // Kept on NIO's clock (one clock read per socket read serves every call of that read) and
+        // converted when asked for.
+        let left = Int64(bitPattern: deadlineUptimeNanos &- NIODeadline.now().uptimeNanoseconds)
+        return ContinuousClock.now.advanced(by: .nanoseconds(left))
+    }
+    /// The deadline as `NIODeadline.uptimeNanoseconds`.
+    let deadlineUptimeNanos: UInt64?
     /// The call's request id (the caller's, or one the server made).
     public let requestID: String
     /// The peer's address, e.g. `127.0.0.1:51234`.
     public let peer: String
     private let baseLogger: Logger
 
+    /// A context as the server makes it (tests build their own).
     public init(
         method: String, metadata: Metadata, deadline: ContinuousClock.Instant?, requestID: String,
         peer: String, logger: Logger
     ) {
         self.method = method
         self.metadata = metadata
-        self.deadline = deadline
+        self.deadlineUptimeNanos = deadline.map { deadline in
+            let left = ContinuousClock.now.duration(to: deadline)
+            let nanos = left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
+            return NIODeadline.now().uptimeNanoseconds &+ UInt64(bitPattern: nanos)
+        }
+        self.requestID = requestID
+        self.peer = peer
+        self.baseLogger = logger
+    }
+
+    init(
+        method: String, metadata: Metadata, deadlineUptimeNanos: UInt64?, requestID: String, peer: String,
+        logger: Logger
+    ) {
+        self.method = method
+        self.metadata = metadata
+        self.deadlineUptimeNanos = deadlineUptimeNanos
         self.requestID = requestID
         self.peer = peer
         self.baseLogger = logger
@@ -64,6 +89,10 @@ public enum RPCMethodHandler: Sendable {
     case unary(@Sendable (ByteBuffer, ServerContext) async throws -> ByteBuffer)
     /// One request, a stream of responses.
     case serverStreaming(@Sendable (ByteBuffer, ServerContext, ServerStreamWriter<RawMessage>) async throws -> Void)
+    /// One request, one response, answered without suspending: run on the connection's event loop
+    /// as the request is read, with no task, appending the response's encoding to the buffer it is
+    /// given (the connection's outgoing batch). See ``RPCRouter/registerInlineUnary(_:request:response:handler:)``.
+    case inlineUnary(@Sendable (ByteBuffer, ServerContext, inout ByteBuffer) throws -> Void)
 }
 
 /// Bytes passed through as they are (the type-erased form of a streamed message).
@@ -107,6 +136,26 @@ public struct RPCRouter: Sendable {
         }
     }
 
+    /// Registers a unary method whose handler answers at once, without awaiting anything: it runs
+    /// on the connection's event loop while the request is being read, without a Swift task, and
+    /// its answer goes out in the same write as the other answers of that read.
+    ///
+    /// Only for work of a few microseconds that never blocks (Ping): while it runs, no other
+    /// connection of that event loop is served. Anything that does I/O or may take longer belongs
+    /// in ``registerUnary(_:request:response:handler:)``.
+    public mutating func registerInlineUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        request: Request.Type = Request.self,
+        response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        handlers[method] = .inlineUnary { bytes, context, out in
+            let request = try Request(buffer: bytes)
+            let response = try handler(request, context)
+            response.serialize(into: &out)
+        }
+    }
+
     /// Registers a server-streaming method.
     public mutating func registerServerStreaming<Request: ProtoMessage, Response: ProtoMessage>(
         _ method: String,
@@ -143,13 +192,31 @@ public protocol RPCInterceptor: Sendable {
     func intercept<Result: Sendable>(
         context: ServerContext, next: @Sendable () async throws -> Result
     ) async throws -> Result
+
+    /// Whether the interceptor has nothing to do for any call of `method` (a public method, for an
+    /// authentication interceptor), so that the method is left unwrapped. Defaults to false.
+    func passesThrough(method: String) -> Bool
+}
+
+extension RPCInterceptor {
+    public func passesThrough(method: String) -> Bool { false }
 }
 
 extension RPCRouter {
-    /// Wraps every method registered so far with `interceptor` (register the services first).
+    /// Wraps every method registered so far with `interceptor` (register the services first),
+    /// except those it passes through. An inline method it wraps becomes an ordinary unary one
+    /// (the interceptor may suspend).
     public mutating func intercept(with interceptor: some RPCInterceptor) {
-        for (method, handler) in handlers {
+        for (method, handler) in handlers where !interceptor.passesThrough(method: method) {
             switch handler {
+            case .inlineUnary(let inner):
+                handlers[method] = .unary { bytes, context in
+                    try await interceptor.intercept(context: context) {
+                        var out = ByteBuffer.withReservedHead()
+                        try inner(bytes, context, &out)
+                        return out
+                    }
+                }
             case .unary(let inner):
                 handlers[method] = .unary { bytes, context in
                     try await interceptor.intercept(context: context) { try await inner(bytes, context) }

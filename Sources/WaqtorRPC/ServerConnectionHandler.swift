@@ -13,8 +13,13 @@ enum RPCServerEvent: Sendable {
 ///
 /// Lives on its channel's event loop and is not `Sendable`; call tasks reach it only through
 /// ``ServerOutbound``, whose drain runs here.
+///
+/// It splits the byte stream into frames itself (with ``FrameDecoder``), rather than behind a
+/// separate decoding handler, so that a frame costs no trip through the pipeline. Answers of
+/// inline methods (``RPCMethodHandler/inlineUnary(_:)``) are encoded straight into one outgoing
+/// buffer per read, written and flushed once when the read is done.
 final class ServerConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = DecodedFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private struct ActiveCall {
@@ -35,13 +40,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var spare: [ServerOutbound.Item] = []
     private var peer = "unknown"
 
+    // The handler lives on one event loop and never hands out its state, so the hottest fields
+    // skip the runtime's dynamic exclusivity tracking (measurable per call; see BENCHMARKS.md).
     private var handshakeDone = false
     private var draining = false
-    private var closing = false
-    private var lastCallID: UInt32 = 0
-    private var calls: [UInt32: ActiveCall] = [:]
-    private var needsFlush = false
-    private var lastActivity = NIODeadline.now()
+    @exclusivity(unchecked) private var closing = false
+    @exclusivity(unchecked) private var lastCallID: UInt32 = 0
+    @exclusivity(unchecked) private var calls: [UInt32: ActiveCall] = [:]
+    @exclusivity(unchecked) private var needsFlush = false
+    @exclusivity(unchecked) private var lastActivity = NIODeadline.now()
     private var handshakeTimer: Scheduled<Void>?
     /// The calls' deadlines, and the one timer armed for the earliest of them.
     private var deadlines = DeadlineQueue()
@@ -50,11 +57,24 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var bound: NIOLoopBound<ServerConnectionHandler>?
     private var idleTimer: Scheduled<Void>?
 
+    @exclusivity(unchecked) private var decoder: FrameDecoder
+    /// The start of a frame that is not whole yet (bytes of earlier reads).
+    @exclusivity(unchecked) private var cumulation: ByteBuffer?
+    /// Answers of inline calls read since the last flush, in one buffer.
+    @exclusivity(unchecked) private var batch: ByteBuffer?
+    @exclusivity(unchecked) private var batchCapacity = 1024
+    /// The clock read once per read (lazily): the arrival time of its requests.
+    @exclusivity(unchecked) private var readTimeNIO: UInt64?
+    /// The method of the previous call, so that a connection calling one method over and over
+    /// looks it up without hashing its name.
+    @exclusivity(unchecked) private var lastMethod: (bytes: ByteBuffer, entry: MethodTable.Entry)?
+
     init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
         self.configuration = configuration
         self.methods = methods
         self.connectionID = connectionID
         self.logger = logger
+        self.decoder = FrameDecoder(maxFrameLength: configuration.maxFrameLength)
         self.logger[metadataKey: "connection"] = .stringConvertible(connectionID)
     }
 
@@ -110,6 +130,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         calls.removeAll()
         bound = nil
+        cumulation = nil
+        batch = nil
         outbound?.close()
     }
 
@@ -146,7 +168,36 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        switch unwrapInboundIn(data) {
+        var buffer = unwrapInboundIn(data)
+        if var earlier = cumulation {
+            cumulation = nil
+            earlier.writeBuffer(&buffer)
+            buffer = earlier
+        }
+        readTimeNIO = nil
+        while !closing, let decoded = decoder.next(from: &buffer) {
+            process(decoded)
+        }
+        if !closing, buffer.readableBytes > 0 {
+            // Keep the partial frame in a buffer of our own, sized for the whole frame when its
+            // length is known, so that the receive buffer is not pinned and the rest appends in place.
+            let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { Int($0) + 4 } ?? 0
+            var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, min(length, Int(configuration.maxFrameLength) + 4), 64))
+            own.writeBuffer(&buffer)
+            cumulation = own
+        }
+    }
+
+    /// The time this read's requests arrived (`NIODeadline` nanoseconds), read once per read.
+    private var readTime: UInt64 {
+        if let readTimeNIO { return readTimeNIO }
+        let now = NIODeadline.now().uptimeNanoseconds
+        readTimeNIO = now
+        return now
+    }
+
+    private func process(_ decoded: DecodedFrame) {
+        switch decoded {
         case .frame(let frame):
             handle(frame)
         case .oversized(let rawType, let callID, let length, let limit):
@@ -232,7 +283,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
         lastCallID = callID
-        lastActivity = .now()
+        lastActivity = .uptimeNanoseconds(readTime)
         var payload = frame.payload
         let timeoutMicros: UInt64
         let methodBytes: ByteBuffer
@@ -250,7 +301,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         // From here on every answer carries the call's request id (the caller's, or a new one).
         // A caller's id is kept when it is 1-128 bytes; otherwise the server makes one.
-        let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 } ?? RequestIDGenerator.next()
+        let requestID = (metadata.isEmpty ? nil : metadata[Metadata.Keys.requestID]).flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 } ?? RequestIDGenerator.next()
         if draining {
             refuse(callID, .unavailable, "the server is shutting down; open a new connection to retry", requestID: requestID)
             return
@@ -261,32 +312,78 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                    requestID: requestID)
             return
         }
-        guard let method = methods.lookup(methodBytes) else {
+        let found: MethodTable.Entry?
+        if let lastMethod, lastMethod.bytes == methodBytes {
+            found = lastMethod.entry
+        } else {
+            found = methods.lookup(methodBytes)
+            if let found { lastMethod = (methodBytes, found) }
+        }
+        guard let method = found else {
             let name = String(buffer: methodBytes)
             refuse(callID, .unimplemented, "unknown method '\(name)'; methods are named like 'waqtor.v1.HealthService/Ping'", requestID: requestID)
             return
         }
-        let head = RequestHead(method: method.name, timeoutMicros: timeoutMicros, metadata: metadata)
-
-        let deadline: ContinuousClock.Instant? =
-            head.timeoutMicros == 0 ? nil : ContinuousClock.now.advanced(by: .microseconds(Int64(clamping: head.timeoutMicros)))
+        // Deadlines count from when the request was read.
+        var deadline: UInt64?
+        if timeoutMicros > 0 {
+            let (micros, overflow) = timeoutMicros.multipliedReportingOverflow(by: 1000)
+            let (at, overflow2) = readTime.addingReportingOverflow(micros)
+            deadline = overflow || overflow2 || at > UInt64(Int64.max) ? UInt64(Int64.max) : at
+        }
         let serverContext = ServerContext(
-            method: head.method, metadata: head.metadata, deadline: deadline, requestID: requestID, peer: peer,
+            method: method.name, metadata: metadata, deadlineUptimeNanos: deadline, requestID: requestID, peer: peer,
             logger: logger)
+        if case .inlineUnary(let run) = method.handler {
+            runInline(run, callID: callID, request: payload, context: serverContext)
+            return
+        }
         guard let outbound else { return }
 
         var call = ActiveCall()
-        if head.timeoutMicros > 0 {
-            let (micros, overflow) = head.timeoutMicros.multipliedReportingOverflow(by: 1000)
-            let (at, overflow2) = NIODeadline.now().uptimeNanoseconds.addingReportingOverflow(micros)
-            call.deadline = overflow || overflow2 || at > UInt64(Int64.max) ? UInt64(Int64.max) : at
-            call.timeoutMicros = head.timeoutMicros
+        if let deadline {
+            call.deadline = deadline
+            call.timeoutMicros = timeoutMicros
             call.requestID = requestID
         }
         call.task = CallRunner.start(
             callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
         calls[callID] = call
         if let at = call.deadline { trackDeadline(at: at, callID: callID) }
+    }
+
+    /// Runs an inline method now and appends its END frame to this read's outgoing batch. It ends
+    /// before anything else happens on the connection, so it never enters the call table: its
+    /// deadline cannot pass and it cannot be cancelled while it runs.
+    private func runInline(
+        _ run: @Sendable (ByteBuffer, ServerContext, inout ByteBuffer) throws -> Void,
+        callID: UInt32, request: ByteBuffer, context serverContext: ServerContext
+    ) {
+        let started = serverContext.logsCalls ? ContinuousClock.now : nil
+        var out = batch.take() ?? ByteBufferAllocator().buffer(capacity: batchCapacity)
+        let start = out.writerIndex
+        FrameBuilder.beginEnd(callID: callID, requestID: serverContext.requestID, into: &out)
+        var status = RPCStatusCode.ok
+        do {
+            try run(request, serverContext, &out)
+            FrameBuilder.finishEnd(startingAt: start, in: &out)
+        } catch {
+            out.moveWriterIndex(to: start)
+            let rpcError = CallRunner.errorToStatus(error, context: serverContext)
+            status = rpcError.code
+            let frame = FrameBuilder.end(
+                callID: callID, status: rpcError.code, message: rpcError.message, requestID: serverContext.requestID,
+                extra: rpcError.metadata, body: ByteBuffer())
+            out.writeImmutableBuffer(frame)
+        }
+        batch = out
+        needsFlush = true
+        if let started {
+            serverContext.logger.debug("call finished", metadata: [
+                "status": .string(status.name),
+                "duration_us": .stringConvertible((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000),
+            ])
+        }
     }
 
     // MARK: Deadlines
@@ -374,13 +471,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func write(_ buffer: ByteBuffer) {
         guard let context else { return }
+        writeBatch(context: context)  // keeps the connection's frames in the order they were made
         context.write(wrapOutboundOut(buffer), promise: nil)
         needsFlush = true
+    }
+
+    private func writeBatch(context: ChannelHandlerContext) {
+        guard let out = batch.take() else { return }
+        // The next batch starts at about this one's size (at least 1 KiB, at most 64 KiB).
+        batchCapacity = min(max(out.readableBytes + out.readableBytes / 4, 1024), 64 * 1024)
+        context.write(wrapOutboundOut(out), promise: nil)
     }
 
     private func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
+        writeBatch(context: context)
         context.flush()
     }
 
@@ -476,6 +582,11 @@ enum CallRunner {
                     })
                     try await run(request, context, writer)
                     frame = FrameBuilder.end(callID: callID, status: .ok, message: "", requestID: context.requestID, body: ByteBuffer())
+                case .inlineUnary(let run):
+                    // Not reached: the connection runs inline methods itself. Kept correct anyway.
+                    var response = ByteBuffer.withReservedHead()
+                    try run(request, context, &response)
+                    frame = FrameBuilder.end(callID: callID, status: .ok, message: "", requestID: context.requestID, body: response)
                 }
             } catch {
                 let rpcError = errorToStatus(error, context: context)
@@ -506,7 +617,7 @@ enum CallRunner {
             return rpcError
         }
         if error is CancellationError {
-            if let deadline = context.deadline, deadline <= .now {
+            if let deadline = context.deadlineUptimeNanos, deadline <= NIODeadline.now().uptimeNanoseconds {
                 return RPCError(code: .deadlineExceeded, message: "the call's deadline passed before it finished")
             }
             return RPCError(code: .cancelled, message: "the call was cancelled")
@@ -522,17 +633,16 @@ enum CallRunner {
 /// without a heap allocation.
 enum RequestIDGenerator {
     private static let counter = ManagedAtomicCounter()
-    private static let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
 
-    /// `s` and 14 base-36 digits of a process-wide counter (started at a random value), written
+    /// `s` and 14 hexadecimal digits of a process-wide counter (started at a random value), written
     /// straight into a small string.
     static func next() -> String {
-        var value = counter.next()
+        let value = counter.next()
         return String(unsafeUninitializedCapacity: 15) { buffer in
             buffer[0] = UInt8(ascii: "s")
-            for index in stride(from: 14, through: 1, by: -1) {
-                buffer[index] = digits[Int(value % 36)]
-                value /= 36
+            for index in 1...14 {
+                let nibble = UInt8(truncatingIfNeeded: value &>> UInt64(4 * (14 - index))) & 0x0F
+                buffer[index] = nibble < 10 ? nibble &+ 0x30 : nibble &+ 0x57  // 0-9, a-f
             }
             return 15
         }

@@ -139,6 +139,7 @@ public enum MetadataCodec {
             throw WireFormatError("the payload ends before the metadata count")
         }
         var metadata = Metadata()
+        if count > 0 { metadata.reserveCapacity(Int(count)) }
         for index in 0..<Int(count) {
             guard let keyLength: UInt16 = buffer.readInteger(), let key = buffer.readString(length: Int(keyLength)) else {
                 throw WireFormatError("metadata entry \(index) is truncated in its key")
