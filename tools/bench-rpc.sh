@@ -58,22 +58,45 @@ SERVER_CMD=${SERVER_CMD//%PORT%/$PORT}
 echo "== server: $SERVER_CMD" >&2
 $SERVER_CMD >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do
-    "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --requests 1 --warmup 0 >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "error: the server exited:" >&2; cat "$OUT/server.log" >&2; exit 1; }
-    sleep 0.1
-done
-
-ours() { # C M [--pipeline]
-    echo "== waqtor-load ping -c $1 -m $2 --duration $DURATION --warmup $WARMUP ${3:-}" >&2
-    "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --connections "$1" --in-flight "$2" \
-        --duration "$DURATION" --warmup "$WARMUP" --json ${3:-} | tee "$OUT/ours-$1x$2${3:-}.json" >&2
+wait_server() {
+    for _ in $(seq 100); do
+        "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --requests 1 --warmup 0 >/dev/null 2>&1 && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || { echo "error: the server exited:" >&2; cat "$OUT"/server*.log >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "error: the server did not answer within 10 s" >&2
+    exit 1
 }
-ours 1 1
-ours 50 32
-# The same load sent the way redis-benchmark -P sends it: M calls per connection in one batch.
-ours 50 32 --pipeline
+wait_server
+
+ours() { # TAG C M [waqtor-load flags...]
+    local tag=$1 c=$2 m=$3
+    shift 3
+    echo "== waqtor-load ping -c $c -m $m --duration $DURATION --warmup $WARMUP $*" >&2
+    "$BIN/waqtor-load" ping --server "127.0.0.1:$PORT" --connections "$c" --in-flight "$m" \
+        --duration "$DURATION" --warmup "$WARMUP" --json "$@" | tee "$OUT/ours-$tag.json" >&2
+}
+# Through RPCClient (what services use), then with the --raw engine, which speaks the protocol
+# directly as redis-benchmark speaks RESP.
+ours client-1x1 1 1
+ours raw-1x1 1 1 --raw
+ours client-50x32 50 32
+ours client-50x32-pipelined 50 32 --pipeline
+ours raw-50x32 50 32 --raw
+ours raw-50x32-pipelined 50 32 --raw --pipeline
 stop_pid "$SERVER_PID"; SERVER_PID=""
+
+if [ -z "${BENCH_SERVER_CMD:-}" ]; then
+    # The same server with Ping as an ordinary async handler (a Swift task per call), which is
+    # what every handler that does I/O pays.
+    PORT=$(free_port)
+    echo "== server: $BIN/waqtor-load serve --async-ping --port $PORT" >&2
+    "$BIN/waqtor-load" serve --async-ping --port "$PORT" >"$OUT/server-async.log" 2>&1 &
+    SERVER_PID=$!
+    wait_server
+    ours async-raw-50x32-pipelined 50 32 --raw --pipeline
+    stop_pid "$SERVER_PID"; SERVER_PID=""
+fi
 
 # --- redis ------------------------------------------------------------------------------------
 RPORT=$(free_port)
@@ -95,16 +118,28 @@ python3 - "$OUT" <<'PY'
 import csv, json, sys
 out = sys.argv[1]
 print()
-print("| C × M | ours calls/s | redis PING_MBULK req/s | ratio | ours p50 µs | redis p50 µs | ours p99 µs | redis p99 µs | ours p99.9 / max µs |")
+print("| C × M, client | ours calls/s | redis PING_MBULK req/s | ratio | ours p50 µs | redis p50 µs | ours p99 µs | redis p99 µs | ours p99.9 / max µs |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for c, m, mode in ((1, 1, ""), (50, 32, ""), (50, 32, "--pipeline")):
-    o = json.load(open(f"{out}/ours-{c}x{m}{mode}.json"))
+import os
+runs = [
+    ("client-1x1", "1 × 1, RPCClient", 1, 1),
+    ("raw-1x1", "1 × 1, raw", 1, 1),
+    ("client-50x32", "50 × 32, RPCClient, closed loops", 50, 32),
+    ("client-50x32-pipelined", "50 × 32, RPCClient, pipelined", 50, 32),
+    ("raw-50x32", "50 × 32, raw, closed loops", 50, 32),
+    ("raw-50x32-pipelined", "50 × 32, raw, pipelined (as redis-benchmark -P 32)", 50, 32),
+    ("async-raw-50x32-pipelined", "50 × 32, raw, pipelined, Ping as an async handler", 50, 32),
+]
+for tag, label, c, m in runs:
+    path = f"{out}/ours-{tag}.json"
+    if not os.path.exists(path):
+        continue
+    o = json.load(open(path))
     rows = {r["test"]: r for r in csv.DictReader(open(f"{out}/redis-{c}x{m}.csv"))}
     r = rows.get("PING_MBULK") or next(iter(rows.values()))
     rps = float(r["rps"])
     errs = sum(o["errors"].values())
     note = f" ({errs} errors)" if errs else ""
-    label = f"{c} × {m}" + (" pipelined" if mode else "")
     print(f"| {label} | {o['calls_per_s']:.0f}{note} | {rps:.0f} | {o['calls_per_s'] / rps:.2f} | "
           f"{o['latency']['p50']:.1f} | {float(r['p50_latency_ms']) * 1000:.1f} | "
           f"{o['latency']['p99']:.1f} | {float(r['p99_latency_ms']) * 1000:.1f} | "

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
+import NIOPosix
 import WaqtorProto
 import WaqtorRPC
 
@@ -46,6 +47,9 @@ struct PingLoad: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Pipeline like redis-benchmark -P M: each connection sends its M calls together and sends the next M once all M are answered (instead of M independent loops, each sending its next call as soon as its answer arrives).")
     var pipeline = false
+
+    @Flag(name: .long, help: "Speak the protocol directly over one NIO channel per connection, as redis-benchmark speaks RESP (the request encoded once, every answer checked and decoded), instead of through RPCClient; keeps the load generator's own cost per call small.")
+    var raw = false
 
     @Flag(name: .customLong("async-api"), help: "Drive each loop as a Swift task awaiting RPCClient.unary (the API services use) instead of chaining RPCClient.startUnary callbacks on the event loop (the default, which keeps the load generator's own cost low).")
     var asyncAPI = false
@@ -132,6 +136,10 @@ struct PingLoad: AsyncParsableCommand {
     func run() async throws {
         let (host, port) = try parseServer()
         let callTimeout = Duration.milliseconds(Int64(timeout * 1000))
+        if raw {
+            try await runRaw(host: host, port: port)
+            return
+        }
         let clients = (0..<connections).map { _ in
             RPCClient(
                 host: host, port: port,
@@ -228,7 +236,39 @@ struct PingLoad: AsyncParsableCommand {
         }
         }
         for client in clients { await client.close() }
+        try report(results, measureFrom: measureFrom)
+    }
 
+    /// The `--raw` engine (``RawLoad``): each connection opens, warms up and measures on its own.
+    func runRaw(host: String, port: Int) async throws {
+        let perConnection: [Int]? = requests.map { total in
+            (0..<connections).map { total / connections + ($0 < total % connections ? 1 : 0) }
+        }
+        let begin = monotonicNanos()
+        let measureFrom = begin + UInt64(warmup * 1e9)
+        let stopAt = duration.map { measureFrom + UInt64($0 * 1e9) }
+        let base = RawLoad.Settings(
+            host: host, port: port, inFlight: inFlight, pipeline: pipeline, payloadSize: payloadSize,
+            timeoutMicros: UInt64(timeout * 1e6), measureFrom: measureFrom, stop: .count(0),
+            giveUpAfter: (stopAt ?? .max / 2) + UInt64(timeout * 1e9))
+        let results: [LoopResult] = await withTaskGroup(of: LoopResult.self) { group in
+            for c in 0..<connections {
+                var settings = base
+                settings.stop = stopAt.map { .at($0) } ?? .count(perConnection![c])
+                group.addTask { [settings] in await RawLoad.run(settings, group: MultiThreadedEventLoopGroup.singleton) }
+            }
+            var all: [LoopResult] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        if results.allSatisfy({ $0.ok == 0 && $0.errors["UNAVAILABLE"] != nil }), let error = results.first?.lastError {
+            FileHandle.standardError.write(Data("error: \(error.code.name): \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        try report(results, measureFrom: measureFrom)
+    }
+
+    func report(_ results: [LoopResult], measureFrom: UInt64) throws {
         var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
         var ok: UInt64 = 0
         var errors: [String: UInt64] = [:]

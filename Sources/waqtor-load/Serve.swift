@@ -23,8 +23,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "warning"
 
+    @Flag(name: .customLong("async-ping"), help: "Serve Ping as an ordinary async handler (a Swift task per call) instead of inline, as waqtor-server does.")
+    var asyncPing = false
+
     struct Health: Waqtor_V1_HealthServiceHandler {
         func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
+            Self.answer(request)
+        }
+
+        static func answer(_ request: Waqtor_V1_PingRequest) -> Waqtor_V1_PingResponse {
             var response = Waqtor_V1_PingResponse()
             response.payload = request.payload
             response.serverTime = .now()
@@ -52,6 +59,12 @@ struct Serve: AsyncParsableCommand {
 
         var router = RPCRouter()
         Health().register(into: &router)
+        if !asyncPing {
+            // As waqtor-server does: Ping needs no I/O, so it is answered inline.
+            router.registerInlineUnary("waqtor.v1.HealthService/Ping") { (request: Waqtor_V1_PingRequest, _) in
+                Health.answer(request)
+            }
+        }
         let server = RPCServer(configuration: RPCServerConfiguration(host: host, port: port), router: router, logger: logger)
 
         // Install the signal sources before listening, so a signal right after start-up is not lost.
