@@ -350,18 +350,21 @@ final class CallToken: Sendable {
     }
 }
 
-/// Feeds decoded frames to the connection and answers and sends PINGs.
+/// Splits the bytes into frames, feeds them to the connection, and answers and sends PINGs.
 final class ClientInboundHandler: ChannelInboundHandler {
-    typealias InboundIn = DecodedFrame
+    typealias InboundIn = ByteBuffer
 
     let connection: ClientConnection
     private let keepalive: Duration?
     private var keepaliveTask: RepeatedTask?
     private var awaitingPingAck = false
+    @exclusivity(unchecked) private var reader: FrameReader
+    private var broken = false
 
-    init(connection: ClientConnection, keepalive: Duration?) {
+    init(connection: ClientConnection, keepalive: Duration?, maxFrameLength: UInt32) {
         self.connection = connection
         self.keepalive = keepalive
+        self.reader = FrameReader(maxFrameLength: maxFrameLength)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -389,7 +392,15 @@ final class ClientInboundHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        guard !broken else { return }
+        reader.read(unwrapInboundIn(data)) { decoded in
+            receive(decoded, context: context)
+            return !broken
+        }
+    }
+
+    private func receive(_ decoded: DecodedFrame, context: ChannelHandlerContext) {
+        switch decoded {
         case .frame(let frame):
             if frame.type == .ping {
                 if frame.flags & Frame.flagAck != 0 {
@@ -403,11 +414,13 @@ final class ClientInboundHandler: ChannelInboundHandler {
                 connection.receive(frame)
             }
         case .oversized, .malformed:
+            broken = true
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        reader.reset()
         keepaliveTask?.cancel()
         connection.closed()
         context.fireChannelInactive()

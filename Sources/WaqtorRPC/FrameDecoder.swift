@@ -75,3 +75,58 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         return .frame(Frame(type: type, flags: flags, callID: callID, payload: payload))
     }
 }
+
+/// Splits a connection's incoming bytes into frames: a ``FrameDecoder`` plus the start of a frame
+/// that has not fully arrived yet. Channel handlers feed it each read themselves, so that a frame
+/// costs no trip through the pipeline (and no boxing into `NIOAny`).
+public struct FrameReader: Sendable {
+    private var decoder: FrameDecoder
+    private var partial: ByteBuffer?
+    private let maxFrameLength: UInt32
+
+    public init(maxFrameLength: UInt32) {
+        self.decoder = FrameDecoder(maxFrameLength: maxFrameLength)
+        self.maxFrameLength = maxFrameLength
+    }
+
+    /// Calls `body` with every item that `bytes` completes (after what earlier reads left over),
+    /// in order, until `body` returns false; the bytes of an incomplete frame are kept for the
+    /// next read, in a buffer of their own so that the channel's receive buffer is not pinned.
+    @inlinable
+    public mutating func read(_ bytes: ByteBuffer, _ body: (DecodedFrame) -> Bool) {
+        var buffer = takePartial(appending: bytes)
+        while let decoded = nextDecoded(from: &buffer) {
+            guard body(decoded) else { return }
+        }
+        keepPartial(buffer)
+    }
+
+    @usableFromInline
+    mutating func nextDecoded(from buffer: inout ByteBuffer) -> DecodedFrame? {
+        decoder.next(from: &buffer)
+    }
+
+    @usableFromInline
+    mutating func takePartial(appending bytes: ByteBuffer) -> ByteBuffer {
+        guard var earlier = partial.take() else { return bytes }
+        var bytes = bytes
+        earlier.writeBuffer(&bytes)
+        return earlier
+    }
+
+    @usableFromInline
+    mutating func keepPartial(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0 else { return }
+        var buffer = buffer
+        // Room for the whole frame when its length is known (within the limit).
+        let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { Int(min($0, maxFrameLength)) + 4 } ?? 0
+        var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, length, 64))
+        own.writeBuffer(&buffer)
+        partial = own
+    }
+
+    /// Drops whatever is kept (the connection is gone).
+    public mutating func reset() {
+        partial = nil
+    }
+}

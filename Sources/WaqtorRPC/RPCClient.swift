@@ -96,17 +96,19 @@ public final class RPCClient: Sendable {
     /// error, on the connection's event loop (or on the calling thread when the call cannot start).
     /// Meant for load generators and other callers that drive many calls from callbacks; most code
     /// wants ``unary(method:request:responseType:options:)``. It must not block.
+    @inlinable
     public func startUnary<Request: ProtoMessage, Response: ProtoMessage>(
         method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init(),
         completion: @escaping @Sendable (Result<Response, RPCError>) -> Void
     ) {
+        // Inlinable, so that the caller's message types are known where the answer is decoded
+        // (no generic metadata is looked up per call).
         let frame: ByteBuffer
         do { frame = try encodeRequest(method: method, request: request, options: options) } catch {
             completion(.failure(error))
             return
         }
-        let timeout = options.timeout ?? configuration.defaultTimeout
-        let finish: @Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void = { result in
+        startUnary(frame: frame, timeout: options.timeout) { result in
             switch result {
             case .failure(let error):
                 completion(.failure(error))
@@ -122,6 +124,14 @@ public final class RPCClient: Sendable {
                 }
             }
         }
+    }
+
+    /// Starts a unary call from its encoded REQUEST frame (see ``startUnary(method:request:responseType:options:completion:)``).
+    @usableFromInline
+    func startUnary(
+        frame: ByteBuffer, timeout: Duration?, finish: @escaping @Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void
+    ) {
+        let timeout = timeout ?? configuration.defaultTimeout
         let ready: ClientConnection? = state.withLockedValue { state in
             if case .ready(let connection) = state, connection.isUsable { return connection }
             return nil
@@ -161,7 +171,8 @@ public final class RPCClient: Sendable {
         await current?.close()
     }
 
-    private func encodeRequest<Request: ProtoMessage>(method: String, request: Request, options: CallOptions) throws(RPCError) -> ByteBuffer {
+    @inlinable
+    func encodeRequest<Request: ProtoMessage>(method: String, request: Request, options: CallOptions) throws(RPCError) -> ByteBuffer {
         var frame = ByteBufferAllocator().buffer(capacity: 128 + method.utf8.count)
         frame.moveWriterIndex(forwardBy: Frame.headerSize)
         let timeout = options.timeout ?? configuration.defaultTimeout
@@ -222,8 +233,7 @@ public final class RPCClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let connection = ClientConnection(channel: channel, target: target, configuration: configuration)
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: configuration.maxFrameLength)))
-                    try sync.addHandler(ClientInboundHandler(connection: connection, keepalive: configuration.keepaliveInterval))
+                    try sync.addHandler(ClientInboundHandler(connection: connection, keepalive: configuration.keepaliveInterval, maxFrameLength: configuration.maxFrameLength))
                 }
             }
         bootstrap.connect(host: host, port: port).flatMap { channel in

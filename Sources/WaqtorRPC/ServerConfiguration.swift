@@ -41,6 +41,7 @@ public struct RPCServerConfiguration: Sendable {
 
 extension Duration {
     /// Whole nanoseconds, saturating.
+    @usableFromInline
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)

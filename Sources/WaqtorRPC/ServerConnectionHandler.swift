@@ -57,9 +57,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var bound: NIOLoopBound<ServerConnectionHandler>?
     private var idleTimer: Scheduled<Void>?
 
-    @exclusivity(unchecked) private var decoder: FrameDecoder
-    /// The start of a frame that is not whole yet (bytes of earlier reads).
-    @exclusivity(unchecked) private var cumulation: ByteBuffer?
+    @exclusivity(unchecked) private var reader: FrameReader
     /// Answers of inline calls read since the last flush, in one buffer.
     @exclusivity(unchecked) private var batch: ByteBuffer?
     @exclusivity(unchecked) private var batchCapacity = 1024
@@ -74,7 +72,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.methods = methods
         self.connectionID = connectionID
         self.logger = logger
-        self.decoder = FrameDecoder(maxFrameLength: configuration.maxFrameLength)
+        self.reader = FrameReader(maxFrameLength: configuration.maxFrameLength)
         self.logger[metadataKey: "connection"] = .stringConvertible(connectionID)
     }
 
@@ -130,7 +128,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         calls.removeAll()
         bound = nil
-        cumulation = nil
+        reader.reset()
         batch = nil
         outbound?.close()
     }
@@ -168,23 +166,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        var buffer = unwrapInboundIn(data)
-        if var earlier = cumulation {
-            cumulation = nil
-            earlier.writeBuffer(&buffer)
-            buffer = earlier
-        }
         readTimeNIO = nil
-        while !closing, let decoded = decoder.next(from: &buffer) {
+        reader.read(unwrapInboundIn(data)) { decoded in
             process(decoded)
-        }
-        if !closing, buffer.readableBytes > 0 {
-            // Keep the partial frame in a buffer of our own, sized for the whole frame when its
-            // length is known, so that the receive buffer is not pinned and the rest appends in place.
-            let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { Int($0) + 4 } ?? 0
-            var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, min(length, Int(configuration.maxFrameLength) + 4), 64))
-            own.writeBuffer(&buffer)
-            cumulation = own
+            return !closing
         }
     }
 

@@ -60,8 +60,7 @@ final class RawConnectionHandler: ChannelInboundHandler {
     private let expectedPayload: [UInt8]
 
     // Confined to the channel's event loop: the per-call fields skip dynamic exclusivity tracking.
-    @exclusivity(unchecked) private var decoder = FrameDecoder(maxFrameLength: 16 * 1024 * 1024)
-    @exclusivity(unchecked) private var cumulation: ByteBuffer?
+    @exclusivity(unchecked) private var reader = FrameReader(maxFrameLength: 16 * 1024 * 1024)
     @exclusivity(unchecked) private var out: ByteBuffer?
     @exclusivity(unchecked) private var nextCallID: UInt32 = 1
     /// Calls in flight: call id → when it was sent (monotonic ns).
@@ -127,23 +126,14 @@ final class RawConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if var earlier = cumulation {
-            cumulation = nil
-            earlier.writeBuffer(&buffer)
-            buffer = earlier
-        }
-        while !finished, let decoded = decoder.next(from: &buffer) {
+        guard !finished else { return }
+        reader.read(unwrapInboundIn(data)) { decoded in
             guard case .frame(let frame) = decoded else {
                 fail(context: context, RPCError(code: .internalError, message: "the server sent a bad frame: \(decoded)"))
-                return
+                return false
             }
             receive(frame, context: context)
-        }
-        if !finished, buffer.readableBytes > 0 {
-            var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, 4096))
-            own.writeBuffer(&buffer)
-            cumulation = own
+            return !finished
         }
     }
 
