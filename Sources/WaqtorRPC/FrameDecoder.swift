@@ -45,6 +45,25 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
             buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
             return nil
         }
+        if buffer.readableBytes >= Frame.headerSize {
+            // The whole header is here: read it in one look at the bytes.
+            let (length, rawType, flags, callID) = buffer.withUnsafeReadableBytes { raw in
+                (UInt32(bigEndian: raw.loadUnaligned(as: UInt32.self)), raw[4], raw[5],
+                 UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt32.self)))
+            }
+            if length >= UInt32(Frame.lengthCountedHeaderSize), length <= maxFrameLength {
+                guard buffer.readableBytes >= Int(length) + 4 else { return nil }
+                guard let type = FrameType(rawValue: rawType) else {
+                    poisoned = true
+                    buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+                    return .malformed(reason: "unknown frame type 0x\(String(rawType, radix: 16))")
+                }
+                buffer.moveReaderIndex(forwardBy: Frame.headerSize)
+                let payload = buffer.readSlice(length: Int(length) - Frame.lengthCountedHeaderSize)!
+                return .frame(Frame(type: type, flags: flags, callID: callID, payload: payload))
+            }
+            // Too short or too long: reported below.
+        }
         guard let length: UInt32 = buffer.getInteger(at: buffer.readerIndex) else { return nil }
         if length < UInt32(Frame.lengthCountedHeaderSize) {
             poisoned = true

@@ -42,16 +42,14 @@ extension ProtoDecodingError: RPCErrorConvertible {
 extension ProtoMessage {
     /// Decodes the readable bytes of a buffer.
     public init(buffer: ByteBuffer) throws(ProtoDecodingError) {
-        // Not through a `Result<Self, …>`: instantiating its metadata per call is measurable.
+        // Decoded in place: no `Optional<Self>` or `Result<Self, …>`, whose metadata would be
+        // looked up per call.
+        self.init()
         var failure: ProtoDecodingError?
-        let decoded: Self? = buffer.withUnsafeReadableBytes { raw in
-            do throws(ProtoDecodingError) { return try Self(serializedBytes: raw) } catch {
-                failure = error
-                return nil
-            }
+        buffer.withUnsafeReadableBytes { raw in
+            do throws(ProtoDecodingError) { self = try Self(serializedBytes: raw) } catch { failure = error }
         }
-        guard let decoded else { throw failure! }
-        self = decoded
+        if let failure { throw failure }
     }
 
     /// Decodes a byte array.

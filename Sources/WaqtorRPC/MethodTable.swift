@@ -1,6 +1,13 @@
 import NIOConcurrencyHelpers
 import Synchronization
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The router's methods keyed by their UTF-8 bytes, so that looking up the method of a call does
 /// not first build a `String` from the frame.
@@ -8,11 +15,20 @@ struct MethodTable: Sendable {
     /// A class, so that handing an entry around costs one reference count.
     final class Entry: Sendable {
         let name: String
+        /// The name's UTF-8 bytes.
+        let nameBytes: [UInt8]
         let handler: RPCMethodHandler
 
         init(name: String, handler: RPCMethodHandler) {
             self.name = name
+            self.nameBytes = Array(name.utf8)
             self.handler = handler
+        }
+
+        /// Whether `length` bytes at `start` are this method's name.
+        func isNamed(by start: UnsafeRawPointer, length: Int) -> Bool {
+            guard length == nameBytes.count, length > 0 else { return false }
+            return nameBytes.withUnsafeBytes { memcmp($0.baseAddress!, start, length) == 0 }
         }
     }
 

@@ -20,8 +20,9 @@ public struct ServerContext: Sendable {
     /// The call's request id (the caller's, or one the server made).
     public let requestID: String
     /// The peer's address, e.g. `127.0.0.1:51234`.
-    public let peer: String
-    private let baseLogger: Logger
+    public var peer: String { connection.peer }
+    /// What the calls of one connection share (one reference to count instead of several).
+    let connection: ConnectionContext
 
     /// A context as the server makes it (tests build their own).
     public init(
@@ -36,32 +37,44 @@ public struct ServerContext: Sendable {
             return NIODeadline.now().uptimeNanoseconds &+ UInt64(bitPattern: nanos)
         }
         self.requestID = requestID
-        self.peer = peer
-        self.baseLogger = logger
+        self.connection = ConnectionContext(peer: peer, logger: logger)
     }
 
     init(
-        method: String, metadata: Metadata, deadlineUptimeNanos: UInt64?, requestID: String, peer: String,
-        logger: Logger
+        method: String, metadata: Metadata, deadlineUptimeNanos: UInt64?, requestID: String,
+        connection: ConnectionContext
     ) {
         self.method = method
         self.metadata = metadata
         self.deadlineUptimeNanos = deadlineUptimeNanos
         self.requestID = requestID
-        self.peer = peer
-        self.baseLogger = logger
+        self.connection = connection
     }
 
     /// Whether the server logs a line per call (its logger is at debug level or finer).
-    public var logsCalls: Bool { baseLogger.logLevel <= .debug }
+    public var logsCalls: Bool { connection.logsCalls }
 
     /// A logger whose metadata carries `request-id` and `method` (built on first use, so that calls
     /// that do not log do not pay for it).
     public var logger: Logger {
-        var logger = baseLogger
+        var logger = connection.logger
         logger[metadataKey: "request-id"] = .string(requestID)
         logger[metadataKey: "method"] = .string(method)
         return logger
+    }
+}
+
+/// The part of a call's context that all calls of a connection share.
+final class ConnectionContext: Sendable {
+    let peer: String
+    let logger: Logger
+    /// The logger's level, read once per connection rather than per call.
+    let logsCalls: Bool
+
+    init(peer: String, logger: Logger) {
+        self.peer = peer
+        self.logger = logger
+        self.logsCalls = logger.logLevel <= .debug
     }
 }
 

@@ -33,29 +33,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let configuration: RPCServerConfiguration
     private let methods: MethodTable
     private let connectionID: UInt64
-    private var logger: Logger
+    // The handler lives on one event loop and never hands out its state, so its fields skip the
+    // runtime's dynamic exclusivity tracking (measurable per call; see BENCHMARKS.md).
+    @exclusivity(unchecked) private var logger: Logger
 
-    private var context: ChannelHandlerContext?
-    private var outbound: ServerOutbound?
-    private var spare: [ServerOutbound.Item] = []
-    private var peer = "unknown"
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var outbound: ServerOutbound?
+    @exclusivity(unchecked) private var spare: [ServerOutbound.Item] = []
+    @exclusivity(unchecked) private var peer = "unknown"
+    /// Shared by the contexts of this connection's calls.
+    @exclusivity(unchecked) private var connectionContext: ConnectionContext
 
-    // The handler lives on one event loop and never hands out its state, so the hottest fields
-    // skip the runtime's dynamic exclusivity tracking (measurable per call; see BENCHMARKS.md).
-    private var handshakeDone = false
-    private var draining = false
+    @exclusivity(unchecked) private var handshakeDone = false
+    @exclusivity(unchecked) private var draining = false
     @exclusivity(unchecked) private var closing = false
     @exclusivity(unchecked) private var lastCallID: UInt32 = 0
     @exclusivity(unchecked) private var calls: [UInt32: ActiveCall] = [:]
     @exclusivity(unchecked) private var needsFlush = false
     @exclusivity(unchecked) private var lastActivity = NIODeadline.now()
-    private var handshakeTimer: Scheduled<Void>?
+    @exclusivity(unchecked) private var handshakeTimer: Scheduled<Void>?
     /// The calls' deadlines, and the one timer armed for the earliest of them.
-    private var deadlines = DeadlineQueue()
-    private var deadlineTimer: Scheduled<Void>?
-    private var deadlineTimerAt: UInt64 = .max
-    private var bound: NIOLoopBound<ServerConnectionHandler>?
-    private var idleTimer: Scheduled<Void>?
+    @exclusivity(unchecked) private var deadlines = DeadlineQueue()
+    @exclusivity(unchecked) private var deadlineTimer: Scheduled<Void>?
+    @exclusivity(unchecked) private var deadlineTimerAt: UInt64 = .max
+    @exclusivity(unchecked) private var bound: NIOLoopBound<ServerConnectionHandler>?
+    @exclusivity(unchecked) private var idleTimer: Scheduled<Void>?
 
     @exclusivity(unchecked) private var reader: FrameReader
     /// Answers of inline calls read since the last flush, in one buffer.
@@ -65,7 +67,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var readTimeNIO: UInt64?
     /// The method of the previous call, so that a connection calling one method over and over
     /// looks it up without hashing its name.
-    @exclusivity(unchecked) private var lastMethod: (bytes: ByteBuffer, entry: MethodTable.Entry)?
+    @exclusivity(unchecked) private var lastMethod: MethodTable.Entry?
 
     init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
         self.configuration = configuration
@@ -74,6 +76,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.logger = logger
         self.reader = FrameReader(maxFrameLength: configuration.maxFrameLength)
         self.logger[metadataKey: "connection"] = .stringConvertible(connectionID)
+        self.connectionContext = ConnectionContext(peer: "unknown", logger: self.logger)
     }
 
     // MARK: Pipeline life
@@ -99,6 +102,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             peer = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
         }
         logger[metadataKey: "peer"] = .string(peer)
+        connectionContext = ConnectionContext(peer: peer, logger: logger)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
             bound.value.handshakeTimedOut()
@@ -270,19 +274,42 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         lastCallID = callID
         lastActivity = .uptimeNanoseconds(readTime)
         var payload = frame.payload
-        let timeoutMicros: UInt64
-        let methodBytes: ByteBuffer
-        let metadata: Metadata
-        do {
-            guard let timeout: UInt64 = payload.readInteger(), let methodLength: UInt16 = payload.readInteger(),
-                  let bytes = payload.readSlice(length: Int(methodLength))
-            else { throw WireFormatError("the REQUEST payload is truncated before the end of its method name") }
-            timeoutMicros = timeout
-            methodBytes = bytes
-            metadata = try MetadataCodec.read(from: &payload)
-        } catch {
-            refuse(callID, .invalidArgument, "malformed REQUEST: \(error)", requestID: "")
-            return
+        var timeoutMicros: UInt64 = 0
+        var methodBytes = ByteBuffer()
+        var metadata = Metadata()
+        var found: MethodTable.Entry?
+        // The common case in one look at the bytes: no metadata, and often the method of the
+        // previous call (compared without hashing).
+        let cached = lastMethod
+        let quick: (timeout: UInt64, methodLength: Int, same: Bool)? = payload.withUnsafeReadableBytes { raw in
+            guard raw.count >= 12 else { return nil }
+            let length = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))
+            guard raw.count >= 12 + length,
+                  raw.loadUnaligned(fromByteOffset: 10 + length, as: UInt16.self) == 0
+            else { return nil }
+            let same = cached?.isNamed(by: raw.baseAddress! + 10, length: length) ?? false
+            return (UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)), length, same)
+        }
+        if let quick {
+            timeoutMicros = quick.timeout
+            if quick.same {
+                found = cached
+            } else {
+                methodBytes = payload.getSlice(at: payload.readerIndex + 10, length: quick.methodLength)!
+            }
+            payload.moveReaderIndex(forwardBy: 12 + quick.methodLength)
+        } else {
+            do {
+                guard let timeout: UInt64 = payload.readInteger(), let methodLength: UInt16 = payload.readInteger(),
+                      let bytes = payload.readSlice(length: Int(methodLength))
+                else { throw WireFormatError("the REQUEST payload is truncated before the end of its method name") }
+                timeoutMicros = timeout
+                methodBytes = bytes
+                metadata = try MetadataCodec.read(from: &payload)
+            } catch {
+                refuse(callID, .invalidArgument, "malformed REQUEST: \(error)", requestID: "")
+                return
+            }
         }
         // From here on every answer carries the call's request id (the caller's, or a new one).
         // A caller's id is kept when it is 1-128 bytes; otherwise the server makes one.
@@ -297,12 +324,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                    requestID: requestID)
             return
         }
-        let found: MethodTable.Entry?
-        if let lastMethod, lastMethod.bytes == methodBytes {
-            found = lastMethod.entry
-        } else {
+        if found == nil {
             found = methods.lookup(methodBytes)
-            if let found { lastMethod = (methodBytes, found) }
+            if let found { lastMethod = found }
         }
         guard let method = found else {
             let name = String(buffer: methodBytes)
@@ -317,8 +341,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             deadline = overflow || overflow2 || at > UInt64(Int64.max) ? UInt64(Int64.max) : at
         }
         let serverContext = ServerContext(
-            method: method.name, metadata: metadata, deadlineUptimeNanos: deadline, requestID: requestID, peer: peer,
-            logger: logger)
+            method: method.name, metadata: metadata, deadlineUptimeNanos: deadline, requestID: requestID,
+            connection: connectionContext)
         if case .inlineUnary(let run) = method.handler {
             runInline(run, callID: callID, request: payload, context: serverContext)
             return
@@ -344,7 +368,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         _ run: @Sendable (ByteBuffer, ServerContext, inout ByteBuffer) throws -> Void,
         callID: UInt32, request: ByteBuffer, context serverContext: ServerContext
     ) {
-        let started = serverContext.logsCalls ? ContinuousClock.now : nil
+        let started = serverContext.logsCalls ? NIODeadline.now().uptimeNanoseconds : nil
         var out = batch.take() ?? ByteBufferAllocator().buffer(capacity: batchCapacity)
         let start = out.writerIndex
         FrameBuilder.beginEnd(callID: callID, requestID: serverContext.requestID, into: &out)
@@ -366,7 +390,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if let started {
             serverContext.logger.debug("call finished", metadata: [
                 "status": .string(status.name),
-                "duration_us": .stringConvertible((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000),
+                "duration_us": .stringConvertible((NIODeadline.now().uptimeNanoseconds &- started) / 1000),
             ])
         }
     }
@@ -549,7 +573,7 @@ enum CallRunner {
         // awaits I/O (a database query) continues on the global executor after it. Handlers must
         // therefore not do slow work before their first `await`.
         Task.immediate {
-            let started = context.logsCalls ? ContinuousClock.now : nil
+            let started = context.logsCalls ? NIODeadline.now().uptimeNanoseconds : nil
             var status = RPCStatusCode.ok
             let frame: ByteBuffer
             do {
@@ -586,7 +610,7 @@ enum CallRunner {
                 // logging is on, so that the hot path does not pay for it otherwise).
                 context.logger.debug("call finished", metadata: [
                     "status": .string(status.name),
-                    "duration_us": .stringConvertible((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000),
+                    "duration_us": .stringConvertible((NIODeadline.now().uptimeNanoseconds &- started) / 1000),
                 ])
             }
         }

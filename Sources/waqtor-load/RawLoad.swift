@@ -70,6 +70,7 @@ final class RawConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var stopping = false
     @exclusivity(unchecked) private var finished = false
     @exclusivity(unchecked) private var result = PingLoad.LoopResult()
+    @exclusivity(unchecked) private var readTime: UInt64 = 0
     private var watchdog: Scheduled<Void>?
 
     init(settings: RawLoad.Settings, done: @escaping (PingLoad.LoopResult) -> Void) {
@@ -127,6 +128,8 @@ final class RawConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !finished else { return }
+        // One clock read per socket read: the answers it carries all arrived then.
+        readTime = monotonicNanos()
         reader.read(unwrapInboundIn(data)) { decoded in
             guard case .frame(let frame) = decoded else {
                 fail(context: context, RPCError(code: .internalError, message: "the server sent a bad frame: \(decoded)"))
@@ -159,7 +162,7 @@ final class RawConnectionHandler: ChannelInboundHandler {
             fail(context: context, RPCError(code: .internalError, message: "END for call \(frame.callID), which is not in flight"))
             return
         }
-        let now = monotonicNanos()
+        let now = readTime
         let measured = sentAt >= settings.measureFrom
         if measured {
             var payload = frame.payload
@@ -185,13 +188,32 @@ final class RawConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Nil when the END is OK and its response is the expected Ping answer.
+    /// Nil when the END is OK and its response is the expected Ping answer. The head is checked
+    /// by its lengths (as docs/PROTOCOL.md lays it out) without building strings for the metadata
+    /// unless the status is an error; the response is decoded through the generated type.
     private static func check(_ payload: inout ByteBuffer, expecting expected: [UInt8]) -> RPCError? {
-        let head: EndHead
-        do { head = try EndHead.read(from: &payload) } catch {
-            return RPCError(code: .internalError, message: "malformed END: \(error)")
+        // (status, bytes of the head) or nil when the head's lengths run past the payload.
+        let head: (status: UInt8, length: Int)? = payload.withUnsafeReadableBytes { raw in
+            guard raw.count >= 5 else { return nil }
+            var index = 3 + Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt16.self)))
+            guard raw.count >= index + 2 else { return nil }
+            let entries = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt16.self)))
+            index += 2
+            for _ in 0..<entries {
+                guard raw.count >= index + 2 else { return nil }
+                index += 2 + Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt16.self)))
+                guard raw.count >= index + 4 else { return nil }
+                index += 4 + Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
+                guard raw.count >= index else { return nil }
+            }
+            return (raw[0], index)
         }
-        guard head.status == .ok else { return RPCError(code: head.status, message: head.message) }
+        guard let head else { return RPCError(code: .internalError, message: "malformed END head") }
+        guard head.status == 0 else {
+            let message = (try? EndHead.read(from: &payload))?.message ?? ""
+            return RPCError(code: RPCStatusCode(rawValue: head.status), message: message)
+        }
+        payload.moveReaderIndex(forwardBy: head.length)
         do {
             let response = try Waqtor_V1_PingResponse(buffer: payload)
             guard response.payload == expected, response.serverTime != nil else {
