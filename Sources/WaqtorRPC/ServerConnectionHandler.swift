@@ -387,6 +387,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         batch = out
         needsFlush = true
+        // A read can carry thousands of requests; hand big batches to the channel as they fill
+        // (flushed once, when the read is done), so that one buffer stays small.
+        if out.readableBytes >= 64 * 1024, let context { writeBatch(context: context) }
         if let started {
             serverContext.logger.debug("call finished", metadata: [
                 "status": .string(status.name),
