@@ -35,15 +35,23 @@ final class ClientConnection: Sendable {
         var timer: Scheduled<Void>?
         var timerAt: UInt64 = .max
         var serverMaxFrameLength: UInt32 = .max
+        /// Bytes of stream messages received but not yet taken by their consumers, per call and in
+        /// all; reading from the socket pauses while the total is over the limit.
+        var streamBytes: [UInt32: Int] = [:]
+        var bufferedStreamBytes = 0
+        var readingPaused = false
     }
 
     let channel: any Channel
     let target: String
     private let state: NIOLockedValueBox<State>
+    /// Reading pauses above this many buffered stream bytes and resumes at a quarter of it.
+    private let maxBufferedStreamBytes: Int
 
     init(channel: any Channel, target: String, configuration: RPCClientConfiguration) {
         self.channel = channel
         self.target = target
+        self.maxBufferedStreamBytes = max(configuration.maxBufferedStreamBytes, 1)
         var hello = ByteBufferAllocator().buffer(capacity: 32)
         var payload = ByteBufferAllocator().buffer(capacity: 16)
         HelloPayload().write(to: &payload)
@@ -83,9 +91,6 @@ final class ClientConnection: Sendable {
         return try result.get()
     }
 
-    /// Starts a server-streaming call. The returned handle cancels the call when it is released
-    /// (the consumer dropped its iterator) or when the iterating task is cancelled; once the call has
-    /// ended normally, cancelling does nothing.
     /// Starts a unary call whose end is reported to `completion` (on this connection's event loop,
     /// or on the caller's thread when the call cannot start) instead of resuming a task.
     func unary(frame: ByteBuffer, timeout: Duration?, completion: @escaping @Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void) {
@@ -94,6 +99,10 @@ final class ClientConnection: Sendable {
         }
     }
 
+    /// Starts a server-streaming call. The returned handle cancels the call when it is released
+    /// (the consumer dropped its iterator) or when the iterating task is cancelled; once the call has
+    /// ended normally, cancelling does nothing. The consumer reports each message it takes
+    /// (``ClientStreamHandle/consumed(_:)``), which bounds what the connection buffers.
     func serverStreaming(frame: ByteBuffer, timeout: Duration?) -> ClientStreamHandle {
         let token = CallToken()
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
@@ -101,7 +110,55 @@ final class ClientConnection: Sendable {
         if let error = start(frame: frame, token: token, call: .stream(continuation), timeout: timeout) {
             continuation.finish(throwing: error)
         }
-        return ClientStreamHandle(stream: stream) { self.cancel(token) }
+        return ClientStreamHandle(
+            stream: stream,
+            cancel: { self.cancel(token) },
+            consumed: { bytes in if let id = token.id { self.consumed(bytes, of: id) } })
+    }
+
+    // MARK: Stream buffering (reading pauses while consumers lag)
+
+    /// Whether reading from the socket is paused because stream consumers lag.
+    var isReadingPaused: Bool {
+        state.withLockedValue { $0.readingPaused }
+    }
+
+    /// Bytes of stream messages received and not yet taken by their consumers.
+    var bufferedStreamBytes: Int {
+        state.withLockedValue { $0.bufferedStreamBytes }
+    }
+
+    /// A consumer took a message of `bytes` bytes of call `id`.
+    private func consumed(_ bytes: Int, of id: UInt32) {
+        let resume: Bool = state.withLockedValue { state in
+            guard let buffered = state.streamBytes[id] else { return false }
+            let taken = min(bytes, buffered)
+            state.streamBytes[id] = buffered - taken
+            state.bufferedStreamBytes -= taken
+            return Self.shouldResume(&state, limit: maxBufferedStreamBytes)
+        }
+        if resume { setReading(true) }
+    }
+
+    /// Forgets what call `id` still has buffered (its consumer is gone).
+    private func dropBuffered(of id: UInt32) {
+        let resume: Bool = state.withLockedValue { state in
+            guard let buffered = state.streamBytes.removeValue(forKey: id) else { return false }
+            state.bufferedStreamBytes -= buffered
+            return Self.shouldResume(&state, limit: maxBufferedStreamBytes)
+        }
+        if resume { setReading(true) }
+    }
+
+    private static func shouldResume(_ state: inout State, limit: Int) -> Bool {
+        guard state.readingPaused, state.bufferedStreamBytes <= limit / 4 else { return false }
+        state.readingPaused = false
+        return true
+    }
+
+    private func setReading(_ on: Bool) {
+        // Turning autoRead back on makes the channel read again.
+        channel.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
     }
 
     /// Registers the call and queues its frame; returns an error instead when it cannot start.
@@ -191,6 +248,7 @@ final class ClientConnection: Sendable {
 
     private func cancel(_ token: CallToken) {
         guard let id = token.cancel() else { return }
+        dropBuffered(of: id)
         finish(id, with: RPCError(code: .cancelled, message: "the call was cancelled"), sendCancel: true)
     }
 
@@ -278,10 +336,20 @@ final class ClientConnection: Sendable {
                 }
             }
         case .message:
-            guard let entry = state.withLockedValue({ $0.calls[frame.callID] }) else { return }
-            if case .stream(let continuation) = entry.call {
+            let bytes = frame.payload.readableBytes
+            let limit = maxBufferedStreamBytes
+            let (found, pause): (CallEntry?, Bool) = state.withLockedValue { state in
+                guard let entry = state.calls[frame.callID], case .stream = entry.call else { return (nil, false) }
+                state.streamBytes[frame.callID, default: 0] += bytes
+                state.bufferedStreamBytes += bytes
+                guard !state.readingPaused, state.bufferedStreamBytes > limit else { return (entry, false) }
+                state.readingPaused = true
+                return (entry, true)
+            }
+            if case .stream(let continuation)? = found?.call {
                 continuation.yield(frame.payload)
             }
+            if pause { setReading(false) }
         case .hello:
             if let hello = try? HelloPayload.parse(frame.payload), hello.maxFrameLength > 0 {
                 state.withLockedValue { $0.serverMaxFrameLength = hello.maxFrameLength }
@@ -340,6 +408,14 @@ final class CallToken: Sendable {
         }
     }
 
+    /// The call id, once the call has started and until it is cancelled.
+    var id: UInt32? {
+        state.withLockedValue { state in
+            if case .started(let id) = state { return id }
+            return nil
+        }
+    }
+
     /// Marks the token cancelled; returns the call id when the call had started.
     func cancel() -> UInt32? {
         state.withLockedValue { state in
@@ -380,6 +456,12 @@ final class ClientInboundHandler: ChannelInboundHandler {
     }
 
     private func keepaliveTick(context: ChannelHandlerContext) {
+        if connection.isReadingPaused {
+            // Acks cannot be read while reading waits for a stream's consumer; that is not a
+            // dead connection.
+            awaitingPingAck = false
+            return
+        }
         if awaitingPingAck {
             context.close(promise: nil)
             return
@@ -444,10 +526,20 @@ struct ClientCallFailure: Error {
 final class ClientStreamHandle: Sendable {
     let stream: AsyncThrowingStream<ByteBuffer, any Error>
     private let cancel: @Sendable () -> Void
+    private let consumedBytes: @Sendable (Int) -> Void
 
-    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, cancel: @escaping @Sendable () -> Void) {
+    init(
+        stream: AsyncThrowingStream<ByteBuffer, any Error>, cancel: @escaping @Sendable () -> Void,
+        consumed: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.stream = stream
         self.cancel = cancel
+        self.consumedBytes = consumed
+    }
+
+    /// The consumer took a message of `bytes` bytes from the stream.
+    func consumed(_ bytes: Int) {
+        consumedBytes(bytes)
     }
 
     deinit { cancel() }

@@ -14,15 +14,22 @@ public struct RPCClientConfiguration: Sendable {
     public var keepaliveInterval: Duration?
     /// Largest frame accepted from the server. Default 16 MiB.
     public var maxFrameLength: UInt32
+    /// Most bytes of server-stream messages a connection holds for consumers that have not taken
+    /// them yet: above it, the connection stops reading from the socket (every call on it waits,
+    /// and the server's streams slow down through TCP) until the consumers have taken all but a
+    /// quarter of it. Default 4 MiB.
+    public var maxBufferedStreamBytes: Int
 
     public init(
         connectTimeout: Duration = .seconds(5), defaultTimeout: Duration? = nil,
-        keepaliveInterval: Duration? = .seconds(30), maxFrameLength: UInt32 = 16 * 1024 * 1024
+        keepaliveInterval: Duration? = .seconds(30), maxFrameLength: UInt32 = 16 * 1024 * 1024,
+        maxBufferedStreamBytes: Int = 4 * 1024 * 1024
     ) {
         self.connectTimeout = connectTimeout
         self.defaultTimeout = defaultTimeout
         self.keepaliveInterval = keepaliveInterval
         self.maxFrameLength = maxFrameLength
+        self.maxBufferedStreamBytes = maxBufferedStreamBytes
     }
 }
 
@@ -158,6 +165,14 @@ public final class RPCClient: Sendable {
             let frame = try self.encodeRequest(method: method, request: request, options: options)
             let connection = try await self.connection()
             return connection.serverStreaming(frame: frame, timeout: options.timeout ?? self.configuration.defaultTimeout)
+        }
+    }
+
+    /// The open connection, if any (for tests and diagnostics).
+    var currentConnection: ClientConnection? {
+        state.withLockedValue { state in
+            if case .ready(let connection) = state { return connection }
+            return nil
         }
     }
 
@@ -300,6 +315,7 @@ public struct RPCResponseStream<Element: ProtoMessage>: AsyncSequence, Sendable 
                     handle = nil
                     return nil
                 }
+                handle?.consumed(bytes.readableBytes)
                 do {
                     return try Element(buffer: bytes)
                 } catch {

@@ -299,6 +299,49 @@ struct ServerClientTests {
         }
     }
 
+    @Test("a lagging stream consumer pauses the connection's reading instead of buffering without bound; nothing is lost")
+    func laggingStreamConsumer() async throws {
+        var router = TestService().router
+        // Endless 4 KiB messages, each starting with its index.
+        router.registerServerStreaming("test.Service/Big", request: Echo.self, response: Echo.self) { _, _, stream in
+            var index = 0
+            while true {
+                var bytes = Array("\(index):".utf8)
+                bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: 4096 - bytes.count))
+                try await stream.send(Echo(bytes))
+                index += 1
+            }
+        }
+        try await withServer(router) { _, port in
+            let limit = 256 * 1024
+            let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(maxBufferedStreamBytes: limit))
+            var iterator = client.serverStreaming(method: "test.Service/Big", request: Echo(), responseType: Echo.self)
+                .makeAsyncIterator()
+            let first = try await iterator.next()
+            #expect(first?.text.hasPrefix("0:") == true)
+            let connection = try #require(client.currentConnection)
+
+            // The consumer takes nothing for now: the connection must stop reading once the limit is
+            // buffered (plus at most what the reads in progress bring: a few receive buffers).
+            let paused = await TestNetwork.waitUntil(timeout: .seconds(30)) { connection.isReadingPaused }
+            #expect(paused, "reading never paused while \(connection.bufferedStreamBytes) bytes were buffered")
+            #expect(connection.bufferedStreamBytes > limit)
+            #expect(connection.bufferedStreamBytes <= limit + 1024 * 1024)
+
+            // Taking the messages resumes reading; every message arrives, in order.
+            var mismatch: String?
+            for expected in 1...2_000 {
+                let message = try await iterator.next()
+                if mismatch == nil, message?.text.hasPrefix("\(expected):") != true {
+                    mismatch = "message \(expected) was \(message?.text.prefix(12) ?? "nil")"
+                }
+            }
+            #expect(mismatch == nil)
+            #expect(connection.bufferedStreamBytes <= limit + 1024 * 1024)
+            await client.close()
+        }
+    }
+
     @Test("more calls in flight than allowed get RESOURCE_EXHAUSTED; the others are served")
     func concurrencyLimit() async throws {
         let service = TestService()
