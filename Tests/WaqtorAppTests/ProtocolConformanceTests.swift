@@ -3,6 +3,7 @@ import Logging
 import Testing
 import WaqtorProto
 import WaqtorRPC
+import WaqtorTestSupport
 
 /// A HealthService for the conformance run: Ping echoes its payload with the server's clock,
 /// Readiness is ready with no components.
@@ -40,7 +41,8 @@ struct ProtocolConformanceTests {
         let script = Self.repositoryRoot.appendingPathComponent("tools/protocol_conformance.py").path
         let result: (status: Int32, output: String)
         do {
-            result = try await Self.run("/usr/bin/python3", [script, "--host", "127.0.0.1", "--port", "\(port)", "--timeout", "10"])
+            result = try await TestProcess.run(
+                "/usr/bin/python3", [script, "--host", "127.0.0.1", "--port", "\(port)", "--timeout", "10"], in: Self.repositoryRoot)
         } catch {
             await server.shutdown()
             throw error
@@ -49,25 +51,5 @@ struct ProtocolConformanceTests {
 
         if ProcessInfo.processInfo.environment["WAQTOR_CONFORMANCE_TRACE"] == "1" { print(result.output) }
         #expect(result.status == 0, "protocol_conformance.py exited with \(result.status):\n\(result.output)")
-    }
-
-    /// Runs a program to completion off the cooperative pool; returns its exit status and its
-    /// standard output and error, interleaved.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-            }
-        }
     }
 }

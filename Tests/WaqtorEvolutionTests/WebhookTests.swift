@@ -17,6 +17,7 @@ struct WebhookTests {
 
         let posts = await receiver.waitFor(5)
         #expect(posts.map(\.event) == ["connection.update", "send.message", "messages.update", "messages.update", "messages.update"])
+        try #require(posts.count == 5, "five webhooks within the wait")
         for post in posts {
             #expect(post.path == "/hooks/evolution")
             #expect(post.header("x-waqtor-secret") == "per-instance-secret")
@@ -63,6 +64,7 @@ struct WebhookTests {
 
         let posts = await receiver.waitFor(5)
         #expect(posts.map(\.event) == ["connection.update", "messages.upsert", "status.instance", "logout.instance", "connection.update"])
+        try #require(posts.count == 5, "five webhooks within the wait")
         let upsert = posts[1].data
         let key = try #require(upsert["key"] as? [String: Any])
         #expect(key["remoteJid"] as? String == "5511977770000@s.whatsapp.net" && key["fromMe"] as? Bool == false)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WaqtorTestSupport
 
 /// The committed generated files (C shim, Swift layer, generated tests) match what
 /// tools/generate-proto.sh produces from proto/ now. Fails (never skips) when protoc or protoc-c is
@@ -11,20 +12,12 @@ struct DriftTests {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    @Test func generatedFilesAreUpToDate() throws {
+    @Test func generatedFilesAreUpToDate() async throws {
         let script = Self.repositoryRoot.appendingPathComponent("tools/generate-proto.sh")
         #expect(FileManager.default.isExecutableFile(atPath: script.path), "missing \(script.path)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, "--check"]
-        process.currentDirectoryURL = FileManager.default.temporaryDirectory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0, "tools/generate-proto.sh --check failed:\n\(text)")
+        // Off the cooperative pool: the script takes seconds, and other tests need those threads.
+        let (status, text) = try await TestProcess.run(
+            "/bin/bash", [script.path, "--check"], in: FileManager.default.temporaryDirectory)
+        #expect(status == 0, "tools/generate-proto.sh --check failed:\n\(text)")
     }
 }
