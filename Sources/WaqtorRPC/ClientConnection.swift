@@ -40,6 +40,8 @@ final class ClientConnection: Sendable {
         var streamBytes: [UInt32: Int] = [:]
         var bufferedStreamBytes = 0
         var readingPaused = false
+        /// Armed while reading is paused; fails the lagging streams when it fires.
+        var stallTimer: Scheduled<Void>?
     }
 
     let channel: any Channel
@@ -47,11 +49,14 @@ final class ClientConnection: Sendable {
     private let state: NIOLockedValueBox<State>
     /// Reading pauses above this many buffered stream bytes and resumes at a quarter of it.
     private let maxBufferedStreamBytes: Int
+    /// How long reading may stay paused before the lagging streams are failed.
+    private let maxStreamStall: Duration
 
     init(channel: any Channel, target: String, configuration: RPCClientConfiguration) {
         self.channel = channel
         self.target = target
         self.maxBufferedStreamBytes = max(configuration.maxBufferedStreamBytes, 1)
+        self.maxStreamStall = max(configuration.maxStreamStall, .milliseconds(1))
         var hello = ByteBufferAllocator().buffer(capacity: 32)
         var payload = ByteBufferAllocator().buffer(capacity: 16)
         HelloPayload().write(to: &payload)
@@ -137,28 +142,61 @@ final class ClientConnection: Sendable {
             state.bufferedStreamBytes -= taken
             return Self.shouldResume(&state, limit: maxBufferedStreamBytes)
         }
-        if resume { setReading(true) }
+        if resume { applyReading() }
     }
 
-    /// Forgets what call `id` still has buffered (its consumer is gone).
-    private func dropBuffered(of id: UInt32) {
-        let resume: Bool = state.withLockedValue { state in
-            guard let buffered = state.streamBytes.removeValue(forKey: id) else { return false }
-            state.bufferedStreamBytes -= buffered
-            return Self.shouldResume(&state, limit: maxBufferedStreamBytes)
-        }
-        if resume { setReading(true) }
+    /// Under the lock: forgets what call `id` still has buffered (its consumer is gone, or the
+    /// call was failed); returns whether reading should resume.
+    private static func dropBuffered(of id: UInt32, _ state: inout State, limit: Int) -> Bool {
+        guard let buffered = state.streamBytes.removeValue(forKey: id) else { return false }
+        state.bufferedStreamBytes -= buffered
+        return shouldResume(&state, limit: limit)
     }
 
     private static func shouldResume(_ state: inout State, limit: Int) -> Bool {
         guard state.readingPaused, state.bufferedStreamBytes <= limit / 4 else { return false }
         state.readingPaused = false
+        state.stallTimer?.cancel()
+        state.stallTimer = nil
         return true
     }
 
-    private func setReading(_ on: Bool) {
-        // Turning autoRead back on makes the channel read again.
-        channel.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
+    /// Makes the channel's `autoRead` match the current wish (paused or not), on the event loop,
+    /// so that a late resume cannot undo a newer pause. Turning it back on makes the channel read.
+    private func applyReading() {
+        let apply = {
+            let paused = self.state.withLockedValue { $0.readingPaused }
+            self.channel.setOption(ChannelOptions.autoRead, value: !paused).whenFailure { _ in }
+        }
+        if channel.eventLoop.inEventLoop { apply() } else { channel.eventLoop.execute(apply) }
+    }
+
+    /// On the event loop, `maxStreamStall` after reading paused: if it is still paused, the
+    /// streams holding unread messages fail with RESOURCE_EXHAUSTED (their consumers still get
+    /// what was received before the error) and are cancelled on the server; reading resumes. This
+    /// bounds how long one slow consumer can hold up the other calls of the connection, including
+    /// calls that consumer itself is waiting for.
+    private func stallTimerFired() {
+        let lagging: [UInt32] = state.withLockedValue { state in
+            state.stallTimer = nil
+            guard state.readingPaused else { return [] }
+            return state.streamBytes.filter { $0.value > 0 }.map(\.key)
+        }
+        for id in lagging {
+            finish(
+                id,
+                with: RPCError(
+                    code: .resourceExhausted,
+                    message: "the stream's consumer fell behind: more than \(maxBufferedStreamBytes) bytes of messages stayed unread for \(maxStreamStall); open the stream again"),
+                sendCancel: true, dropBuffered: true)
+        }
+        // Streams that ended meanwhile may still hold the bytes: reading resumes regardless.
+        let resume: Bool = state.withLockedValue { state in
+            guard state.readingPaused else { return false }
+            state.readingPaused = false
+            return true
+        }
+        if resume { applyReading() }
     }
 
     /// Registers the call and queues its frame; returns an error instead when it cannot start.
@@ -248,20 +286,22 @@ final class ClientConnection: Sendable {
 
     private func cancel(_ token: CallToken) {
         guard let id = token.cancel() else { return }
-        dropBuffered(of: id)
-        finish(id, with: RPCError(code: .cancelled, message: "the call was cancelled"), sendCancel: true)
+        finish(id, with: RPCError(code: .cancelled, message: "the call was cancelled"), sendCancel: true, dropBuffered: true)
     }
 
-
-    /// Ends a call locally with `error`, optionally telling the server to stop it.
-    private func finish(_ id: UInt32, with error: RPCError, sendCancel: Bool) {
-        let (entry, schedule): (CallEntry?, Bool) = state.withLockedValue { state in
-            guard let entry = state.calls.removeValue(forKey: id) else { return (nil, false) }
-            guard sendCancel, !state.closed else { return (entry, false) }
+    /// Ends a call locally with `error`, optionally telling the server to stop it and forgetting
+    /// what it has buffered (in the same lock section, so that no message is counted after).
+    private func finish(_ id: UInt32, with error: RPCError, sendCancel: Bool, dropBuffered: Bool = false) {
+        let limit = maxBufferedStreamBytes
+        let (entry, schedule, resume): (CallEntry?, Bool, Bool) = state.withLockedValue { state in
+            let resume = dropBuffered && Self.dropBuffered(of: id, &state, limit: limit)
+            guard let entry = state.calls.removeValue(forKey: id) else { return (nil, false, resume) }
+            guard sendCancel, !state.closed else { return (entry, false, resume) }
             var frame = ByteBufferAllocator().buffer(capacity: Frame.headerSize)
             Frame.writeHeader(type: .cancel, flags: 0, callID: id, payloadLength: 0, to: &frame)
-            return (entry, Self.append(frame, to: &state))
+            return (entry, Self.append(frame, to: &state), resume)
         }
+        if resume { applyReading() }
         guard let entry else { return }
         if schedule { scheduleFlush() }
         Self.fail(entry.call, error)
@@ -349,7 +389,16 @@ final class ClientConnection: Sendable {
             if case .stream(let continuation)? = found?.call {
                 continuation.yield(frame.payload)
             }
-            if pause { setReading(false) }
+            if pause {
+                applyReading()
+                let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(maxStreamStall.nanoseconds)) { self.stallTimerFired() }
+                let stale: Scheduled<Void>? = state.withLockedValue { state in
+                    guard state.readingPaused else { return timer }  // resumed meanwhile
+                    defer { state.stallTimer = timer }
+                    return state.stallTimer
+                }
+                stale?.cancel()
+            }
         case .hello:
             if let hello = try? HelloPayload.parse(frame.payload), hello.maxFrameLength > 0 {
                 state.withLockedValue { $0.serverMaxFrameLength = hello.maxFrameLength }
@@ -379,6 +428,8 @@ final class ClientConnection: Sendable {
             state.closed = true
             state.timer?.cancel()
             state.timer = nil
+            state.stallTimer?.cancel()
+            state.stallTimer = nil
             state.pending = nil
             defer { state.calls.removeAll() }
             return (state.calls.map { ($0.key, $0.value) }, state.goAwayMessage, state.goAwayLastCallID)
@@ -434,7 +485,7 @@ final class ClientInboundHandler: ChannelInboundHandler {
     private let keepalive: Duration?
     private var keepaliveTask: RepeatedTask?
     private var awaitingPingAck = false
-    @exclusivity(unchecked) private var reader: FrameReader
+    private var reader: FrameReader
     private var broken = false
 
     init(connection: ClientConnection, keepalive: Duration?, maxFrameLength: UInt32) {
@@ -502,7 +553,7 @@ final class ClientInboundHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        reader.reset()
+        // Not `reader.reset()`: this can run inside `reader.read` (a close on a bad frame).
         keepaliveTask?.cancel()
         connection.closed()
         context.fireChannelInactive()

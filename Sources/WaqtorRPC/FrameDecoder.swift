@@ -113,12 +113,16 @@ public struct FrameReader: Sendable {
     /// next read, in a buffer of their own so that the channel's receive buffer is not pinned.
     @inlinable
     public mutating func read(_ bytes: ByteBuffer, _ body: (DecodedFrame) -> Bool) {
+        let owned = hasPartial
         var buffer = takePartial(appending: bytes)
         while let decoded = nextDecoded(from: &buffer) {
             guard body(decoded) else { return }
         }
-        keepPartial(buffer)
+        keepPartial(buffer, owned: owned)
     }
+
+    @usableFromInline
+    var hasPartial: Bool { partial != nil }
 
     @usableFromInline
     mutating func nextDecoded(from buffer: inout ByteBuffer) -> DecodedFrame? {
@@ -133,19 +137,22 @@ public struct FrameReader: Sendable {
         return earlier
     }
 
+    /// Keeps the unread bytes. A buffer of our own (`owned`: earlier bytes with this read's
+    /// appended) is kept as it is, so that a frame trickling in costs amortised linear time; the
+    /// channel's receive buffer is copied out.
     @usableFromInline
-    mutating func keepPartial(_ buffer: ByteBuffer) {
+    mutating func keepPartial(_ buffer: ByteBuffer, owned: Bool) {
         guard buffer.readableBytes > 0 else { return }
         var buffer = buffer
+        if owned {
+            if buffer.readerIndex >= buffer.readableBytes { buffer.discardReadBytes() }
+            partial = buffer
+            return
+        }
         // Room for the whole frame when its length is known (within the limit).
         let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { Int(min($0, maxFrameLength)) + 4 } ?? 0
         var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, length, 64))
         own.writeBuffer(&buffer)
         partial = own
-    }
-
-    /// Drops whatever is kept (the connection is gone).
-    public mutating func reset() {
-        partial = nil
     }
 }

@@ -19,17 +19,23 @@ public struct RPCClientConfiguration: Sendable {
     /// and the server's streams slow down through TCP) until the consumers have taken all but a
     /// quarter of it. Default 4 MiB.
     public var maxBufferedStreamBytes: Int
+    /// How long reading may stay paused that way. Then the streams holding unread messages fail
+    /// with RESOURCE_EXHAUSTED (after their consumers have been given what was received) and are
+    /// cancelled on the server, and reading resumes: a consumer that stops, or that waits for
+    /// another call on the same client, holds the connection up at most this long. Default 10 s.
+    public var maxStreamStall: Duration
 
     public init(
         connectTimeout: Duration = .seconds(5), defaultTimeout: Duration? = nil,
         keepaliveInterval: Duration? = .seconds(30), maxFrameLength: UInt32 = 16 * 1024 * 1024,
-        maxBufferedStreamBytes: Int = 4 * 1024 * 1024
+        maxBufferedStreamBytes: Int = 4 * 1024 * 1024, maxStreamStall: Duration = .seconds(10)
     ) {
         self.connectTimeout = connectTimeout
         self.defaultTimeout = defaultTimeout
         self.keepaliveInterval = keepaliveInterval
         self.maxFrameLength = maxFrameLength
         self.maxBufferedStreamBytes = maxBufferedStreamBytes
+        self.maxStreamStall = maxStreamStall
     }
 }
 

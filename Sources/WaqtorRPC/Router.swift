@@ -32,9 +32,11 @@ public struct ServerContext: Sendable {
         self.method = method
         self.metadata = metadata
         self.deadlineUptimeNanos = deadline.map { deadline in
-            let left = ContinuousClock.now.duration(to: deadline)
-            let nanos = left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
-            return NIODeadline.now().uptimeNanoseconds &+ UInt64(bitPattern: nanos)
+            let nanos = ContinuousClock.now.duration(to: deadline).nanoseconds  // saturating
+            let now = NIODeadline.now().uptimeNanoseconds
+            if nanos <= 0 { return now &- min(now, UInt64(-(nanos + 1)) &+ 1) }
+            let (at, overflow) = now.addingReportingOverflow(UInt64(nanos))
+            return overflow || at > UInt64(Int64.max) ? UInt64(Int64.max) : at
         }
         self.requestID = requestID
         self.connection = ConnectionContext(peer: peer, logger: logger)

@@ -59,7 +59,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var bound: NIOLoopBound<ServerConnectionHandler>?
     @exclusivity(unchecked) private var idleTimer: Scheduled<Void>?
 
-    @exclusivity(unchecked) private var reader: FrameReader
+    /// Not `@exclusivity(unchecked)`: one access per read, and the runtime keeps checking it.
+    private var reader: FrameReader
     /// Answers of inline calls read since the last flush, in one buffer.
     @exclusivity(unchecked) private var batch: ByteBuffer?
     @exclusivity(unchecked) private var batchCapacity = 1024
@@ -68,8 +69,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The method of the previous call, so that a connection calling one method over and over
     /// looks it up without hashing its name.
     @exclusivity(unchecked) private var lastMethod: MethodTable.Entry?
-    /// Set when the call being started ended before its task first suspended.
-    @exclusivity(unchecked) private var endedNow = false
 
     init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
         self.configuration = configuration
@@ -88,7 +87,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let outbound = ServerOutbound(eventLoop: context.eventLoop)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         self.bound = bound
-        outbound.install(drain: { bound.value.drainOutbound() }, direct: { bound.value.deliverNow($0) })
+        outbound.install { bound.value.drainOutbound() }
         self.outbound = outbound
         if context.channel.isActive { start(context: context) }
     }
@@ -134,7 +133,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         calls.removeAll()
         bound = nil
-        reader.reset()
+        // Not `reader.reset()`: teardown can run inside `reader.read` (a close from a frame's
+        // handling fires channelInactive synchronously); the partial frame goes with the handler.
         batch = nil
         outbound?.close()
     }
@@ -357,31 +357,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             call.timeoutMicros = timeoutMicros
             call.requestID = requestID
         }
-        endedNow = false
-        call.task = outbound.deliveringDirectly {
-            CallRunner.start(
-                callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
-        }
-        // A handler that answered without suspending has already ended: nothing to track.
-        if endedNow { return }
+        call.task = CallRunner.start(
+            callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
         calls[callID] = call
         if let at = call.deadline { trackDeadline(at: at, callID: callID) }
-    }
-
-    /// Takes a frame that a call's task made while running synchronously from ``receiveRequest``
-    /// (its call is not in the table yet): into this read's outgoing batch, in order.
-    private func deliverNow(_ item: ServerOutbound.Item) {
-        if item.kind == .end { endedNow = true }
-        var out: ByteBuffer
-        if var existing = batch.take() {
-            existing.writeImmutableBuffer(item.frame)
-            out = existing
-        } else {
-            out = item.frame  // the frame's own buffer starts the batch: no copy, no allocation
-        }
-        batch = out
-        needsFlush = true
-        if out.readableBytes >= 64 * 1024, let context { writeBatch(context: context) }
     }
 
     /// Runs an inline method now and appends its END frame to this read's outgoing batch. It ends

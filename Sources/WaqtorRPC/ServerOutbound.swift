@@ -34,45 +34,20 @@ final class ServerOutbound: Sendable {
     let eventLoop: any EventLoop
     /// Runs the drain on the event loop; set once the handler is in the pipeline, cleared on close.
     private let drain: NIOLoopBoundBox<(() -> Void)?>
-    /// Takes frames directly on the event loop while ``deliveringDirectly(_:)`` runs.
-    private let direct: NIOLoopBoundBox<Direct>
-
-    private struct Direct {
-        var sink: ((Item) -> Void)?
-        var open = false
-    }
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
         self.drain = NIOLoopBoundBox(nil, eventLoop: eventLoop)
-        self.direct = NIOLoopBoundBox(Direct(), eventLoop: eventLoop)
     }
 
-    /// On the event loop: installs the drain action, and the sink for frames made while a call's
-    /// task runs synchronously on the event loop.
-    func install(drain action: @escaping () -> Void, direct sink: @escaping (Item) -> Void) {
+    /// On the event loop: installs the drain action.
+    func install(drain action: @escaping () -> Void) {
         drain.value = action
-        direct.value.sink = sink
-    }
-
-    /// On the event loop: runs `body` (which starts a call's task with `Task.immediate`) so that
-    /// frames the task makes before its first suspension go straight to the sink, without the
-    /// lock and the scheduled drain.
-    func deliveringDirectly<T>(_ body: () -> T) -> T {
-        direct.value.open = true
-        defer { direct.value.open = false }
-        return body()
     }
 
     /// Queues a frame; returns false when the connection is gone.
     @discardableResult
     func enqueue(_ item: Item) -> Bool {
-        // Only the task started inside `deliveringDirectly` can be running on the event loop
-        // while it is open (tasks resume elsewhere after suspending).
-        if eventLoop.inEventLoop, direct.value.open, let sink = direct.value.sink {
-            sink(item)
-            return true
-        }
         let schedule: Bool? = state.withLockedValue { state in
             if state.closed { return nil }
             state.items.append(item)
@@ -147,7 +122,6 @@ final class ServerOutbound: Sendable {
             return state.waiters
         }
         drain.value = nil
-        direct.value = Direct()
         for waiter in waiters { waiter.resume() }
     }
 }

@@ -139,7 +139,8 @@ public enum MetadataCodec {
             throw WireFormatError("the payload ends before the metadata count")
         }
         var metadata = Metadata()
-        if count > 0 { metadata.reserveCapacity(Int(count)) }
+        // Each entry takes at least 7 bytes: do not trust the count beyond what the bytes can hold.
+        if count > 0 { metadata.reserveCapacity(min(Int(count), buffer.readableBytes / 7)) }
         for index in 0..<Int(count) {
             guard let keyLength: UInt16 = buffer.readInteger(), let key = buffer.readString(length: Int(keyLength)) else {
                 throw WireFormatError("metadata entry \(index) is truncated in its key")

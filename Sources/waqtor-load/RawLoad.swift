@@ -60,7 +60,7 @@ final class RawConnectionHandler: ChannelInboundHandler {
     private let expectedPayload: [UInt8]
 
     // Confined to the channel's event loop: the per-call fields skip dynamic exclusivity tracking.
-    @exclusivity(unchecked) private var reader = FrameReader(maxFrameLength: 16 * 1024 * 1024)
+    private var reader = FrameReader(maxFrameLength: 16 * 1024 * 1024)
     @exclusivity(unchecked) private var out: ByteBuffer?
     @exclusivity(unchecked) private var nextCallID: UInt32 = 1
     /// Calls in flight: call id → when it was sent (monotonic ns).

@@ -325,7 +325,9 @@ struct ServerClientTests {
             // buffered (plus at most what the reads in progress bring: a few receive buffers).
             let paused = await TestNetwork.waitUntil(timeout: .seconds(30)) { connection.isReadingPaused }
             #expect(paused, "reading never paused while \(connection.bufferedStreamBytes) bytes were buffered")
-            #expect(connection.bufferedStreamBytes > limit)
+            // Paused means more than the limit arrived (the first message may have been taken since,
+            // which does not resume reading before all but a quarter is taken).
+            #expect(connection.bufferedStreamBytes > limit / 4)
             #expect(connection.bufferedStreamBytes <= limit + 1024 * 1024)
 
             // Taking the messages resumes reading; every message arrives, in order.
@@ -339,6 +341,94 @@ struct ServerClientTests {
             #expect(mismatch == nil)
             #expect(connection.bufferedStreamBytes <= limit + 1024 * 1024)
             await client.close()
+        }
+    }
+
+    @Test("a consumer waiting on another call while its stream holds reading paused is freed after the stall limit; the stream fails after what was received")
+    func stalledStreamConsumer() async throws {
+        var router = TestService().router
+        router.registerServerStreaming("test.Service/Big", request: Echo.self, response: Echo.self) { _, _, stream in
+            var index = 0
+            while true {
+                var bytes = Array("\(index):".utf8)
+                bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: 4096 - bytes.count))
+                try await stream.send(Echo(bytes))
+                index += 1
+            }
+        }
+        try await withServer(router) { _, port in
+            let client = RPCClient(
+                host: "127.0.0.1", port: port,
+                configuration: .init(maxBufferedStreamBytes: 64 * 1024, maxStreamStall: .seconds(3)))
+            var iterator = client.serverStreaming(method: "test.Service/Big", request: Echo(), responseType: Echo.self)
+                .makeAsyncIterator()
+            #expect(try await iterator.next()?.text.hasPrefix("0:") == true)
+            let connection = try #require(client.currentConnection)
+            // Observed within the 3 s before the stall limit resumes reading.
+            #expect(await TestNetwork.waitUntil(timeout: .seconds(30), interval: .milliseconds(5)) { connection.isReadingPaused })
+
+            // This call's answer sits behind the paused reading until the stall limit fails the stream.
+            let echo = try await client.unary(method: "test.Service/Echo", request: Echo("after the stall"), responseType: Echo.self)
+            #expect(echo.text == "after the stall")
+            #expect(!connection.isReadingPaused)
+
+            // The consumer still gets every message received, in order, then RESOURCE_EXHAUSTED.
+            var next = 1
+            do {
+                while let message = try await iterator.next() {
+                    if !message.text.hasPrefix("\(next):") {
+                        Issue.record("message \(next) was \(message.text.prefix(12))")
+                        break
+                    }
+                    next += 1
+                }
+                Issue.record("the stream ended without an error")
+            } catch let error as RPCError {
+                #expect(error.code == .resourceExhausted)
+                #expect(error.message.contains("fell behind"))
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+            #expect(next > 1)
+            await client.close()
+        }
+    }
+
+    @Test("a writer shared with another call cannot send for a call that already ended")
+    func sharedWriterAfterEnd() async throws {
+        let held = NIOLockedValueBox<ServerStreamWriter<Echo>?>(nil)
+        var router = TestService().router
+        router.registerServerStreaming("test.Service/Hold", request: Echo.self, response: Echo.self) { _, _, stream in
+            held.withLockedValue { $0 = stream }
+            try await waitCancellable(Signal())
+        }
+        // Uses the other call's writer before its own first suspension.
+        router.registerUnary("test.Service/Poke", request: Echo.self, response: Echo.self) { _, _ in
+            if let writer = held.withLockedValue({ $0 }) { try? await writer.send(Echo("late")) }
+            return Echo("poked")
+        }
+        try await withServer(router) { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            try await raw.sendHello()
+            try await raw.sendRequest(callID: 1, method: "test.Service/Hold", message: [], timeoutMicros: 100_000)
+            var end = try #require(await raw.nextFrame(ofType: .end))
+            #expect(end.callID == 1)
+            #expect(try EndHead.read(from: &end.payload).status == .deadlineExceeded)
+            #expect(held.withLockedValue { $0 } != nil)
+
+            try await raw.sendRequest(callID: 2, method: "test.Service/Poke", message: [])
+            var ping = ByteBuffer()
+            ping.writeInteger(UInt64(42))
+            try await raw.send(Frame(type: .ping, callID: 0, payload: ping))
+            // Everything the server sends up to the PING's ACK: the END of call 2, and nothing for call 1.
+            var frames: [Frame] = []
+            while let frame = await raw.nextFrame() {
+                if frame.type == .ping { break }
+                frames.append(frame)
+            }
+            #expect(frames.map(\.callID) == [2])
+            #expect(frames.map(\.type) == [.end])
+            await raw.close()
         }
     }
 
