@@ -69,6 +69,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The method of the previous call, so that a connection calling one method over and over
     /// looks it up without hashing its name.
     @exclusivity(unchecked) private var lastMethod: MethodTable.Entry?
+    /// Set when the call being started ended before its task first suspended.
+    @exclusivity(unchecked) private var endedNow = false
 
     init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
         self.configuration = configuration
@@ -87,7 +89,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let outbound = ServerOutbound(eventLoop: context.eventLoop)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         self.bound = bound
-        outbound.install { bound.value.drainOutbound() }
+        outbound.install(drain: { bound.value.drainOutbound() }, endSink: { bound.value.endNow($0) })
         self.outbound = outbound
         if context.channel.isActive { start(context: context) }
     }
@@ -357,10 +359,41 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             call.timeoutMicros = timeoutMicros
             call.requestID = requestID
         }
-        call.task = CallRunner.start(
-            callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
+        endedNow = false
+        if case .unary = method.handler {
+            // Unary only: a stream's END must follow its MESSAGEs, which take the queue.
+            call.task = outbound.deliveringEndDirectly(callID: callID) {
+                CallRunner.start(
+                    callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
+            }
+        } else {
+            call.task = CallRunner.start(
+                callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
+        }
+        // A handler that answered (or threw) without suspending has ended: nothing to track. Nor
+        // is there when the connection went away meanwhile.
+        if endedNow || closing {
+            if !endedNow { call.task?.cancel() }
+            return
+        }
         calls[callID] = call
         if let at = call.deadline { trackDeadline(at: at, callID: callID) }
+    }
+
+    /// Takes the END of a call whose task ended while being started from ``receiveRequest`` (the
+    /// call is not in the table yet): into this read's outgoing batch.
+    private func endNow(_ item: ServerOutbound.Item) {
+        endedNow = true
+        var out: ByteBuffer
+        if var existing = batch.take() {
+            existing.writeImmutableBuffer(item.frame)
+            out = existing
+        } else {
+            out = item.frame  // the frame's own buffer starts the batch: no copy, no allocation
+        }
+        batch = out
+        needsFlush = true
+        if out.readableBytes >= 64 * 1024, let context { writeBatch(context: context) }
     }
 
     /// Runs an inline method now and appends its END frame to this read's outgoing batch. It ends

@@ -34,20 +34,52 @@ final class ServerOutbound: Sendable {
     let eventLoop: any EventLoop
     /// Runs the drain on the event loop; set once the handler is in the pipeline, cleared on close.
     private let drain: NIOLoopBoundBox<(() -> Void)?>
+    /// Takes the END of the call being started, while ``deliveringEndDirectly(callID:_:)`` runs.
+    private let direct: NIOLoopBoundBox<Direct>
+
+    private struct Direct {
+        var sink: ((Item) -> Void)?
+        /// The call whose task is being started, while the window is open.
+        var callID: UInt32?
+    }
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
         self.drain = NIOLoopBoundBox(nil, eventLoop: eventLoop)
+        self.direct = NIOLoopBoundBox(Direct(), eventLoop: eventLoop)
     }
 
-    /// On the event loop: installs the drain action.
-    func install(drain action: @escaping () -> Void) {
+    /// On the event loop: installs the drain action, and the sink for the END of a call whose task
+    /// finishes before it first suspends.
+    func install(drain action: @escaping () -> Void, endSink: @escaping (Item) -> Void) {
         drain.value = action
+        direct.value.sink = endSink
+    }
+
+    /// On the event loop: runs `body`, which starts unary call `callID`'s task with `Task.immediate`.
+    /// If that task ends before it first suspends, its END goes straight to the sink (into the
+    /// read's batch), without the lock and a scheduled drain.
+    ///
+    /// Only the END: stream MESSAGEs still take the queue, whose byte bound makes a producer that
+    /// never suspends on its own wait (and so leave the event loop). Without that bound such a
+    /// producer ran on the event loop until the channel stopped being writable, stalling every
+    /// other connection of that loop for seconds.
+    func deliveringEndDirectly<T>(callID: UInt32, _ body: () -> T) -> T {
+        direct.value.callID = callID
+        defer { direct.value.callID = nil }
+        return body()
     }
 
     /// Queues a frame; returns false when the connection is gone.
     @discardableResult
     func enqueue(_ item: Item) -> Bool {
+        // Only the task started inside `deliveringEndDirectly` runs on the event loop while the
+        // window is open (tasks resume elsewhere after suspending); other calls' frames (a writer
+        // shared between calls) take the queue, whose drain drops those of ended calls.
+        if item.kind == .end, eventLoop.inEventLoop, direct.value.callID == item.callID, let sink = direct.value.sink {
+            sink(item)
+            return true
+        }
         let schedule: Bool? = state.withLockedValue { state in
             if state.closed { return nil }
             state.items.append(item)
@@ -122,6 +154,7 @@ final class ServerOutbound: Sendable {
             return state.waiters
         }
         drain.value = nil
+        direct.value = Direct()
         for waiter in waiters { waiter.resume() }
     }
 }
