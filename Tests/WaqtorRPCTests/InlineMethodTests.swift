@@ -91,21 +91,31 @@ struct InlineMethodTests {
         }
     }
 
+    /// A HELLO, then REQUESTs with call ids 1...count: (method, timeout µs, metadata, message text).
+    static func helloAndRequests(
+        count: Int, _ request: (Int) -> (String, UInt64, Metadata, String)
+    ) -> ByteBuffer {
+        var stream = ByteBuffer()
+        var hello = ByteBuffer()
+        HelloPayload().write(to: &hello)
+        Frame(type: .hello, callID: 0, payload: hello).write(to: &stream)
+        for id in 1...count {
+            let (method, timeout, metadata, text) = request(id)
+            var payload = ByteBuffer()
+            RequestHead(method: method, timeoutMicros: timeout, metadata: metadata).write(to: &payload)
+            payload.writeString(text)
+            Frame(type: .request, callID: UInt32(id), payload: payload).write(to: &stream)
+        }
+        return stream
+    }
+
     @Test("requests sent a byte at a time, mixed inline and async, are all answered once and correctly")
     func byteByByte() async throws {
         try await withServer(Self.router) { _, port in
             let raw = try await RawConnection.connect(port: port)
-            var stream = ByteBuffer()
-            var hello = ByteBuffer()
-            HelloPayload().write(to: &hello)
-            Frame(type: .hello, callID: 0, payload: hello).write(to: &stream)
             let count = 24
-            for id in 1...count {
-                var payload = ByteBuffer()
-                let method = id % 2 == 0 ? "test.Service/InlineEcho" : "test.Service/Echo"
-                RequestHead(method: method, timeoutMicros: 0, metadata: ["request-id": "r\(id)"]).write(to: &payload)
-                payload.writeString("m\(id)")
-                Frame(type: .request, callID: UInt32(id), payload: payload).write(to: &stream)
+            var stream = Self.helloAndRequests(count: count) { id in
+                (id % 2 == 0 ? "test.Service/InlineEcho" : "test.Service/Echo", 0, ["request-id": "r\(id)"], "m\(id)")
             }
             // One write per byte: the server sees the frames cut at every possible place.
             while let byte = stream.readBytes(length: 1) {
@@ -131,16 +141,9 @@ struct InlineMethodTests {
     func oneWrite() async throws {
         try await withServer(Self.router) { _, port in
             let raw = try await RawConnection.connect(port: port)
-            var stream = ByteBuffer()
-            var hello = ByteBuffer()
-            HelloPayload().write(to: &hello)
-            Frame(type: .hello, callID: 0, payload: hello).write(to: &stream)
             let count = 500
-            for id in 1...count {
-                var payload = ByteBuffer()
-                RequestHead(method: "test.Service/InlineEcho", timeoutMicros: 5_000_000, metadata: [:]).write(to: &payload)
-                payload.writeString("\(id)")
-                Frame(type: .request, callID: UInt32(id), payload: payload).write(to: &stream)
+            let stream = Self.helloAndRequests(count: count) { id in
+                ("test.Service/InlineEcho", 5_000_000, [:], "\(id)")
             }
             try await raw.send(stream)
             var seen = Set<UInt32>()

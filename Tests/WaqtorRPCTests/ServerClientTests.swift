@@ -59,6 +59,23 @@ final class TestService: Sendable {
     }
 }
 
+extension TestService {
+    /// The test router plus `test.Service/Big`: endless 4 KiB messages, each starting with its index.
+    var routerWithBigStream: RPCRouter {
+        var router = self.router
+        router.registerServerStreaming("test.Service/Big", request: Echo.self, response: Echo.self) { _, _, stream in
+            var index = 0
+            while true {
+                var bytes = Array("\(index):".utf8)
+                bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: 4096 - bytes.count))
+                try await stream.send(Echo(bytes))
+                index += 1
+            }
+        }
+        return router
+    }
+}
+
 struct SomeInternalError: Error, CustomStringConvertible {
     var description: String { "password=hunter2 leaked into an error" }
 }
@@ -301,17 +318,7 @@ struct ServerClientTests {
 
     @Test("a lagging stream consumer pauses the connection's reading instead of buffering without bound; nothing is lost")
     func laggingStreamConsumer() async throws {
-        var router = TestService().router
-        // Endless 4 KiB messages, each starting with its index.
-        router.registerServerStreaming("test.Service/Big", request: Echo.self, response: Echo.self) { _, _, stream in
-            var index = 0
-            while true {
-                var bytes = Array("\(index):".utf8)
-                bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: 4096 - bytes.count))
-                try await stream.send(Echo(bytes))
-                index += 1
-            }
-        }
+        let router = TestService().routerWithBigStream
         try await withServer(router) { _, port in
             let limit = 256 * 1024
             let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(maxBufferedStreamBytes: limit))
@@ -346,16 +353,7 @@ struct ServerClientTests {
 
     @Test("a consumer waiting on another call while its stream holds reading paused is freed after the stall limit; the stream fails after what was received")
     func stalledStreamConsumer() async throws {
-        var router = TestService().router
-        router.registerServerStreaming("test.Service/Big", request: Echo.self, response: Echo.self) { _, _, stream in
-            var index = 0
-            while true {
-                var bytes = Array("\(index):".utf8)
-                bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: 4096 - bytes.count))
-                try await stream.send(Echo(bytes))
-                index += 1
-            }
-        }
+        let router = TestService().routerWithBigStream
         try await withServer(router) { _, port in
             let client = RPCClient(
                 host: "127.0.0.1", port: port,
