@@ -98,6 +98,22 @@ struct IsolationTests {
         await f.shutdown()
     }
 
+    @Test func tenantScopedQueriesCanUseTheTenantIndex() async throws {
+        // The application role's policy must be a plain `column = app_current_tenant()`: with
+        // sequential scans priced out, every tenant table is then read through an index keyed by
+        // the tenant (an OR in the policy would leave only a full scan).
+        let f = try await Fixture.make()
+        let tenant = try await f.signUp()
+        for (table, column) in tenantTables {
+            let plan = try await f.pool.withTransaction(tenantID: tenant.id) { tx in
+                _ = try await tx.query("SET LOCAL enable_seqscan = off")
+                return try await tx.query("EXPLAIN SELECT * FROM \(table)").map { $0["QUERY PLAN"].string ?? "" }
+            }.joined(separator: "\n")
+            #expect(plan.contains("Index Cond: (\(column) = app_current_tenant())"), "\(table):\n\(plan)")
+        }
+        await f.shutdown()
+    }
+
     @Test func theApplicationRoleOwnsNothingAndCannotBypassRowSecurity() async throws {
         let f = try await Fixture.make()
         let role = try #require(try await f.pool.query(

@@ -164,8 +164,13 @@ struct TenantStoreTests {
         #expect(try await f.store.upgradeRequests(tenantID: t.id).map(\.id) == [request.id])
         #expect(try await f.store.upgradeRequests(tenantID: other.id).isEmpty)
 
-        let pending = try await f.store.adminUpgradeRequests(adminID: admin.id, state: .pending, limit: 500)
+        // Filtered by tenant: the database keeps other runs' pending requests, which an unfiltered
+        // first page may not reach past.
+        let pending = try await f.store.adminUpgradeRequests(adminID: admin.id, state: .pending, tenantID: t.id, limit: 500)
         let listed = try #require(pending.items.first { $0.id == request.id })
+        #expect(pending.items.count == 1)
+        let everyone = try await f.store.adminUpgradeRequests(adminID: admin.id, state: .pending, limit: 1)
+        #expect(everyone.total >= pending.total)
         #expect(listed.tenantEmail?.lowercased() == t.email.lowercased() && listed.currentPlan == "free")
         #expect(pending.total >= 1)
 
