@@ -85,10 +85,10 @@ struct ErrorMappingTests {
         h.simulator.connect(instance: name)
         h.simulator.setSendFailure(SendFailure(delayMilliseconds: 1500), instance: name)
         let impatient = h.client(timeout: .milliseconds(200))
-        let started = ContinuousClock.now
+        // A timeout (not an answer, which comes after 1.5 s) shows the client gave up first; no
+        // wall-clock bound, which a loaded machine can break.
         let error = try #require(await gatewayError { try await impatient.sendText(instance: name, number: "5511", text: "x") })
         #expect(error.kind == .timeout && error.status == nil)
-        #expect(ContinuousClock.now - started < .milliseconds(1400))
 
         let dead = EvolutionClient(baseURL: "http://127.0.0.1:1", apiKey: "k", http: h.http, timeout: .seconds(2))
         #expect(await gatewayError { try await dead.connectionState(instance: "x") }?.kind == .transport)
