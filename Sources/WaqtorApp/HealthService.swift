@@ -20,14 +20,7 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
     }
 
     public func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
-        Self.answerPing(request)
-    }
-
-    static func answerPing(_ request: Waqtor_V1_PingRequest) -> Waqtor_V1_PingResponse {
-        var response = Waqtor_V1_PingResponse()
-        response.payload = request.payload
-        response.serverTime = .now()
-        return response
+        Waqtor_V1_PingResponse(answering: request)
     }
 
     /// Registers every method, with Ping answered inline (on the event loop, without a task): it
@@ -35,7 +28,7 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
     public func registerInline(into router: inout RPCRouter) {
         register(into: &router)
         router.registerInlineUnary("waqtor.v1.HealthService/Ping") { (request: Waqtor_V1_PingRequest, _) in
-            Self.answerPing(request)
+            Waqtor_V1_PingResponse(answering: request)
         }
     }
 

@@ -45,53 +45,32 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
             buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
             return nil
         }
-        if buffer.readableBytes >= Frame.headerSize {
-            // The whole header is here: read it in one look at the bytes.
-            let (length, rawType, flags, callID) = buffer.withUnsafeReadableBytes { raw in
-                (UInt32(bigEndian: raw.loadUnaligned(as: UInt32.self)), raw[4], raw[5],
-                 UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt32.self)))
-            }
-            if length >= UInt32(Frame.lengthCountedHeaderSize), length <= maxFrameLength {
-                guard buffer.readableBytes >= Int(length) + 4 else { return nil }
-                guard let type = FrameType(rawValue: rawType) else {
-                    poisoned = true
-                    buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-                    return .malformed(reason: "unknown frame type 0x\(String(rawType, radix: 16))")
-                }
-                buffer.moveReaderIndex(forwardBy: Frame.headerSize)
-                let payload = buffer.readSlice(length: Int(length) - Frame.lengthCountedHeaderSize)!
-                return .frame(Frame(type: type, flags: flags, callID: callID, payload: payload))
-            }
-            // Too short or too long: reported below.
-        }
         guard let length: UInt32 = buffer.getInteger(at: buffer.readerIndex) else { return nil }
         if length < UInt32(Frame.lengthCountedHeaderSize) {
-            poisoned = true
-            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-            return .malformed(reason: "frame length \(length) is below the 6-byte minimum (type, flags, call id)")
+            return poison(&buffer, .malformed(reason: "frame length \(length) is below the 6-byte minimum (type, flags, call id)"))
+        }
+        // Every other outcome needs the whole header (an oversized frame's answer names its call).
+        guard buffer.readableBytes >= Frame.headerSize else { return nil }
+        let (rawType, flags, callID) = buffer.withUnsafeReadableBytes { raw in
+            (raw[4], raw[5], UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt32.self)))
         }
         if length > maxFrameLength {
-            // Wait for the rest of the header so the answer can name the call.
-            guard buffer.readableBytes >= Frame.headerSize else { return nil }
-            let rawType: UInt8 = buffer.getInteger(at: buffer.readerIndex + 4)!
-            let callID: UInt32 = buffer.getInteger(at: buffer.readerIndex + 6)!
-            poisoned = true
-            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-            return .oversized(rawType: rawType, callID: callID, length: length, limit: maxFrameLength)
+            return poison(&buffer, .oversized(rawType: rawType, callID: callID, length: length, limit: maxFrameLength))
         }
-        let total = Int(length) + 4
-        guard buffer.readableBytes >= total else { return nil }
-        let rawType: UInt8 = buffer.getInteger(at: buffer.readerIndex + 4)!
+        guard buffer.readableBytes >= Int(length) + 4 else { return nil }
         guard let type = FrameType(rawValue: rawType) else {
-            poisoned = true
-            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-            return .malformed(reason: "unknown frame type 0x\(String(rawType, radix: 16))")
+            return poison(&buffer, .malformed(reason: "unknown frame type 0x\(String(rawType, radix: 16))"))
         }
-        let flags: UInt8 = buffer.getInteger(at: buffer.readerIndex + 5)!
-        let callID: UInt32 = buffer.getInteger(at: buffer.readerIndex + 6)!
         buffer.moveReaderIndex(forwardBy: Frame.headerSize)
         let payload = buffer.readSlice(length: Int(length) - Frame.lengthCountedHeaderSize)!
         return .frame(Frame(type: type, flags: flags, callID: callID, payload: payload))
+    }
+
+    /// After a framing error nothing more can be trusted: discards all input, now and later.
+    private mutating func poison(_ buffer: inout ByteBuffer, _ report: DecodedFrame) -> DecodedFrame {
+        poisoned = true
+        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+        return report
     }
 }
 

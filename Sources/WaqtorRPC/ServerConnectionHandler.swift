@@ -384,16 +384,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// call is not in the table yet): into this read's outgoing batch.
     private func endNow(_ item: ServerOutbound.Item) {
         endedNow = true
-        var out: ByteBuffer
-        if var existing = batch.take() {
-            existing.writeImmutableBuffer(item.frame)
-            out = existing
-        } else {
-            out = item.frame  // the frame's own buffer starts the batch: no copy, no allocation
-        }
-        batch = out
-        needsFlush = true
-        if out.readableBytes >= 64 * 1024, let context { writeBatch(context: context) }
+        // With no batch yet, the frame's own buffer starts it: no copy, no allocation.
+        appendToBatch(startingWith: item.frame) { $0.writeImmutableBuffer(item.frame) }
     }
 
     /// Runs an inline method now and appends its END frame to this read's outgoing batch. It ends
@@ -404,33 +396,40 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         callID: UInt32, request: ByteBuffer, context serverContext: ServerContext
     ) {
         let started = serverContext.logsCalls ? NIODeadline.now().uptimeNanoseconds : nil
-        var out = batch.take() ?? ByteBufferAllocator().buffer(capacity: batchCapacity)
-        let start = out.writerIndex
-        FrameBuilder.beginEnd(callID: callID, requestID: serverContext.requestID, into: &out)
         var status = RPCStatusCode.ok
-        do {
-            try run(request, serverContext, &out)
-            FrameBuilder.finishEnd(startingAt: start, in: &out)
-        } catch {
-            out.moveWriterIndex(to: start)
-            let rpcError = CallRunner.errorToStatus(error, context: serverContext)
-            status = rpcError.code
-            let frame = FrameBuilder.end(
-                callID: callID, status: rpcError.code, message: rpcError.message, requestID: serverContext.requestID,
-                extra: rpcError.metadata, body: ByteBuffer())
-            out.writeImmutableBuffer(frame)
+        appendToBatch { out in
+            let start = out.writerIndex
+            FrameBuilder.beginEnd(callID: callID, requestID: serverContext.requestID, into: &out)
+            do {
+                try run(request, serverContext, &out)
+                FrameBuilder.finishEnd(startingAt: start, in: &out)
+            } catch {
+                out.moveWriterIndex(to: start)
+                let rpcError = CallRunner.errorToStatus(error, context: serverContext)
+                status = rpcError.code
+                let frame = FrameBuilder.end(
+                    callID: callID, status: rpcError.code, message: rpcError.message, requestID: serverContext.requestID,
+                    extra: rpcError.metadata, body: ByteBuffer())
+                out.writeImmutableBuffer(frame)
+            }
         }
-        batch = out
+        if let started { CallRunner.logFinished(serverContext, status: status, startedAt: started) }
+    }
+
+    /// Appends to this read's outgoing batch (started with `initial`, or a new buffer, when there
+    /// is none yet). A read can carry thousands of requests: a batch is handed to the channel once
+    /// it holds 64 KiB (flushed once, when the read is done), so that one buffer stays small.
+    private func appendToBatch(startingWith initial: ByteBuffer? = nil, _ body: (inout ByteBuffer) -> Void) {
+        if batch == nil, let initial {
+            batch = initial
+        } else {
+            // Taken out, so that the buffer stays uniquely referenced and grows in place.
+            var out = batch.take() ?? ByteBufferAllocator().buffer(capacity: batchCapacity)
+            body(&out)
+            batch = out
+        }
         needsFlush = true
-        // A read can carry thousands of requests; hand big batches to the channel as they fill
-        // (flushed once, when the read is done), so that one buffer stays small.
-        if out.readableBytes >= 64 * 1024, let context { writeBatch(context: context) }
-        if let started {
-            serverContext.logger.debug("call finished", metadata: [
-                "status": .string(status.name),
-                "duration_us": .stringConvertible((NIODeadline.now().uptimeNanoseconds &- started) / 1000),
-            ])
-        }
+        if (batch?.readableBytes ?? 0) >= 64 * 1024, let context { writeBatch(context: context) }
     }
 
     // MARK: Deadlines
@@ -643,15 +642,17 @@ enum CallRunner {
                     extra: rpcError.metadata, body: ByteBuffer())
             }
             outbound.enqueue(.init(callID: callID, kind: .end, frame: frame))
-            if let started {
-                // One line per call at debug level, carrying the request id (built only when debug
-                // logging is on, so that the hot path does not pay for it otherwise).
-                context.logger.debug("call finished", metadata: [
-                    "status": .string(status.name),
-                    "duration_us": .stringConvertible((NIODeadline.now().uptimeNanoseconds &- started) / 1000),
-                ])
-            }
+            if let started { logFinished(context, status: status, startedAt: started) }
         }
+    }
+
+    /// One line per call at debug level, carrying the request id (callers take `startedAt` only
+    /// when debug logging is on, so that the hot path does not pay for it otherwise).
+    static func logFinished(_ context: ServerContext, status: RPCStatusCode, startedAt started: UInt64) {
+        context.logger.debug("call finished", metadata: [
+            "status": .string(status.name),
+            "duration_us": .stringConvertible((NIODeadline.now().uptimeNanoseconds &- started) / 1000),
+        ])
     }
 
     /// Maps what a handler threw to the status the caller sees. Only ``RPCErrorConvertible`` errors

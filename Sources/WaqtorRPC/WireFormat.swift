@@ -73,6 +73,29 @@ public struct EndHead: Sendable, Equatable {
         return EndHead(status: RPCStatusCode(rawValue: status), message: message, metadata: metadata)
     }
 
+    /// Checks the head by its lengths and moves past it without building its strings (the message
+    /// and metadata); returns the status. For callers that need only the status and the response.
+    public static func skip(from payload: inout ByteBuffer) throws(WireFormatError) -> RPCStatusCode {
+        let head: (status: UInt8, length: Int)? = payload.withUnsafeReadableBytes { raw in
+            guard raw.count >= 5 else { return nil }
+            var index = 3 + Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt16.self)))
+            guard raw.count >= index + 2 else { return nil }
+            let entries = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt16.self)))
+            index += 2
+            for _ in 0..<entries {
+                guard raw.count >= index + 2 else { return nil }
+                index += 2 + Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt16.self)))
+                guard raw.count >= index + 4 else { return nil }
+                index += 4 + Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
+                guard raw.count >= index else { return nil }
+            }
+            return (raw[0], index)
+        }
+        guard let head else { throw WireFormatError("the END head's lengths run past its payload") }
+        payload.moveReaderIndex(forwardBy: head.length)
+        return RPCStatusCode(rawValue: head.status)
+    }
+
     /// Writes a UTF-8 string with a u16 length, cut at a character boundary to fit 65,535 bytes.
     static func writeShortString(_ string: String, to buffer: inout ByteBuffer) {
         var utf8 = Array(string.utf8)

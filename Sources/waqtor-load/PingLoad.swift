@@ -88,6 +88,23 @@ struct PingLoad: AsyncParsableCommand {
         var errors: [String: UInt64] = [:]
         var lastError: RPCError?
         var finishedAt: UInt64 = 0
+
+        /// Counts `count` calls that failed with `error`.
+        mutating func recordError(_ error: RPCError, count: UInt64 = 1) {
+            errors[error.code.name, default: 0] += count
+            lastError = error
+        }
+
+        /// Counts one measured call: its latency when it succeeded, its error otherwise.
+        mutating func record<Response>(_ outcome: Result<Response, RPCError>, latency: UInt64) {
+            switch outcome {
+            case .success:
+                ok += 1
+                histogram.record(latency)
+            case .failure(let error):
+                recordError(error)
+            }
+        }
     }
 
     enum Stop: Sendable {
@@ -117,8 +134,7 @@ struct PingLoad: AsyncParsableCommand {
             let end = monotonicNanos()
             if start >= measureFrom {
                 if let status {
-                    result.errors[status.code.name, default: 0] += 1
-                    result.lastError = status
+                    result.recordError(status)
                 } else {
                     result.ok += 1
                     result.histogram.record(end - start)
@@ -487,14 +503,7 @@ final class BatchLoop: @unchecked Sendable {
         let end = monotonicNanos()
         lock.lock()
         if started >= measureFrom {
-            switch outcome {
-            case .success:
-                result.ok += 1
-                result.histogram.record(end - started)
-            case .failure(let error):
-                result.errors[error.code.name, default: 0] += 1
-                result.lastError = error
-            }
+            result.record(outcome, latency: end - started)
             if remaining != .max { remaining -= 1 }
         }
         outstanding -= 1
@@ -522,14 +531,7 @@ final class ConnectionRecorder: @unchecked Sendable {
     func record(_ outcome: Result<Waqtor_V1_PingResponse, RPCError>, latency: UInt64) {
         lock.lock()
         defer { lock.unlock() }
-        switch outcome {
-        case .success:
-            result.ok += 1
-            result.histogram.record(latency)
-        case .failure(let error):
-            result.errors[error.code.name, default: 0] += 1
-            result.lastError = error
-        }
+        result.record(outcome, latency: latency)
     }
 
     func finished(at time: UInt64) {

@@ -39,8 +39,7 @@ enum RawLoad {
                 }
             bootstrap.connect(host: settings.host, port: settings.port).whenFailure { error in
                 var result = PingLoad.LoopResult()
-                result.errors["UNAVAILABLE", default: 0] += 1
-                result.lastError = RPCError(code: .unavailable, message: "cannot connect to \(settings.host):\(settings.port): \(error)")
+                result.recordError(RPCError(code: .unavailable, message: "cannot connect to \(settings.host):\(settings.port): \(error)"))
                 result.finishedAt = monotonicNanos()
                 continuation.resume(returning: result)
             }
@@ -171,8 +170,7 @@ final class RawConnectionHandler: ChannelInboundHandler {
                 result.ok += 1
                 result.histogram.record(now - sentAt)
             case let error?:
-                result.errors[error.code.name, default: 0] += 1
-                result.lastError = error
+                result.recordError(error)
             }
             if remaining != .max { remaining -= 1 }
         }
@@ -192,28 +190,14 @@ final class RawConnectionHandler: ChannelInboundHandler {
     /// by its lengths (as docs/PROTOCOL.md lays it out) without building strings for the metadata
     /// unless the status is an error; the response is decoded through the generated type.
     private static func check(_ payload: inout ByteBuffer, expecting expected: [UInt8]) -> RPCError? {
-        // (status, bytes of the head) or nil when the head's lengths run past the payload.
-        let head: (status: UInt8, length: Int)? = payload.withUnsafeReadableBytes { raw in
-            guard raw.count >= 5 else { return nil }
-            var index = 3 + Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt16.self)))
-            guard raw.count >= index + 2 else { return nil }
-            let entries = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt16.self)))
-            index += 2
-            for _ in 0..<entries {
-                guard raw.count >= index + 2 else { return nil }
-                index += 2 + Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt16.self)))
-                guard raw.count >= index + 4 else { return nil }
-                index += 4 + Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
-                guard raw.count >= index else { return nil }
-            }
-            return (raw[0], index)
+        var original = payload  // for the message of an error END
+        let status: RPCStatusCode
+        do { status = try EndHead.skip(from: &payload) } catch {
+            return RPCError(code: .internalError, message: "malformed END: \(error)")
         }
-        guard let head else { return RPCError(code: .internalError, message: "malformed END head") }
-        guard head.status == 0 else {
-            let message = (try? EndHead.read(from: &payload))?.message ?? ""
-            return RPCError(code: RPCStatusCode(rawValue: head.status), message: message)
+        guard status == .ok else {
+            return RPCError(code: status, message: (try? EndHead.read(from: &original))?.message ?? "")
         }
-        payload.moveReaderIndex(forwardBy: head.length)
         do {
             let response = try Waqtor_V1_PingResponse(buffer: payload)
             guard response.payload == expected, response.serverTime != nil else {
@@ -231,8 +215,7 @@ final class RawConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(context: ChannelHandlerContext, _ error: RPCError) {
-        result.errors[error.code.name, default: 0] += UInt64(max(1, inFlight.count))
-        result.lastError = error
+        result.recordError(error, count: UInt64(max(1, inFlight.count)))
         inFlight.removeAll()
         finish(context: context)
     }

@@ -28,14 +28,7 @@ struct Serve: AsyncParsableCommand {
 
     struct Health: Waqtor_V1_HealthServiceHandler {
         func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
-            Self.answer(request)
-        }
-
-        static func answer(_ request: Waqtor_V1_PingRequest) -> Waqtor_V1_PingResponse {
-            var response = Waqtor_V1_PingResponse()
-            response.payload = request.payload
-            response.serverTime = .now()
-            return response
+            Waqtor_V1_PingResponse(answering: request)
         }
 
         func readiness(_ request: Waqtor_V1_ReadinessRequest, context: ServerContext) async throws -> Waqtor_V1_ReadinessResponse {
@@ -62,7 +55,7 @@ struct Serve: AsyncParsableCommand {
         if !asyncPing {
             // As waqtor-server does: Ping needs no I/O, so it is answered inline.
             router.registerInlineUnary("waqtor.v1.HealthService/Ping") { (request: Waqtor_V1_PingRequest, _) in
-                Health.answer(request)
+                Waqtor_V1_PingResponse(answering: request)
             }
         }
         let server = RPCServer(configuration: RPCServerConfiguration(host: host, port: port), router: router, logger: logger)
