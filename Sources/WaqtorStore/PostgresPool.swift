@@ -150,7 +150,7 @@ public final class PostgresPool: Sendable {
             }
         }
         let toClose = action.closeSlots.map { slots[$0] }
-        _ = try? await threadPool.runIfActive { toClose.forEach { $0.discardConnection() } }
+        await runIgnoringCancellation { toClose.forEach { $0.discardConnection() } }
         if ownsThreadPool {
             try? await threadPool.shutdownGracefully()
         }
@@ -182,7 +182,9 @@ public final class PostgresPool: Sendable {
                 }
                 switch action {
                 case nil: continuation.resume(returning: .failure(PostgresError(.cancelled)))
-                case .leased(let slot, _): continuation.resume(returning: .success(slot))
+                case .leased(let slot, _):
+                    slots[slot].leaseStarted()
+                    continuation.resume(returning: .success(slot))
                 case .closed: continuation.resume(returning: .failure(PostgresError(.closed)))
                 case .wait:
                     let timeout = TimeAmount.nanoseconds(Self.nanoseconds(configuration.acquireTimeout))
@@ -222,37 +224,55 @@ public final class PostgresPool: Sendable {
         continuation?.resume(returning: .failure(error))
     }
 
-    /// Returns a slot, closing its connection first (on the thread pool) unless it is reusable.
+    /// Returns a slot. A connection that is broken or still inside a transaction is closed (on the
+    /// thread pool) before the slot goes to anyone else, so no lessee ever inherits another's
+    /// transaction or session. Runs to the end even when the calling task is cancelled.
     func release(_ slot: ConnectionSlot) async {
         let keep = slot.hasReusableConnection
-        if !keep {
-            _ = try? await threadPool.runIfActive { slot.discardConnection() }
+        var (action, waiter) = settle { $0.release(slot.id, keepConnection: keep) }
+        if case .closeConnection(let slotID) = action {
+            await runIgnoringCancellation { slot.discardConnection() }
+            (action, waiter) = settle { $0.connectionClosed(slotID) }
         }
-        let (action, waiter) = state.withLockedValue { state in
-            let action = state.machine.release(slot.id, keepConnection: keep)
+        if case .handOver(let slotID, _, _) = action, case .waiting(let continuation, let timer) = waiter {
+            timer?.cancel()
+            slot.leaseStarted()
+            continuation.resume(returning: .success(slotID))
+        }
+    }
+
+    /// Applies one release step of the state machine under the lock, taking the waiter it hands
+    /// the slot to out of the waiting list.
+    private func settle(
+        _ step: (inout ConnectionPoolStateMachine) -> ConnectionPoolStateMachine.ReleaseAction
+    ) -> (ConnectionPoolStateMachine.ReleaseAction, Waiter?) {
+        state.withLockedValue { state in
+            let action = step(&state.machine)
             if case .handOver(_, let waiterID, _) = action {
                 return (action, state.waiters.removeValue(forKey: waiterID))
             }
             return (action, nil)
         }
-        switch action {
-        case .handOver(let slotID, _, _):
-            if case .waiting(let continuation, let timer) = waiter {
-                timer?.cancel()
-                continuation.resume(returning: .success(slotID))
-            }
-        case .closeConnection:
-            _ = try? await threadPool.runIfActive { slot.discardConnection() }
-        case .none:
-            break
-        }
     }
 
+    /// Rolls back whatever transaction the slot's connection is in, then returns the slot. Both
+    /// steps run even when the calling task is cancelled (a cancelled call is exactly when they
+    /// matter); if the ROLLBACK fails, ``release(_:)`` closes the connection instead.
     private func rollbackAndRelease(_ slot: ConnectionSlot) async {
-        _ = try? await runBlocking(on: slot) { conn throws(PostgresError) in
-            if conn.transactionStatus != PQTRANS_IDLE { _ = try conn.query("ROLLBACK", []) }
-        }
+        await runIgnoringCancellation { slot.rollbackOpenTransaction() }
         await release(slot)
+    }
+
+    /// Runs clean-up work on the thread pool whether or not the calling task is cancelled
+    /// (`NIOThreadPool.runIfActive` skips its work for a cancelled task). If the thread pool is
+    /// no longer running, NIO runs the work on the calling thread; clean-up work is short.
+    private func runIgnoringCancellation(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            threadPool.submit { _ in
+                work()
+                continuation.resume()
+            }
+        }
     }
 
     /// Runs blocking libpq work for the holder of `slot` on the thread pool.

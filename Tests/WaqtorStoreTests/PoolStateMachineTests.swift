@@ -37,8 +37,25 @@ struct PoolStateMachineTests {
         _ = pool.release(0, keepConnection: true)
         _ = pool.lease(2)
         #expect(pool.lease(3) == .wait)
-        #expect(pool.release(0, keepConnection: false) == .handOver(0, to: 3, connected: false))
+        #expect(pool.release(0, keepConnection: false) == .closeConnection(0))
+        #expect(pool.slots[0] == .closing)
+        #expect(pool.connectionClosed(0) == .handOver(0, to: 3, connected: false))
         #expect(pool.openConnectionCount == 0)
+    }
+
+    /// A slot whose lessee did not end clean is closing: no newcomer can lease it, and it is free
+    /// again only once its connection is closed.
+    @Test func slotThatDidNotEndCleanIsNeverLeasedBeforeItsConnectionIsClosed() {
+        var pool = ConnectionPoolStateMachine(capacity: 1)
+        #expect(pool.lease(1) == .leased(0, connected: false))
+        #expect(pool.release(0, keepConnection: true) == .none)
+        #expect(pool.lease(2) == .leased(0, connected: true))
+        #expect(pool.release(0, keepConnection: false) == .closeConnection(0))
+        #expect(pool.closingCount == 1)
+        #expect(pool.lease(3) == .wait)
+        #expect(pool.connectionClosed(0) == .handOver(0, to: 3, connected: false))
+        #expect(pool.release(0, keepConnection: true) == .none)
+        #expect(pool.lease(4) == .leased(0, connected: true))
     }
 
     @Test func newRequestDoesNotOvertakeQueuedWaiter() {
@@ -78,7 +95,9 @@ struct PoolStateMachineTests {
         #expect(action.failWaiters.isEmpty)
         #expect(action.closeSlots.isEmpty)
         #expect(pool.release(0, keepConnection: true) == .closeConnection(0))
-        #expect(pool.release(1, keepConnection: false) == .none)
+        #expect(pool.connectionClosed(0) == .none)
+        #expect(pool.release(1, keepConnection: false) == .closeConnection(1))
+        #expect(pool.connectionClosed(1) == .none)
         #expect(pool.lease(6) == .closed)
         #expect(pool.openConnectionCount == 0)
     }
@@ -90,7 +109,8 @@ struct PoolStateMachineTests {
         _ = pool.release(1, keepConnection: true)
         _ = pool.lease(3)
         #expect(pool.lease(4) == .wait)
-        _ = pool.release(0, keepConnection: false)  // hands empty slot 0 to 4
+        _ = pool.release(0, keepConnection: false)
+        #expect(pool.connectionClosed(0) == .handOver(0, to: 4, connected: false))
         #expect(pool.lease(5) == .wait)
         #expect(pool.lease(6) == .wait)
         let action = pool.shutdown()

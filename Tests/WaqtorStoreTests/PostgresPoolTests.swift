@@ -176,6 +176,72 @@ struct PostgresPoolTests {
         await pool.shutdown()
     }
 
+    /// A call cancelled while its transaction is open (deadline, CANCEL, dropped connection) must
+    /// roll back, and the connection must not reach the next lessee still inside that transaction:
+    /// the next caller's COMMIT would otherwise commit the cancelled call's writes.
+    @Test func cancelledTransactionNeverCommitsAndTheNextLesseeGetsACleanSession() async throws {
+        let pool = Self.ownerPool(size: 1)
+        let schema = TestEnvironment.uniqueName("cancel")
+        _ = try await pool.query("CREATE SCHEMA \(schema)")
+        _ = try await pool.query("CREATE TABLE \(schema).rows (label text)")
+        let tenant = "8c6f2a51-3d0e-4b7a-9f21-5e8d0c4b1a77"
+        let (wrote, wroteContinuation) = AsyncStream.makeStream(of: Void.self)
+        let call = Task {
+            try await pool.withTransaction(tenantID: tenant) { tx in
+                _ = try await tx.query("INSERT INTO \(schema).rows VALUES ('cancelled call')")
+                wroteContinuation.yield()
+                try await Task.sleep(for: .seconds(600))  // ends by cancellation only
+                _ = try await tx.query("INSERT INTO \(schema).rows VALUES ('never reached')")
+                return 0
+            }
+        }
+        for await _ in wrote { break }
+        call.cancel()
+        let outcome = await call.result
+        #expect(throws: (any Error).self) { try outcome.get() }
+
+        // The pool has one connection: the next caller gets the same slot. Its transaction starts
+        // clean (no transaction id yet, no tenant setting), and its COMMIT commits only its own row.
+        let session = try await pool.withTransaction { tx in
+            let session = try await tx.query(
+                "SELECT current_setting('app.tenant_id', true) AS tenant, pg_current_xact_id_if_assigned() IS NULL AS fresh")
+            _ = try await tx.query("INSERT INTO \(schema).rows VALUES ('next caller')")
+            return (tenant: session.first?["tenant"].string, fresh: session.first?["fresh"].bool)
+        }
+        #expect((session.tenant ?? "").isEmpty, "no tenant setting left over")
+        #expect(session.fresh == true, "not inside the cancelled call's transaction (which wrote, so has an id)")
+        let other = Self.ownerPool(size: 1)
+        let labels = try await other.query("SELECT label FROM \(schema).rows ORDER BY label").map { $0["label"].string ?? "" }
+        #expect(labels == ["next caller"])
+        _ = try await other.query("DROP SCHEMA \(schema) CASCADE")
+        await other.shutdown()
+        await pool.shutdown()
+    }
+
+    /// A lease cancelled while waiting, and a statement whose task was cancelled before it ran,
+    /// report ``PostgresError/Kind/cancelled`` and leave the pool fully usable.
+    @Test func cancelledCallsReportCancelledAndThePoolStaysUsable() async throws {
+        let pool = Self.appPool(size: 1)
+        let (holding, holdingContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+        let holder = Task {
+            try await pool.withTransaction { tx in
+                _ = try await tx.query("SELECT 1")
+                holdingContinuation.yield()
+                for await _ in release { break }
+                return 1
+            }
+        }
+        for await _ in holding { break }
+        let waiter = Task { try await pool.query("SELECT 1") }
+        waiter.cancel()
+        await #expect { _ = try await waiter.value } throws: { error in (error as? PostgresError)?.kind == .cancelled }
+        releaseContinuation.yield()
+        #expect(try await holder.value == 1)
+        #expect(try await pool.query("SELECT 2 AS v").first?["v"].int == 2)
+        await pool.shutdown()
+    }
+
     @Test func pingMeasuresARoundTrip() async throws {
         let pool = Self.appPool(size: 1)
         let duration = try await pool.ping()
