@@ -655,25 +655,41 @@ enum CallRunner {
         ])
     }
 
-    /// Maps what a handler threw to the status the caller sees. Only ``RPCErrorConvertible`` errors
-    /// choose their message; anything else is logged here and reported as INTERNAL without detail,
-    /// so that nothing internal leaks to the caller.
+    /// Maps what a handler threw to the status the caller sees, and logs it at the level it
+    /// deserves. ``RPCErrorConvertible`` errors choose their status and message; anything else is
+    /// INTERNAL without detail, so that nothing internal leaks to the caller. Cancellation (a
+    /// `CancellationError`, or an error that converts to CANCELLED) is DEADLINE_EXCEEDED when the
+    /// call's deadline has passed and CANCELLED otherwise, logged at debug: the caller or the
+    /// deadline ended the call, nothing failed. INTERNAL answers carry the request id to quote,
+    /// and their cause is logged at error level; UNAVAILABLE from a backend is logged as a warning.
     static func errorToStatus(_ error: any Error, context: ServerContext) -> RPCError {
+        var rpcError: RPCError
         if let convertible = error as? any RPCErrorConvertible {
-            var rpcError = convertible.rpcError
+            rpcError = convertible.rpcError
             if rpcError.code == .ok { rpcError.code = .unknown }
-            return rpcError
+        } else if error is CancellationError {
+            rpcError = RPCError(code: .cancelled, message: "the call was cancelled")
+        } else {
+            rpcError = RPCError(code: .internalError, message: "internal error")
         }
-        if error is CancellationError {
+        let chosenByHandler = error is RPCError
+        switch rpcError.code {
+        case .cancelled:
             if let deadline = context.deadlineUptimeNanos, deadline <= NIODeadline.now().uptimeNanoseconds {
-                return RPCError(code: .deadlineExceeded, message: "the call's deadline passed before it finished")
+                rpcError = RPCError(code: .deadlineExceeded, message: "the call's deadline passed before it finished")
             }
-            return RPCError(code: .cancelled, message: "the call was cancelled")
+            context.logger.debug("call ended early", metadata: ["status": .string(rpcError.code.name), "error": "\(error)"])
+        case .internalError, .unknown, .dataLoss:
+            context.logger.error("handler failed", metadata: ["status": .string(rpcError.code.name), "error": "\(error)"])
+            if !chosenByHandler {
+                rpcError.message = "internal error; quote request id \(context.requestID) when reporting it"
+            }
+        case .unavailable where !chosenByHandler:
+            context.logger.warning("backend unavailable", metadata: ["error": "\(error)"])
+        default:
+            break
         }
-        context.logger.error("handler failed", metadata: ["error": "\(error)"])
-        return RPCError(
-            code: .internalError,
-            message: "internal error; quote request id \(context.requestID) when reporting it")
+        return rpcError
     }
 }
 
