@@ -74,11 +74,12 @@ public struct Waqtor_V1_KeyValue: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__key_value__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -158,11 +159,12 @@ public struct Waqtor_V1_Media: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__media__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -249,12 +251,7 @@ public struct Waqtor_V1_PacingSettings: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pacing_settings__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
