@@ -181,7 +181,7 @@ public struct Waqtor_V1_CreateInstanceRequest: ProtoMessage, Hashable {
     /// The number to pair, in E.164 (optional; needed for pairing codes).
     public var phoneNumber: String = ""
 
-    /// Initial pacing (unset: defaults).
+    /// Initial pacing (unset: the defaults; a zero field takes its default, see PacingSettings).
     public var pacing: Waqtor_V1_PacingSettings? = nil
 
     public init() {}
@@ -825,7 +825,9 @@ public struct Waqtor_V1_UpdatePacingRequest: ProtoMessage, Hashable {
     /// The new values.
     public var pacing: Waqtor_V1_PacingSettings? = nil
 
-    /// The PacingSettings fields to change, by proto field name (e.g. "daily_cap"). Empty: all fields.
+    /// The PacingSettings fields to change, by proto field name (e.g. "daily_cap"), each to exactly the
+    /// value given; the others keep theirs. Empty: all fields, replacing the whole settings, with a
+    /// zero field taking its default (see PacingSettings), not the value in force.
     public var updatePaths: [String] = []
 
     public init() {}
