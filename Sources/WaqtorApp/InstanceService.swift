@@ -247,43 +247,84 @@ enum InstanceValidate {
         "quiet_hours_end_minute", "warmup_enabled", "warmup_days",
     ]
 
-    /// Applies the listed fields (all when `paths` is nil) of `given` over `base`, and checks the result.
+    /// The settings of a new instance, and what a zero field means where zeros take the server
+    /// default (common.proto, PacingSettings): 3000-9000 ms between sends, the plan's daily limit,
+    /// no quiet hours, a 14-day warm-up.
+    static let pacingDefaults = InstancePacing()
+
+    /// The pacing that results from a request. With `paths` nil (CreateInstance, UpdatePacing
+    /// without update_paths) `given` is the whole settings and each zero field takes the server
+    /// default, never the current value, so the same message always gives the same settings. With
+    /// `paths`, only the listed fields change, each to exactly the value given; the others keep
+    /// `base`. Every documented range is checked on what was sent, whether or not the feature is on:
+    /// a wrong value is refused, never stored or dropped unnoticed.
     static func pacing(_ given: Waqtor_V1_PacingSettings, paths: Set<String>?, base: InstancePacing) throws -> InstancePacing {
         if let paths {
             for path in paths where !pacingPaths.contains(path) {
                 throw RPCError(code: .invalidArgument, message: "update_paths: unknown field '\(path)'; fields: \(pacingPaths.sorted().joined(separator: ", "))")
             }
         }
+        func bad(_ message: String) -> RPCError { RPCError(code: .invalidArgument, message: "pacing.\(message)") }
         func has(_ path: String) -> Bool { paths?.contains(path) ?? true }
-        var pacing = base
-        if has("min_delay_ms") { pacing.minDelayMs = Int(given.minDelayMs) }
-        if has("max_delay_ms") { pacing.maxDelayMs = Int(given.maxDelayMs) }
-        if has("daily_cap") { pacing.dailyCap = given.dailyCap == 0 ? nil : Int(given.dailyCap) }
-        let quietTouched = has("quiet_hours_enabled") || has("quiet_hours_start_minute") || has("quiet_hours_end_minute")
-        if quietTouched {
-            let enabled = has("quiet_hours_enabled") ? given.quietHoursEnabled : pacing.quietStartMinute != nil
-            if enabled {
-                pacing.quietStartMinute = has("quiet_hours_start_minute") ? Int(given.quietHoursStartMinute) : pacing.quietStartMinute ?? Int(given.quietHoursStartMinute)
-                pacing.quietEndMinute = has("quiet_hours_end_minute") ? Int(given.quietHoursEndMinute) : pacing.quietEndMinute ?? Int(given.quietHoursEndMinute)
-            } else {
-                pacing.quietStartMinute = nil
-                pacing.quietEndMinute = nil
+        /// The value to take: a listed field's as given, otherwise a non-zero one (zero: the default).
+        func chosen(_ path: String, _ value: Int32) -> Int? {
+            guard has(path), paths != nil || value != 0 else { return nil }
+            return Int(value)
+        }
+        func check(_ value: Int?, _ path: String, _ range: ClosedRange<Int>, _ why: String = "") throws {
+            if let value, !range.contains(value) {
+                throw bad("\(path) must be from \(range.lowerBound) to \(range.upperBound)\(why), not \(value)")
             }
         }
-        if has("warmup_enabled") { pacing.warmupEnabled = given.warmupEnabled }
-        if has("warmup_days") && (given.warmupDays != 0 || paths != nil) { pacing.warmupDays = Int(given.warmupDays) }
 
-        func bad(_ message: String) -> RPCError { RPCError(code: .invalidArgument, message: "pacing: \(message)") }
+        let minDelay = chosen("min_delay_ms", given.minDelayMs)
+        let maxDelay = chosen("max_delay_ms", given.maxDelayMs)
         // Aggressive sending gets numbers banned: a floor of one second between sends.
-        guard pacing.minDelayMs >= 1000 else { throw bad("min_delay_ms must be at least 1000 (sending faster gets numbers banned)") }
-        guard pacing.maxDelayMs >= pacing.minDelayMs else { throw bad("max_delay_ms must be at least min_delay_ms") }
-        guard pacing.maxDelayMs <= 600_000 else { throw bad("max_delay_ms must be at most 600000 (10 minutes)") }
-        if let cap = pacing.dailyCap, cap < 1 || cap > 100_000 { throw bad("daily_cap must be from 1 to 100000, or 0 for the plan's limit") }
-        for minute in [pacing.quietStartMinute, pacing.quietEndMinute].compactMap({ $0 }) where !(0...1439).contains(minute) {
-            throw bad("quiet hours are minutes after midnight, from 0 to 1439")
+        try check(minDelay, "min_delay_ms", 1000...600_000, " (sending faster gets numbers banned)")
+        try check(maxDelay, "max_delay_ms", 1000...600_000)
+        let dailyCap = has("daily_cap") ? Int(given.dailyCap) : nil
+        try check(dailyCap, "daily_cap", 0...100_000, " (0: the plan's limit)")
+        // Zero is midnight here, not a default: the minutes have none (quiet hours are off by default).
+        let quietStart = has("quiet_hours_start_minute") ? Int(given.quietHoursStartMinute) : nil
+        let quietEnd = has("quiet_hours_end_minute") ? Int(given.quietHoursEndMinute) : nil
+        try check(quietStart, "quiet_hours_start_minute", 0...1439, " (minutes after midnight)")
+        try check(quietEnd, "quiet_hours_end_minute", 0...1439, " (minutes after midnight)")
+        let warmupDays = chosen("warmup_days", given.warmupDays)
+        try check(warmupDays, "warmup_days", 1...90)
+
+        var pacing = paths == nil ? pacingDefaults : base
+        if let minDelay { pacing.minDelayMs = minDelay }
+        if let maxDelay { pacing.maxDelayMs = maxDelay }
+        if paths == nil {
+            // One bound given, the other zero: the default keeps the default's ratio of 3, so that
+            // any valid bound alone gives a valid range.
+            if let minDelay, maxDelay == nil { pacing.maxDelayMs = min(minDelay * 3, 600_000) }
+            if let maxDelay, minDelay == nil { pacing.minDelayMs = max(maxDelay / 3, 1000) }
         }
-        if let start = pacing.quietStartMinute, start == pacing.quietEndMinute { throw bad("quiet hours must not start and end at the same minute") }
-        guard (1...90).contains(pacing.warmupDays) else { throw bad("warmup_days must be from 1 to 90") }
+        if let dailyCap { pacing.dailyCap = dailyCap == 0 ? nil : dailyCap }
+
+        // Quiet hours are stored as their two minutes (none while off). False is their default.
+        let quietOn = has("quiet_hours_enabled") ? given.quietHoursEnabled : base.quietStartMinute != nil
+        if quietOn {
+            guard let start = quietStart ?? base.quietStartMinute, let end = quietEnd ?? base.quietEndMinute else {
+                throw bad("quiet_hours_start_minute and quiet_hours_end_minute are both needed to turn quiet hours on")
+            }
+            guard start != end else { throw bad("quiet_hours_start_minute must differ from quiet_hours_end_minute") }
+            pacing.quietStartMinute = start
+            pacing.quietEndMinute = end
+        } else {
+            pacing.quietStartMinute = nil
+            pacing.quietEndMinute = nil
+        }
+
+        // Warm-up is on by default, so false means the default where zeros do (without paths);
+        // turning it off takes update_paths listing warmup_enabled.
+        if paths != nil, has("warmup_enabled") { pacing.warmupEnabled = given.warmupEnabled }
+        if let warmupDays { pacing.warmupDays = warmupDays }
+
+        guard pacing.maxDelayMs >= pacing.minDelayMs else {
+            throw bad("max_delay_ms (\(pacing.maxDelayMs)) must be at least min_delay_ms (\(pacing.minDelayMs))")
+        }
         return pacing
     }
 }

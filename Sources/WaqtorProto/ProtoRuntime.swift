@@ -135,3 +135,145 @@ func _protoBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
     guard data.len > 0, let p = data.data else { return [] }
     return Array(UnsafeBufferPointer(start: p, count: data.len))
 }
+
+// MARK: - Strings checked on the wire bytes
+
+/// Refuses a message holding a string with U+0000, at any depth. Called by the generated decoders
+/// of messages that have string fields (directly or in nested messages), after protobuf-c's
+/// `unpack` accepted the bytes.
+///
+/// U+0000 is valid UTF-8, but protobuf-c unpacks a string into a NUL-terminated `char *`, so the
+/// value would silently end at that byte ("Bad\0Inc" taken as "Bad", a password followed by
+/// "\0anything" matching, an id with "\0junk" appended finding the record). Once unpacked the rest
+/// is gone, so the check reads the wire bytes: each string field's length-delimited value, found
+/// through the message's protobuf-c descriptor (nested messages, repeated fields, oneof members
+/// and map entries alike). A message with no 0x00 byte at all cannot hold such a string, which
+/// leaves most messages with one `memchr`.
+@inline(__always)
+func _protoCheckStrings(
+    _ bytes: UnsafeRawBufferPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, _ messageName: String
+) throws(ProtoDecodingError) {
+    guard let base = bytes.baseAddress, memchr(base, 0, bytes.count) != nil else { return }
+    if let invalid = ProtoWire.firstInvalidString(in: bytes, descriptor, checkUTF8: false) {
+        throw ProtoDecodingError(messageName: messageName, byteCount: bytes.count, invalidString: invalid)
+    }
+}
+
+/// The error for a message whose copy into Swift met a string that is not UTF-8
+/// (`_protoString`, which sees a C string, not where it came from): a second look at the wire
+/// bytes names the field.
+func _protoStringError(
+    _ bytes: UnsafeRawBufferPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, _ messageName: String
+) -> ProtoDecodingError {
+    ProtoDecodingError(
+        messageName: messageName, byteCount: bytes.count,
+        invalidString: ProtoWire.firstInvalidString(in: bytes, descriptor, checkUTF8: true))
+}
+
+/// A walk over protobuf wire bytes that protobuf-c has already accepted, guided by its descriptors.
+/// It still checks every bound: on anything it cannot follow it stops and reports nothing, leaving
+/// the verdict to `unpack`.
+enum ProtoWire {
+    typealias InvalidString = ProtoDecodingError.InvalidString
+
+    /// The first string field in wire order whose value holds U+0000 or, with `checkUTF8`, is not
+    /// UTF-8; its path names the fields leading to it (`plans[0].id`).
+    static func firstInvalidString(
+        in bytes: UnsafeRawBufferPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, checkUTF8: Bool
+    ) -> InvalidString? {
+        guard let found = walk(bytes, descriptor, checkUTF8: checkUTF8) else { return nil }
+        return InvalidString(fieldPath: found.path.reversed().joined(separator: "."), problem: found.problem)
+    }
+
+    /// A refused string: its path innermost first (built on the way back up), and why.
+    private struct Found {
+        var path: [String]
+        var problem: InvalidString.Problem
+    }
+
+    private static func walk(
+        _ bytes: UnsafeRawBufferPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, checkUTF8: Bool
+    ) -> Found? {
+        var i = 0
+        while i < bytes.count {
+            let fieldStart = i
+            guard let tag = varint(bytes, &i), let step = step(wireType: tag & 7, bytes, &i) else { return nil }
+            guard case .delimited(let value) = step, let number = UInt32(exactly: tag >> 3),
+                  let field = protobuf_c_message_descriptor_get_field(descriptor, number)
+            else { continue }
+            var found: Found?
+            if field.pointee.type == PROTOBUF_C_TYPE_STRING {
+                if let base = value.baseAddress, memchr(base, 0, value.count) != nil {
+                    found = Found(path: [], problem: .containsNUL)
+                } else if checkUTF8, String(validating: value, as: UTF8.self) == nil {
+                    found = Found(path: [], problem: .notUTF8)
+                }
+            } else if field.pointee.type == PROTOBUF_C_TYPE_MESSAGE, let sub = field.pointee.descriptor {
+                found = walk(value, sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self), checkUTF8: checkUTF8)
+            }
+            guard var found else { continue }
+            var name = String(cString: field.pointee.name)
+            if field.pointee.label == PROTOBUF_C_LABEL_REPEATED {
+                name += "[\(occurrences(of: number, in: bytes, before: fieldStart))]"
+            }
+            found.path.append(name)
+            return found
+        }
+        return nil
+    }
+
+    /// How many times field `number` occurs in `bytes` before offset `end`: the index of a
+    /// repeated element (each one of a repeated string or message is its own field on the wire).
+    private static func occurrences(of number: UInt32, in bytes: UnsafeRawBufferPointer, before end: Int) -> Int {
+        var i = 0
+        var count = 0
+        while i < end {
+            guard let tag = varint(bytes, &i), step(wireType: tag & 7, bytes, &i) != nil else { break }
+            if tag >> 3 == UInt64(number) { count += 1 }
+        }
+        return count
+    }
+
+    private static func varint(_ bytes: UnsafeRawBufferPointer, _ i: inout Int) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count, shift < 64 {
+            let byte = bytes[i]
+            i += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// One field's value as the walk steps over it.
+    private enum Step {
+        /// A varint or fixed-size value (never a string or a message).
+        case scalar
+        /// A length-delimited value's bytes: a string, bytes, a message or a packed array.
+        case delimited(UnsafeRawBufferPointer)
+    }
+
+    /// Steps `i` over one field's value; nil for bytes it cannot follow (groups are refused by
+    /// protobuf-c, so they never get here).
+    private static func step(wireType: UInt64, _ bytes: UnsafeRawBufferPointer, _ i: inout Int) -> Step? {
+        switch wireType {
+        case 0:
+            guard varint(bytes, &i) != nil else { return nil }
+            return .scalar
+        case 1, 5:
+            let size = wireType == 1 ? 8 : 4
+            guard bytes.count - i >= size else { return nil }
+            i += size
+            return .scalar
+        case 2:
+            guard let length = varint(bytes, &i), length <= UInt64(bytes.count - i) else { return nil }
+            let start = i
+            i += Int(length)
+            return .delimited(UnsafeRawBufferPointer(rebasing: bytes[start..<i]))
+        default:
+            return nil
+        }
+    }
+}

@@ -18,20 +18,53 @@ public protocol ProtoMessage: Sendable, Equatable {
     func serialize(into buffer: inout ByteBuffer)
 }
 
-/// Bytes that are not a valid protobuf encoding of the expected message.
+/// Bytes that are not a valid protobuf encoding of the expected message, or a valid encoding
+/// holding a string the server refuses rather than change (see ``InvalidString``).
 public struct ProtoDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The message that failed to decode, e.g. `waqtor.v1.PingRequest`.
     public var messageName: String
     /// How many bytes were offered.
     public var byteCount: Int
+    /// Set when the encoding itself is valid but a string field in it is not acceptable; nil for
+    /// bytes that are not a protobuf encoding of the message at all.
+    public var invalidString: InvalidString?
 
-    public init(messageName: String, byteCount: Int) {
+    /// A string field whose value cannot be taken as it is.
+    public struct InvalidString: Hashable, Sendable {
+        public enum Problem: Hashable, Sendable {
+            /// It holds U+0000: protobuf-c keeps strings NUL-terminated, so the value would be cut
+            /// at the first NUL byte.
+            case containsNUL
+            /// Its bytes are not UTF-8 (proto3 strings must be).
+            case notUTF8
+        }
+
+        /// The field by its proto name, with the fields leading to it in nested messages and the
+        /// index of repeated elements, e.g. `name` or `plans[2].id`.
+        public var fieldPath: String
+        public var problem: Problem
+
+        public init(fieldPath: String, problem: Problem) {
+            self.fieldPath = fieldPath
+            self.problem = problem
+        }
+    }
+
+    public init(messageName: String, byteCount: Int, invalidString: InvalidString? = nil) {
         self.messageName = messageName
         self.byteCount = byteCount
+        self.invalidString = invalidString
     }
 
     public var description: String {
-        "the request body (\(byteCount) bytes) is not a valid \(messageName) protobuf message"
+        // INVALID_ARGUMENT messages name the field (docs/SCHEMAS.md, "Errors").
+        guard let invalidString else {
+            return "the request body (\(byteCount) bytes) is not a valid \(messageName) protobuf message"
+        }
+        switch invalidString.problem {
+        case .containsNUL: return "\(invalidString.fieldPath) must not contain a NUL character (U+0000)"
+        case .notUTF8: return "\(invalidString.fieldPath) is not valid UTF-8"
+        }
     }
 }
 

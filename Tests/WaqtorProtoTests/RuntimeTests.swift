@@ -162,4 +162,78 @@ struct StringValidationTests {
         let valid = try Waqtor_V1_LoginRequest(serializedBytes: [0x0A, 0x02, 0xC3, 0xA9])
         #expect(valid.email == "é")
     }
+
+    @Test("the UTF-8 error names the field, nested and repeated ones by their path")
+    func invalidUTF8NamesTheField() {
+        #expect(refusal(Waqtor_V1_LoginRequest.self, field(1, [0xFF, 0xFE])) == .init(fieldPath: "email", problem: .notUTF8))
+        let plans = field(1, field(1, Array("free".utf8))) + field(1, field(1, [0xC3, 0x28]))
+        #expect(refusal(Waqtor_V1_ListPlansResponse.self, plans) == .init(fieldPath: "plans[1].id", problem: .notUTF8))
+        let error = ProtoDecodingError(messageName: "m", byteCount: 1, invalidString: .init(fieldPath: "email", problem: .notUTF8))
+        #expect(error.rpcError.code == .invalidArgument)
+        #expect(error.rpcError.message == "email is not valid UTF-8")
+    }
+
+    @Test("a string holding U+0000 is refused with the field named, at any depth, not cut at the NUL")
+    func nulRefused() {
+        let nul = Array("Bad\u{0}Inc".utf8)
+        // A top-level string: SignUpRequest.name (protobuf-c alone would give "Bad").
+        let signUp = field(1, nul) + field(2, Array("a@example.com".utf8))
+        #expect(refusal(Waqtor_V1_SignUpRequest.self, signUp) == .init(fieldPath: "name", problem: .containsNUL))
+        // After the real value: LoginRequest.password followed by "\0anything".
+        let login = field(1, Array("a@example.com".utf8)) + field(2, Array("correct horse\u{0}anything".utf8))
+        #expect(refusal(Waqtor_V1_LoginRequest.self, login) == .init(fieldPath: "password", problem: .containsNUL))
+        // The NUL as the first or the last byte.
+        #expect(refusal(Waqtor_V1_GetInstanceRequest.self, field(1, [0, 0x61])) == .init(fieldPath: "instance_id", problem: .containsNUL))
+        #expect(refusal(Waqtor_V1_GetInstanceRequest.self, field(1, [0x61, 0])) == .init(fieldPath: "instance_id", problem: .containsNUL))
+        // A repeated string: UpdatePacingRequest.update_paths (field 15), second element.
+        let paths = field(15, Array("daily_cap".utf8)) + field(15, Array("x\u{0}y".utf8))
+        #expect(refusal(Waqtor_V1_UpdatePacingRequest.self, paths) == .init(fieldPath: "update_paths[1]", problem: .containsNUL))
+        // A string in a repeated message in a message: CreateContactRequest.contact.attributes[1].value.
+        let attributes = field(4, field(1, Array("k".utf8)) + field(2, Array("v".utf8)))
+            + field(4, field(1, Array("city".utf8)) + field(2, Array("Ca\u{0}iro".utf8)))
+        let contact = field(1, field(3, Array("Ana".utf8)) + attributes)
+        #expect(refusal(Waqtor_V1_CreateContactRequest.self, contact) == .init(fieldPath: "contact.attributes[1].value", problem: .containsNUL))
+        // A oneof member: Media.url (field 10).
+        #expect(refusal(Waqtor_V1_Media.self, field(10, Array("https://x\u{0}.example".utf8))) == .init(fieldPath: "url", problem: .containsNUL))
+        // What the server answers.
+        let error = ProtoDecodingError(messageName: "waqtor.v1.SignUpRequest", byteCount: 9, invalidString: .init(fieldPath: "name", problem: .containsNUL))
+        #expect(error.rpcError.code == .invalidArgument)
+        #expect(error.rpcError.message == "name must not contain a NUL character (U+0000)")
+    }
+
+    @Test("zero bytes outside strings are not mistaken for a NUL in a string")
+    func zeroBytesElsewhere() throws {
+        // Media: bytes data with zeros (field 11) and a caption (field 4).
+        let media = try Waqtor_V1_Media(serializedBytes: field(4, Array("hi".utf8)) + field(11, [0, 1, 0]))
+        #expect(media.caption == "hi" && media.data == [0, 1, 0])
+        // An empty message element (length byte 0) next to a string: ListPlansResponse.
+        let plans = try Waqtor_V1_ListPlansResponse(serializedBytes: field(1, []) + field(1, field(1, Array("pro".utf8))))
+        #expect(plans.plans.map(\.id) == ["", "pro"])
+        // An empty string (length byte 0) and a zero-length repeated element.
+        let paths = try Waqtor_V1_UpdatePacingRequest(serializedBytes: field(1, []) + field(15, []) + field(15, Array("daily_cap".utf8)))
+        #expect(paths.updatePaths == ["", "daily_cap"])
+        // An unknown length-delimited field holding zeros (field 9 of GetInstanceRequest) is skipped.
+        let unknown = try Waqtor_V1_GetInstanceRequest(serializedBytes: field(9, [0, 0]) + field(1, Array("ins_1".utf8)))
+        #expect(unknown.instanceID == "ins_1")
+        // A message without strings is not walked at all.
+        let ping = try Waqtor_V1_PingRequest(serializedBytes: field(1, [0, 0, 0]))
+        #expect(ping.payload == [0, 0, 0])
+    }
+
+    /// A length-delimited field (lengths below 128).
+    private func field(_ number: UInt8, _ value: [UInt8]) -> [UInt8] {
+        precondition(value.count < 128 && number < 16)
+        return [number << 3 | 2, UInt8(value.count)] + value
+    }
+
+    /// What decoding `bytes` as `type` says about its strings (nil: it decoded, or failed otherwise).
+    private func refusal<M: ProtoMessage>(_ type: M.Type, _ bytes: [UInt8]) -> ProtoDecodingError.InvalidString? {
+        do throws(ProtoDecodingError) {
+            _ = try M(serializedBytes: bytes)
+            Issue.record("\(M.protoMessageName) decoded")
+            return nil
+        } catch {
+            return error.invalidString
+        }
+    }
 }

@@ -117,12 +117,7 @@ public struct Google_Protobuf_Timestamp: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { google__protobuf__timestamp__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {

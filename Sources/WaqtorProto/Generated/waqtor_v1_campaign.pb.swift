@@ -165,11 +165,12 @@ public struct Waqtor_V1_Contact: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__contact__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -262,11 +263,12 @@ public struct Waqtor_V1_CreateContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -312,11 +314,12 @@ public struct Waqtor_V1_CreateContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -362,11 +365,12 @@ public struct Waqtor_V1_GetContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_contact_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -407,11 +411,12 @@ public struct Waqtor_V1_GetContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_contact_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -461,11 +466,12 @@ public struct Waqtor_V1_UpdateContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_contact_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -521,11 +527,12 @@ public struct Waqtor_V1_UpdateContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_contact_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -571,11 +578,12 @@ public struct Waqtor_V1_DeleteContactRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_contact_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -613,12 +621,7 @@ public struct Waqtor_V1_DeleteContactResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_contact_response__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -665,11 +668,12 @@ public struct Waqtor_V1_ListContactsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contacts_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -721,11 +725,12 @@ public struct Waqtor_V1_ListContactsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contacts_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -781,11 +786,12 @@ public struct Waqtor_V1_ContactRows: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__contact_rows__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -872,11 +878,12 @@ public struct Waqtor_V1_ImportContactsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__import_contacts_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -944,11 +951,12 @@ public struct Waqtor_V1_ImportRowError: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__import_row_error__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1002,11 +1010,12 @@ public struct Waqtor_V1_ImportContactsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__import_contacts_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1078,11 +1087,12 @@ public struct Waqtor_V1_ContactList: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__contact_list__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1139,11 +1149,12 @@ public struct Waqtor_V1_CreateContactListRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_list_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1186,11 +1197,12 @@ public struct Waqtor_V1_CreateContactListResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_contact_list_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1239,11 +1251,12 @@ public struct Waqtor_V1_ListContactListsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contact_lists_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1289,11 +1302,12 @@ public struct Waqtor_V1_ListContactListsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_contact_lists_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1352,11 +1366,12 @@ public struct Waqtor_V1_AddContactsToListRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__add_contacts_to_list_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1410,11 +1425,12 @@ public struct Waqtor_V1_AddContactsToListResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__add_contacts_to_list_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1465,11 +1481,12 @@ public struct Waqtor_V1_RemoveContactsFromListRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__remove_contacts_from_list_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1523,11 +1540,12 @@ public struct Waqtor_V1_RemoveContactsFromListResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__remove_contacts_from_list_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1579,11 +1597,12 @@ public struct Waqtor_V1_CampaignAudience: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__campaign_audience__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1682,11 +1701,12 @@ public struct Waqtor_V1_Campaign: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__campaign__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1793,11 +1813,12 @@ public struct Waqtor_V1_CreateCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1843,11 +1864,12 @@ public struct Waqtor_V1_CreateCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1893,11 +1915,12 @@ public struct Waqtor_V1_GetCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1938,11 +1961,12 @@ public struct Waqtor_V1_GetCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1997,11 +2021,12 @@ public struct Waqtor_V1_ListCampaignsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_campaigns_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2051,11 +2076,12 @@ public struct Waqtor_V1_ListCampaignsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_campaigns_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2115,11 +2141,12 @@ public struct Waqtor_V1_UpdateCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2175,11 +2202,12 @@ public struct Waqtor_V1_UpdateCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2225,11 +2253,12 @@ public struct Waqtor_V1_StartCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__start_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2270,11 +2299,12 @@ public struct Waqtor_V1_StartCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__start_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2320,11 +2350,12 @@ public struct Waqtor_V1_PauseCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pause_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2365,11 +2396,12 @@ public struct Waqtor_V1_PauseCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pause_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2415,11 +2447,12 @@ public struct Waqtor_V1_ResumeCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__resume_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2460,11 +2493,12 @@ public struct Waqtor_V1_ResumeCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__resume_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2510,11 +2544,12 @@ public struct Waqtor_V1_CancelCampaignRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__cancel_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2555,11 +2590,12 @@ public struct Waqtor_V1_CancelCampaignResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__cancel_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2641,11 +2677,12 @@ public struct Waqtor_V1_CampaignProgress: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__campaign_progress__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2720,11 +2757,12 @@ public struct Waqtor_V1_GetCampaignProgressRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_progress_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2765,11 +2803,12 @@ public struct Waqtor_V1_GetCampaignProgressResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_campaign_progress_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2836,11 +2875,12 @@ public struct Waqtor_V1_RecipientResult: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__recipient_result__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2914,11 +2954,12 @@ public struct Waqtor_V1_ListRecipientResultsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_recipient_results_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2968,11 +3009,12 @@ public struct Waqtor_V1_ListRecipientResultsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_recipient_results_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -3031,11 +3073,12 @@ public struct Waqtor_V1_WatchProgressRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__watch_progress_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -3079,11 +3122,12 @@ public struct Waqtor_V1_WatchProgressResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__watch_progress_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 

@@ -146,11 +146,12 @@ public struct Waqtor_V1_ChatMessage: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__chat_message__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -249,11 +250,12 @@ public struct Waqtor_V1_Conversation: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__conversation__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -327,11 +329,12 @@ public struct Waqtor_V1_ListConversationsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_conversations_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -381,11 +384,12 @@ public struct Waqtor_V1_ListConversationsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_conversations_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -450,11 +454,12 @@ public struct Waqtor_V1_GetMessageHistoryRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_message_history_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -509,11 +514,12 @@ public struct Waqtor_V1_GetMessageHistoryResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_message_history_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -578,11 +584,12 @@ public struct Waqtor_V1_SendTextReplyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_text_reply_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -629,11 +636,12 @@ public struct Waqtor_V1_SendTextReplyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_text_reply_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -688,11 +696,12 @@ public struct Waqtor_V1_SendMediaReplyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_media_reply_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -744,11 +753,12 @@ public struct Waqtor_V1_SendMediaReplyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__send_media_reply_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -797,11 +807,12 @@ public struct Waqtor_V1_MarkConversationReadRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__mark_conversation_read_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -844,11 +855,12 @@ public struct Waqtor_V1_MarkConversationReadResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__mark_conversation_read_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -894,11 +906,12 @@ public struct Waqtor_V1_LiveRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__live_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -962,11 +975,12 @@ public struct Waqtor_V1_MessageStatusUpdate: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__message_status_update__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1047,11 +1061,12 @@ public struct Waqtor_V1_LiveResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__live_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 

@@ -74,11 +74,12 @@ public struct Waqtor_V1_KeyValue: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__key_value__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -158,11 +159,12 @@ public struct Waqtor_V1_Media: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__media__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -212,34 +214,49 @@ extension Waqtor_V1_Media {
 }
 
 /// How fast a WhatsApp instance sends. All times are in milliseconds or minutes of the day in the
-/// tenant's IANA time zone. A zero value in a request means "use the server default" unless the
-/// field is listed in the request's update_paths.
+/// tenant's IANA time zone.
+///
+/// Zero values: where a request sets every field (e.g. CreateInstance, or UpdatePacing with empty
+/// update_paths, which replaces the whole settings), a zero field means the server default given in
+/// its comment, never the value in force: the same message always gives the same settings. A field
+/// listed in update_paths takes exactly the value given, zero included. Every range below is checked
+/// on what is sent (INVALID_ARGUMENT naming the field), whether or not the feature it belongs to is on.
+/// Responses always carry the values in force.
 public struct Waqtor_V1_PacingSettings: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.PacingSettings" }
 
-    /// The shortest random delay between two sends from the same instance, in milliseconds.
+    /// The shortest random delay between two sends from the same instance, in milliseconds
+    /// (1000-600000). Zero: a third of max_delay_ms (at least 1000), or 3000 when that is zero too.
     public var minDelayMs: Int32 = 0
 
-    /// The longest random delay between two sends from the same instance, in milliseconds.
+    /// The longest random delay between two sends from the same instance, in milliseconds
+    /// (1000-600000, at least min_delay_ms). Zero: three times min_delay_ms (at most 600000), or 9000
+    /// when that is zero too.
     public var maxDelayMs: Int32 = 0
 
-    /// At most this many campaign messages per day (tenant's local day). 0 means the plan's limit.
+    /// At most this many campaign messages per day (tenant's local day), 0-100000. 0 means the plan's
+    /// limit (the default), also when listed in update_paths.
     public var dailyCap: Int32 = 0
 
     /// Whether quiet hours apply. While they do, no campaign message is sent (chat replies still are).
+    /// Default: off. Turning them on needs both minutes (given, or kept from before in an update).
     public var quietHoursEnabled: Bool = false
 
-    /// Start of the quiet hours, minutes after local midnight (0-1439), e.g. 1320 for 22:00.
+    /// Start of the quiet hours, minutes after local midnight (0-1439), e.g. 1320 for 22:00. Zero is
+    /// midnight, not a default. While quiet hours are off the minutes are checked but not kept
+    /// (responses show 0).
     public var quietHoursStartMinute: Int32 = 0
 
-    /// End of the quiet hours, minutes after local midnight (0-1439); may be before the start
-    /// (the quiet period then spans midnight).
+    /// End of the quiet hours, minutes after local midnight (0-1439, not equal to the start); may be
+    /// before the start (the quiet period then spans midnight). Zero is midnight, as for the start.
     public var quietHoursEndMinute: Int32 = 0
 
-    /// Whether a new number warms up: its daily cap ramps up linearly over warmup_days.
+    /// Whether a new number warms up: its daily cap ramps up linearly over warmup_days. Default: on,
+    /// so false where zeros mean the default (no update_paths) keeps it on; turn warm-up off with
+    /// UpdatePacing listing "warmup_enabled" in update_paths.
     public var warmupEnabled: Bool = false
 
-    /// The length of the warm-up ramp in days.
+    /// The length of the warm-up ramp in days (1-90). Zero: 14.
     public var warmupDays: Int32 = 0
 
     public init() {}
@@ -249,12 +266,7 @@ public struct Waqtor_V1_PacingSettings: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__pacing_settings__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {

@@ -19,12 +19,7 @@ public struct Waqtor_V1_PingRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__ping_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -67,12 +62,7 @@ public struct Waqtor_V1_PingResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__ping_response__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -116,12 +106,7 @@ public struct Waqtor_V1_ReadinessRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__readiness_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -159,11 +144,12 @@ public struct Waqtor_V1_ReadinessResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__readiness_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -228,11 +214,12 @@ public struct Waqtor_V1_ComponentHealth: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__component_health__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 

@@ -176,11 +176,12 @@ public struct Waqtor_V1_Tenant: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__tenant__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -250,11 +251,12 @@ public struct Waqtor_V1_Session: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__session__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -311,11 +313,12 @@ public struct Waqtor_V1_SignUpRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__sign_up_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -365,11 +368,12 @@ public struct Waqtor_V1_SignUpResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__sign_up_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -425,11 +429,12 @@ public struct Waqtor_V1_LoginRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__login_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -475,11 +480,12 @@ public struct Waqtor_V1_LoginResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__login_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -529,12 +535,7 @@ public struct Waqtor_V1_LogoutRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__logout_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -566,12 +567,7 @@ public struct Waqtor_V1_LogoutResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__logout_response__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -603,12 +599,7 @@ public struct Waqtor_V1_GetProfileRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_profile_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -643,11 +634,12 @@ public struct Waqtor_V1_GetProfileResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_profile_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -699,11 +691,12 @@ public struct Waqtor_V1_UpdateProfileRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_profile_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -756,11 +749,12 @@ public struct Waqtor_V1_UpdateProfileResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__update_profile_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -812,11 +806,12 @@ public struct Waqtor_V1_ChangePasswordRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__change_password_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -858,12 +853,7 @@ public struct Waqtor_V1_ChangePasswordResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__change_password_response__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -919,11 +909,12 @@ public struct Waqtor_V1_ApiKey: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__api_key__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1004,11 +995,12 @@ public struct Waqtor_V1_CreateApiKeyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_api_key_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1061,11 +1053,12 @@ public struct Waqtor_V1_CreateApiKeyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__create_api_key_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1119,11 +1112,12 @@ public struct Waqtor_V1_ListApiKeysRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_api_keys_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1171,11 +1165,12 @@ public struct Waqtor_V1_ListApiKeysResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_api_keys_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1231,11 +1226,12 @@ public struct Waqtor_V1_RevokeApiKeyRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__revoke_api_key_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1276,11 +1272,12 @@ public struct Waqtor_V1_RevokeApiKeyResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__revoke_api_key_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1335,12 +1332,7 @@ public struct Waqtor_V1_PlanLimits: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__plan_limits__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1396,11 +1388,12 @@ public struct Waqtor_V1_Plan: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__plan__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1451,12 +1444,7 @@ public struct Waqtor_V1_ListPlansRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_plans_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1491,11 +1479,12 @@ public struct Waqtor_V1_ListPlansResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_plans_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1546,12 +1535,7 @@ public struct Waqtor_V1_GetMyPlanRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_my_plan_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -1589,11 +1573,12 @@ public struct Waqtor_V1_GetMyPlanResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_my_plan_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1673,11 +1658,12 @@ public struct Waqtor_V1_UpgradeRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__upgrade_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1749,11 +1735,12 @@ public struct Waqtor_V1_RequestUpgradeRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__request_upgrade_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1796,11 +1783,12 @@ public struct Waqtor_V1_RequestUpgradeResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__request_upgrade_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1849,11 +1837,12 @@ public struct Waqtor_V1_ListMyUpgradeRequestsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_my_upgrade_requests_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1899,11 +1888,12 @@ public struct Waqtor_V1_ListMyUpgradeRequestsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__list_my_upgrade_requests_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -1956,12 +1946,7 @@ public struct Waqtor_V1_GetUsageRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_usage_request__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2005,12 +1990,7 @@ public struct Waqtor_V1_GetUsageResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_usage_response__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2079,11 +2059,12 @@ public struct Waqtor_V1_DeleteAccountRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_account_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2123,12 +2104,7 @@ public struct Waqtor_V1_DeleteAccountResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__delete_account_response__free_unpacked(message, nil) }
-        do {
-            try self.init(_c: message)
-        } catch {
-            // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
-        }
+        try self.init(_c: message)
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2175,11 +2151,12 @@ public struct Waqtor_V1_AdminListTenantsRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_tenants_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2231,11 +2208,12 @@ public struct Waqtor_V1_AdminListTenantsResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_tenants_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2312,11 +2290,12 @@ public struct Waqtor_V1_PlanChange: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__plan_change__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2382,11 +2361,12 @@ public struct Waqtor_V1_AdminSetTenantPlanRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_set_tenant_plan_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2434,11 +2414,12 @@ public struct Waqtor_V1_AdminSetTenantPlanResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_set_tenant_plan_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2494,11 +2475,12 @@ public struct Waqtor_V1_AdminSuspendTenantRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_suspend_tenant_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2541,11 +2523,12 @@ public struct Waqtor_V1_AdminSuspendTenantResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_suspend_tenant_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2594,11 +2577,12 @@ public struct Waqtor_V1_AdminReactivateTenantRequest: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reactivate_tenant_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2641,11 +2625,12 @@ public struct Waqtor_V1_AdminReactivateTenantResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reactivate_tenant_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2700,11 +2685,12 @@ public struct Waqtor_V1_AdminListUpgradeRequestsRequest: ProtoMessage, Hashable 
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_upgrade_requests_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2754,11 +2740,12 @@ public struct Waqtor_V1_AdminListUpgradeRequestsResponse: ProtoMessage, Hashable
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_list_upgrade_requests_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2817,11 +2804,12 @@ public struct Waqtor_V1_AdminGrantUpgradeRequestRequest: ProtoMessage, Hashable 
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_grant_upgrade_request_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2867,11 +2855,12 @@ public struct Waqtor_V1_AdminGrantUpgradeRequestResponse: ProtoMessage, Hashable
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_grant_upgrade_request_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2927,11 +2916,12 @@ public struct Waqtor_V1_AdminRejectUpgradeRequestRequest: ProtoMessage, Hashable
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reject_upgrade_request_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 
@@ -2974,11 +2964,12 @@ public struct Waqtor_V1_AdminRejectUpgradeRequestResponse: ProtoMessage, Hashabl
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__admin_reject_upgrade_request_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         do {
             try self.init(_c: message)
         } catch {
             // A string field that is not valid UTF-8.
-            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
         }
     }
 

@@ -128,43 +128,57 @@ struct  Waqtor__V1__Media
 
 /*
  * How fast a WhatsApp instance sends. All times are in milliseconds or minutes of the day in the
- * tenant's IANA time zone. A zero value in a request means "use the server default" unless the
- * field is listed in the request's update_paths.
+ * tenant's IANA time zone.
+ * Zero values: where a request sets every field (e.g. CreateInstance, or UpdatePacing with empty
+ * update_paths, which replaces the whole settings), a zero field means the server default given in
+ * its comment, never the value in force: the same message always gives the same settings. A field
+ * listed in update_paths takes exactly the value given, zero included. Every range below is checked
+ * on what is sent (INVALID_ARGUMENT naming the field), whether or not the feature it belongs to is on.
+ * Responses always carry the values in force.
  */
 struct  Waqtor__V1__PacingSettings
 {
   ProtobufCMessage base;
   /*
-   * The shortest random delay between two sends from the same instance, in milliseconds.
+   * The shortest random delay between two sends from the same instance, in milliseconds
+   * (1000-600000). Zero: a third of max_delay_ms (at least 1000), or 3000 when that is zero too.
    */
   int32_t min_delay_ms;
   /*
-   * The longest random delay between two sends from the same instance, in milliseconds.
+   * The longest random delay between two sends from the same instance, in milliseconds
+   * (1000-600000, at least min_delay_ms). Zero: three times min_delay_ms (at most 600000), or 9000
+   * when that is zero too.
    */
   int32_t max_delay_ms;
   /*
-   * At most this many campaign messages per day (tenant's local day). 0 means the plan's limit.
+   * At most this many campaign messages per day (tenant's local day), 0-100000. 0 means the plan's
+   * limit (the default), also when listed in update_paths.
    */
   int32_t daily_cap;
   /*
    * Whether quiet hours apply. While they do, no campaign message is sent (chat replies still are).
+   * Default: off. Turning them on needs both minutes (given, or kept from before in an update).
    */
   protobuf_c_boolean quiet_hours_enabled;
   /*
-   * Start of the quiet hours, minutes after local midnight (0-1439), e.g. 1320 for 22:00.
+   * Start of the quiet hours, minutes after local midnight (0-1439), e.g. 1320 for 22:00. Zero is
+   * midnight, not a default. While quiet hours are off the minutes are checked but not kept
+   * (responses show 0).
    */
   int32_t quiet_hours_start_minute;
   /*
-   * End of the quiet hours, minutes after local midnight (0-1439); may be before the start
-   * (the quiet period then spans midnight).
+   * End of the quiet hours, minutes after local midnight (0-1439, not equal to the start); may be
+   * before the start (the quiet period then spans midnight). Zero is midnight, as for the start.
    */
   int32_t quiet_hours_end_minute;
   /*
-   * Whether a new number warms up: its daily cap ramps up linearly over warmup_days.
+   * Whether a new number warms up: its daily cap ramps up linearly over warmup_days. Default: on,
+   * so false where zeros mean the default (no update_paths) keeps it on; turn warm-up off with
+   * UpdatePacing listing "warmup_enabled" in update_paths.
    */
   protobuf_c_boolean warmup_enabled;
   /*
-   * The length of the warm-up ramp in days.
+   * The length of the warm-up ramp in days (1-90). Zero: 14.
    */
   int32_t warmup_days;
 };

@@ -144,7 +144,7 @@ struct  Waqtor__V1__CreateInstanceRequest
    */
   char *phone_number;
   /*
-   * Initial pacing (unset: defaults).
+   * Initial pacing (unset: the defaults; a zero field takes its default, see PacingSettings).
    */
   Waqtor__V1__PacingSettings *pacing;
 };
@@ -381,7 +381,9 @@ struct  Waqtor__V1__UpdatePacingRequest
    */
   Waqtor__V1__PacingSettings *pacing;
   /*
-   * The PacingSettings fields to change, by proto field name (e.g. "daily_cap"). Empty: all fields.
+   * The PacingSettings fields to change, by proto field name (e.g. "daily_cap"), each to exactly the
+   * value given; the others keep theirs. Empty: all fields, replacing the whole settings, with a
+   * zero field taking its default (see PacingSettings), not the value in force.
    */
   size_t n_update_paths;
   char **update_paths;
