@@ -240,6 +240,7 @@ enum Convert {
         case .pending: value.state = .pending
         case .granted: value.state = .granted
         case .rejected: value.state = .rejected
+        case .cancelled: value.state = .cancelled
         }
         value.decidedBy = request.decidedBy ?? ""
         value.decisionNote = request.decisionNote ?? ""

@@ -20,6 +20,9 @@ public enum UpgradeRequestState: String, Sendable, Hashable {
     case pending
     case granted
     case rejected
+    /// Withdrawn: an administrator set the tenant's plan to the requested one or a higher one
+    /// while the request was pending.
+    case cancelled
 }
 
 /// A tenant's own account, as the tenant (or an administrator) sees it. Never holds the hash.
