@@ -222,6 +222,8 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         var response = Waqtor_V1_GetUsageResponse()
         response.limits = Convert.limits(usage.plan)
         var used = Waqtor_V1_PlanLimits()
+        used.whatsappInstances = Int32(clamping: usage.instances)
+        used.contacts = Int32(clamping: usage.contacts)  // 0 until contacts are stored (PlanUsage.contacts)
         used.messagesPerDay = Int32(clamping: usage.messagesSent)
         used.aiDraftsPerDay = Int32(clamping: usage.aiDrafts)
         response.used = used

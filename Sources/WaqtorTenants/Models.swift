@@ -110,13 +110,18 @@ public struct Plan: Sendable, Hashable {
     public var maxAIDraftsPerDay: Int
 }
 
-/// A tenant's plan and today's usage (the day in the tenant's time zone).
+/// A tenant's plan, what it has now, and today's usage (the day in the tenant's time zone).
 public struct PlanUsage: Sendable, Hashable {
     public var plan: Plan
     /// `YYYY-MM-DD`.
     public var day: String
     public var messagesSent: Int
     public var aiDrafts: Int
+    /// WhatsApp instances the tenant has (every state: each one holds a gateway instance).
+    public var instances: Int
+    /// Contacts the tenant has. Always 0 until contacts are stored: the contacts work counts them
+    /// in ``TenantStore/planAndUsage(tenantID:)``, next to the instances.
+    public var contacts: Int
 }
 
 /// A request for a bigger plan, decided by hand by an administrator.

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import WaqtorApp
+import WaqtorProto
+import WaqtorRPC
+import WaqtorStore
+import WaqtorTenants
+import WaqtorTestSupport
+
+/// The error a call ends with, or nil when it succeeds.
+func rpcError(_ body: () async throws -> Void) async -> RPCError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        return error
+    } catch {
+        return RPCError(code: .unknown, message: "\(error)")
+    }
+}
+
+/// A pool as the database owner, to set what no API call can (an expiry in the past).
+func withOwnerPool<T>(_ body: (PostgresPool) async throws -> T) async throws -> T {
+    let pool = PostgresPool(configuration: PostgresConfiguration(connectionString: TestEnvironment.databaseOwnerURL, poolSize: 1))
+    do {
+        let result = try await body(pool)
+        await pool.shutdown()
+        return result
+    } catch {
+        await pool.shutdown()
+        throw error
+    }
+}
+
+/// An administrator's account (signed up, then made one as the operator would).
+func signUpAdministrator(_ app: WaqtorApplication, _ tenants: Waqtor_V1_TenantServiceClient) async throws -> Account {
+    let admin = try await signUp(tenants, name: "Operator")
+    #expect(try await app.makeAdministrator(email: admin.email))
+    return admin
+}
+
+@Suite("TenantService: what the documentation promises")
+struct TenantAccountTests {
+    @Test("GetUsage counts the tenant's WhatsApp instances; contacts are 0 until they are stored")
+    func usageCounts() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            let other = try await signUp(tenants)
+            #expect(try await tenants.getUsage(.init(), options: account.auth).used?.whatsappInstances == 0)
+            _ = try await app.instances.create(tenantID: account.tenant.id, displayName: "Sales")
+            _ = try await app.instances.create(tenantID: other.tenant.id, displayName: "Other's")
+            let usage = try await tenants.getUsage(.init(), options: account.auth)
+            #expect(usage.used?.whatsappInstances == 1, "the free plan's one number shows as 1 of 1")
+            #expect(usage.limits?.whatsappInstances == 1)
+            #expect(usage.used?.contacts == 0)
+        }
+    }
+}
