@@ -225,6 +225,7 @@ public enum DailyQuota: String, Sendable, Hashable {
 public enum QuotaOutcome: Sendable, Hashable {
     /// Taken; `used` now counts it.
     case granted(used: Int, limit: Int)
-    /// Refused; nothing was taken.
-    case exceeded(used: Int, limit: Int, planID: String)
+    /// Refused; nothing was taken. The counter resets at the tenant's next local midnight,
+    /// `resetInMilliseconds` from now (by the database's clock).
+    case exceeded(used: Int, limit: Int, planID: String, timeZone: String, resetInMilliseconds: Int)
 }

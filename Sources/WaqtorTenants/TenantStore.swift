@@ -249,9 +249,11 @@ public struct TenantStore: Sendable {
                 SELECT t.id, (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = $1
                 ON CONFLICT (tenant_id, day) DO NOTHING
                 """, [.uuid(tenantID)])
+            // reset_in_ms: until the tenant's next local midnight, when the day's row changes.
             let rows = try await tx.query(
                 """
-                SELECT u.messages_sent, u.ai_drafts, p.id AS plan_id, p.max_messages_per_day, p.max_ai_drafts_per_day
+                SELECT u.messages_sent, u.ai_drafts, p.id AS plan_id, p.max_messages_per_day, p.max_ai_drafts_per_day, t.time_zone,
+                       ceil(extract(epoch FROM ((u.day + 1)::timestamp AT TIME ZONE t.time_zone) - now()) * 1000)::bigint AS reset_in_ms
                 FROM usage_daily u JOIN tenants t ON t.id = u.tenant_id JOIN plans p ON p.id = t.plan_id
                 WHERE u.tenant_id = $1 AND u.day = (now() AT TIME ZONE t.time_zone)::date
                 FOR UPDATE OF u
@@ -262,7 +264,10 @@ public struct TenantStore: Sendable {
             case .messages: (row["messages_sent"].int ?? 0, row["max_messages_per_day"].int ?? 0, "messages_sent")
             case .aiDrafts: (row["ai_drafts"].int ?? 0, row["max_ai_drafts_per_day"].int ?? 0, "ai_drafts")
             }
-            guard used + count <= limit else { return .exceeded(used: used, limit: limit, planID: planID) }
+            guard used + count <= limit else {
+                return .exceeded(used: used, limit: limit, planID: planID, timeZone: row["time_zone"].string ?? "UTC",
+                                 resetInMilliseconds: max(row["reset_in_ms"].int ?? 0, 1))
+            }
             _ = try await tx.query(
                 "UPDATE usage_daily SET \(column) = \(column) + $2 WHERE tenant_id = $1 AND day = (SELECT (now() AT TIME ZONE time_zone)::date FROM tenants WHERE id = $1)",
                 [.uuid(tenantID), .int(count)])

@@ -56,4 +56,26 @@ struct TenantAccountTests {
             #expect(usage.used?.contacts == 0)
         }
     }
+
+    @Test("a daily plan limit's RESOURCE_EXHAUSTED carries retry-after-ms until the tenant's day ends")
+    func dailyLimitRetryAfter() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            let quota = PlanQuota(store: app.tenants)
+            let usage = try await tenants.getUsage(.init(), options: account.auth)
+            let limit = try #require(usage.limits?.aiDraftsPerDay)
+            try await quota.consume(tenantID: account.tenant.id, .aiDrafts, count: Int(limit))
+            let refused = await rpcError { try await quota.consume(tenantID: account.tenant.id, .aiDrafts) }
+            #expect(refused?.code == .resourceExhausted)
+            let retryAfter = try #require(refused?.metadata["retry-after-ms"].flatMap(Int.init))
+            // The same instant GetUsage gives as day_end_time (the tenant's next local midnight).
+            let dayEnd = try #require(usage.dayEndTime).date
+            #expect(abs(Double(retryAfter) - dayEnd.timeIntervalSinceNow * 1000) < 5000, "retry after \(retryAfter) ms")
+            #expect(refused?.message.contains("Africa/Cairo") == true)
+            // A count limit gets none: waiting does not help.
+            let counted = await rpcError { try await quota.check(tenantID: account.tenant.id, .whatsappInstances, current: 1) }
+            #expect(counted?.code == .resourceExhausted && counted?.metadata["retry-after-ms"] == nil)
+        }
+    }
 }

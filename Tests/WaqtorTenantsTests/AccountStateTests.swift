@@ -24,4 +24,22 @@ struct AccountStateTests {
         #expect(try await f.store.planAndUsage(tenantID: b.id).instances == 1)
         await f.shutdown()
     }
+
+    @Test func aRefusedDailyQuotaSaysWhenTheTenantsDayEnds() async throws {
+        let f = try await Fixture.make()
+        // Kiritimati is UTC+14: its day ends at a different instant than UTC's or Berlin's.
+        let t = try await f.store.signUp(name: "Far East", email: Fixture.email(), password: "pw-123456", timeZone: "Pacific/Kiritimati")
+        let limit = try await f.store.planAndUsage(tenantID: t.id).plan.maxAIDraftsPerDay
+        #expect(try await f.store.consumeDailyQuota(tenantID: t.id, .aiDrafts, count: limit) == .granted(used: limit, limit: limit))
+        guard case .exceeded(let used, let max, let plan, let zone, let resetIn) = try await f.store.consumeDailyQuota(tenantID: t.id, .aiDrafts, count: 1) else {
+            Issue.record("the quota was not refused"); return
+        }
+        #expect(used == limit && max == limit && plan == "free" && zone == "Pacific/Kiritimati")
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "Pacific/Kiritimati"))
+        let midnight = try #require(calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: Date())))
+        let expected = midnight.timeIntervalSinceNow * 1000
+        #expect(abs(Double(resetIn) - expected) < 5000, "reset in \(resetIn) ms, the zone's midnight is in \(Int(expected)) ms")
+        await f.shutdown()
+    }
 }
