@@ -37,7 +37,13 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         let email = try Validate.email(request.email)
         try Validate.newPassword(request.password, field: "password")
         let timeZone = try Validate.timeZone(request.timeZone)
-        let profile = try await mapped { try await store.signUp(name: name, email: email, password: request.password, timeZone: timeZone) }
+        let profile: TenantProfile
+        do {
+            profile = try await mapped { try await store.signUp(name: name, email: email, password: request.password, timeZone: timeZone) }
+        } catch let error as RPCError where error.code == .alreadyExists {
+            // Names only what the caller typed.
+            throw RPCError(code: .alreadyExists, message: "an account with email \(email) already exists; log in, or sign up with another email")
+        }
         let session = try await mapped { try await store.createSession(tenantID: profile.id, lifetime: sessionLifetime) }
         context.logger.info("tenant signed up", metadata: ["tenant": .string(profile.id)])
         var response = Waqtor_V1_SignUpResponse()
@@ -198,7 +204,17 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         guard target.rank > current.rank else {
             throw RPCError(code: .failedPrecondition, message: "the account is on '\(current.id)' already; an upgrade must be to a higher plan")
         }
-        let upgrade = try await mapped { try await store.requestUpgrade(tenantID: caller.tenantID, planID: planID, reason: reason) }
+        let upgrade: WaqtorTenants.UpgradeRequest
+        do {
+            upgrade = try await mapped { try await store.requestUpgrade(tenantID: caller.tenantID, planID: planID, reason: reason) }
+        } catch let error as RPCError where error.code == .alreadyExists {
+            // One pending request at a time: name it (it is the caller's own).
+            let pending = try await mapped { try await store.upgradeRequests(tenantID: caller.tenantID) }.first { $0.state == .pending }
+            guard let pending else { throw error }
+            throw RPCError(
+                code: .alreadyExists,
+                message: "an upgrade request to '\(pending.requestedPlan)' (\(pending.id)) is already pending; wait for an administrator's decision before asking again")
+        }
         var response = Waqtor_V1_RequestUpgradeResponse()
         response.upgradeRequest = Convert.upgradeRequest(upgrade, currentPlan: current.id)
         return response

@@ -275,7 +275,8 @@ public struct TenantStore: Sendable {
         }
     }
 
-    /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``);
+    /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``:
+    /// ``upgradeRequests(tenantID:)`` has the pending one);
     /// an unknown plan is ``TenantStoreError/Kind/invalidArgument``.
     public func requestUpgrade(tenantID: String, planID: String, reason: String) async throws -> UpgradeRequest {
         try await scoped(tenantID) { tx in

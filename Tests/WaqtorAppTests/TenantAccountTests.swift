@@ -78,4 +78,30 @@ struct TenantAccountTests {
             #expect(counted?.code == .resourceExhausted && counted?.metadata["retry-after-ms"] == nil)
         }
     }
+
+    @Test("ALREADY_EXISTS names what exists: the email typed at sign-up, the pending upgrade request")
+    func alreadyExistsMessages() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            var again = Waqtor_V1_SignUpRequest()
+            again.name = "Someone Else"
+            again.email = account.email.uppercased()
+            again.password = "another long password"
+            again.timeZone = "UTC"
+            let duplicate = await rpcError { _ = try await tenants.signUp(again) }
+            #expect(duplicate?.code == .alreadyExists)
+            #expect(duplicate?.message.contains("an account with email \(again.email) already exists") == true, "\(duplicate?.message ?? "")")
+            #expect(duplicate?.message.contains(account.tenant.id) == false && duplicate?.message.contains("Acme") == false)
+
+            var upgrade = Waqtor_V1_RequestUpgradeRequest()
+            upgrade.requestedPlanID = "pro"
+            upgrade.reason = "growing"
+            let pending = try #require(try await tenants.requestUpgrade(upgrade, options: account.auth).upgradeRequest)
+            upgrade.requestedPlanID = "business"
+            let second = await rpcError { _ = try await tenants.requestUpgrade(upgrade, options: account.auth) }
+            #expect(second?.code == .alreadyExists)
+            #expect(second?.message.contains("'pro'") == true && second?.message.contains(pending.id) == true, "\(second?.message ?? "")")
+        }
+    }
 }
