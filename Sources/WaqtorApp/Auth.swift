@@ -161,21 +161,28 @@ public struct AuthInterceptor: RPCInterceptor {
             guard let session = try await tenants.resolveSession(token: token) else {
                 throw RPCError(code: .unauthenticated, message: "the session is unknown, expired or ended; log in again")
             }
-            guard session.status == .active else {
-                throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
-            }
+            guard session.status == .active else { throw Self.suspended(reason: session.suspensionReason) }
             return Principal(tenantID: session.tenantID, credential: .session(id: session.sessionID), isAdmin: session.isAdmin)
         }
         if token.hasPrefix("wqk_") {
             guard let key = try await tenants.resolveAPIKey(key: token) else {
                 throw RPCError(code: .unauthenticated, message: "the API key is unknown or revoked")
             }
-            guard key.status == .active else {
-                throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
-            }
+            guard key.status == .active else { throw Self.suspended(reason: key.suspensionReason) }
             return Principal(tenantID: key.tenantID, credential: .apiKey(id: key.keyID, scope: key.scope), isAdmin: false)
         }
         throw RPCError(code: .unauthenticated, message: "the credential is neither a session token (wqs_…) nor an API key (wqk_…)")
+    }
+
+    /// PERMISSION_DENIED for a suspended account, with the administrator's reason: the tenant is
+    /// told it here (every call is refused, so no other answer can carry it).
+    static func suspended(reason: String?) -> RPCError {
+        let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return RPCError(
+            code: .permissionDenied,
+            message: reason.isEmpty
+                ? "this account is suspended; contact the administrator"
+                : "this account is suspended: \(reason); contact the administrator")
     }
 
     func authorize(_ principal: Principal, _ access: Access, method: String) throws {

@@ -61,8 +61,9 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .invalidCredentials:
             try await throttle.recordFailure(email: email)
             throw RPCError(code: .unauthenticated, message: "the email or password is not correct")
-        case .suspended:
-            throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
+        case .suspended(let reason):
+            // The password was right, so the account's owner is told why.
+            throw AuthInterceptor.suspended(reason: reason)
         case .success(let session, _):
             try await throttle.reset(email: email)
             guard let profile = try await mapped({ try await store.profile(tenantID: session.tenantID) }) else {
@@ -320,21 +321,24 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
     public func adminSuspendTenant(_ request: Waqtor_V1_AdminSuspendTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminSuspendTenantResponse {
         let caller = try Caller.require()
         let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
-        _ = try Validate.text(request.reason, field: "reason", max: 2000)
+        let reason = try Validate.text(request.reason, field: "reason", max: 2000)
         guard tenantID != caller.tenantID else { throw RPCError(code: .failedPrecondition, message: "administrators cannot suspend their own account") }
-        try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .suspended) }
-        context.logger.notice("tenant suspended", metadata: ["tenant": .string(tenantID)])
+        try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .suspended, reason: reason) }
+        context.logger.notice("tenant suspended", metadata: ["tenant": .string(tenantID), "administrator": .string(caller.tenantID)])
         var response = Waqtor_V1_AdminSuspendTenantResponse()
         response.tenant = try await tenant(tenantID)
-        response.tenant?.suspensionReason = request.reason
         return response
     }
 
     public func adminReactivateTenant(_ request: Waqtor_V1_AdminReactivateTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminReactivateTenantResponse {
         let caller = try Caller.require()
         let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
+        let reason = try Validate.text(request.reason, field: "reason", max: 2000, required: false)
         try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .active) }
-        context.logger.notice("tenant reactivated", metadata: ["tenant": .string(tenantID)])
+        // The reason is recorded in the server's log (the tenant's suspension reason is cleared).
+        context.logger.notice("tenant reactivated", metadata: [
+            "tenant": .string(tenantID), "administrator": .string(caller.tenantID), "reason": .string(reason),
+        ])
         var response = Waqtor_V1_AdminReactivateTenantResponse()
         response.tenant = try await tenant(tenantID)
         return response

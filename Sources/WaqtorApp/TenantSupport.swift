@@ -172,6 +172,7 @@ enum Convert {
         tenant.timeZone = profile.timeZone
         tenant.planID = profile.planID
         tenant.state = state(profile.status)
+        tenant.suspensionReason = profile.suspensionReason ?? ""
         tenant.createTime = Google_Protobuf_Timestamp(date: profile.createdAt)
         tenant.updateTime = Google_Protobuf_Timestamp(date: profile.updatedAt)
         return tenant
@@ -182,9 +183,12 @@ enum Convert {
         tenant.id = summary.id
         tenant.name = summary.name
         tenant.email = summary.email
+        tenant.timeZone = summary.timeZone
         tenant.planID = summary.planID
         tenant.state = state(summary.status)
+        tenant.suspensionReason = summary.suspensionReason ?? ""
         tenant.createTime = Google_Protobuf_Timestamp(date: summary.createdAt)
+        tenant.updateTime = Google_Protobuf_Timestamp(date: summary.updatedAt)
         return tenant
     }
 

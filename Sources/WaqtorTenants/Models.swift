@@ -33,6 +33,8 @@ public struct TenantProfile: Sendable, Hashable {
     public var timeZone: String
     public var planID: String
     public var status: TenantStatus
+    /// Why an administrator suspended the tenant; nil while it is active.
+    public var suspensionReason: String?
     public var isAdmin: Bool
     public var createdAt: Date
     public var updatedAt: Date
@@ -44,6 +46,8 @@ public struct LoginRecord: Sendable, Hashable {
     public var passwordHash: String
     public var status: TenantStatus
     public var isAdmin: Bool
+    /// Why the tenant is suspended (nil while active).
+    public var suspensionReason: String?
 }
 
 /// A new session; ``token`` is shown once, to the person who logged in.
@@ -61,6 +65,8 @@ public struct ResolvedSession: Sendable, Hashable {
     public var expiresAt: Date
     public var status: TenantStatus
     public var isAdmin: Bool
+    /// Why the tenant is suspended (nil while active).
+    public var suspensionReason: String?
 }
 
 /// The outcome of ``TenantStore/login(email:password:lifetime:)``.
@@ -68,8 +74,9 @@ public enum LoginOutcome: Sendable, Hashable {
     case success(IssuedSession, isAdmin: Bool)
     /// Unknown e-mail or wrong password (indistinguishable on purpose).
     case invalidCredentials
-    /// The password was right but the account is suspended.
-    case suspended
+    /// The password was right but the account is suspended, with the administrator's reason
+    /// (empty if none was recorded).
+    case suspended(reason: String)
 }
 
 /// An API key as listed (never the secret).
@@ -96,6 +103,8 @@ public struct ResolvedAPIKey: Sendable, Hashable {
     public var tenantID: String
     public var scope: APIKeyScope
     public var status: TenantStatus
+    /// Why the tenant is suspended (nil while active).
+    public var suspensionReason: String?
 }
 
 /// A plan and its limits.
@@ -157,10 +166,14 @@ public struct TenantSummary: Sendable, Hashable {
     public var id: String
     public var name: String
     public var email: String
+    public var timeZone: String
     public var planID: String
     public var status: TenantStatus
+    /// Why an administrator suspended the tenant; nil while it is active.
+    public var suspensionReason: String?
     public var isAdmin: Bool
     public var createdAt: Date
+    public var updatedAt: Date
 }
 
 /// One page of a listing, with the total number of matches.

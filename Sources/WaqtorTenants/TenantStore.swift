@@ -20,7 +20,7 @@ public struct TenantStore: Sendable {
         self.hasher = hasher
     }
 
-    static let profileColumns = "id, name, email::text AS email, time_zone, plan_id, status, is_admin, created_at, updated_at"
+    static let profileColumns = "id, name, email::text AS email, time_zone, plan_id, status, suspension_reason, is_admin, created_at, updated_at"
     static let keyColumns = "id, name, scope, key_prefix, created_at, last_used_at, revoked_at"
     static let requestColumns = "id, tenant_id, requested_plan, reason, state, decided_by, decided_at, decision_note, created_at"
 
@@ -45,7 +45,8 @@ public struct TenantStore: Sendable {
         guard let row = rows.first else { return nil }
         return LoginRecord(
             tenantID: row["tenant_id"].uuid ?? "", passwordHash: row["password_hash"].string ?? "",
-            status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended, isAdmin: row["is_admin"].bool ?? false)
+            status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended, isAdmin: row["is_admin"].bool ?? false,
+            suspensionReason: row["suspension_reason"].string)
     }
 
     /// Checks an e-mail and password; on success opens a session of `lifetime`. An unknown
@@ -56,7 +57,7 @@ public struct TenantStore: Sendable {
             return .invalidCredentials
         }
         guard try await hasher.verify(password, against: record.passwordHash) else { return .invalidCredentials }
-        guard record.status == .active else { return .suspended }
+        guard record.status == .active else { return .suspended(reason: record.suspensionReason ?? "") }
         let session = try await createSession(tenantID: record.tenantID, lifetime: lifetime)
         return .success(session, isAdmin: record.isAdmin)
     }
@@ -88,7 +89,7 @@ public struct TenantStore: Sendable {
               let expires = row["expires_at"].date else { return nil }
         return ResolvedSession(sessionID: sessionID, tenantID: tenantID, expiresAt: expires,
                                status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-                               isAdmin: row["is_admin"].bool ?? false)
+                               isAdmin: row["is_admin"].bool ?? false, suspensionReason: row["suspension_reason"].string)
     }
 
     /// Revokes one of the tenant's sessions (logout). False if the tenant has no such session.
@@ -140,7 +141,8 @@ public struct TenantStore: Sendable {
         guard let row = rows.first, let keyID = row["key_id"].uuid, let tenantID = row["tenant_id"].uuid,
               let scope = APIKeyScope(rawValue: row["scope"].string ?? "") else { return nil }
         return ResolvedAPIKey(keyID: keyID, tenantID: tenantID, scope: scope,
-                              status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended)
+                              status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
+                              suspensionReason: row["suspension_reason"].string)
     }
 
     // MARK: - Profile and password
@@ -331,8 +333,11 @@ public struct TenantStore: Sendable {
                                           filters + [.int(limit), .int(offset)])
             let items = rows.map { row in
                 TenantSummary(id: row["id"].uuid ?? "", name: row["name"].string ?? "", email: row["email"].string ?? "",
+                              timeZone: row["time_zone"].string ?? "UTC",
                               planID: row["plan_id"].string ?? "", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-                              isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0))
+                              suspensionReason: row["suspension_reason"].string,
+                              isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
+                              updatedAt: row["updated_at"].date ?? Date(timeIntervalSince1970: 0))
             }
             let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil, "SELECT total FROM admin_list_tenants($1::text, $2::text, $3::text, 1, 0)", filters)
             return Page(items: items, total: total)
@@ -348,10 +353,11 @@ public struct TenantStore: Sendable {
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
     }
 
-    /// Suspends or reactivates a tenant. Its sessions and keys stay, refused while it is suspended.
-    public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus) async throws {
+    /// Suspends (with the reason the tenant is shown) or reactivates (clearing the reason) a
+    /// tenant. Its sessions and keys stay, refused while it is suspended.
+    public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus, reason: String = "") async throws {
         let found: Bool = try await scoped(adminID) { tx in
-            try await tx.query("SELECT admin_set_status($1, $2) AS found", [.uuid(tenantID), .text(status.rawValue)])
+            try await tx.query("SELECT admin_set_status($1, $2, $3) AS found", [.uuid(tenantID), .text(status.rawValue), .text(reason)])
                 .first?["found"].bool ?? false
         }
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
@@ -437,7 +443,7 @@ public struct TenantStore: Sendable {
         return TenantProfile(
             id: id, name: row["name"].string ?? "", email: row["email"].string ?? "", timeZone: row["time_zone"].string ?? "UTC",
             planID: row["plan_id"].string ?? "free", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-            isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
+            suspensionReason: row["suspension_reason"].string, isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
             updatedAt: row["updated_at"].date ?? Date(timeIntervalSince1970: 0))
     }
 

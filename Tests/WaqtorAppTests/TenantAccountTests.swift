@@ -57,6 +57,57 @@ struct TenantAccountTests {
         }
     }
 
+    @Test("the suspension reason is stored, listed for administrators, told to the tenant at every refusal, and cleared on reactivation")
+    func suspensionReason() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let customer = try await signUp(tenants, name: "Customer")
+            let admin = try await signUpAdministrator(app, tenants)
+            var keyRequest = Waqtor_V1_CreateApiKeyRequest()
+            keyRequest.name = "worker"
+            keyRequest.scope = .full
+            let key = try await tenants.createApiKey(keyRequest, options: customer.auth).secret
+            let reason = "payment overdue since March"
+
+            var suspend = Waqtor_V1_AdminSuspendTenantRequest()
+            suspend.tenantID = customer.tenant.id
+            suspend.reason = "  "
+            let blankRefused = await rpcError { _ = try await tenants.adminSuspendTenant(suspend, options: admin.auth) }
+            #expect(blankRefused?.code == .invalidArgument)
+            suspend.reason = reason
+            #expect(try await tenants.adminSuspendTenant(suspend, options: admin.auth).tenant?.suspensionReason == reason)
+
+            var search = Waqtor_V1_AdminListTenantsRequest()
+            search.query = customer.email
+            let listed = try #require(try await tenants.adminListTenants(search, options: admin.auth).tenants.first)
+            #expect(listed.state == .suspended && listed.suspensionReason == reason)
+            #expect(listed.timeZone == "Africa/Cairo" && listed.updateTime != nil, "the listing fills every Tenant field")
+
+            let bySession = await rpcError { _ = try await tenants.getUsage(.init(), options: customer.auth) }
+            let byKey = await rpcError { _ = try await tenants.getUsage(.init(), options: .bearer(key)) }
+            for refused in [bySession, byKey] {
+                #expect(refused?.code == .permissionDenied)
+                #expect(refused?.message.contains(reason) == true, "\(refused?.message ?? "")")
+            }
+            var login = Waqtor_V1_LoginRequest()
+            login.email = customer.email
+            login.password = customer.password
+            let loginRefused = await rpcError { _ = try await tenants.login(login) }
+            #expect(loginRefused?.code == .permissionDenied && loginRefused?.message.contains(reason) == true)
+            // A wrong password learns nothing about the account.
+            login.password = "not the password at all"
+            let wrong = await rpcError { _ = try await tenants.login(login) }
+            #expect(wrong?.code == .unauthenticated && wrong?.message.contains(reason) == false)
+
+            var reactivate = Waqtor_V1_AdminReactivateTenantRequest()
+            reactivate.tenantID = customer.tenant.id
+            reactivate.reason = "paid"
+            #expect(try await tenants.adminReactivateTenant(reactivate, options: admin.auth).tenant?.suspensionReason == "")
+            let profile = try await tenants.getProfile(.init(), options: customer.auth)
+            #expect(profile.tenant?.state == .active && profile.tenant?.suspensionReason == "")
+        }
+    }
+
     @Test("a daily plan limit's RESOURCE_EXHAUSTED carries retry-after-ms until the tenant's day ends")
     func dailyLimitRetryAfter() async throws {
         try await withApplication(tenantTestConfiguration()) { app, client in

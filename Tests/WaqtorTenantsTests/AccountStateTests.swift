@@ -9,6 +9,34 @@ import WaqtorTestSupport
 /// and the counts and reset times the store reports.
 @Suite("Account state (real server)")
 struct AccountStateTests {
+    @Test func theSuspensionReasonIsStoredShownWithEveryCredentialAndClearedOnReactivation() async throws {
+        let f = try await Fixture.make()
+        let admin = try await f.admin()
+        let t = try await f.signUp(name: "Suspended Co")
+        let session = try await f.store.createSession(tenantID: t.id, lifetime: .seconds(3600))
+        let key = try await f.store.createAPIKey(tenantID: t.id, name: "k", scope: .full)
+        try await f.store.adminSetStatus(adminID: admin.id, tenantID: t.id, status: .suspended, reason: "unpaid invoice 2024-17")
+
+        #expect(try await f.store.profile(tenantID: t.id)?.suspensionReason == "unpaid invoice 2024-17")
+        #expect(try await f.store.resolveSession(token: session.token.value)?.suspensionReason == "unpaid invoice 2024-17")
+        #expect(try await f.store.resolveAPIKey(key: key.token.value)?.suspensionReason == "unpaid invoice 2024-17")
+        #expect(try await f.store.login(email: t.email, password: "pw-123456") == .suspended(reason: "unpaid invoice 2024-17"))
+        let local = String(t.email.split(separator: "@")[0])
+        let listed = try #require(try await f.store.adminListTenants(adminID: admin.id, search: local).items.first)
+        #expect(listed.suspensionReason == "unpaid invoice 2024-17" && listed.status == .suspended)
+        #expect(listed.timeZone == "Europe/Berlin" && listed.updatedAt >= listed.createdAt)
+
+        // The tenant cannot clear it: the application role has no UPDATE on the column.
+        await #expect { try await f.pool.withTransaction(tenantID: t.id) { tx in
+            try await tx.query("UPDATE tenants SET suspension_reason = NULL WHERE id = $1", [.uuid(t.id)])
+        } } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
+
+        try await f.store.adminSetStatus(adminID: admin.id, tenantID: t.id, status: .active)
+        #expect(try await f.store.profile(tenantID: t.id)?.suspensionReason == nil)
+        #expect(try await f.store.resolveSession(token: session.token.value)?.suspensionReason == nil)
+        await f.shutdown()
+    }
+
     @Test func usageCountsTheTenantsInstancesAndNoOneElses() async throws {
         let f = try await Fixture.make()
         let a = try await f.signUp()
