@@ -280,12 +280,14 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         let caller = try Caller.require()
         let page = try Paging(size: request.pageSize, token: request.pageToken)
         let search = request.query.trimmingCharacters(in: .whitespaces)
-        let status: TenantStatus?
+        let status: TenantStateFilter?
         switch request.state {
         case .unspecified: status = nil
         case .active: status = .active
         case .suspended: status = .suspended
-        default: throw invalid("state must be ACTIVE or SUSPENDED (or unset for all)")
+        // Matches no tenant: DeleteAccount removes the account with all its data.
+        case .deleted: status = .deleted
+        case .UNRECOGNIZED(let value): throw invalid("state \(value) is not a TenantState; use ACTIVE, SUSPENDED or DELETED (or unset for all)")
         }
         let planID = request.planID.trimmingCharacters(in: .whitespaces)
         let result = try await mapped {
@@ -353,7 +355,8 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .pending: state = .pending
         case .granted: state = .granted
         case .rejected: state = .rejected
-        default: throw invalid("state must be PENDING, GRANTED or REJECTED (or unset for all)")
+        case .cancelled: state = .cancelled
+        case .UNRECOGNIZED(let value): throw invalid("state \(value) is not an UpgradeRequestState; use PENDING, GRANTED, REJECTED or CANCELLED (or unset for all)")
         }
         let tenantID = request.tenantID.isEmpty ? nil : try Validate.uuid(request.tenantID, field: "tenant_id")
         let result = try await mapped {

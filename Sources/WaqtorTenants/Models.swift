@@ -15,6 +15,14 @@ public enum APIKeyScope: String, Sendable, Hashable, CaseIterable {
     case readOnly = "read_only"
 }
 
+/// What an administrator's tenant listing may filter on: a ``TenantStatus``, or `deleted`, which
+/// matches no tenant (deleting an account removes it with all its data; nothing is kept to list).
+public enum TenantStateFilter: String, Sendable, Hashable {
+    case active
+    case suspended
+    case deleted
+}
+
 /// The state of an upgrade request.
 public enum UpgradeRequestState: String, Sendable, Hashable {
     case pending

@@ -321,11 +321,11 @@ public struct TenantStore: Sendable {
 
     // MARK: - Administrator
 
-    /// One page of tenants, optionally filtered by a substring of name or e-mail, a status and a
-    /// plan (filtered in the query, so pages are full). The caller (`adminID`) must be an active
-    /// administrator (``TenantStoreError/Kind/permissionDenied``).
+    /// One page of tenants, newest first, optionally filtered by a substring of name or e-mail, a
+    /// state and a plan (filtered in the query, so pages are full; `.deleted` matches none). The
+    /// caller (`adminID`) must be an active administrator (``TenantStoreError/Kind/permissionDenied``).
     public func adminListTenants(
-        adminID: String, search: String? = nil, status: TenantStatus? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
+        adminID: String, search: String? = nil, status: TenantStateFilter? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
     ) async throws -> Page<TenantSummary> {
         let filters: [PostgresValue?] = [search.map { .text($0) }, status.map { .text($0.rawValue) }, planID.map { .text($0) }]
         return try await scoped(adminID) { tx in
@@ -344,7 +344,8 @@ public struct TenantStore: Sendable {
         }
     }
 
-    /// Sets a tenant's plan, recording the administrator and the reason in `plan_changes`.
+    /// Sets a tenant's plan, recording the administrator and the reason in `plan_changes`. A
+    /// pending upgrade request the new plan already meets is withdrawn (``UpgradeRequestState/cancelled``).
     public func adminSetPlan(adminID: String, tenantID: String, planID: String, reason: String) async throws {
         let found: Bool = try await scoped(adminID) { tx in
             try await tx.query("SELECT admin_set_plan($1, $2, $3) AS found", [.uuid(tenantID), .text(planID), .text(reason)])

@@ -108,6 +108,52 @@ struct TenantAccountTests {
         }
     }
 
+    @Test("AdminListTenants{DELETED} answers (no tenant: deletion removes the account), AdminListUpgradeRequests{CANCELLED} lists withdrawn requests")
+    func deletedAndCancelledFilters() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let customer = try await signUp(tenants, name: "Customer")
+            let leaving = try await signUp(tenants, name: "Leaving")
+            let admin = try await signUpAdministrator(app, tenants)
+
+            var upgrade = Waqtor_V1_RequestUpgradeRequest()
+            upgrade.requestedPlanID = "pro"
+            upgrade.reason = "growing"
+            let requested = try #require(try await tenants.requestUpgrade(upgrade, options: customer.auth).upgradeRequest)
+            var setPlan = Waqtor_V1_AdminSetTenantPlanRequest()
+            setPlan.tenantID = customer.tenant.id
+            setPlan.planID = "business"
+            setPlan.reason = "annual contract"
+            _ = try await tenants.adminSetTenantPlan(setPlan, options: admin.auth)
+
+            var cancelled = Waqtor_V1_AdminListUpgradeRequestsRequest()
+            cancelled.state = .cancelled
+            cancelled.tenantID = customer.tenant.id
+            let withdrawn = try await tenants.adminListUpgradeRequests(cancelled, options: admin.auth).upgradeRequests
+            #expect(withdrawn.map(\.id) == [requested.id])
+            #expect(withdrawn.first?.state == .cancelled && withdrawn.first?.decidedBy == admin.tenant.id)
+            #expect(try await tenants.listMyUpgradeRequests(.init(), options: customer.auth).upgradeRequests.first?.state == .cancelled)
+            var grant = Waqtor_V1_AdminGrantUpgradeRequestRequest()
+            grant.upgradeRequestID = requested.id
+            #expect(await rpcCode { _ = try await tenants.adminGrantUpgradeRequest(grant, options: admin.auth) } == .failedPrecondition)
+
+            var delete = Waqtor_V1_DeleteAccountRequest()
+            delete.password = leaving.password
+            delete.confirmEmail = leaving.email
+            _ = try await tenants.deleteAccount(delete, options: leaving.auth)
+            var deleted = Waqtor_V1_AdminListTenantsRequest()
+            deleted.state = .deleted
+            deleted.query = leaving.email
+            let page = try await tenants.adminListTenants(deleted, options: admin.auth)
+            #expect(page.tenants.isEmpty && page.nextPageToken.isEmpty)
+            deleted.query = ""
+            #expect(try await tenants.adminListTenants(deleted, options: admin.auth).tenants.isEmpty)
+            var unknown = Waqtor_V1_AdminListTenantsRequest()
+            unknown.state = .UNRECOGNIZED(9)
+            #expect(await rpcCode { _ = try await tenants.adminListTenants(unknown, options: admin.auth) } == .invalidArgument)
+        }
+    }
+
     @Test("a daily plan limit's RESOURCE_EXHAUSTED carries retry-after-ms until the tenant's day ends")
     func dailyLimitRetryAfter() async throws {
         try await withApplication(tenantTestConfiguration()) { app, client in

@@ -70,4 +70,55 @@ struct AccountStateTests {
         #expect(abs(Double(resetIn) - expected) < 5000, "reset in \(resetIn) ms, the zone's midnight is in \(Int(expected)) ms")
         await f.shutdown()
     }
+
+    @Test func settingThePlanWithdrawsAPendingRequestItMeets() async throws {
+        let f = try await Fixture.make()
+        let admin = try await f.admin()
+        let t = try await f.signUp()
+        // A plan below the requested one leaves the request pending.
+        let request = try await f.store.requestUpgrade(tenantID: t.id, planID: "pro", reason: "more numbers")
+        try await f.store.adminSetPlan(adminID: admin.id, tenantID: t.id, planID: "starter", reason: "trial")
+        #expect(try await f.store.upgradeRequests(tenantID: t.id).first?.state == .pending)
+        // The requested plan or a higher one withdraws it, recording who and why.
+        try await f.store.adminSetPlan(adminID: admin.id, tenantID: t.id, planID: "business", reason: "annual contract")
+        let withdrawn = try #require(try await f.store.upgradeRequests(tenantID: t.id).first { $0.id == request.id })
+        #expect(withdrawn.state == .cancelled && withdrawn.decidedBy == admin.id && withdrawn.decidedAt != nil)
+        #expect(withdrawn.decisionNote?.contains("business") == true)
+        let cancelled = try await f.store.adminUpgradeRequests(adminID: admin.id, state: .cancelled, tenantID: t.id)
+        #expect(cancelled.items.map(\.id) == [request.id])
+        #expect(try await f.store.adminDecideUpgradeRequest(adminID: admin.id, requestID: request.id, grant: true, note: "")
+                == .alreadyDecided(.cancelled))
+        // A new request can be made once it is withdrawn.
+        _ = try await f.store.requestUpgrade(tenantID: t.id, planID: "business", reason: "wait, no")
+        await #expect { _ = try await f.store.requestUpgrade(tenantID: t.id, planID: "business", reason: "again") }
+            throws: { storeError($0) == .alreadyExists }
+        await f.shutdown()
+    }
+
+    @Test func theDeletedFilterListsNothingBecauseDeletionRemovesTheAccount() async throws {
+        let f = try await Fixture.make()
+        let admin = try await f.admin()
+        let t = try await f.signUp()
+        let local = String(t.email.split(separator: "@")[0])
+        #expect(try await f.store.adminListTenants(adminID: admin.id, search: local, status: .active).total == 1)
+        #expect(try await f.store.deleteAccount(tenantID: t.id))
+        let deleted = try await f.store.adminListTenants(adminID: admin.id, search: local, status: .deleted)
+        #expect(deleted.items.isEmpty && deleted.total == 0)
+        #expect(try await f.store.adminListTenants(adminID: admin.id, status: .deleted).total == 0)
+        #expect(try await f.store.adminListTenants(adminID: admin.id, search: local).total == 0)
+        await f.shutdown()
+    }
+
+    @Test func tenantsAreListedNewestFirst() async throws {
+        let f = try await Fixture.make()
+        let admin = try await f.admin()
+        let marker = TestEnvironment.uniqueName("order")
+        var made = [String]()
+        for index in 0..<3 {
+            made.append(try await f.store.signUp(name: "\(marker) \(index)", email: Fixture.email(), password: "pw-123456", timeZone: "UTC").id)
+        }
+        let listed = try await f.store.adminListTenants(adminID: admin.id, search: marker)
+        #expect(listed.items.map(\.id) == made.reversed())
+        await f.shutdown()
+    }
 }
