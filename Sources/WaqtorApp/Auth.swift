@@ -168,6 +168,12 @@ public struct AuthInterceptor: RPCInterceptor {
             guard let key = try await tenants.resolveAPIKey(key: token) else {
                 throw RPCError(code: .unauthenticated, message: "the API key is unknown or revoked")
             }
+            // The credential first, then the account's state: an expired key is UNAUTHENTICATED
+            // whatever the account's state.
+            if key.isExpired {
+                let when = key.expiresAt.map { " at \($0.formatted(.iso8601))" } ?? ""
+                throw RPCError(code: .unauthenticated, message: "the API key expired\(when); create a new one (`waqtor keys create`)")
+            }
             guard key.status == .active else { throw Self.suspended(reason: key.suspensionReason) }
             return Principal(tenantID: key.tenantID, credential: .apiKey(id: key.keyID, scope: key.scope), isAdmin: false)
         }

@@ -140,8 +140,8 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .readOnly: scope = .readOnly
         default: throw invalid("scope must be FULL, SEND_ONLY or READ_ONLY")
         }
-        if request.expireTime != nil { throw invalid("expire_time is not supported yet; revoke keys you no longer need") }
-        let issued = try await mapped { try await store.createAPIKey(tenantID: caller.tenantID, name: name, scope: scope) }
+        let expiresAt = try request.expireTime.map { try Validate.keyExpiry($0) }
+        let issued = try await mapped { try await store.createAPIKey(tenantID: caller.tenantID, name: name, scope: scope, expiresAt: expiresAt) }
         var response = Waqtor_V1_CreateApiKeyResponse()
         response.apiKey = Convert.apiKey(issued.record)
         response.secret = issued.token.value

@@ -96,6 +96,8 @@ public struct APIKeyRecord: Sendable, Hashable {
     public var keyPrefix: String
     public var createdAt: Date
     public var lastUsedAt: Date?
+    /// When the key stops working; nil: never.
+    public var expiresAt: Date?
     public var revokedAt: Date?
 }
 
@@ -105,7 +107,8 @@ public struct IssuedAPIKey: Sendable, Hashable {
     public var token: SecretToken
 }
 
-/// A presented API key that is valid (not revoked).
+/// A presented API key that is not revoked. It may have expired: check ``isExpired`` before
+/// accepting it (an expired key is returned so that its holder can be told so).
 public struct ResolvedAPIKey: Sendable, Hashable {
     public var keyID: String
     public var tenantID: String
@@ -113,6 +116,10 @@ public struct ResolvedAPIKey: Sendable, Hashable {
     public var status: TenantStatus
     /// Why the tenant is suspended (nil while active).
     public var suspensionReason: String?
+    /// When the key stops working; nil: never.
+    public var expiresAt: Date?
+    /// Whether ``expiresAt`` has passed (by the database's clock): the key must be refused.
+    public var isExpired: Bool
 }
 
 /// A plan and its limits.

@@ -21,7 +21,7 @@ public struct TenantStore: Sendable {
     }
 
     static let profileColumns = "id, name, email::text AS email, time_zone, plan_id, status, suspension_reason, is_admin, created_at, updated_at"
-    static let keyColumns = "id, name, scope, key_prefix, created_at, last_used_at, revoked_at"
+    static let keyColumns = "id, name, scope, key_prefix, created_at, last_used_at, expires_at, revoked_at"
     static let requestColumns = "id, tenant_id, requested_plan, reason, state, decided_by, decided_at, decision_note, created_at"
 
     // MARK: - Sign-up and login
@@ -103,18 +103,23 @@ public struct TenantStore: Sendable {
 
     // MARK: - API keys
 
-    /// Creates an API key; the secret is in the result's token, only its hash is stored.
-    public func createAPIKey(tenantID: String, name: String, scope: APIKeyScope) async throws -> IssuedAPIKey {
+    /// Creates an API key; the secret is in the result's token, only its hash is stored. A key
+    /// with `expiresAt` is refused from then on (the caller checks that it lies ahead).
+    public func createAPIKey(tenantID: String, name: String, scope: APIKeyScope, expiresAt: Date? = nil) async throws -> IssuedAPIKey {
         let token = SecretToken.generate(.apiKey)
         return try await scoped(tenantID) { tx in
             let rows = try await tx.query(
-                "INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.keyColumns)",
-                [.uuid(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash)])
+                """
+                INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+                RETURNING \(Self.keyColumns)
+                """,
+                [.uuid(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash),
+                 expiresAt.map { .timestamptz($0) }])
             return IssuedAPIKey(record: try Self.apiKey(rows.first), token: token)
         }
     }
 
-    /// The tenant's API keys, newest first; revoked ones only if asked.
+    /// The tenant's API keys, newest first (expired ones too); revoked ones only if asked.
     public func listAPIKeys(tenantID: String, includeRevoked: Bool = false) async throws -> [APIKeyRecord] {
         try await scoped(tenantID) { tx in
             try await tx.query(
@@ -132,7 +137,8 @@ public struct TenantStore: Sendable {
         }
     }
 
-    /// The key behind a presented secret, or nil if unknown or revoked.
+    /// The key behind a presented secret, or nil if unknown or revoked. An expired key is
+    /// returned with ``ResolvedAPIKey/isExpired`` set: the caller refuses it.
     public func resolveAPIKey(key: String) async throws -> ResolvedAPIKey? {
         guard SecretToken.kind(of: key) == .apiKey else { return nil }
         let rows = try await unscoped {
@@ -142,7 +148,8 @@ public struct TenantStore: Sendable {
               let scope = APIKeyScope(rawValue: row["scope"].string ?? "") else { return nil }
         return ResolvedAPIKey(keyID: keyID, tenantID: tenantID, scope: scope,
                               status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-                              suspensionReason: row["suspension_reason"].string)
+                              suspensionReason: row["suspension_reason"].string,
+                              expiresAt: row["expires_at"].date, isExpired: row["expired"].bool ?? true)
     }
 
     // MARK: - Profile and password
@@ -454,7 +461,7 @@ public struct TenantStore: Sendable {
         }
         return APIKeyRecord(id: id, name: row["name"].string ?? "", scope: scope, keyPrefix: row["key_prefix"].string ?? "",
                             createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
-                            lastUsedAt: row["last_used_at"].date, revokedAt: row["revoked_at"].date)
+                            lastUsedAt: row["last_used_at"].date, expiresAt: row["expires_at"].date, revokedAt: row["revoked_at"].date)
     }
 
     static func plan(_ row: PostgresRow) throws -> Plan {

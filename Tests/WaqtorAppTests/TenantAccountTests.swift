@@ -154,6 +154,46 @@ struct TenantAccountTests {
         }
     }
 
+    @Test("expiring API keys: validated, listed with their expiry, refused with UNAUTHENTICATED once it passed")
+    func expiringKeys() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            var request = Waqtor_V1_CreateApiKeyRequest()
+            request.name = "quarterly job"
+            request.scope = .readOnly
+
+            for (seconds, nanos) in [(-60.0, Int32(0)), (0, 0), (3654 * 86_400, 0), (3600, -1), (3600, 1_000_000_000)] {
+                var bad = request
+                bad.expireTime = Google_Protobuf_Timestamp(timeIntervalSince1970: Date().timeIntervalSince1970 + seconds)
+                if nanos != 0 { bad.expireTime?.nanos = nanos }
+                let refused = await rpcError { _ = try await tenants.createApiKey(bad, options: account.auth) }
+                #expect(refused?.code == .invalidArgument, "\(seconds) s, \(nanos) ns")
+                #expect(refused?.message.contains("expire_time") == true, "\(refused?.message ?? "")")
+            }
+
+            let expiry = Date().addingTimeInterval(3600)
+            request.expireTime = Google_Protobuf_Timestamp(date: expiry)
+            let created = try await tenants.createApiKey(request, options: account.auth)
+            let key = try #require(created.apiKey)
+            #expect(abs((key.expireTime?.date ?? .distantPast).timeIntervalSince(expiry)) < 0.001)
+            _ = try await tenants.getUsage(.init(), options: .bearer(created.secret))
+            let listed = try #require(try await tenants.listApiKeys(.init(), options: account.auth).apiKeys.first { $0.id == key.id })
+            #expect(listed.expireTime == key.expireTime)
+
+            // The stored expiry is set in the past as the owner: no waiting for a clock.
+            _ = try await withOwnerPool { owner in
+                try await owner.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", [.uuid(key.id)])
+            }
+            let refused = await rpcError { _ = try await tenants.getUsage(.init(), options: .bearer(created.secret)) }
+            #expect(refused?.code == .unauthenticated)
+            #expect(refused?.message.contains("expired") == true, "\(refused?.message ?? "")")
+            #expect(refused?.message.contains(created.secret) == false)
+            let afterwards = try #require(try await tenants.listApiKeys(.init(), options: account.auth).apiKeys.first { $0.id == key.id })
+            #expect((afterwards.expireTime?.date ?? .distantFuture) < Date(), "an expired key stays listed with its expiry")
+        }
+    }
+
     @Test("a daily plan limit's RESOURCE_EXHAUSTED carries retry-after-ms until the tenant's day ends")
     func dailyLimitRetryAfter() async throws {
         try await withApplication(tenantTestConfiguration()) { app, client in

@@ -37,6 +37,34 @@ struct AccountStateTests {
         await f.shutdown()
     }
 
+    @Test func anExpiredAPIKeyResolvesAsExpiredAndIsNotMarkedUsed() async throws {
+        let f = try await Fixture.make()
+        let t = try await f.signUp()
+        let inAnHour = Date().addingTimeInterval(3600)
+        let expiring = try await f.store.createAPIKey(tenantID: t.id, name: "ci", scope: .readOnly, expiresAt: inAnHour)
+        let forever = try await f.store.createAPIKey(tenantID: t.id, name: "forever", scope: .readOnly)
+        #expect(abs((expiring.record.expiresAt ?? .distantPast).timeIntervalSince(inAnHour)) < 0.001)
+        #expect(forever.record.expiresAt == nil)
+        let live = try #require(try await f.store.resolveAPIKey(key: expiring.token.value))
+        #expect(!live.isExpired && live.expiresAt != nil)
+        #expect(try await f.store.resolveAPIKey(key: forever.token.value)?.isExpired == false)
+
+        // Expiry moved into the past by the owner (the app role cannot change it: fixed at creation).
+        await #expect { try await f.pool.withTransaction(tenantID: t.id) { tx in
+            try await tx.query("UPDATE api_keys SET expires_at = now() + interval '1 year' WHERE id = $1", [.uuid(expiring.record.id)])
+        } } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
+        _ = try await f.owner.query("UPDATE api_keys SET expires_at = now() - interval '1 second', last_used_at = NULL WHERE id = $1",
+                                    [.uuid(expiring.record.id)])
+        let expired = try #require(try await f.store.resolveAPIKey(key: expiring.token.value))
+        #expect(expired.isExpired && expired.tenantID == t.id)
+        let listed = try #require(try await f.store.listAPIKeys(tenantID: t.id).first { $0.id == expiring.record.id })
+        #expect(listed.expiresAt != nil && listed.lastUsedAt == nil, "an expired key is listed, and its refused use is not recorded")
+        // Revoked wins: no row at all.
+        #expect(try await f.store.revokeAPIKey(tenantID: t.id, keyID: expiring.record.id))
+        #expect(try await f.store.resolveAPIKey(key: expiring.token.value) == nil)
+        await f.shutdown()
+    }
+
     @Test func usageCountsTheTenantsInstancesAndNoOneElses() async throws {
         let f = try await Fixture.make()
         let a = try await f.signUp()
