@@ -40,7 +40,9 @@ public enum Access: Sendable, Hashable {
     case anyone
     /// A tenant: a session, or an API key whose scope covers the permission.
     case tenant(Permission)
-    /// A tenant's session only (logout).
+    /// A tenant's session only: logout, and managing the account itself (profile, password, API
+    /// keys, plan requests, deletion), so that a leaked key cannot lock its owner out, mint keys
+    /// that outlive its revocation, or delete the account.
     case sessionOnly
     /// A session of an active administrator.
     case administrator
@@ -52,8 +54,8 @@ public enum Access: Sendable, Hashable {
         /// Sends WhatsApp messages or drives sending (replies, campaign start/pause/resume/cancel):
         /// sessions, full and send-only keys.
         case send
-        /// Changes data or the account (contacts, campaigns, keys, password, deletion): sessions and
-        /// full keys.
+        /// Changes data (contacts, campaigns, instances): sessions and full keys. (Changes to the
+        /// account itself are ``Access/sessionOnly``.)
         case write
     }
 }
@@ -73,12 +75,14 @@ public enum AccessRules {
         "waqtor.v1.TenantService/GetMyPlan": .tenant(.read),
         "waqtor.v1.TenantService/ListMyUpgradeRequests": .tenant(.read),
         "waqtor.v1.TenantService/GetUsage": .tenant(.read),
-        "waqtor.v1.TenantService/UpdateProfile": .tenant(.write),
-        "waqtor.v1.TenantService/ChangePassword": .tenant(.write),
-        "waqtor.v1.TenantService/CreateApiKey": .tenant(.write),
-        "waqtor.v1.TenantService/RevokeApiKey": .tenant(.write),
-        "waqtor.v1.TenantService/RequestUpgrade": .tenant(.write),
-        "waqtor.v1.TenantService/DeleteAccount": .tenant(.write),
+        // Account management: sessions only (see Access.sessionOnly), as tenant.proto's
+        // API_KEY_SCOPE_FULL promises.
+        "waqtor.v1.TenantService/UpdateProfile": .sessionOnly,
+        "waqtor.v1.TenantService/ChangePassword": .sessionOnly,
+        "waqtor.v1.TenantService/CreateApiKey": .sessionOnly,
+        "waqtor.v1.TenantService/RevokeApiKey": .sessionOnly,
+        "waqtor.v1.TenantService/RequestUpgrade": .sessionOnly,
+        "waqtor.v1.TenantService/DeleteAccount": .sessionOnly,
         // Starts pairing on the gateway and changes the instance's state.
         "waqtor.v1.InstanceService/GetQrCode": .tenant(.write),
     ]

@@ -40,10 +40,10 @@ struct KeysCommand: AsyncParsableCommand {
             abstract: "Create an API key and print its secret, once (TenantService.CreateApiKey).",
             discussion: """
                 The secret is shown only now: store it (e.g. as WAQTOR_TOKEN of the service that \
-                uses it). full: everything except account, password and key management; \
-                send-only: sending messages and reading their state; read-only: read calls. With \
-                --expires-in the key stops working after that time; without it, it works until \
-                revoked.
+                uses it). full: everything except managing the account (profile, password, keys, \
+                plan requests, deletion: those need a login session); send-only: sending \
+                messages and driving campaigns; read-only: read calls. With --expires-in the \
+                key stops working after that time; without it, it works until revoked.
                 """)
 
         @OptionGroup var global: GlobalOptions

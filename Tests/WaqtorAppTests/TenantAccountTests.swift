@@ -241,4 +241,62 @@ struct TenantAccountTests {
             #expect(second?.message.contains("'pro'") == true && second?.message.contains(pending.id) == true, "\(second?.message ?? "")")
         }
     }
+
+    @Test("a FULL key does everything but manage the account (profile, password, keys, plan requests, deletion)")
+    func fullKeyScope() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let instances = Waqtor_V1_InstanceServiceClient(client: client)
+            let account = try await signUp(tenants)
+            var create = Waqtor_V1_CreateApiKeyRequest()
+            create.name = "integration"
+            create.scope = .full
+            let full = try await tenants.createApiKey(create, options: account.auth)
+            let key = CallOptions.bearer(full.secret)
+
+            _ = try await tenants.getProfile(.init(), options: key)
+            _ = try await tenants.listApiKeys(.init(), options: key)
+            _ = try await tenants.getUsage(.init(), options: key)
+            _ = try await instances.listInstances(.init(), options: key)
+
+            var update = Waqtor_V1_UpdateProfileRequest()
+            update.name = "Renamed by a key"
+            var password = Waqtor_V1_ChangePasswordRequest()
+            password.currentPassword = account.password
+            password.newPassword = "taken over by a key"
+            var revoke = Waqtor_V1_RevokeApiKeyRequest()
+            revoke.apiKeyID = try #require(full.apiKey?.id)
+            var upgrade = Waqtor_V1_RequestUpgradeRequest()
+            upgrade.requestedPlanID = "pro"
+            upgrade.reason = "x"
+            var delete = Waqtor_V1_DeleteAccountRequest()
+            delete.password = account.password
+            delete.confirmEmail = account.email
+            let refusals: [(String, () async throws -> Void)] = [
+                ("UpdateProfile", { _ = try await tenants.updateProfile(update, options: key) }),
+                ("ChangePassword", { _ = try await tenants.changePassword(password, options: key) }),
+                ("CreateApiKey", { _ = try await tenants.createApiKey(create, options: key) }),
+                ("RevokeApiKey", { _ = try await tenants.revokeApiKey(revoke, options: key) }),
+                ("RequestUpgrade", { _ = try await tenants.requestUpgrade(upgrade, options: key) }),
+                ("DeleteAccount", { _ = try await tenants.deleteAccount(delete, options: key) }),
+            ]
+            for (method, call) in refusals {
+                let refused = await rpcError(call)
+                #expect(refused?.code == .permissionDenied, "\(method)")
+                #expect(refused?.message.contains("needs a session") == true, "\(method): \(refused?.message ?? "")")
+            }
+            // Nothing changed, and the same calls work with the session.
+            #expect(try await tenants.getProfile(.init(), options: account.auth).tenant?.name == account.tenant.name)
+            #expect(try await tenants.listApiKeys(.init(), options: account.auth).apiKeys.count == 1)
+            _ = try await tenants.createApiKey(create, options: account.auth)
+
+            // Writes of the other services stay open to full keys (and closed to the narrower ones).
+            let interceptor = AuthInterceptor(tenants: TenantStore(pool: PostgresPool(configuration: .init(connectionString: TestEnvironment.databaseURL))))
+            for method in ["waqtor.v1.InstanceService/CreateInstance", "waqtor.v1.InstanceService/DeleteInstance", "waqtor.v1.InstanceService/GetQrCode"] {
+                let access = try #require(AccessRules.access(for: method))
+                #expect(access == .tenant(.write), "\(method)")
+                #expect((try? interceptor.authorize(Principal(tenantID: "t", credential: .apiKey(id: "k", scope: .full), isAdmin: false), access, method: method)) != nil)
+            }
+        }
+    }
 }
