@@ -299,4 +299,61 @@ struct TenantAccountTests {
             }
         }
     }
+
+    @Test("authorization values: Bearer for both kinds, ApiKey for keys, any letter case, spaces between; nothing else")
+    func authorizationParsing() throws {
+        let session = "wqs_" + String(repeating: "A", count: 43)
+        let key = "wqk_" + String(repeating: "B", count: 43)
+        let accepted: [(String, AuthorizationValue)] = [
+            ("Bearer \(session)", .session(session)), ("Bearer \(key)", .apiKey(key)),
+            ("bearer \(session)", .session(session)), ("BEARER \(key)", .apiKey(key)),
+            ("ApiKey \(key)", .apiKey(key)), ("apikey \(key)", .apiKey(key)), ("APIKEY \(key)", .apiKey(key)),
+            ("Bearer    \(session)", .session(session)), ("  Bearer \(session)  ", .session(session)),
+        ]
+        for (value, expected) in accepted {
+            #expect(try AuthorizationValue.parse(value) == expected, "\(value)")
+        }
+        let refused = [
+            session, "Bearer", "Bearer ", "ApiKey \(session)", "Basic \(key)", "Token \(key)", "Bearer-\(key)",
+            "Bearer\t\(session)", "Bearer \(session) extra", "Bearer \(session)\t", "Api-Key \(key)", "Bearer something-else",
+        ]
+        for value in refused {
+            do {
+                _ = try AuthorizationValue.parse(value)
+                Issue.record("accepted \(value)")
+            } catch {
+                #expect(error.code == .unauthenticated, "\(value)")
+                #expect(!error.message.contains("AAAA") && !error.message.contains("BBBB"), "the message never quotes the credential: \(error.message)")
+            }
+        }
+    }
+
+    @Test("over RPC: ApiKey works for keys in any case and is refused for sessions; the credential is checked before the body")
+    func authorizationOverRPC() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            var create = Waqtor_V1_CreateApiKeyRequest()
+            create.name = "reader"
+            create.scope = .readOnly
+            let key = try await tenants.createApiKey(create, options: account.auth).secret
+            func with(_ value: String) -> CallOptions { CallOptions(metadata: ["authorization": value]) }
+
+            _ = try await tenants.getProfile(.init(), options: with("apikey \(key)"))
+            _ = try await tenants.getProfile(.init(), options: with("BEARER  \(account.token)"))
+            let misnamed = await rpcError { _ = try await tenants.getProfile(.init(), options: with("ApiKey \(account.token)")) }
+            #expect(misnamed?.code == .unauthenticated && misnamed?.message.contains("Bearer") == true)
+            #expect(await rpcCode { _ = try await tenants.getProfile(.init(), options: with("Bearer \(account.token) x")) } == .unauthenticated)
+
+            // An undecodable body: UNAUTHENTICATED without a credential, INVALID_ARGUMENT with one.
+            let garbage = RawMessage(bytes: .init(bytes: [0x0A, 0x7F, 1]))
+            let method = "waqtor.v1.TenantService/GetProfile"
+            let anonymous = await rpcError { _ = try await client.unary(method: method, request: garbage, responseType: Waqtor_V1_GetProfileResponse.self) }
+            #expect(anonymous?.code == .unauthenticated)
+            let signedIn = await rpcError {
+                _ = try await client.unary(method: method, request: garbage, responseType: Waqtor_V1_GetProfileResponse.self, options: account.auth)
+            }
+            #expect(signedIn?.code == .invalidArgument)
+        }
+    }
 }
