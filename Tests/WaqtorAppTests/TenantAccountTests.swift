@@ -356,4 +356,15 @@ struct TenantAccountTests {
             #expect(signedIn?.code == .invalidArgument)
         }
     }
+
+    @Test("auth.session_ttl_hours takes 1 to 8760 (one year)")
+    func sessionLifetimeRange() throws {
+        #expect(try ConfigurationLoader.load(environment: [:], overrides: ["auth.session_ttl_hours=1"]).authSessionLifetime == .seconds(3600))
+        #expect(try ConfigurationLoader.load(environment: [:], overrides: ["auth.session_ttl_hours=8760"]).authSessionLifetime == .seconds(8760 * 3600))
+        for bad in ["0", "8761", "-1", "1.5"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") {
+                try ConfigurationLoader.load(environment: [:], overrides: ["auth.session_ttl_hours=\(bad)"])
+            }
+        }
+    }
 }
