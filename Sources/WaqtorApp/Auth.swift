@@ -40,7 +40,9 @@ public enum Access: Sendable, Hashable {
     case anyone
     /// A tenant: a session, or an API key whose scope covers the permission.
     case tenant(Permission)
-    /// A tenant's session only (logout).
+    /// A tenant's session only: logout, and managing the account itself (profile, password, API
+    /// keys, plan requests, deletion), so that a leaked key cannot lock its owner out, mint keys
+    /// that outlive its revocation, or delete the account.
     case sessionOnly
     /// A session of an active administrator.
     case administrator
@@ -52,8 +54,8 @@ public enum Access: Sendable, Hashable {
         /// Sends WhatsApp messages or drives sending (replies, campaign start/pause/resume/cancel):
         /// sessions, full and send-only keys.
         case send
-        /// Changes data or the account (contacts, campaigns, keys, password, deletion): sessions and
-        /// full keys.
+        /// Changes data (contacts, campaigns, instances): sessions and full keys. (Changes to the
+        /// account itself are ``Access/sessionOnly``.)
         case write
     }
 }
@@ -73,12 +75,14 @@ public enum AccessRules {
         "waqtor.v1.TenantService/GetMyPlan": .tenant(.read),
         "waqtor.v1.TenantService/ListMyUpgradeRequests": .tenant(.read),
         "waqtor.v1.TenantService/GetUsage": .tenant(.read),
-        "waqtor.v1.TenantService/UpdateProfile": .tenant(.write),
-        "waqtor.v1.TenantService/ChangePassword": .tenant(.write),
-        "waqtor.v1.TenantService/CreateApiKey": .tenant(.write),
-        "waqtor.v1.TenantService/RevokeApiKey": .tenant(.write),
-        "waqtor.v1.TenantService/RequestUpgrade": .tenant(.write),
-        "waqtor.v1.TenantService/DeleteAccount": .tenant(.write),
+        // Account management: sessions only (see Access.sessionOnly), as tenant.proto's
+        // API_KEY_SCOPE_FULL promises.
+        "waqtor.v1.TenantService/UpdateProfile": .sessionOnly,
+        "waqtor.v1.TenantService/ChangePassword": .sessionOnly,
+        "waqtor.v1.TenantService/CreateApiKey": .sessionOnly,
+        "waqtor.v1.TenantService/RevokeApiKey": .sessionOnly,
+        "waqtor.v1.TenantService/RequestUpgrade": .sessionOnly,
+        "waqtor.v1.TenantService/DeleteAccount": .sessionOnly,
         // Starts pairing on the gateway and changes the instance's state.
         "waqtor.v1.InstanceService/GetQrCode": .tenant(.write),
     ]
@@ -113,8 +117,45 @@ public enum AccessRules {
     }
 }
 
-/// Authenticates every call from its `authorization` metadata (`Bearer <token>`: a session token
-/// `wqs_…` or an API key `wqk_…`) and enforces ``AccessRules`` before the request is decoded.
+/// The credential in an `authorization` metadata value: `<scheme> <credential>`, where the scheme
+/// is `Bearer` (a session token `wqs_…` or an API key `wqk_…`) or `ApiKey` (an API key only), in
+/// any letter case as HTTP's authentication schemes; one or more spaces between them; spaces
+/// around the value are ignored. Nothing else is accepted (no other scheme, no bare token, no
+/// tabs, nothing after the credential). Messages never quote the value: it may hold a secret.
+enum AuthorizationValue: Equatable {
+    case session(String)
+    case apiKey(String)
+
+    static let expected = "`authorization: Bearer <session token or API key>` (or `ApiKey <API key>`)"
+
+    static func parse(_ raw: String) throws(RPCError) -> AuthorizationValue {
+        var value = Substring(raw)
+        while value.first == " " { value.removeFirst() }
+        while value.last == " " { value.removeLast() }
+        guard let space = value.firstIndex(of: " ") else {
+            throw RPCError(code: .unauthenticated, message: "the authorization metadata must be \(expected)")
+        }
+        let scheme = value[..<space].lowercased()
+        let credential = String(value[space...].drop { $0 == " " })
+        guard scheme == "bearer" || scheme == "apikey" else {
+            throw RPCError(code: .unauthenticated, message: "the authorization scheme must be Bearer or ApiKey: send \(expected)")
+        }
+        guard !credential.isEmpty, !credential.contains(where: \.isWhitespace) else {
+            throw RPCError(code: .unauthenticated, message: "the authorization metadata must be one scheme and one credential: \(expected)")
+        }
+        if credential.hasPrefix("wqk_") { return .apiKey(credential) }
+        if credential.hasPrefix("wqs_") {
+            guard scheme == "bearer" else {
+                throw RPCError(code: .unauthenticated, message: "the ApiKey scheme is for API keys (wqk_…); send a session token as `Bearer <token>`")
+            }
+            return .session(credential)
+        }
+        throw RPCError(code: .unauthenticated, message: "the credential is neither a session token (wqs_…) nor an API key (wqk_…)")
+    }
+}
+
+/// Authenticates every call from its `authorization` metadata (``AuthorizationValue``) and
+/// enforces ``AccessRules`` before the request is decoded.
 ///
 /// Missing, unknown, expired or revoked credentials get UNAUTHENTICATED; a valid credential
 /// without the right (suspended tenant, key scope, not an administrator) gets PERMISSION_DENIED.
@@ -148,34 +189,39 @@ public struct AuthInterceptor: RPCInterceptor {
 
     func authenticate(_ context: ServerContext) async throws -> Principal {
         guard let header = context.metadata[Metadata.Keys.authorization], !header.isEmpty else {
-            throw RPCError(code: .unauthenticated, message: "this method needs a credential: send `authorization: Bearer <session token or API key>` metadata")
+            throw RPCError(code: .unauthenticated, message: "this method needs a credential: send \(AuthorizationValue.expected) metadata")
         }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        // `Bearer` for both kinds; `ApiKey` is accepted too for API keys. The token's own prefix
-        // says what it is.
-        guard parts.count == 2, ["bearer", "apikey"].contains(parts[0].lowercased()) else {
-            throw RPCError(code: .unauthenticated, message: "the authorization metadata must be `Bearer <session token or API key>`")
-        }
-        let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
-        if token.hasPrefix("wqs_") {
+        // The credential first, then the account's state: an expired or unknown credential is
+        // UNAUTHENTICATED whatever the account's state.
+        switch try AuthorizationValue.parse(header) {
+        case .session(let token):
             guard let session = try await tenants.resolveSession(token: token) else {
                 throw RPCError(code: .unauthenticated, message: "the session is unknown, expired or ended; log in again")
             }
-            guard session.status == .active else {
-                throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
-            }
+            guard session.status == .active else { throw Self.suspended(reason: session.suspensionReason) }
             return Principal(tenantID: session.tenantID, credential: .session(id: session.sessionID), isAdmin: session.isAdmin)
-        }
-        if token.hasPrefix("wqk_") {
+        case .apiKey(let token):
             guard let key = try await tenants.resolveAPIKey(key: token) else {
                 throw RPCError(code: .unauthenticated, message: "the API key is unknown or revoked")
             }
-            guard key.status == .active else {
-                throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
+            if key.isExpired {
+                let when = key.expiresAt.map { " at \($0.formatted(.iso8601))" } ?? ""
+                throw RPCError(code: .unauthenticated, message: "the API key expired\(when); create a new one (`waqtor keys create`)")
             }
+            guard key.status == .active else { throw Self.suspended(reason: key.suspensionReason) }
             return Principal(tenantID: key.tenantID, credential: .apiKey(id: key.keyID, scope: key.scope), isAdmin: false)
         }
-        throw RPCError(code: .unauthenticated, message: "the credential is neither a session token (wqs_…) nor an API key (wqk_…)")
+    }
+
+    /// PERMISSION_DENIED for a suspended account, with the administrator's reason: the tenant is
+    /// told it here (every call is refused, so no other answer can carry it).
+    static func suspended(reason: String?) -> RPCError {
+        let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return RPCError(
+            code: .permissionDenied,
+            message: reason.isEmpty
+                ? "this account is suspended; contact the administrator"
+                : "this account is suspended: \(reason); contact the administrator")
     }
 
     func authorize(_ principal: Principal, _ access: Access, method: String) throws {

@@ -36,7 +36,7 @@ public enum ConfigurationLoader {
         ("database.migrate", "apply pending migrations at start-up (true/false)"),
         ("redis.shards", "comma-separated host:port list of the send queue's shards"),
         ("redis.connections_per_shard", "hiredis connections per shard"),
-        ("auth.session_ttl_hours", "how long a session stays valid"),
+        ("auth.session_ttl_hours", "how long a session stays valid, in hours (1 to 8760)"),
         ("auth.login_max_failures", "failed logins per email before logins are refused for a while"),
         ("auth.login_window_ms", "window of the failed-login count, and how long the refusal lasts"),
         ("media.root", "folder for media files (one subfolder per tenant)"),

@@ -2,8 +2,11 @@ import WaqtorRPC
 import WaqtorTenants
 
 /// Enforces a tenant's plan limits for the features that consume them: RESOURCE_EXHAUSTED naming
-/// the limit, the plan and what to do. Daily quotas are taken atomically in PostgreSQL; count
-/// limits (instances, contacts) are checked by the feature against its own count.
+/// the limit, the plan and what to do. Daily quotas are taken atomically in PostgreSQL, and their
+/// refusal carries `retry-after-ms` until the counter resets (the tenant's next local midnight), as
+/// PROTOCOL.md promises where a retry can succeed; count limits (instances, contacts) are checked
+/// by the feature against its own count and carry none (a retry succeeds only after removing some
+/// or an upgrade).
 public struct PlanQuota: Sendable {
     let store: TenantStore
 
@@ -22,13 +25,23 @@ public struct PlanQuota: Sendable {
         switch try await store.consumeDailyQuota(tenantID: tenantID, quota, count: count) {
         case .granted:
             return
-        case .exceeded(let used, let limit, let planID):
+        case .exceeded(let used, let limit, let planID, let timeZone, let resetIn):
             let what = quota == .messages ? "messages per day" : "AI drafts per day"
             throw RPCError(
                 code: .resourceExhausted,
-                message: "plan limit reached: the \(planID) plan allows \(limit) \(what) and \(used) are used today; wait for tomorrow (in your time zone) or ask for an upgrade (`waqtor plan upgrade`)",
-                metadata: ["limit": quota.rawValue == "messages" ? "messages_per_day" : "ai_drafts_per_day"])
+                message: "plan limit reached: the \(planID) plan allows \(limit) \(what) and \(used) are used today; the counter resets at midnight in your time zone (\(timeZone)), in \(Self.describe(milliseconds: resetIn)), or ask for an upgrade (`waqtor plan upgrade`)",
+                metadata: [
+                    "limit": quota.rawValue == "messages" ? "messages_per_day" : "ai_drafts_per_day",
+                    Metadata.Keys.retryAfterMilliseconds: String(resetIn),
+                ])
         }
+    }
+
+    /// "5 h 12 min", "3 min", "under a minute".
+    static func describe(milliseconds: Int) -> String {
+        let minutes = (milliseconds + 59_999) / 60_000
+        if milliseconds < 60_000 { return "under a minute" }
+        return minutes >= 60 ? "\(minutes / 60) h \(minutes % 60) min" : "\(minutes) min"
     }
 
     /// The plan's maximum for a count limit, and the plan's id.

@@ -37,7 +37,13 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         let email = try Validate.email(request.email)
         try Validate.newPassword(request.password, field: "password")
         let timeZone = try Validate.timeZone(request.timeZone)
-        let profile = try await mapped { try await store.signUp(name: name, email: email, password: request.password, timeZone: timeZone) }
+        let profile: TenantProfile
+        do {
+            profile = try await mapped { try await store.signUp(name: name, email: email, password: request.password, timeZone: timeZone) }
+        } catch let error as RPCError where error.code == .alreadyExists {
+            // Names only what the caller typed.
+            throw RPCError(code: .alreadyExists, message: "an account with email \(email) already exists; log in, or sign up with another email")
+        }
         let session = try await mapped { try await store.createSession(tenantID: profile.id, lifetime: sessionLifetime) }
         context.logger.info("tenant signed up", metadata: ["tenant": .string(profile.id)])
         var response = Waqtor_V1_SignUpResponse()
@@ -55,8 +61,9 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .invalidCredentials:
             try await throttle.recordFailure(email: email)
             throw RPCError(code: .unauthenticated, message: "the email or password is not correct")
-        case .suspended:
-            throw RPCError(code: .permissionDenied, message: "this account is suspended; contact the administrator")
+        case .suspended(let reason):
+            // The password was right, so the account's owner is told why.
+            throw AuthInterceptor.suspended(reason: reason)
         case .success(let session, _):
             try await throttle.reset(email: email)
             guard let profile = try await mapped({ try await store.profile(tenantID: session.tenantID) }) else {
@@ -133,8 +140,8 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .readOnly: scope = .readOnly
         default: throw invalid("scope must be FULL, SEND_ONLY or READ_ONLY")
         }
-        if request.expireTime != nil { throw invalid("expire_time is not supported yet; revoke keys you no longer need") }
-        let issued = try await mapped { try await store.createAPIKey(tenantID: caller.tenantID, name: name, scope: scope) }
+        let expiresAt = try request.expireTime.map { try Validate.keyExpiry($0) }
+        let issued = try await mapped { try await store.createAPIKey(tenantID: caller.tenantID, name: name, scope: scope, expiresAt: expiresAt) }
         var response = Waqtor_V1_CreateApiKeyResponse()
         response.apiKey = Convert.apiKey(issued.record)
         response.secret = issued.token.value
@@ -198,7 +205,17 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         guard target.rank > current.rank else {
             throw RPCError(code: .failedPrecondition, message: "the account is on '\(current.id)' already; an upgrade must be to a higher plan")
         }
-        let upgrade = try await mapped { try await store.requestUpgrade(tenantID: caller.tenantID, planID: planID, reason: reason) }
+        let upgrade: WaqtorTenants.UpgradeRequest
+        do {
+            upgrade = try await mapped { try await store.requestUpgrade(tenantID: caller.tenantID, planID: planID, reason: reason) }
+        } catch let error as RPCError where error.code == .alreadyExists {
+            // One pending request at a time: name it (it is the caller's own).
+            let pending = try await mapped { try await store.upgradeRequests(tenantID: caller.tenantID) }.first { $0.state == .pending }
+            guard let pending else { throw error }
+            throw RPCError(
+                code: .alreadyExists,
+                message: "an upgrade request to '\(pending.requestedPlan)' (\(pending.id)) is already pending; wait for an administrator's decision before asking again")
+        }
         var response = Waqtor_V1_RequestUpgradeResponse()
         response.upgradeRequest = Convert.upgradeRequest(upgrade, currentPlan: current.id)
         return response
@@ -222,6 +239,8 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         var response = Waqtor_V1_GetUsageResponse()
         response.limits = Convert.limits(usage.plan)
         var used = Waqtor_V1_PlanLimits()
+        used.whatsappInstances = Int32(clamping: usage.instances)
+        used.contacts = Int32(clamping: usage.contacts)  // 0 until contacts are stored (PlanUsage.contacts)
         used.messagesPerDay = Int32(clamping: usage.messagesSent)
         used.aiDraftsPerDay = Int32(clamping: usage.aiDrafts)
         response.used = used
@@ -261,12 +280,14 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         let caller = try Caller.require()
         let page = try Paging(size: request.pageSize, token: request.pageToken)
         let search = request.query.trimmingCharacters(in: .whitespaces)
-        let status: TenantStatus?
+        let status: TenantStateFilter?
         switch request.state {
         case .unspecified: status = nil
         case .active: status = .active
         case .suspended: status = .suspended
-        default: throw invalid("state must be ACTIVE or SUSPENDED (or unset for all)")
+        // Matches no tenant: DeleteAccount removes the account with all its data.
+        case .deleted: status = .deleted
+        case .UNRECOGNIZED(let value): throw invalid("state \(value) is not a TenantState; use ACTIVE, SUSPENDED or DELETED (or unset for all)")
         }
         let planID = request.planID.trimmingCharacters(in: .whitespaces)
         let result = try await mapped {
@@ -302,21 +323,24 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
     public func adminSuspendTenant(_ request: Waqtor_V1_AdminSuspendTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminSuspendTenantResponse {
         let caller = try Caller.require()
         let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
-        _ = try Validate.text(request.reason, field: "reason", max: 2000)
+        let reason = try Validate.text(request.reason, field: "reason", max: 2000)
         guard tenantID != caller.tenantID else { throw RPCError(code: .failedPrecondition, message: "administrators cannot suspend their own account") }
-        try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .suspended) }
-        context.logger.notice("tenant suspended", metadata: ["tenant": .string(tenantID)])
+        try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .suspended, reason: reason) }
+        context.logger.notice("tenant suspended", metadata: ["tenant": .string(tenantID), "administrator": .string(caller.tenantID)])
         var response = Waqtor_V1_AdminSuspendTenantResponse()
         response.tenant = try await tenant(tenantID)
-        response.tenant?.suspensionReason = request.reason
         return response
     }
 
     public func adminReactivateTenant(_ request: Waqtor_V1_AdminReactivateTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminReactivateTenantResponse {
         let caller = try Caller.require()
         let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
+        let reason = try Validate.text(request.reason, field: "reason", max: 2000, required: false)
         try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .active) }
-        context.logger.notice("tenant reactivated", metadata: ["tenant": .string(tenantID)])
+        // The reason is recorded in the server's log (the tenant's suspension reason is cleared).
+        context.logger.notice("tenant reactivated", metadata: [
+            "tenant": .string(tenantID), "administrator": .string(caller.tenantID), "reason": .string(reason),
+        ])
         var response = Waqtor_V1_AdminReactivateTenantResponse()
         response.tenant = try await tenant(tenantID)
         return response
@@ -331,7 +355,8 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .pending: state = .pending
         case .granted: state = .granted
         case .rejected: state = .rejected
-        default: throw invalid("state must be PENDING, GRANTED or REJECTED (or unset for all)")
+        case .cancelled: state = .cancelled
+        case .UNRECOGNIZED(let value): throw invalid("state \(value) is not an UpgradeRequestState; use PENDING, GRANTED, REJECTED or CANCELLED (or unset for all)")
         }
         let tenantID = request.tenantID.isEmpty ? nil : try Validate.uuid(request.tenantID, field: "tenant_id")
         let result = try await mapped {

@@ -72,6 +72,30 @@ enum Validate {
         return value
     }
 
+    /// The longest lifetime an expiring API key may be given; a key meant to last longer is
+    /// created without an expiry (and revoked when no longer needed).
+    static let maxKeyLifetimeDays = 3653
+
+    /// An API key's `expire_time`: a valid timestamp, in the future, at most
+    /// ``maxKeyLifetimeDays`` ahead.
+    static func keyExpiry(_ timestamp: Google_Protobuf_Timestamp, now: Date = Date()) throws -> Date {
+        guard (0..<1_000_000_000).contains(timestamp.nanos) else {
+            throw RPCError(code: .invalidArgument, message: "expire_time: nanos must be from 0 to 999999999")
+        }
+        let date = timestamp.date
+        guard date > now else {
+            throw RPCError(code: .invalidArgument, message: "expire_time must be in the future (it is \(rfc3339(date)), the server's time is \(rfc3339(now)))")
+        }
+        guard date.timeIntervalSince(now) <= Double(maxKeyLifetimeDays) * 86_400 else {
+            throw RPCError(code: .invalidArgument, message: "expire_time is more than 10 years ahead; leave it unset for a key that does not expire")
+        }
+        return date
+    }
+
+    private static func rfc3339(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+
     /// Ids that are UUIDs in the database: anything else cannot exist, so NOT_FOUND rather than a
     /// database error.
     static func uuid(_ raw: String, field: String) throws -> String {
@@ -172,6 +196,7 @@ enum Convert {
         tenant.timeZone = profile.timeZone
         tenant.planID = profile.planID
         tenant.state = state(profile.status)
+        tenant.suspensionReason = profile.suspensionReason ?? ""
         tenant.createTime = Google_Protobuf_Timestamp(date: profile.createdAt)
         tenant.updateTime = Google_Protobuf_Timestamp(date: profile.updatedAt)
         return tenant
@@ -182,9 +207,12 @@ enum Convert {
         tenant.id = summary.id
         tenant.name = summary.name
         tenant.email = summary.email
+        tenant.timeZone = summary.timeZone
         tenant.planID = summary.planID
         tenant.state = state(summary.status)
+        tenant.suspensionReason = summary.suspensionReason ?? ""
         tenant.createTime = Google_Protobuf_Timestamp(date: summary.createdAt)
+        tenant.updateTime = Google_Protobuf_Timestamp(date: summary.updatedAt)
         return tenant
     }
 
@@ -207,6 +235,7 @@ enum Convert {
         key.secretPrefix = record.keyPrefix
         key.createTime = Google_Protobuf_Timestamp(date: record.createdAt)
         key.lastUseTime = record.lastUsedAt.map(Google_Protobuf_Timestamp.init(date:))
+        key.expireTime = record.expiresAt.map(Google_Protobuf_Timestamp.init(date:))
         key.revokeTime = record.revokedAt.map(Google_Protobuf_Timestamp.init(date:))
         return key
     }
@@ -240,6 +269,7 @@ enum Convert {
         case .pending: value.state = .pending
         case .granted: value.state = .granted
         case .rejected: value.state = .rejected
+        case .cancelled: value.state = .cancelled
         }
         value.decidedBy = request.decidedBy ?? ""
         value.decisionNote = request.decisionNote ?? ""

@@ -15,11 +15,22 @@ public enum APIKeyScope: String, Sendable, Hashable, CaseIterable {
     case readOnly = "read_only"
 }
 
+/// What an administrator's tenant listing may filter on: a ``TenantStatus``, or `deleted`, which
+/// matches no tenant (deleting an account removes it with all its data; nothing is kept to list).
+public enum TenantStateFilter: String, Sendable, Hashable {
+    case active
+    case suspended
+    case deleted
+}
+
 /// The state of an upgrade request.
 public enum UpgradeRequestState: String, Sendable, Hashable {
     case pending
     case granted
     case rejected
+    /// Withdrawn: an administrator set the tenant's plan to the requested one or a higher one
+    /// while the request was pending.
+    case cancelled
 }
 
 /// A tenant's own account, as the tenant (or an administrator) sees it. Never holds the hash.
@@ -30,6 +41,8 @@ public struct TenantProfile: Sendable, Hashable {
     public var timeZone: String
     public var planID: String
     public var status: TenantStatus
+    /// Why an administrator suspended the tenant; nil while it is active.
+    public var suspensionReason: String?
     public var isAdmin: Bool
     public var createdAt: Date
     public var updatedAt: Date
@@ -41,6 +54,8 @@ public struct LoginRecord: Sendable, Hashable {
     public var passwordHash: String
     public var status: TenantStatus
     public var isAdmin: Bool
+    /// Why the tenant is suspended (nil while active).
+    public var suspensionReason: String?
 }
 
 /// A new session; ``token`` is shown once, to the person who logged in.
@@ -58,6 +73,8 @@ public struct ResolvedSession: Sendable, Hashable {
     public var expiresAt: Date
     public var status: TenantStatus
     public var isAdmin: Bool
+    /// Why the tenant is suspended (nil while active).
+    public var suspensionReason: String?
 }
 
 /// The outcome of ``TenantStore/login(email:password:lifetime:)``.
@@ -65,8 +82,9 @@ public enum LoginOutcome: Sendable, Hashable {
     case success(IssuedSession, isAdmin: Bool)
     /// Unknown e-mail or wrong password (indistinguishable on purpose).
     case invalidCredentials
-    /// The password was right but the account is suspended.
-    case suspended
+    /// The password was right but the account is suspended, with the administrator's reason
+    /// (empty if none was recorded).
+    case suspended(reason: String)
 }
 
 /// An API key as listed (never the secret).
@@ -78,6 +96,8 @@ public struct APIKeyRecord: Sendable, Hashable {
     public var keyPrefix: String
     public var createdAt: Date
     public var lastUsedAt: Date?
+    /// When the key stops working; nil: never.
+    public var expiresAt: Date?
     public var revokedAt: Date?
 }
 
@@ -87,12 +107,19 @@ public struct IssuedAPIKey: Sendable, Hashable {
     public var token: SecretToken
 }
 
-/// A presented API key that is valid (not revoked).
+/// A presented API key that is not revoked. It may have expired: check ``isExpired`` before
+/// accepting it (an expired key is returned so that its holder can be told so).
 public struct ResolvedAPIKey: Sendable, Hashable {
     public var keyID: String
     public var tenantID: String
     public var scope: APIKeyScope
     public var status: TenantStatus
+    /// Why the tenant is suspended (nil while active).
+    public var suspensionReason: String?
+    /// When the key stops working; nil: never.
+    public var expiresAt: Date?
+    /// Whether ``expiresAt`` has passed (by the database's clock): the key must be refused.
+    public var isExpired: Bool
 }
 
 /// A plan and its limits.
@@ -107,13 +134,18 @@ public struct Plan: Sendable, Hashable {
     public var maxAIDraftsPerDay: Int
 }
 
-/// A tenant's plan and today's usage (the day in the tenant's time zone).
+/// A tenant's plan, what it has now, and today's usage (the day in the tenant's time zone).
 public struct PlanUsage: Sendable, Hashable {
     public var plan: Plan
     /// `YYYY-MM-DD`.
     public var day: String
     public var messagesSent: Int
     public var aiDrafts: Int
+    /// WhatsApp instances the tenant has (every state: each one holds a gateway instance).
+    public var instances: Int
+    /// Contacts the tenant has. Always 0 until contacts are stored: the contacts work counts them
+    /// in ``TenantStore/planAndUsage(tenantID:)``, next to the instances.
+    public var contacts: Int
 }
 
 /// A request for a bigger plan, decided by hand by an administrator.
@@ -149,10 +181,14 @@ public struct TenantSummary: Sendable, Hashable {
     public var id: String
     public var name: String
     public var email: String
+    public var timeZone: String
     public var planID: String
     public var status: TenantStatus
+    /// Why an administrator suspended the tenant; nil while it is active.
+    public var suspensionReason: String?
     public var isAdmin: Bool
     public var createdAt: Date
+    public var updatedAt: Date
 }
 
 /// One page of a listing, with the total number of matches.
@@ -217,6 +253,7 @@ public enum DailyQuota: String, Sendable, Hashable {
 public enum QuotaOutcome: Sendable, Hashable {
     /// Taken; `used` now counts it.
     case granted(used: Int, limit: Int)
-    /// Refused; nothing was taken.
-    case exceeded(used: Int, limit: Int, planID: String)
+    /// Refused; nothing was taken. The counter resets at the tenant's next local midnight,
+    /// `resetInMilliseconds` from now (by the database's clock).
+    case exceeded(used: Int, limit: Int, planID: String, timeZone: String, resetInMilliseconds: Int)
 }

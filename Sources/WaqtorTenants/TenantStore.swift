@@ -20,8 +20,8 @@ public struct TenantStore: Sendable {
         self.hasher = hasher
     }
 
-    static let profileColumns = "id, name, email::text AS email, time_zone, plan_id, status, is_admin, created_at, updated_at"
-    static let keyColumns = "id, name, scope, key_prefix, created_at, last_used_at, revoked_at"
+    static let profileColumns = "id, name, email::text AS email, time_zone, plan_id, status, suspension_reason, is_admin, created_at, updated_at"
+    static let keyColumns = "id, name, scope, key_prefix, created_at, last_used_at, expires_at, revoked_at"
     static let requestColumns = "id, tenant_id, requested_plan, reason, state, decided_by, decided_at, decision_note, created_at"
 
     // MARK: - Sign-up and login
@@ -45,7 +45,8 @@ public struct TenantStore: Sendable {
         guard let row = rows.first else { return nil }
         return LoginRecord(
             tenantID: row["tenant_id"].uuid ?? "", passwordHash: row["password_hash"].string ?? "",
-            status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended, isAdmin: row["is_admin"].bool ?? false)
+            status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended, isAdmin: row["is_admin"].bool ?? false,
+            suspensionReason: row["suspension_reason"].string)
     }
 
     /// Checks an e-mail and password; on success opens a session of `lifetime`. An unknown
@@ -56,7 +57,7 @@ public struct TenantStore: Sendable {
             return .invalidCredentials
         }
         guard try await hasher.verify(password, against: record.passwordHash) else { return .invalidCredentials }
-        guard record.status == .active else { return .suspended }
+        guard record.status == .active else { return .suspended(reason: record.suspensionReason ?? "") }
         let session = try await createSession(tenantID: record.tenantID, lifetime: lifetime)
         return .success(session, isAdmin: record.isAdmin)
     }
@@ -88,7 +89,7 @@ public struct TenantStore: Sendable {
               let expires = row["expires_at"].date else { return nil }
         return ResolvedSession(sessionID: sessionID, tenantID: tenantID, expiresAt: expires,
                                status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-                               isAdmin: row["is_admin"].bool ?? false)
+                               isAdmin: row["is_admin"].bool ?? false, suspensionReason: row["suspension_reason"].string)
     }
 
     /// Revokes one of the tenant's sessions (logout). False if the tenant has no such session.
@@ -102,18 +103,23 @@ public struct TenantStore: Sendable {
 
     // MARK: - API keys
 
-    /// Creates an API key; the secret is in the result's token, only its hash is stored.
-    public func createAPIKey(tenantID: String, name: String, scope: APIKeyScope) async throws -> IssuedAPIKey {
+    /// Creates an API key; the secret is in the result's token, only its hash is stored. A key
+    /// with `expiresAt` is refused from then on (the caller checks that it lies ahead).
+    public func createAPIKey(tenantID: String, name: String, scope: APIKeyScope, expiresAt: Date? = nil) async throws -> IssuedAPIKey {
         let token = SecretToken.generate(.apiKey)
         return try await scoped(tenantID) { tx in
             let rows = try await tx.query(
-                "INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.keyColumns)",
-                [.uuid(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash)])
+                """
+                INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+                RETURNING \(Self.keyColumns)
+                """,
+                [.uuid(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash),
+                 expiresAt.map { .timestamptz($0) }])
             return IssuedAPIKey(record: try Self.apiKey(rows.first), token: token)
         }
     }
 
-    /// The tenant's API keys, newest first; revoked ones only if asked.
+    /// The tenant's API keys, newest first (expired ones too); revoked ones only if asked.
     public func listAPIKeys(tenantID: String, includeRevoked: Bool = false) async throws -> [APIKeyRecord] {
         try await scoped(tenantID) { tx in
             try await tx.query(
@@ -131,7 +137,8 @@ public struct TenantStore: Sendable {
         }
     }
 
-    /// The key behind a presented secret, or nil if unknown or revoked.
+    /// The key behind a presented secret, or nil if unknown or revoked. An expired key is
+    /// returned with ``ResolvedAPIKey/isExpired`` set: the caller refuses it.
     public func resolveAPIKey(key: String) async throws -> ResolvedAPIKey? {
         guard SecretToken.kind(of: key) == .apiKey else { return nil }
         let rows = try await unscoped {
@@ -140,7 +147,9 @@ public struct TenantStore: Sendable {
         guard let row = rows.first, let keyID = row["key_id"].uuid, let tenantID = row["tenant_id"].uuid,
               let scope = APIKeyScope(rawValue: row["scope"].string ?? "") else { return nil }
         return ResolvedAPIKey(keyID: keyID, tenantID: tenantID, scope: scope,
-                              status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended)
+                              status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
+                              suspensionReason: row["suspension_reason"].string,
+                              expiresAt: row["expires_at"].date, isExpired: row["expired"].bool ?? true)
     }
 
     // MARK: - Profile and password
@@ -200,12 +209,15 @@ public struct TenantStore: Sendable {
         try await unscoped { try await pool.query("SELECT * FROM plans ORDER BY rank") }.map { try Self.plan($0) }
     }
 
-    /// The tenant's plan and today's usage (today in the tenant's time zone).
+    /// The tenant's plan, what it has now (instances; contacts once they exist), and today's
+    /// usage (today in the tenant's time zone).
     public func planAndUsage(tenantID: String) async throws -> PlanUsage {
         try await scoped(tenantID) { tx in
+            // Contacts: no table yet. The contacts work adds its count here, like the instances'.
             let rows = try await tx.query(
                 """
-                SELECT p.*, d.day::text AS day, coalesce(u.messages_sent, 0) AS messages_sent, coalesce(u.ai_drafts, 0) AS ai_drafts
+                SELECT p.*, d.day::text AS day, coalesce(u.messages_sent, 0) AS messages_sent, coalesce(u.ai_drafts, 0) AS ai_drafts,
+                       (SELECT count(*) FROM instances i WHERE i.tenant_id = t.id) AS instances
                 FROM tenants t JOIN plans p ON p.id = t.plan_id
                 CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE t.time_zone)::date AS day) d
                 LEFT JOIN usage_daily u ON u.tenant_id = t.id AND u.day = d.day
@@ -213,7 +225,8 @@ public struct TenantStore: Sendable {
                 """, [.uuid(tenantID)])
             guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
             return PlanUsage(plan: try Self.plan(row), day: row["day"].string ?? "",
-                             messagesSent: row["messages_sent"].int ?? 0, aiDrafts: row["ai_drafts"].int ?? 0)
+                             messagesSent: row["messages_sent"].int ?? 0, aiDrafts: row["ai_drafts"].int ?? 0,
+                             instances: row["instances"].int ?? 0, contacts: 0)
         }
     }
 
@@ -245,9 +258,11 @@ public struct TenantStore: Sendable {
                 SELECT t.id, (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = $1
                 ON CONFLICT (tenant_id, day) DO NOTHING
                 """, [.uuid(tenantID)])
+            // reset_in_ms: until the tenant's next local midnight, when the day's row changes.
             let rows = try await tx.query(
                 """
-                SELECT u.messages_sent, u.ai_drafts, p.id AS plan_id, p.max_messages_per_day, p.max_ai_drafts_per_day
+                SELECT u.messages_sent, u.ai_drafts, p.id AS plan_id, p.max_messages_per_day, p.max_ai_drafts_per_day, t.time_zone,
+                       ceil(extract(epoch FROM ((u.day + 1)::timestamp AT TIME ZONE t.time_zone) - now()) * 1000)::bigint AS reset_in_ms
                 FROM usage_daily u JOIN tenants t ON t.id = u.tenant_id JOIN plans p ON p.id = t.plan_id
                 WHERE u.tenant_id = $1 AND u.day = (now() AT TIME ZONE t.time_zone)::date
                 FOR UPDATE OF u
@@ -258,7 +273,10 @@ public struct TenantStore: Sendable {
             case .messages: (row["messages_sent"].int ?? 0, row["max_messages_per_day"].int ?? 0, "messages_sent")
             case .aiDrafts: (row["ai_drafts"].int ?? 0, row["max_ai_drafts_per_day"].int ?? 0, "ai_drafts")
             }
-            guard used + count <= limit else { return .exceeded(used: used, limit: limit, planID: planID) }
+            guard used + count <= limit else {
+                return .exceeded(used: used, limit: limit, planID: planID, timeZone: row["time_zone"].string ?? "UTC",
+                                 resetInMilliseconds: max(row["reset_in_ms"].int ?? 0, 1))
+            }
             _ = try await tx.query(
                 "UPDATE usage_daily SET \(column) = \(column) + $2 WHERE tenant_id = $1 AND day = (SELECT (now() AT TIME ZONE time_zone)::date FROM tenants WHERE id = $1)",
                 [.uuid(tenantID), .int(count)])
@@ -266,7 +284,8 @@ public struct TenantStore: Sendable {
         }
     }
 
-    /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``);
+    /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``:
+    /// ``upgradeRequests(tenantID:)`` has the pending one);
     /// an unknown plan is ``TenantStoreError/Kind/invalidArgument``.
     public func requestUpgrade(tenantID: String, planID: String, reason: String) async throws -> UpgradeRequest {
         try await scoped(tenantID) { tx in
@@ -309,11 +328,11 @@ public struct TenantStore: Sendable {
 
     // MARK: - Administrator
 
-    /// One page of tenants, optionally filtered by a substring of name or e-mail, a status and a
-    /// plan (filtered in the query, so pages are full). The caller (`adminID`) must be an active
-    /// administrator (``TenantStoreError/Kind/permissionDenied``).
+    /// One page of tenants, newest first, optionally filtered by a substring of name or e-mail, a
+    /// state and a plan (filtered in the query, so pages are full; `.deleted` matches none). The
+    /// caller (`adminID`) must be an active administrator (``TenantStoreError/Kind/permissionDenied``).
     public func adminListTenants(
-        adminID: String, search: String? = nil, status: TenantStatus? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
+        adminID: String, search: String? = nil, status: TenantStateFilter? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
     ) async throws -> Page<TenantSummary> {
         let filters: [PostgresValue?] = [search.map { .text($0) }, status.map { .text($0.rawValue) }, planID.map { .text($0) }]
         return try await scoped(adminID) { tx in
@@ -321,15 +340,19 @@ public struct TenantStore: Sendable {
                                           filters + [.int(limit), .int(offset)])
             let items = rows.map { row in
                 TenantSummary(id: row["id"].uuid ?? "", name: row["name"].string ?? "", email: row["email"].string ?? "",
+                              timeZone: row["time_zone"].string ?? "UTC",
                               planID: row["plan_id"].string ?? "", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-                              isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0))
+                              suspensionReason: row["suspension_reason"].string,
+                              isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
+                              updatedAt: row["updated_at"].date ?? Date(timeIntervalSince1970: 0))
             }
             let total = try await Self.total(rows.first, orCount: items.isEmpty && offset > 0 ? tx : nil, "SELECT total FROM admin_list_tenants($1::text, $2::text, $3::text, 1, 0)", filters)
             return Page(items: items, total: total)
         }
     }
 
-    /// Sets a tenant's plan, recording the administrator and the reason in `plan_changes`.
+    /// Sets a tenant's plan, recording the administrator and the reason in `plan_changes`. A
+    /// pending upgrade request the new plan already meets is withdrawn (``UpgradeRequestState/cancelled``).
     public func adminSetPlan(adminID: String, tenantID: String, planID: String, reason: String) async throws {
         let found: Bool = try await scoped(adminID) { tx in
             try await tx.query("SELECT admin_set_plan($1, $2, $3) AS found", [.uuid(tenantID), .text(planID), .text(reason)])
@@ -338,10 +361,11 @@ public struct TenantStore: Sendable {
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
     }
 
-    /// Suspends or reactivates a tenant. Its sessions and keys stay, refused while it is suspended.
-    public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus) async throws {
+    /// Suspends (with the reason the tenant is shown) or reactivates (clearing the reason) a
+    /// tenant. Its sessions and keys stay, refused while it is suspended.
+    public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus, reason: String = "") async throws {
         let found: Bool = try await scoped(adminID) { tx in
-            try await tx.query("SELECT admin_set_status($1, $2) AS found", [.uuid(tenantID), .text(status.rawValue)])
+            try await tx.query("SELECT admin_set_status($1, $2, $3) AS found", [.uuid(tenantID), .text(status.rawValue), .text(reason)])
                 .first?["found"].bool ?? false
         }
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
@@ -427,7 +451,7 @@ public struct TenantStore: Sendable {
         return TenantProfile(
             id: id, name: row["name"].string ?? "", email: row["email"].string ?? "", timeZone: row["time_zone"].string ?? "UTC",
             planID: row["plan_id"].string ?? "free", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
-            isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
+            suspensionReason: row["suspension_reason"].string, isAdmin: row["is_admin"].bool ?? false, createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
             updatedAt: row["updated_at"].date ?? Date(timeIntervalSince1970: 0))
     }
 
@@ -437,7 +461,7 @@ public struct TenantStore: Sendable {
         }
         return APIKeyRecord(id: id, name: row["name"].string ?? "", scope: scope, keyPrefix: row["key_prefix"].string ?? "",
                             createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
-                            lastUsedAt: row["last_used_at"].date, revokedAt: row["revoked_at"].date)
+                            lastUsedAt: row["last_used_at"].date, expiresAt: row["expires_at"].date, revokedAt: row["revoked_at"].date)
     }
 
     static func plan(_ row: PostgresRow) throws -> Plan {

@@ -40,7 +40,7 @@ struct AdminCommand: AsyncParsableCommand {
         @OptionGroup var auth: AuthOptions
         @OptionGroup var page: PageOptions
         @Option(help: ArgumentHelp("Case-insensitive substring of the name or email.", valueName: "text")) var search: String = ""
-        @Option(help: ArgumentHelp("Only tenants in this state: active, suspended or deleted.", valueName: "state"))
+        @Option(help: ArgumentHelp("Only tenants in this state: active, suspended or deleted (lists nothing: a deleted account is removed with all its data).", valueName: "state"))
         var state: TenantStateFilter?
         @Option(help: ArgumentHelp("Only tenants on this plan.", valueName: "plan")) var plan: String = ""
 
@@ -150,12 +150,12 @@ struct AdminCommand: AsyncParsableCommand {
 
     struct Requests: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "requests", abstract: "Upgrade requests of all tenants, oldest pending first (TenantService.AdminListUpgradeRequests).")
+            commandName: "requests", abstract: "Upgrade requests of all tenants, oldest first (TenantService.AdminListUpgradeRequests).")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var auth: AuthOptions
         @OptionGroup var page: PageOptions
-        @Option(help: ArgumentHelp("Only requests in this state: pending, granted, rejected or cancelled.", valueName: "state"))
+        @Option(help: ArgumentHelp("Only requests in this state: pending, granted, rejected or cancelled (withdrawn when the plan was set to the requested one or higher).", valueName: "state"))
         var state: RequestStateFilter?
         @Option(help: ArgumentHelp("Only this tenant's requests.", valueName: "tenant-id")) var tenant: String = ""
 

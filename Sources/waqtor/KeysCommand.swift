@@ -40,20 +40,45 @@ struct KeysCommand: AsyncParsableCommand {
             abstract: "Create an API key and print its secret, once (TenantService.CreateApiKey).",
             discussion: """
                 The secret is shown only now: store it (e.g. as WAQTOR_TOKEN of the service that \
-                uses it). full: everything except account, password and key management; \
-                send-only: sending messages and reading their state; read-only: read calls.
+                uses it). full: everything except managing the account (profile, password, keys, \
+                plan requests, deletion: those need a login session); send-only: sending \
+                messages and driving campaigns; read-only: read calls. With --expires-in the \
+                key stops working after that time; without it, it works until revoked.
                 """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var auth: AuthOptions
         @Option(help: ArgumentHelp("A label for the key.", valueName: "name")) var name: String
         @Option(help: ArgumentHelp("What the key may do: full, send-only or read-only.", valueName: "scope")) var scope: Scope
+        @Option(name: .customLong("expires-in"),
+                help: ArgumentHelp("Make the key expire after this long: a whole number with m (minutes), h (hours) or d (days), e.g. 90d; at most 3653d (10 years). Default: never.", valueName: "duration"))
+        var expiresIn: String?
+
+        func validate() throws {
+            if let expiresIn { _ = try Self.seconds(expiresIn) }
+        }
+
+        /// `30m`, `12h`, `90d` in seconds.
+        static func seconds(_ text: String) throws -> Int64 {
+            let units: [Character: Int64] = ["m": 60, "h": 3600, "d": 86_400]
+            guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count > 0,
+                  count <= 3653 * 86_400 / unit
+            else {
+                throw ValidationError("--expires-in must be a whole number above 0 with m, h or d, at most 3653d (e.g. 90d, 12h), got '\(text)'")
+            }
+            return count * unit
+        }
 
         func run() async throws {
             let global = self.global
             var request = Waqtor_V1_CreateApiKeyRequest()
             request.name = name
             request.scope = scope.proto
+            if let expiresIn {
+                var expiry = Google_Protobuf_Timestamp.now()
+                expiry.seconds += try Self.seconds(expiresIn)
+                request.expireTime = expiry
+            }
             let sent = request
             let response = try await global.withAuthenticatedClient(auth) { tenants, options in
                 try await tenants.createApiKey(sent, options: options)
@@ -67,7 +92,8 @@ struct KeysCommand: AsyncParsableCommand {
                 Output.json(Body(apiKey: response.apiKey.map(TenantJSON.ApiKey.init), secret: response.secret))
             } else {
                 if let key = response.apiKey {
-                    Output.fields([("id", key.id), ("name", key.name), ("scope", Names.scope(key.scope)), ("prefix", key.secretPrefix)])
+                    Output.fields([("id", key.id), ("name", key.name), ("scope", Names.scope(key.scope)), ("prefix", key.secretPrefix),
+                                   ("expires", key.expireTime.map(Output.rfc3339) ?? "never")])
                 }
                 Output.line("secret: \(response.secret)")
             }

@@ -84,6 +84,22 @@ struct MigratorTests {
         try await Self.dropSchema(schema)
     }
 
+    @Test func aGapInVersionsIsAcceptedAndALowerVersionArrivingLaterIsAppliedThen() async throws {
+        // Branches number their migrations ahead of each other (0006 merged before 0005).
+        let schema = TestEnvironment.uniqueName("mig")
+        let (one, two, three) = (Self.sampleMigrations[0], Self.sampleMigrations[1], Self.sampleMigrations[2])
+        let first = try await Migrator(configuration: Self.owner, migrations: [one, three], schema: schema).migrate()
+        #expect(first.applied.map(\.version) == [1, 3])
+        let second = try await Migrator(configuration: Self.owner, migrations: [one, two, three], schema: schema).migrate()
+        #expect(second.applied.map(\.version) == [2])
+        #expect(second.alreadyApplied.map(\.version) == [1, 3])
+        let pool = PostgresPool(configuration: Self.owner)
+        let order = try await pool.query("SELECT version FROM \(schema).schema_migrations ORDER BY applied_at, version").map { $0["version"].int }
+        #expect(order == [1, 3, 2])
+        await pool.shutdown()
+        try await Self.dropSchema(schema)
+    }
+
     @Test func bundledFoundationMigrationAppliesAsOwner() async throws {
         let bundled = try Migration.bundled()
         #expect(bundled.first?.version == 1 && bundled.first?.name == "foundation")

@@ -232,7 +232,7 @@ struct TenantStoreTests {
         #expect(try await f.store.profile(tenantID: t.id)?.status == .suspended)
         #expect(try await f.store.resolveSession(token: session.token.value)?.status == .suspended)
         #expect(try await f.store.resolveAPIKey(key: key.token.value)?.status == .suspended)
-        #expect(try await f.store.login(email: t.email, password: "pw-123456") == .suspended)
+        #expect(try await f.store.login(email: t.email, password: "pw-123456") == .suspended(reason: ""))
         try await f.store.adminSetStatus(adminID: admin.id, tenantID: t.id, status: .active)
         #expect(try await f.store.resolveAPIKey(key: key.token.value)?.status == .active)
         #expect(try await f.store.resolveSession(token: session.token.value)?.status == .active)

@@ -13,7 +13,8 @@ public enum Waqtor_V1_TenantState: RawRepresentable, Hashable, Sendable, CaseIte
     case active // = 1
     /// An administrator suspended the tenant.
     case suspended // = 2
-    /// The tenant deleted its account (kept briefly for auditing).
+    /// Never stored or returned: DeleteAccount removes the account and all its data at once. As an
+    /// AdminListTenants filter it is accepted and matches no tenant.
     case deleted // = 3
     /// A value this version of the schema does not know (kept as is when re-encoded).
     case UNRECOGNIZED(Int32)
@@ -48,15 +49,19 @@ public enum Waqtor_V1_TenantState: RawRepresentable, Hashable, Sendable, CaseIte
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
-/// What an API key may do.
+/// What an API key may do. No key may manage the account (UpdateProfile, ChangePassword,
+/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount), log out or call Admin methods: those
+/// need a session.
 public enum Waqtor_V1_ApiKeyScope: RawRepresentable, Hashable, Sendable, CaseIterable {
     /// Not set; rejected on creation.
     case unspecified // = 0
-    /// Everything the tenant may do except account, password and key management.
+    /// Every other method: reads, sending, and changes to contacts, campaigns and instances.
     case full // = 1
-    /// Sending messages and reading their state only.
+    /// Sending only: ChatService.SendTextReply and SendMediaReply, CampaignService.StartCampaign,
+    /// PauseCampaign, ResumeCampaign and CancelCampaign. No reads.
     case sendOnly // = 2
-    /// Read-only calls.
+    /// Reads only: the Get, List, Watch and Live methods, except InstanceService.GetQrCode (it starts
+    /// pairing).
     case readOnly // = 3
     /// A value this version of the schema does not know (kept as is when re-encoded).
     case UNRECOGNIZED(Int32)
@@ -101,7 +106,8 @@ public enum Waqtor_V1_UpgradeRequestState: RawRepresentable, Hashable, Sendable,
     case granted // = 2
     /// Rejected by an administrator.
     case rejected // = 3
-    /// Withdrawn (e.g. superseded by a newer request).
+    /// Withdrawn: while it was pending, an administrator set the tenant's plan to the requested one
+    /// or a higher one (AdminSetTenantPlan); decided_by and decision_note say who and why.
     case cancelled // = 4
     /// A value this version of the schema does not know (kept as is when re-encoded).
     case UNRECOGNIZED(Int32)
@@ -160,7 +166,8 @@ public struct Waqtor_V1_Tenant: ProtoMessage, Hashable {
     /// The lifecycle state.
     public var state: Waqtor_V1_TenantState = .unspecified
 
-    /// Why the tenant was suspended (when state is SUSPENDED).
+    /// Why the tenant was suspended, as the administrator wrote it (when state is SUSPENDED; empty
+    /// otherwise). While suspended, the tenant reads it in the PERMISSION_DENIED message of every call.
     public var suspensionReason: String = ""
 
     /// When the account was created.
@@ -887,16 +894,17 @@ public struct Waqtor_V1_ApiKey: ProtoMessage, Hashable {
     /// What the key may do.
     public var scope: Waqtor_V1_ApiKeyScope = .unspecified
 
-    /// The first characters of the secret, to recognize it, e.g. "wq_live_3fA9".
+    /// The first 12 characters of the secret, to recognize it, e.g. "wqk_3fA9xQ2b".
     public var secretPrefix: String = ""
 
     /// When it was created.
     public var createTime: Google_Protobuf_Timestamp? = nil
 
-    /// When it was last used (unset: never).
+    /// When it was last used (unset: never; updated at most once a minute).
     public var lastUseTime: Google_Protobuf_Timestamp? = nil
 
-    /// When it expires (unset: never).
+    /// When it stops working (unset: never); from then on calls with it get UNAUTHENTICATED. Expired
+    /// keys stay listed.
     public var expireTime: Google_Protobuf_Timestamp? = nil
 
     /// When it was revoked (unset: not revoked).
@@ -985,7 +993,7 @@ public struct Waqtor_V1_CreateApiKeyRequest: ProtoMessage, Hashable {
     /// What the key may do.
     public var scope: Waqtor_V1_ApiKeyScope = .unspecified
 
-    /// When it expires (unset: never).
+    /// When it expires: in the future and at most 3653 days (10 years) ahead (unset: never).
     public var expireTime: Google_Protobuf_Timestamp? = nil
 
     public init() {}
@@ -1043,7 +1051,8 @@ public struct Waqtor_V1_CreateApiKeyResponse: ProtoMessage, Hashable {
     /// The key.
     public var apiKey: Waqtor_V1_ApiKey? = nil
 
-    /// The secret, shown only here. Send it as `authorization: ApiKey <secret>` metadata.
+    /// The secret, shown only here. Send it as `authorization: Bearer <secret>` (or
+    /// `ApiKey <secret>`) metadata.
     public var secret: String = ""
 
     public init() {}
@@ -1378,7 +1387,8 @@ public struct Waqtor_V1_Plan: ProtoMessage, Hashable {
     /// What the plan allows.
     public var limits: Waqtor_V1_PlanLimits? = nil
 
-    /// Whether tenants may request it (hidden plans are assigned by administrators only).
+    /// Whether tenants may ask for it with RequestUpgrade: every plan but the free one, where every
+    /// account starts (upgrades only go up).
     public var requestable: Bool = false
 
     public init() {}
@@ -1469,7 +1479,7 @@ extension Waqtor_V1_ListPlansRequest {
 public struct Waqtor_V1_ListPlansResponse: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.ListPlansResponse" }
 
-    /// Every requestable plan, smallest first.
+    /// Every plan, smallest first, the free plan included.
     public var plans: [Waqtor_V1_Plan] = []
 
     public init() {}
@@ -1639,7 +1649,7 @@ public struct Waqtor_V1_UpgradeRequest: ProtoMessage, Hashable {
     /// The state.
     public var state: Waqtor_V1_UpgradeRequestState = .unspecified
 
-    /// The administrator who decided (empty while pending).
+    /// The administrator who decided, or whose plan change withdrew it (empty while pending).
     public var decidedBy: String = ""
 
     /// The administrator's note to the tenant.
@@ -1648,7 +1658,7 @@ public struct Waqtor_V1_UpgradeRequest: ProtoMessage, Hashable {
     /// When it was made.
     public var createTime: Google_Protobuf_Timestamp? = nil
 
-    /// When it was decided (unset while pending).
+    /// When it was decided or withdrawn (unset while pending).
     public var decideTime: Google_Protobuf_Timestamp? = nil
 
     public init() {}
@@ -1769,7 +1779,8 @@ extension Waqtor_V1_RequestUpgradeRequest {
     }
 }
 
-/// The response of TenantService.RequestUpgrade.
+/// The response of TenantService.RequestUpgrade. A request while another is pending gets
+/// ALREADY_EXISTS naming the pending one.
 public struct Waqtor_V1_RequestUpgradeResponse: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.RequestUpgradeResponse" }
 
@@ -1974,13 +1985,15 @@ public struct Waqtor_V1_GetUsageResponse: ProtoMessage, Hashable {
     /// The plan's limits.
     public var limits: Waqtor_V1_PlanLimits? = nil
 
-    /// What is used now, in the same units (per-day counters count the current local day).
+    /// What is used now, in the same units: the WhatsApp instances the tenant has, its contacts (0
+    /// until contacts are stored), and the per-day counters of the current local day.
     public var used: Waqtor_V1_PlanLimits? = nil
 
     /// The start of the current local day in the tenant's time zone.
     public var dayStartTime: Google_Protobuf_Timestamp? = nil
 
-    /// When the per-day counters reset.
+    /// When the per-day counters reset (the next local midnight); a daily limit's RESOURCE_EXHAUSTED
+    /// carries `retry-after-ms` until then.
     public var dayEndTime: Google_Protobuf_Timestamp? = nil
 
     public init() {}
@@ -2138,7 +2151,7 @@ public struct Waqtor_V1_AdminListTenantsRequest: ProtoMessage, Hashable {
     /// Matches names and emails (case-insensitive substring). Empty: all tenants.
     public var query: String = ""
 
-    /// Only tenants in this state (UNSPECIFIED: any).
+    /// Only tenants in this state (UNSPECIFIED: any; DELETED: none, since deleted accounts are not kept).
     public var state: Waqtor_V1_TenantState = .unspecified
 
     /// Only tenants on this plan (empty: any).
@@ -2465,7 +2478,8 @@ public struct Waqtor_V1_AdminSuspendTenantRequest: ProtoMessage, Hashable {
     /// The tenant.
     public var tenantID: String = ""
 
-    /// Why (shown to the tenant).
+    /// Why (required; the tenant reads it in Tenant.suspension_reason and in every refusal while
+    /// suspended).
     public var reason: String = ""
 
     public init() {}
@@ -2567,7 +2581,8 @@ public struct Waqtor_V1_AdminReactivateTenantRequest: ProtoMessage, Hashable {
     /// The tenant.
     public var tenantID: String = ""
 
-    /// Why (recorded).
+    /// Why (optional; written to the server's log with the administrator's id). Reactivation clears
+    /// the suspension reason.
     public var reason: String = ""
 
     public init() {}
@@ -2727,7 +2742,7 @@ extension Waqtor_V1_AdminListUpgradeRequestsRequest {
 public struct Waqtor_V1_AdminListUpgradeRequestsResponse: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.AdminListUpgradeRequestsResponse" }
 
-    /// The requests, oldest pending first.
+    /// The requests, oldest first.
     public var upgradeRequests: [Waqtor_V1_UpgradeRequest] = []
 
     /// The token of the next page; empty on the last page.
@@ -3002,8 +3017,11 @@ extension Waqtor_V1_AdminRejectUpgradeRequestResponse {
 }
 
 /// Account management for tenants, and (methods prefixed "Admin") for WaQtor's administrators.
-/// SignUp and Login need no credentials; Admin methods need an administrator's credentials; every
-/// other method acts on the caller's own tenant.
+/// SignUp, Login and ListPlans need no credentials; Admin methods need an active administrator's
+/// session; Logout and the methods that manage the account (UpdateProfile, ChangePassword,
+/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount) need a session; the other methods take
+/// a session or an API key whose scope allows them. Every non-Admin method acts on the caller's own
+/// tenant. Credentials: docs/AUTH.md.
 public enum Waqtor_V1_TenantService {
     /// The fully qualified service name.
     public static let name = "waqtor.v1.TenantService"
@@ -3052,23 +3070,23 @@ public enum Waqtor_V1_TenantService {
         public static let listApiKeys = "waqtor.v1.TenantService/ListApiKeys"
         /// Revokes an API key at once.
         public static let revokeApiKey = "waqtor.v1.TenantService/RevokeApiKey"
-        /// Lists the plans on offer with their limits.
+        /// Lists every plan with its limits.
         public static let listPlans = "waqtor.v1.TenantService/ListPlans"
         /// Returns the caller's current plan.
         public static let getMyPlan = "waqtor.v1.TenantService/GetMyPlan"
-        /// Asks an administrator to move the caller to another plan.
+        /// Asks an administrator to move the caller to a higher plan (one pending request at a time).
         public static let requestUpgrade = "waqtor.v1.TenantService/RequestUpgrade"
         /// Lists the caller's upgrade requests, newest first.
         public static let listMyUpgradeRequests = "waqtor.v1.TenantService/ListMyUpgradeRequests"
         /// Returns the caller's usage against its plan's limits.
         public static let getUsage = "waqtor.v1.TenantService/GetUsage"
-        /// Deletes the caller's account and all its data.
+        /// Deletes the caller's account and all its data, at once and for good (nothing is kept).
         public static let deleteAccount = "waqtor.v1.TenantService/DeleteAccount"
         /// Administrators: lists or searches tenants.
         public static let adminListTenants = "waqtor.v1.TenantService/AdminListTenants"
         /// Administrators: moves a tenant to a plan, recording who did it and why.
         public static let adminSetTenantPlan = "waqtor.v1.TenantService/AdminSetTenantPlan"
-        /// Administrators: suspends a tenant (its calls fail and its campaigns pause).
+        /// Administrators: suspends a tenant (its calls fail with PERMISSION_DENIED naming the reason).
         public static let adminSuspendTenant = "waqtor.v1.TenantService/AdminSuspendTenant"
         /// Administrators: lifts a suspension.
         public static let adminReactivateTenant = "waqtor.v1.TenantService/AdminReactivateTenant"
@@ -3082,8 +3100,11 @@ public enum Waqtor_V1_TenantService {
 }
 
 /// Account management for tenants, and (methods prefixed "Admin") for WaQtor's administrators.
-/// SignUp and Login need no credentials; Admin methods need an administrator's credentials; every
-/// other method acts on the caller's own tenant.
+/// SignUp, Login and ListPlans need no credentials; Admin methods need an active administrator's
+/// session; Logout and the methods that manage the account (UpdateProfile, ChangePassword,
+/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount) need a session; the other methods take
+/// a session or an API key whose scope allows them. Every non-Admin method acts on the caller's own
+/// tenant. Credentials: docs/AUTH.md.
 public protocol Waqtor_V1_TenantServiceHandler: Sendable {
     /// Creates a tenant account and returns a first session.
     func signUp(_ request: Waqtor_V1_SignUpRequest, context: ServerContext) async throws -> Waqtor_V1_SignUpResponse
@@ -3103,23 +3124,23 @@ public protocol Waqtor_V1_TenantServiceHandler: Sendable {
     func listApiKeys(_ request: Waqtor_V1_ListApiKeysRequest, context: ServerContext) async throws -> Waqtor_V1_ListApiKeysResponse
     /// Revokes an API key at once.
     func revokeApiKey(_ request: Waqtor_V1_RevokeApiKeyRequest, context: ServerContext) async throws -> Waqtor_V1_RevokeApiKeyResponse
-    /// Lists the plans on offer with their limits.
+    /// Lists every plan with its limits.
     func listPlans(_ request: Waqtor_V1_ListPlansRequest, context: ServerContext) async throws -> Waqtor_V1_ListPlansResponse
     /// Returns the caller's current plan.
     func getMyPlan(_ request: Waqtor_V1_GetMyPlanRequest, context: ServerContext) async throws -> Waqtor_V1_GetMyPlanResponse
-    /// Asks an administrator to move the caller to another plan.
+    /// Asks an administrator to move the caller to a higher plan (one pending request at a time).
     func requestUpgrade(_ request: Waqtor_V1_RequestUpgradeRequest, context: ServerContext) async throws -> Waqtor_V1_RequestUpgradeResponse
     /// Lists the caller's upgrade requests, newest first.
     func listMyUpgradeRequests(_ request: Waqtor_V1_ListMyUpgradeRequestsRequest, context: ServerContext) async throws -> Waqtor_V1_ListMyUpgradeRequestsResponse
     /// Returns the caller's usage against its plan's limits.
     func getUsage(_ request: Waqtor_V1_GetUsageRequest, context: ServerContext) async throws -> Waqtor_V1_GetUsageResponse
-    /// Deletes the caller's account and all its data.
+    /// Deletes the caller's account and all its data, at once and for good (nothing is kept).
     func deleteAccount(_ request: Waqtor_V1_DeleteAccountRequest, context: ServerContext) async throws -> Waqtor_V1_DeleteAccountResponse
     /// Administrators: lists or searches tenants.
     func adminListTenants(_ request: Waqtor_V1_AdminListTenantsRequest, context: ServerContext) async throws -> Waqtor_V1_AdminListTenantsResponse
     /// Administrators: moves a tenant to a plan, recording who did it and why.
     func adminSetTenantPlan(_ request: Waqtor_V1_AdminSetTenantPlanRequest, context: ServerContext) async throws -> Waqtor_V1_AdminSetTenantPlanResponse
-    /// Administrators: suspends a tenant (its calls fail and its campaigns pause).
+    /// Administrators: suspends a tenant (its calls fail with PERMISSION_DENIED naming the reason).
     func adminSuspendTenant(_ request: Waqtor_V1_AdminSuspendTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminSuspendTenantResponse
     /// Administrators: lifts a suspension.
     func adminReactivateTenant(_ request: Waqtor_V1_AdminReactivateTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminReactivateTenantResponse
@@ -3204,8 +3225,11 @@ extension Waqtor_V1_TenantServiceHandler {
 }
 
 /// Account management for tenants, and (methods prefixed "Admin") for WaQtor's administrators.
-/// SignUp and Login need no credentials; Admin methods need an administrator's credentials; every
-/// other method acts on the caller's own tenant.
+/// SignUp, Login and ListPlans need no credentials; Admin methods need an active administrator's
+/// session; Logout and the methods that manage the account (UpdateProfile, ChangePassword,
+/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount) need a session; the other methods take
+/// a session or an API key whose scope allows them. Every non-Admin method acts on the caller's own
+/// tenant. Credentials: docs/AUTH.md.
 public struct Waqtor_V1_TenantServiceClient: Sendable {
     public let client: RPCClient
 
@@ -3258,7 +3282,7 @@ public struct Waqtor_V1_TenantServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.TenantService/RevokeApiKey", request: request, responseType: Waqtor_V1_RevokeApiKeyResponse.self, options: options)
     }
 
-    /// Lists the plans on offer with their limits.
+    /// Lists every plan with its limits.
     public func listPlans(_ request: Waqtor_V1_ListPlansRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_ListPlansResponse {
         try await client.unary(method: "waqtor.v1.TenantService/ListPlans", request: request, responseType: Waqtor_V1_ListPlansResponse.self, options: options)
     }
@@ -3268,7 +3292,7 @@ public struct Waqtor_V1_TenantServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.TenantService/GetMyPlan", request: request, responseType: Waqtor_V1_GetMyPlanResponse.self, options: options)
     }
 
-    /// Asks an administrator to move the caller to another plan.
+    /// Asks an administrator to move the caller to a higher plan (one pending request at a time).
     public func requestUpgrade(_ request: Waqtor_V1_RequestUpgradeRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_RequestUpgradeResponse {
         try await client.unary(method: "waqtor.v1.TenantService/RequestUpgrade", request: request, responseType: Waqtor_V1_RequestUpgradeResponse.self, options: options)
     }
@@ -3283,7 +3307,7 @@ public struct Waqtor_V1_TenantServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.TenantService/GetUsage", request: request, responseType: Waqtor_V1_GetUsageResponse.self, options: options)
     }
 
-    /// Deletes the caller's account and all its data.
+    /// Deletes the caller's account and all its data, at once and for good (nothing is kept).
     public func deleteAccount(_ request: Waqtor_V1_DeleteAccountRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_DeleteAccountResponse {
         try await client.unary(method: "waqtor.v1.TenantService/DeleteAccount", request: request, responseType: Waqtor_V1_DeleteAccountResponse.self, options: options)
     }
@@ -3298,7 +3322,7 @@ public struct Waqtor_V1_TenantServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.TenantService/AdminSetTenantPlan", request: request, responseType: Waqtor_V1_AdminSetTenantPlanResponse.self, options: options)
     }
 
-    /// Administrators: suspends a tenant (its calls fail and its campaigns pause).
+    /// Administrators: suspends a tenant (its calls fail with PERMISSION_DENIED naming the reason).
     public func adminSuspendTenant(_ request: Waqtor_V1_AdminSuspendTenantRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_AdminSuspendTenantResponse {
         try await client.unary(method: "waqtor.v1.TenantService/AdminSuspendTenant", request: request, responseType: Waqtor_V1_AdminSuspendTenantResponse.self, options: options)
     }

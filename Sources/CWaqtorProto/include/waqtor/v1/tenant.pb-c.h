@@ -88,13 +88,16 @@ typedef enum _Waqtor__V1__TenantState {
    */
   WAQTOR__V1__TENANT_STATE__TENANT_STATE_SUSPENDED = 2,
   /*
-   * The tenant deleted its account (kept briefly for auditing).
+   * Never stored or returned: DeleteAccount removes the account and all its data at once. As an
+   * AdminListTenants filter it is accepted and matches no tenant.
    */
   WAQTOR__V1__TENANT_STATE__TENANT_STATE_DELETED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__TENANT_STATE)
 } Waqtor__V1__TenantState;
 /*
- * What an API key may do.
+ * What an API key may do. No key may manage the account (UpdateProfile, ChangePassword,
+ * CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount), log out or call Admin methods: those
+ * need a session.
  */
 typedef enum _Waqtor__V1__ApiKeyScope {
   /*
@@ -102,15 +105,17 @@ typedef enum _Waqtor__V1__ApiKeyScope {
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_UNSPECIFIED = 0,
   /*
-   * Everything the tenant may do except account, password and key management.
+   * Every other method: reads, sending, and changes to contacts, campaigns and instances.
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_FULL = 1,
   /*
-   * Sending messages and reading their state only.
+   * Sending only: ChatService.SendTextReply and SendMediaReply, CampaignService.StartCampaign,
+   * PauseCampaign, ResumeCampaign and CancelCampaign. No reads.
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_SEND_ONLY = 2,
   /*
-   * Read-only calls.
+   * Reads only: the Get, List, Watch and Live methods, except InstanceService.GetQrCode (it starts
+   * pairing).
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_READ_ONLY = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__API_KEY_SCOPE)
@@ -136,7 +141,8 @@ typedef enum _Waqtor__V1__UpgradeRequestState {
    */
   WAQTOR__V1__UPGRADE_REQUEST_STATE__UPGRADE_REQUEST_STATE_REJECTED = 3,
   /*
-   * Withdrawn (e.g. superseded by a newer request).
+   * Withdrawn: while it was pending, an administrator set the tenant's plan to the requested one
+   * or a higher one (AdminSetTenantPlan); decided_by and decision_note say who and why.
    */
   WAQTOR__V1__UPGRADE_REQUEST_STATE__UPGRADE_REQUEST_STATE_CANCELLED = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__UPGRADE_REQUEST_STATE)
@@ -175,7 +181,8 @@ struct  Waqtor__V1__Tenant
    */
   Waqtor__V1__TenantState state;
   /*
-   * Why the tenant was suspended (when state is SUSPENDED).
+   * Why the tenant was suspended, as the administrator wrote it (when state is SUSPENDED; empty
+   * otherwise). While suspended, the tenant reads it in the PERMISSION_DENIED message of every call.
    */
   char *suspension_reason;
   /*
@@ -448,7 +455,7 @@ struct  Waqtor__V1__ApiKey
    */
   Waqtor__V1__ApiKeyScope scope;
   /*
-   * The first characters of the secret, to recognize it, e.g. "wq_live_3fA9".
+   * The first 12 characters of the secret, to recognize it, e.g. "wqk_3fA9xQ2b".
    */
   char *secret_prefix;
   /*
@@ -456,11 +463,12 @@ struct  Waqtor__V1__ApiKey
    */
   Google__Protobuf__Timestamp *create_time;
   /*
-   * When it was last used (unset: never).
+   * When it was last used (unset: never; updated at most once a minute).
    */
   Google__Protobuf__Timestamp *last_use_time;
   /*
-   * When it expires (unset: never).
+   * When it stops working (unset: never); from then on calls with it get UNAUTHENTICATED. Expired
+   * keys stay listed.
    */
   Google__Protobuf__Timestamp *expire_time;
   /*
@@ -488,7 +496,7 @@ struct  Waqtor__V1__CreateApiKeyRequest
    */
   Waqtor__V1__ApiKeyScope scope;
   /*
-   * When it expires (unset: never).
+   * When it expires: in the future and at most 3653 days (10 years) ahead (unset: never).
    */
   Google__Protobuf__Timestamp *expire_time;
 };
@@ -508,7 +516,8 @@ struct  Waqtor__V1__CreateApiKeyResponse
    */
   Waqtor__V1__ApiKey *api_key;
   /*
-   * The secret, shown only here. Send it as `authorization: ApiKey <secret>` metadata.
+   * The secret, shown only here. Send it as `authorization: Bearer <secret>` (or
+   * `ApiKey <secret>`) metadata.
    */
   char *secret;
 };
@@ -645,7 +654,8 @@ struct  Waqtor__V1__Plan
    */
   Waqtor__V1__PlanLimits *limits;
   /*
-   * Whether tenants may request it (hidden plans are assigned by administrators only).
+   * Whether tenants may ask for it with RequestUpgrade: every plan but the free one, where every
+   * account starts (upgrades only go up).
    */
   protobuf_c_boolean requestable;
 };
@@ -673,7 +683,7 @@ struct  Waqtor__V1__ListPlansResponse
 {
   ProtobufCMessage base;
   /*
-   * Every requestable plan, smallest first.
+   * Every plan, smallest first, the free plan included.
    */
   size_t n_plans;
   Waqtor__V1__Plan **plans;
@@ -746,7 +756,7 @@ struct  Waqtor__V1__UpgradeRequest
    */
   Waqtor__V1__UpgradeRequestState state;
   /*
-   * The administrator who decided (empty while pending).
+   * The administrator who decided, or whose plan change withdrew it (empty while pending).
    */
   char *decided_by;
   /*
@@ -758,7 +768,7 @@ struct  Waqtor__V1__UpgradeRequest
    */
   Google__Protobuf__Timestamp *create_time;
   /*
-   * When it was decided (unset while pending).
+   * When it was decided or withdrawn (unset while pending).
    */
   Google__Protobuf__Timestamp *decide_time;
 };
@@ -788,7 +798,8 @@ struct  Waqtor__V1__RequestUpgradeRequest
 
 
 /*
- * The response of TenantService.RequestUpgrade.
+ * The response of TenantService.RequestUpgrade. A request while another is pending gets
+ * ALREADY_EXISTS naming the pending one.
  */
 struct  Waqtor__V1__RequestUpgradeResponse
 {
@@ -867,7 +878,8 @@ struct  Waqtor__V1__GetUsageResponse
    */
   Waqtor__V1__PlanLimits *limits;
   /*
-   * What is used now, in the same units (per-day counters count the current local day).
+   * What is used now, in the same units: the WhatsApp instances the tenant has, its contacts (0
+   * until contacts are stored), and the per-day counters of the current local day.
    */
   Waqtor__V1__PlanLimits *used;
   /*
@@ -875,7 +887,8 @@ struct  Waqtor__V1__GetUsageResponse
    */
   Google__Protobuf__Timestamp *day_start_time;
   /*
-   * When the per-day counters reset.
+   * When the per-day counters reset (the next local midnight); a daily limit's RESOURCE_EXHAUSTED
+   * carries `retry-after-ms` until then.
    */
   Google__Protobuf__Timestamp *day_end_time;
 };
@@ -935,7 +948,7 @@ struct  Waqtor__V1__AdminListTenantsRequest
    */
   char *query;
   /*
-   * Only tenants in this state (UNSPECIFIED: any).
+   * Only tenants in this state (UNSPECIFIED: any; DELETED: none, since deleted accounts are not kept).
    */
   Waqtor__V1__TenantState state;
   /*
@@ -1068,7 +1081,8 @@ struct  Waqtor__V1__AdminSuspendTenantRequest
    */
   char *tenant_id;
   /*
-   * Why (shown to the tenant).
+   * Why (required; the tenant reads it in Tenant.suspension_reason and in every refusal while
+   * suspended).
    */
   char *reason;
 };
@@ -1104,7 +1118,8 @@ struct  Waqtor__V1__AdminReactivateTenantRequest
    */
   char *tenant_id;
   /*
-   * Why (recorded).
+   * Why (optional; written to the server's log with the administrator's id). Reactivation clears
+   * the suspension reason.
    */
   char *reason;
 };
@@ -1164,7 +1179,7 @@ struct  Waqtor__V1__AdminListUpgradeRequestsResponse
 {
   ProtobufCMessage base;
   /*
-   * The requests, oldest pending first.
+   * The requests, oldest first.
    */
   size_t n_upgrade_requests;
   Waqtor__V1__UpgradeRequest **upgrade_requests;
