@@ -53,7 +53,9 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             _ = try? await store.delete(tenantID: caller.tenantID, id: created.instance.id)
             throw GatewayErrors.status(error, action: "create the instance")
         }
-        _ = try await store.updateState(tenantID: caller.tenantID, id: created.instance.id, change: .connection(.close, reason: nil))
+        // The gateway creates the instance closed (no session until a QR code is asked for), and
+        // CreateInstance answers that: CLOSE.
+        _ = try await store.updateConnection(tenantID: caller.tenantID, id: created.instance.id, .observed(.close))
         context.logger.info("instance created", metadata: ["instance": .string(created.instance.id), "gateway_name": .string(created.instance.gatewayName)])
         var response = Waqtor_V1_CreateInstanceResponse()
         response.instance = InstanceConvert.instance(try await mine(created.instance.id, caller))
@@ -81,33 +83,23 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let caller = try Caller.require()
         let instance = try await mine(request.instanceID, caller)
         let phone = try InstanceValidate.phone(request.phoneNumber, field: "phone_number", required: false) ?? instance.phoneNumber
-        let result: EvolutionConnectResult
-        do {
-            result = try await gateway.connect(instance: instance.gatewayName, number: phone.map { $0.filter(\.isNumber) })
-        } catch {
-            throw GatewayErrors.status(error, action: "get a QR code")
-        }
+        let digits = phone.map { $0.filter(\.isNumber) }
+        let pairing = GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
         var response = Waqtor_V1_GetQrCodeResponse()
-        switch result {
+        switch try await pairing.codes(for: digits) {
         case .state(let state):
             let stored = InstanceConvert.stored(state)
-            response.state = InstanceConvert.state(stored)
-            if stored != .unspecified, stored != instance.state {
-                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(stored, reason: nil))
-            }
-        case .qrCode(let qr):
-            guard !qr.isEmpty else {
-                throw RPCError(code: .unavailable, message: "the gateway has no QR code for this number yet; try again in a few seconds", metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])
-            }
+            let updated = try await store.updateConnection(tenantID: caller.tenantID, id: instance.id, .observed(stored))
+            response.state = InstanceConvert.state(updated?.state ?? stored)
+        case .codes(let qr):
             response.qrPng = qr.pngData ?? []
             response.qrCode = qr.code ?? ""
-            response.pairingCode = qr.pairingCode ?? ""
+            // A pending session's pairing code is for the number it was started for: handed out
+            // only when that is the number asked for.
+            response.pairingCode = digits == nil ? "" : qr.pairingCode ?? ""
             // WhatsApp rotates QR codes about every 20 s.
             response.expireTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(20))
             response.state = .connecting
-            if instance.state != .connecting {
-                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.connecting, reason: nil))
-            }
         }
         return response
     }
@@ -116,18 +108,23 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let caller = try Caller.require()
         var instance = try await mine(request.instanceID, caller)
         // Webhooks keep the state current; asking the gateway as well covers a missed one. A
-        // needs-repairing mark stays until the number is paired again (an `open` webhook).
-        if instance.state != .needsRepairing, let live = try? await quickGateway.connectionState(instance: instance.gatewayName) {
-            let stored = InstanceConvert.stored(live)
-            if stored != .unspecified, stored != instance.state {
-                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(stored, reason: nil))
-                instance = try await mine(instance.id, caller)
+        // needs-repairing mark stays until the number is paired again (an `open` webhook), so it
+        // is answered from the store. A gateway that cannot be asked is an error (UNAVAILABLE, or
+        // FAILED_PRECONDITION when it no longer knows the instance), never a stored state passed
+        // off as the gateway's: GetInstance returns the stored state without asking.
+        if instance.state != .needsRepairing {
+            let live: EvolutionConnectionState
+            do {
+                live = try await quickGateway.connectionState(instance: instance.gatewayName)
+            } catch {
+                throw GatewayErrors.status(error, action: "read the connection state")
             }
+            instance = try await store.updateConnection(tenantID: caller.tenantID, id: instance.id, .observed(InstanceConvert.stored(live))) ?? instance
         }
         var response = Waqtor_V1_GetConnectionStateResponse()
         response.state = InstanceConvert.state(instance.state)
         response.detail = InstanceConvert.detail(instance)
-        response.sinceTime = Google_Protobuf_Timestamp(date: instance.lastEventAt ?? instance.updatedAt)
+        response.sinceTime = Google_Protobuf_Timestamp(date: instance.stateChangedAt)
         return response
     }
 
@@ -154,15 +151,11 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     public func logoutInstance(_ request: Waqtor_V1_LogoutInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_LogoutInstanceResponse {
         let caller = try Caller.require()
         let instance = try await mine(request.instanceID, caller)
-        do {
-            _ = try await gateway.logout(instance: instance.gatewayName)
-        } catch {
-            // The gateway answers 400 for an instance that is not connected: it is logged out already.
-            var alreadyOut = false
-            if case .badRequest = error.kind { alreadyOut = true }
-            if !alreadyOut { throw GatewayErrors.status(error, action: "log the number out") }
-        }
-        _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.close, reason: nil))
+        // Marked before asking: the gateway answers our logout with the same logged-out (401)
+        // close events as a ban, and they may arrive before its answer. Marked, they close the
+        // number (CLOSE) instead of flagging it for re-pairing.
+        try await GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
+            .logOut(action: "log the number out")
         var response = Waqtor_V1_LogoutInstanceResponse()
         response.instance = InstanceConvert.instance(try await mine(instance.id, caller))
         return response
@@ -175,7 +168,9 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         do {
             _ = try await gateway.delete(instance: instance.gatewayName)
         } catch {
-            if error.kind != .instanceNotFound { throw GatewayErrors.status(error, action: "delete the instance") }
+            if error.kind != .instanceNotFound {
+                throw GatewayErrors.status(error, action: "delete the instance")
+            }
         }
         _ = try await store.delete(tenantID: caller.tenantID, id: instance.id)
         context.logger.info("instance deleted", metadata: ["instance": .string(instance.id)])
@@ -313,6 +308,7 @@ enum InstanceConvert {
     static func detail(_ instance: Instance) -> String {
         switch instance.state {
         case .needsRepairing: "WhatsApp ended the session (reason \(instance.stateReason.map(String.init) ?? "?")): logged out or banned; pair the number again"
+        case .close where instance.logoutRequested: "logged out on request; get a QR code to pair the number again"
         case .close: instance.stateReason.map { "closed (reason \($0))" } ?? "not connected; get a QR code to pair the number"
         case .connecting: "waiting for the QR code to be scanned"
         case .open: "connected"
@@ -339,12 +335,13 @@ enum InstanceConvert {
         value.id = instance.id
         value.displayName = instance.displayName
         value.phoneNumber = instance.phoneNumber ?? ""
+        value.profileName = instance.profileName ?? ""
         value.state = state(instance.state)
         value.pacing = pacing(instance.pacing)
         value.gatewayInstanceName = instance.gatewayName
         value.createTime = Google_Protobuf_Timestamp(date: instance.createdAt)
         value.updateTime = Google_Protobuf_Timestamp(date: instance.updatedAt)
-        value.stateChangeTime = Google_Protobuf_Timestamp(date: instance.lastEventAt ?? instance.updatedAt)
+        value.stateChangeTime = Google_Protobuf_Timestamp(date: instance.stateChangedAt)
         return value
     }
 }
