@@ -91,7 +91,7 @@ struct GatewayPairing {
             // 400: 2.3.6 refuses to log out an instance that is closed, i.e. out already.
             if case .badRequest = error.kind {} else {
                 _ = try? await store.updateConnection(tenantID: instance.tenantID, id: instance.id, .logoutRequested(before))
-                throw GatewayErrors.status(error, action: action)
+                throw GatewayErrors.failed(error, action: action, instance: instance, logger: logger)
             }
         }
         _ = try await store.updateConnection(tenantID: instance.tenantID, id: instance.id, .loggedOutOnRequest)
@@ -143,12 +143,12 @@ struct GatewayPairing {
         try await call(action) { () async throws(EvolutionError) in try await gateway.connect(instance: name, number: digits) }
     }
 
-    /// A gateway call whose failure is mapped to its RPC status.
+    /// A gateway call whose failure is logged and mapped to its RPC status.
     private func call<T>(_ action: String, _ body: () async throws(EvolutionError) -> T) async throws -> T {
         do {
             return try await body()
         } catch {
-            throw GatewayErrors.status(error, action: action)
+            throw GatewayErrors.failed(error, action: action, instance: instance, logger: logger)
         }
     }
 }

@@ -51,7 +51,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         } catch {
             // Nothing half-made stays behind: the row goes when the gateway refused.
             _ = try? await store.delete(tenantID: caller.tenantID, id: created.instance.id)
-            throw GatewayErrors.status(error, action: "create the instance")
+            throw GatewayErrors.failed(error, action: "create the instance", instance: created.instance, logger: context.logger)
         }
         // The gateway creates the instance closed (no session until a QR code is asked for), and
         // CreateInstance answers that: CLOSE.
@@ -117,7 +117,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             do {
                 live = try await quickGateway.connectionState(instance: instance.gatewayName)
             } catch {
-                throw GatewayErrors.status(error, action: "read the connection state")
+                throw GatewayErrors.failed(error, action: "read the connection state", instance: instance, logger: context.logger)
             }
             instance = try await store.updateConnection(tenantID: caller.tenantID, id: instance.id, .observed(InstanceConvert.stored(live))) ?? instance
         }
@@ -169,7 +169,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             _ = try await gateway.delete(instance: instance.gatewayName)
         } catch {
             if error.kind != .instanceNotFound {
-                throw GatewayErrors.status(error, action: "delete the instance")
+                throw GatewayErrors.failed(error, action: "delete the instance", instance: instance, logger: context.logger)
             }
         }
         _ = try await store.delete(tenantID: caller.tenantID, id: instance.id)
@@ -195,6 +195,47 @@ enum WebhookHeaders {
 
 /// Gateway errors to RPC statuses, keeping the gateway's status and message in the text.
 public enum GatewayErrors {
+    /// Logs a failed gateway call (never the API key: only the error's kind, HTTP status and the
+    /// gateway's message) and maps it to its RPC status.
+    public static func failed(_ error: EvolutionError, action: String, instance: Instance?, logger: Logger) -> RPCError {
+        log(error, action: action, instance: instance, logger: logger)
+        return status(error, action: action)
+    }
+
+    /// The server-side record of a failed gateway call. A refused API key is the operator's to fix
+    /// (error); an unreachable, slow or failing gateway is a warning (callers get UNAVAILABLE and
+    /// retry); what the gateway said about one number (closed socket, unknown number, bad request,
+    /// unknown instance) is a notice.
+    public static func log(_ error: EvolutionError, action: String, instance: Instance?, logger: Logger) {
+        let level: Logger.Level
+        let kind: String
+        switch error.kind {
+        case .unauthorized: (level, kind) = (.error, "unauthorized")
+        case .timeout: (level, kind) = (.warning, "timeout")
+        case .transport: (level, kind) = (.warning, "transport")
+        case .server(let status): (level, kind) = (.warning, "server-\(status)")
+        case .invalidResponse: (level, kind) = (.warning, "invalid-response")
+        case .instanceNotFound: (level, kind) = (.notice, "instance-not-found")
+        case .alreadyExists: (level, kind) = (.notice, "already-exists")
+        case .unknownNumber: (level, kind) = (.notice, "unknown-number")
+        case .connectionClosed: (level, kind) = (.notice, "connection-closed")
+        case .badRequest: (level, kind) = (.notice, "bad-request")
+        }
+        var metadata: Logger.Metadata = [
+            "action": .string(action), "gateway-error": .string(kind),
+            "gateway-status": .string(error.status.map(String.init) ?? "none"),
+            // The gateway's own words (or the transport error), bounded; never the request. Not
+            // the body of an answer that was not understood: a create answer carries the
+            // instance's key and our webhook secret.
+            "gateway-message": .string(error.kind == .invalidResponse ? "(\(error.body.utf8.count) bytes, not logged)" : String(error.message.prefix(300))),
+        ]
+        if let instance {
+            metadata["instance"] = .string(instance.id)
+            metadata["gateway_name"] = .string(instance.gatewayName)
+        }
+        logger.log(level: level, "gateway call failed", metadata: metadata)
+    }
+
     public static func status(_ error: EvolutionError, action: String) -> RPCError {
         let detail = "gateway \(error.status.map { "HTTP \($0)" } ?? "no answer"): \(error.message)"
         switch error.kind {

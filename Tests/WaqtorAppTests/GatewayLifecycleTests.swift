@@ -1,5 +1,7 @@
 import EvolutionSimulator
 import Foundation
+import Logging
+import NIOConcurrencyHelpers
 import Testing
 @testable import WaqtorApp
 import WaqtorEvolution
@@ -52,6 +54,42 @@ struct NumberFixture {
         #expect(simulator.connect(instance: name, number: number, profileName: profileName))
         #expect(await simulator.waitForAllWebhooks())
         #expect(try await stored().state == .open)
+    }
+}
+
+/// Log records kept in memory.
+final class CapturedLogs: Sendable {
+    struct Record: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+        var text: String { ([message] + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ") }
+    }
+
+    private let box = NIOLockedValueBox<[Record]>([])
+    var records: [Record] { box.withLockedValue { $0 } }
+
+    var logger: Logger {
+        var logger = Logger(label: "waqtor.test.captured") { _ in Handler(logs: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let logs: CapturedLogs
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            var merged = metadata
+            if let extra = event.metadata { merged.merge(extra) { $1 } }
+            let record = Record(level: event.level, message: event.message.description, metadata: merged.mapValues { "\($0)" })
+            logs.box.withLockedValue { $0.append(record) }
+        }
     }
 }
 
@@ -204,5 +242,32 @@ struct GatewayLifecycleTests {
             // The stored state is still there, for what it is: GetInstance.
             #expect(try await down.stored().state == .open)
         }
+    }
+
+    @Test("gateway failures are logged on the server (kind, status, message), never with the API key")
+    func gatewayFailuresAreLogged() async throws {
+        let logs = CapturedLogs()
+        let serverKey = "wrong-key-\(UUID().uuidString)"
+        try await withGateway(apiKey: "right-key", serverKey: serverKey, logger: logs.logger) { _, _, client in
+            #expect(await rpcCode { _ = try await NumberFixture.make(client) } == .unavailable)
+        }
+        let refused = try #require(logs.records.first { $0.message == "gateway call failed" })
+        #expect(refused.level == .error)
+        #expect(refused.metadata["gateway-error"] == "unauthorized" && refused.metadata["gateway-status"] == "401")
+        #expect(refused.metadata["action"] == "create the instance" && refused.metadata["gateway-message"] == "Unauthorized")
+
+        // A gateway nobody answers at.
+        var configuration = tenantTestConfiguration()
+        configuration.gatewayURL = "http://127.0.0.1:\(try TestNetwork.freeLocalPort())"
+        configuration.gatewayAPIKey = serverKey
+        configuration.gatewayTimeout = .seconds(2)
+        try await withApplication(configuration, logger: logs.logger) { _, client in
+            #expect(await rpcCode { _ = try await NumberFixture.make(client) } == .unavailable)
+        }
+        let transport = try #require(logs.records.last { $0.message == "gateway call failed" })
+        #expect(transport.level == .warning && transport.metadata["gateway-error"] == "transport")
+        #expect(transport.metadata["gateway-status"] == "none" && transport.metadata["gateway-message"]?.isEmpty == false)
+
+        #expect(!logs.records.contains { $0.text.contains(serverKey) }, "the API key is never logged")
     }
 }
