@@ -270,4 +270,34 @@ struct GatewayLifecycleTests {
 
         #expect(!logs.records.contains { $0.text.contains(serverKey) }, "the API key is never logged")
     }
+
+    @Test("CreateInstance answers a state instance.proto documents for it")
+    func createStateAsDocumented() async throws {
+        // The proto comment of CreateInstanceResponse.instance names the states it may have.
+        let proto = try String(contentsOf: ProtocolConformanceTests.repositoryRoot.appendingPathComponent("proto/waqtor/v1/instance.proto"), encoding: .utf8)
+        let block = try #require(proto.range(of: "message CreateInstanceResponse {").map { proto[$0.upperBound...] })
+        let comment = try #require(block.split(separator: "\n").first { $0.contains("//") }).description
+        try await withGateway { _, _, client in
+            let number = try await NumberFixture.make(client)
+            let name = "\(ProtoNames.state(number.created.state))"
+            #expect(comment.contains(name), "CreateInstance answered \(name); the proto says: \(comment)")
+            #expect(try await number.stored().state == number.created.state)
+        }
+    }
+}
+
+/// Names of states as the proto spells them.
+enum ProtoNames {
+    static func state(_ state: Waqtor_V1_ConnectionState) -> String {
+        switch state {
+        case .unspecified: "UNSPECIFIED"
+        case .connecting: "CONNECTING"
+        case .open: "OPEN"
+        case .close: "CLOSE"
+        case .refused: "REFUSED"
+        case .needsRepairing: "NEEDS_REPAIRING"
+        case .banned: "BANNED"
+        case .UNRECOGNIZED(let value): "\(value)"
+        }
+    }
 }
