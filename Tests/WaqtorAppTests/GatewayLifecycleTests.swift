@@ -112,7 +112,7 @@ struct GatewayLifecycleTests {
 
     @Test("a pairing code after a QR code, and for another number than the pending one, is for the number asked")
     func pairingCodesForTheNumberAsked() async throws {
-        try await withGateway { simulator, _, client in
+        try await withGateway { simulator, app, client in
             let number = try await NumberFixture.make(client)
             // A QR code only.
             let shown = try await number.qr()
@@ -144,6 +144,8 @@ struct GatewayLifecycleTests {
             #expect(await simulator.waitForAllWebhooks())
             let stored = try await number.stored()
             #expect(stored.state == .connecting, "\(stored.state)")
+            let row = try #require(try await app.instances.get(tenantID: number.account.tenant.id, id: number.id))
+            #expect(!row.needsRepairing, "the logouts that ended the pending pairings are no ban")
             // Pairing works.
             #expect(simulator.connect(instance: number.name))
             #expect(await simulator.waitForAllWebhooks())

@@ -324,6 +324,7 @@ extension WebhookTests {
             #expect(try await h.post(inst, envelope("remove.instance", inst, NSNull(), at: "2026-11-25T10:00:02.000Z")).status == 200)
             let events = try await h.app.instances.events(tenantID: a.tenant.id, instanceID: inst.instance.id)
             #expect(events.map(\.event) == ["connection.update", "logout.instance", "remove.instance"])
+            try #require(events.count == 3)
             let stored = try JSONSerialization.jsonObject(with: Data(events[1].payload.utf8)) as? [String: Any]
             #expect(stored?["data"] is NSNull)
         }
