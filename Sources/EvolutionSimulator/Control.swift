@@ -33,8 +33,20 @@ extension EvolutionSimulator {
                 }
             })
         case ("POST", "connect"):
-            guard let target, connect(instance: target, number: SimJSON.string(body["number"])) else { return missing(target) }
+            guard let target, connect(instance: target, number: SimJSON.string(body["number"]), profileName: SimJSON.string(body["profileName"])) else {
+                return missing(target)
+            }
             return Self.ok(200, ["instance": target, "state": "open"])
+        case ("POST", "reconnect"):
+            let late = Duration.milliseconds(max(0, SimJSON.int(body["lateConnectingMs"]) ?? 0))
+            guard let target, reconnect(instance: target, lateConnecting: late) else {
+                return target.flatMap { connectionState(of: $0) } == nil ? missing(target) : Self.fail(400, ["the instance is not open"])
+            }
+            return Self.ok(200, ["instance": target, "state": "open"])
+        case ("POST", "drop-webhooks"):
+            let events = Set((body["events"] as? [Any] ?? []).compactMap { SimJSON.string($0) })
+            dropWebhooks(events, instance: target == "*" ? nil : target)
+            return Self.ok(200, ["instance": (target ?? "*") as Any, "events": events.sorted()])
         case ("POST", "inbound"):
             guard let target else { return missing(nil) }
             guard let from = SimJSON.string(body["from"]), let text = SimJSON.string(body["text"]) else {
@@ -55,7 +67,7 @@ extension EvolutionSimulator {
             var shape: SendFailure.ClosedShape?
             if let raw = SimJSON.string(body["shape"]) {
                 guard let parsed = SendFailure.ClosedShape(rawValue: raw) else {
-                    return Self.fail(400, ["shape must be text-400, media-500 or string-500"])
+                    return Self.fail(400, ["shape must be text-400, media-500, string-500 or boom-400"])
                 }
                 shape = parsed
             }
@@ -64,8 +76,8 @@ extension EvolutionSimulator {
             return Self.ok(200, ["instance": (target ?? "*") as Any, "mode": mode.rawValue, "shape": shape?.rawValue ?? NSNull(), "delayMs": failure.delayMilliseconds])
         case ("POST", "connect-mode"):
             let mode = SimJSON.string(body["mode"]) ?? "qr"
-            guard ["qr", "no-qr", "error"].contains(mode) else {
-                return Self.fail(400, ["mode must be qr, no-qr or error"])
+            guard ["qr", "no-qr", "error", "slow-qr"].contains(mode) else {
+                return Self.fail(400, ["mode must be qr, no-qr, error or slow-qr"])
             }
             guard let target, setConnectMode(mode, instance: target) else { return missing(target) }
             return Self.ok(200, ["instance": target, "mode": mode])

@@ -35,6 +35,13 @@ extension EvolutionSimulator {
         return SimResponse(status: status, body: SimJSON.encode(object))
     }
 
+    /// A Boom error serialised by `JSON.stringify`: its own `message` and `stack` are not
+    /// enumerable, so only `output.payload` says what happened.
+    static func boom(_ statusCode: Int, _ error: String, _ message: String) -> [String: Any] {
+        ["data": NSNull(), "isBoom": true, "isServer": statusCode >= 500,
+         "output": ["statusCode": statusCode, "payload": ["statusCode": statusCode, "error": error, "message": message], "headers": [String: Any]()]]
+    }
+
     static func ok(_ status: Int = 200, _ object: Any) -> SimResponse {
         SimResponse(status: status, body: SimJSON.encode(object))
     }
@@ -47,6 +54,7 @@ extension EvolutionSimulator {
 
     static func closed(_ shape: SendFailure.ClosedShape, wrapped: Bool = true) -> SimResponse {
         switch shape {
+        case .boom400: SimResponse(status: 400, body: SimJSON.encode(Self.boom(428, "Precondition Required", "Connection Closed")))
         case .text400: fail(400, ["Error: Connection Closed"], wrapped: wrapped)
         case .media500: fail(500, ["Error: Connection Closed"], wrapped: wrapped)
         case .string500: fail(500, "Error: Connection Closed", wrapped: wrapped)
@@ -167,8 +175,8 @@ extension EvolutionSimulator {
                 ],
             ]
             if wantsQR {
-                response["qrcode"] = qrLocked(&record, number: record.number)
-                scheduleConnect(name, instanceID: record.id)
+                record.state = "close"
+                response["qrcode"] = startSessionLocked(&record, number: record.number)
             }
             state.instances[name] = record
             return Self.ok(201, response)
@@ -201,24 +209,6 @@ extension EvolutionSimulator {
         }
     }
 
-    /// Issues a QR code (and a pairing code with `number`) and posts `qrcode.updated`.
-    private func qrLocked(_ record: inout SimInstance, number: String?) -> [String: Any] {
-        record.qrCount += 1
-        let code = "2@" + SimState.hex(40) + "," + SimState.hex(32) + "," + SimState.hex(32) + ",\(record.qrCount)"
-        let png = TinyPNG.qrLike(for: code)
-        let base64 = "data:image/png;base64," + Data(png).base64EncodedString()
-        var qr: [String: Any] = ["code": code, "base64": base64, "count": record.qrCount]
-        var event: [String: Any] = ["instance": record.name, "code": code, "base64": base64, "pairingCode": NSNull()]
-        if let number, !number.isEmpty {
-            record.number = SimState.digits(number)
-            let pairing = SimState.pairingCode()
-            qr["pairingCode"] = pairing
-            event["pairingCode"] = pairing
-        }
-        emit("qrcode.updated", record, ["qrcode": event])
-        return qr
-    }
-
     private func instanceRoute(_ action: String, _ record: inout SimInstance, _ state: inout SimState, body: [String: Any], query: [String: String]) -> SimResponse {
         switch action {
         case "instance/connect":
@@ -234,31 +224,46 @@ extension EvolutionSimulator {
             default:
                 break
             }
-            record.state = "connecting"
-            let qr = qrLocked(&record, number: query["number"])
-            scheduleConnect(record.name, instanceID: record.id)
-            return Self.ok(200, qr)
+            let slowQR: Duration? = record.connectMode == "slow-qr" ? .milliseconds(300) : nil
+            // 2.3.6: while connecting, the session's cached QR code (and the pairing code it was
+            // started for), whatever `number` is given now; only a closed instance starts a session
+            // for `number`.
+            if record.state == "connecting" {
+                return Self.ok(200, record.qr?.object ?? ["count": record.qrCount])
+            }
+            return Self.ok(200, startSessionLocked(&record, number: query["number"], slowQR: slowQR))
 
         case "instance/connectionState":
             return Self.ok(200, ["instance": ["instanceName": record.name, "state": record.state]])
 
         case "instance/restart":
-            if record.state != "open" {
-                record.state = "connecting"
-                scheduleConnect(record.name, instanceID: record.id)
+            switch record.state {
+            case "open":
+                // The socket is ended and reopened: connecting, then open again.
+                reconnectLocked(&record)
+                return Self.ok(200, ["instance": ["instanceName": record.name, "state": "open"]])
+            case "connecting":
+                // A new session for the same number; the answer is the cached QR code.
+                let cached = record.qr?.object ?? ["count": record.qrCount]
+                startSessionLocked(&record, number: record.pairingNumber)
+                return Self.ok(200, cached)
+            default:
+                // 2.3.6 catches its own BadRequestException and answers 200 with it stringified.
+                return Self.ok(200, ["error": true, "message": "[object Object]"])
             }
-            return Self.ok(200, ["instance": ["instanceName": record.name, "state": record.state]])
 
         case "instance/logout":
-            guard record.state == "open" else {
+            // Refused only when closed: a connecting session is logged out too (the way to end a
+            // pending pairing), with the same logged-out close events.
+            guard record.state != "close" else {
                 return Self.fail(400, ["The \"\(record.name)\" instance is not connected"])
             }
             closeLocked(&record, statusReason: 401)
             return Self.ok(200, ["status": "SUCCESS", "error": false, "response": ["message": "Instance logged out"]])
 
         case "instance/delete":
-            if record.state == "open" { closeLocked(&record, statusReason: 401) }
-            emit("remove.instance", record, ["instance": record.name])
+            if record.state == "open" || record.state == "connecting" { closeLocked(&record, statusReason: 401) }
+            emit("remove.instance", record, nil)
             state.instances[record.name] = nil
             return Self.ok(200, ["status": "SUCCESS", "error": false, "response": ["message": "Instance deleted"]])
 
@@ -297,7 +302,8 @@ extension EvolutionSimulator {
             let failure = state.failure(for: record.name)
             var response: SimResponse
             if record.state != "open" || failure.mode == .connectionClosed {
-                response = Self.closed(failure.shape ?? .string500, wrapped: false)
+                // 2.3.6's route answers 400 with whatever was thrown, as-is: Baileys' Boom.
+                response = Self.closed(failure.shape ?? .boom400, wrapped: false)
             } else {
                 response = Self.ok(200, numbers.compactMap { SimJSON.string($0) }.map { number -> [String: Any] in
                     let digits = SimState.digits(number)

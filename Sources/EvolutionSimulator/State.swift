@@ -20,18 +20,56 @@ struct SimInstance: Sendable {
     var webhook: SimWebhook?
     var ownerJid: String?
     var profileName: String = "WaQtor Simulator"
+    /// Digits of the number the current session asks pairing codes for (2.3.6's `phoneNumber`,
+    /// set by `connect?number=` on a closed instance); nil: QR codes only.
+    var pairingNumber: String?
+    /// The last QR code issued (2.3.6's `instance.qrcode`): what `connect` answers while
+    /// `connecting`, whatever `number` it is given. Never reset, like the gateway's.
+    var qr: SimQR?
+    /// Never reset, like the gateway's `qrcode.count`.
     var qrCount: Int = 0
+    /// Counts sessions, so a timer of an ended session does nothing.
+    var session: Int = 0
     var disconnectionReasonCode: Int?
     var createdAt: String
     /// How `connect` answers while not open: "qr" (normal), "no-qr" (`{"count":0}`), "error"
-    /// (200 with `{"error":true,"message":…}`).
+    /// (200 with `{"error":true,"message":…}`), "slow-qr" (a new session's first QR code comes
+    /// after the answer, which holds the previous cached codes, as 2.3.6's 2-second wait can).
     var connectMode: String = "qr"
+}
+
+/// Webhook bookkeeping, under its own lock (taken while the state's lock may be held, never the
+/// other way round).
+struct SimWebhookState: Sendable {
+    var deliveries: [WebhookDelivery] = []
+    /// Webhooks emitted (posted, queued, delayed or dropped).
+    var emitted = 0
+    /// Events posted to nobody (a lost delivery): instance name ("*": all) → dotted event names.
+    var droppedEvents: [String: Set<String>] = [:]
+    /// The last `date_time` stamped: stamps strictly increase, as the gateway's do across the real
+    /// work between two events.
+    var lastStamp: Date = .distantPast
+
+    func drops(_ event: String, instance: String) -> Bool {
+        [instance, "*"].contains { key in droppedEvents[key].map { $0.contains(event) || $0.contains("*") } ?? false }
+    }
+}
+
+/// A QR code issued for a session (and its pairing code, when the session has a number).
+struct SimQR: Sendable, Hashable {
+    var code: String
+    var base64: String
+    var pairingCode: String?
+    var count: Int
+
+    var object: [String: Any] {
+        ["pairingCode": pairingCode.map { $0 as Any } ?? NSNull(), "code": code, "base64": base64, "count": count]
+    }
 }
 
 struct SimState: Sendable {
     var instances: [String: SimInstance] = [:]
     var requests: [RecordedRequest] = []
-    var deliveries: [WebhookDelivery] = []
     var failures: [String: SendFailure] = [:]
     var defaultFailure = SendFailure()
     var unknownNumbers: Set<String> = []
@@ -61,6 +99,16 @@ struct SimState: Sendable {
     static func pairingCode() -> String {
         let alphabet = Array("ABCDEFGHJKLMNPQRSTVWXYZ0123456789")
         return String((0..<8).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+
+    /// An envelope `date_time` as 2.3.6 writes it: the wall-clock time of the gateway's zone with
+    /// a `Z` suffix (`new Date(Date.now() - tzoffset).toISOString()`), milliseconds.
+    static func envelopeTime(_ date: Date, zone: TimeZone) -> String {
+        let shifted = date.addingTimeInterval(TimeInterval(zone.secondsFromGMT(for: date)))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: shifted)
     }
 
     static func timestamp() -> String {

@@ -53,8 +53,11 @@ public struct SendFailure: Sendable, Hashable {
         case text400 = "text-400"
         /// 500 `["Error: Connection Closed"]` (the media path; sendMedia's default).
         case media500 = "media-500"
-        /// 500 with a plain string (the number check; whatsappNumbers' default).
+        /// 500 with a plain string.
         case string500 = "string-500"
+        /// 400 with a raw Boom object, no envelope (whatsappNumbers' default: its route answers
+        /// 400 with whatever Baileys threw).
+        case boom400 = "boom-400"
     }
 
     public var mode: Mode

@@ -51,9 +51,11 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         } catch {
             // Nothing half-made stays behind: the row goes when the gateway refused.
             _ = try? await store.delete(tenantID: caller.tenantID, id: created.instance.id)
-            throw GatewayErrors.status(error, action: "create the instance")
+            throw GatewayErrors.failed(error, action: "create the instance", instance: created.instance, logger: context.logger)
         }
-        _ = try await store.updateState(tenantID: caller.tenantID, id: created.instance.id, change: .connection(.close, reason: nil))
+        // The gateway creates the instance closed (no session until a QR code is asked for), and
+        // CreateInstance answers that: CLOSE.
+        _ = try await store.updateConnection(tenantID: caller.tenantID, id: created.instance.id, .observed(.close))
         context.logger.info("instance created", metadata: ["instance": .string(created.instance.id), "gateway_name": .string(created.instance.gatewayName)])
         var response = Waqtor_V1_CreateInstanceResponse()
         response.instance = InstanceConvert.instance(try await mine(created.instance.id, caller))
@@ -81,33 +83,23 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let caller = try Caller.require()
         let instance = try await mine(request.instanceID, caller)
         let phone = try InstanceValidate.phone(request.phoneNumber, field: "phone_number", required: false) ?? instance.phoneNumber
-        let result: EvolutionConnectResult
-        do {
-            result = try await gateway.connect(instance: instance.gatewayName, number: phone.map { $0.filter(\.isNumber) })
-        } catch {
-            throw GatewayErrors.status(error, action: "get a QR code")
-        }
+        let digits = phone.map { $0.filter(\.isNumber) }
+        let pairing = GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
         var response = Waqtor_V1_GetQrCodeResponse()
-        switch result {
+        switch try await pairing.codes(for: digits) {
         case .state(let state):
             let stored = InstanceConvert.stored(state)
-            response.state = InstanceConvert.state(stored)
-            if stored != .unspecified, stored != instance.state {
-                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(stored, reason: nil))
-            }
-        case .qrCode(let qr):
-            guard !qr.isEmpty else {
-                throw RPCError(code: .unavailable, message: "the gateway has no QR code for this number yet; try again in a few seconds", metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])
-            }
+            let updated = try await store.updateConnection(tenantID: caller.tenantID, id: instance.id, .observed(stored))
+            response.state = InstanceConvert.state(updated?.state ?? stored)
+        case .codes(let qr):
             response.qrPng = qr.pngData ?? []
             response.qrCode = qr.code ?? ""
-            response.pairingCode = qr.pairingCode ?? ""
+            // A pending session's pairing code is for the number it was started for: handed out
+            // only when that is the number asked for.
+            response.pairingCode = digits == nil ? "" : qr.pairingCode ?? ""
             // WhatsApp rotates QR codes about every 20 s.
             response.expireTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(20))
             response.state = .connecting
-            if instance.state != .connecting {
-                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.connecting, reason: nil))
-            }
         }
         return response
     }
@@ -116,18 +108,23 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let caller = try Caller.require()
         var instance = try await mine(request.instanceID, caller)
         // Webhooks keep the state current; asking the gateway as well covers a missed one. A
-        // needs-repairing mark stays until the number is paired again (an `open` webhook).
-        if instance.state != .needsRepairing, let live = try? await quickGateway.connectionState(instance: instance.gatewayName) {
-            let stored = InstanceConvert.stored(live)
-            if stored != .unspecified, stored != instance.state {
-                _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(stored, reason: nil))
-                instance = try await mine(instance.id, caller)
+        // needs-repairing mark stays until the number is paired again (an `open` webhook), so it
+        // is answered from the store. A gateway that cannot be asked is an error (UNAVAILABLE, or
+        // FAILED_PRECONDITION when it no longer knows the instance), never a stored state passed
+        // off as the gateway's: GetInstance returns the stored state without asking.
+        if instance.state != .needsRepairing {
+            let live: EvolutionConnectionState
+            do {
+                live = try await quickGateway.connectionState(instance: instance.gatewayName)
+            } catch {
+                throw GatewayErrors.failed(error, action: "read the connection state", instance: instance, logger: context.logger)
             }
+            instance = try await store.updateConnection(tenantID: caller.tenantID, id: instance.id, .observed(InstanceConvert.stored(live))) ?? instance
         }
         var response = Waqtor_V1_GetConnectionStateResponse()
         response.state = InstanceConvert.state(instance.state)
         response.detail = InstanceConvert.detail(instance)
-        response.sinceTime = Google_Protobuf_Timestamp(date: instance.lastEventAt ?? instance.updatedAt)
+        response.sinceTime = Google_Protobuf_Timestamp(date: instance.stateChangedAt)
         return response
     }
 
@@ -154,15 +151,11 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     public func logoutInstance(_ request: Waqtor_V1_LogoutInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_LogoutInstanceResponse {
         let caller = try Caller.require()
         let instance = try await mine(request.instanceID, caller)
-        do {
-            _ = try await gateway.logout(instance: instance.gatewayName)
-        } catch {
-            // The gateway answers 400 for an instance that is not connected: it is logged out already.
-            var alreadyOut = false
-            if case .badRequest = error.kind { alreadyOut = true }
-            if !alreadyOut { throw GatewayErrors.status(error, action: "log the number out") }
-        }
-        _ = try await store.updateState(tenantID: caller.tenantID, id: instance.id, change: .connection(.close, reason: nil))
+        // Marked before asking: the gateway answers our logout with the same logged-out (401)
+        // close events as a ban, and they may arrive before its answer. Marked, they close the
+        // number (CLOSE) instead of flagging it for re-pairing.
+        try await GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
+            .logOut(action: "log the number out")
         var response = Waqtor_V1_LogoutInstanceResponse()
         response.instance = InstanceConvert.instance(try await mine(instance.id, caller))
         return response
@@ -175,7 +168,9 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         do {
             _ = try await gateway.delete(instance: instance.gatewayName)
         } catch {
-            if error.kind != .instanceNotFound { throw GatewayErrors.status(error, action: "delete the instance") }
+            if error.kind != .instanceNotFound {
+                throw GatewayErrors.failed(error, action: "delete the instance", instance: instance, logger: context.logger)
+            }
         }
         _ = try await store.delete(tenantID: caller.tenantID, id: instance.id)
         context.logger.info("instance deleted", metadata: ["instance": .string(instance.id)])
@@ -200,6 +195,47 @@ enum WebhookHeaders {
 
 /// Gateway errors to RPC statuses, keeping the gateway's status and message in the text.
 public enum GatewayErrors {
+    /// Logs a failed gateway call (never the API key: only the error's kind, HTTP status and the
+    /// gateway's message) and maps it to its RPC status.
+    public static func failed(_ error: EvolutionError, action: String, instance: Instance?, logger: Logger) -> RPCError {
+        log(error, action: action, instance: instance, logger: logger)
+        return status(error, action: action)
+    }
+
+    /// The server-side record of a failed gateway call. A refused API key is the operator's to fix
+    /// (error); an unreachable, slow or failing gateway is a warning (callers get UNAVAILABLE and
+    /// retry); what the gateway said about one number (closed socket, unknown number, bad request,
+    /// unknown instance) is a notice.
+    public static func log(_ error: EvolutionError, action: String, instance: Instance?, logger: Logger) {
+        let level: Logger.Level
+        let kind: String
+        switch error.kind {
+        case .unauthorized: (level, kind) = (.error, "unauthorized")
+        case .timeout: (level, kind) = (.warning, "timeout")
+        case .transport: (level, kind) = (.warning, "transport")
+        case .server(let status): (level, kind) = (.warning, "server-\(status)")
+        case .invalidResponse: (level, kind) = (.warning, "invalid-response")
+        case .instanceNotFound: (level, kind) = (.notice, "instance-not-found")
+        case .alreadyExists: (level, kind) = (.notice, "already-exists")
+        case .unknownNumber: (level, kind) = (.notice, "unknown-number")
+        case .connectionClosed: (level, kind) = (.notice, "connection-closed")
+        case .badRequest: (level, kind) = (.notice, "bad-request")
+        }
+        var metadata: Logger.Metadata = [
+            "action": .string(action), "gateway-error": .string(kind),
+            "gateway-status": .string(error.status.map(String.init) ?? "none"),
+            // The gateway's own words (or the transport error), bounded; never the request. Not
+            // the body of an answer that was not understood: a create answer carries the
+            // instance's key and our webhook secret.
+            "gateway-message": .string(error.kind == .invalidResponse ? "(\(error.body.utf8.count) bytes, not logged)" : String(error.message.prefix(300))),
+        ]
+        if let instance {
+            metadata["instance"] = .string(instance.id)
+            metadata["gateway_name"] = .string(instance.gatewayName)
+        }
+        logger.log(level: level, "gateway call failed", metadata: metadata)
+    }
+
     public static func status(_ error: EvolutionError, action: String) -> RPCError {
         let detail = "gateway \(error.status.map { "HTTP \($0)" } ?? "no answer"): \(error.message)"
         switch error.kind {
@@ -354,6 +390,7 @@ enum InstanceConvert {
     static func detail(_ instance: Instance) -> String {
         switch instance.state {
         case .needsRepairing: "WhatsApp ended the session (reason \(instance.stateReason.map(String.init) ?? "?")): logged out or banned; pair the number again"
+        case .close where instance.logoutRequested: "logged out on request; get a QR code to pair the number again"
         case .close: instance.stateReason.map { "closed (reason \($0))" } ?? "not connected; get a QR code to pair the number"
         case .connecting: "waiting for the QR code to be scanned"
         case .open: "connected"
@@ -380,12 +417,13 @@ enum InstanceConvert {
         value.id = instance.id
         value.displayName = instance.displayName
         value.phoneNumber = instance.phoneNumber ?? ""
+        value.profileName = instance.profileName ?? ""
         value.state = state(instance.state)
         value.pacing = pacing(instance.pacing)
         value.gatewayInstanceName = instance.gatewayName
         value.createTime = Google_Protobuf_Timestamp(date: instance.createdAt)
         value.updateTime = Google_Protobuf_Timestamp(date: instance.updatedAt)
-        value.stateChangeTime = Google_Protobuf_Timestamp(date: instance.lastEventAt ?? instance.updatedAt)
+        value.stateChangeTime = Google_Protobuf_Timestamp(date: instance.stateChangedAt)
         return value
     }
 }

@@ -69,13 +69,15 @@ public final class WaqtorApplication: Sendable {
             throttle: LoginThrottle(redis: redis, maxFailures: configuration.authLoginMaxFailures, window: configuration.authLoginWindow),
             sessionLifetime: configuration.authSessionLifetime,
             mediaRoot: configuration.mediaRoot,
-            accountCleanup: { [instances, gateway] tenantID in
+            accountCleanup: { [instances, gateway, logger] tenantID in
                 // A deleted account's WhatsApp sessions end on the gateway too.
                 for instance in try await instances.list(tenantID: tenantID) {
                     do throws(EvolutionError) {
                         _ = try await gateway.delete(instance: instance.gatewayName)
                     } catch {
-                        if error.kind != .instanceNotFound { throw GatewayErrors.status(error, action: "delete the account's WhatsApp numbers") }
+                        if error.kind != .instanceNotFound {
+                            throw GatewayErrors.failed(error, action: "delete the account's WhatsApp numbers", instance: instance, logger: logger)
+                        }
                     }
                 }
             }

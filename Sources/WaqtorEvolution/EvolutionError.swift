@@ -65,6 +65,9 @@ public struct EvolutionError: Error, Sendable, Hashable, CustomStringConvertible
 
     /// Maps a gateway answer that is an error to its kind.
     ///
+    /// Messages are read from `response.message`, a top-level `message`, or a raw Boom object's
+    /// `output.payload.message`.
+    ///
     /// Order: "Connection Closed" (any status) → `.connectionClosed`; 401 → `.unauthorized`;
     /// 404 with "does not exist" → `.instanceNotFound`; 403 on create or "already in use" →
     /// `.alreadyExists`; 400 with `exists:false` entries → `.unknownNumber`; other 4xx →
@@ -108,6 +111,12 @@ public struct EvolutionError: Error, Sendable, Hashable, CustomStringConvertible
                 collect(response)
             } else if let message = object["message"] {
                 collect(message)
+            } else if let payload = (object["output"] as? [String: Any])?["payload"] as? [String: Any] {
+                // A raw Boom error serialised as-is (`/chat/whatsappNumbers` answers 400 with the
+                // error Baileys threw): its message is only in `output.payload`, since an Error's
+                // own `message` is not enumerable. E.g. Connection Closed is
+                // {"isBoom":true,"output":{"statusCode":428,"payload":{"message":"Connection Closed",…}},…}.
+                if let message = payload["message"] { collect(message) } else if let error = payload["error"] as? String { messages.append(error) }
             } else if let error = object["error"] as? String {
                 messages.append(error)
             }

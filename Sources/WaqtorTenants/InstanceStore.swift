@@ -45,15 +45,35 @@ public struct Instance: Sendable, Hashable {
     public var displayName: String
     /// The Evolution API instance name.
     public var gatewayName: String
+    /// E.164: the number WhatsApp paired, or until then the one given at creation.
     public var phoneNumber: String?
+    /// The WhatsApp profile name, once paired.
+    public var profileName: String?
     public var state: InstanceState
     /// statusReason of the last close, if any.
     public var stateReason: Int?
     public var needsRepairing: Bool
+    /// See ``InstanceConnection/paired``.
+    public var paired: Bool
+    /// See ``InstanceConnection/pairingNumber``.
+    public var pairingNumber: String?
+    /// See ``InstanceConnection/logoutRequested``.
+    public var logoutRequested: Bool
+    /// The `date_time` (gateway clock) of the newest webhook applied to the state.
+    public var stateGatewayTime: GatewayTime?
     public var pacing: InstancePacing
     public var createdAt: Date
     public var updatedAt: Date
+    /// When the state last changed (our clock).
+    public var stateChangedAt: Date
     public var lastEventAt: Date?
+
+    /// The connection part, as the state rules see it.
+    public var connection: InstanceConnection {
+        InstanceConnection(
+            state: state, reason: stateReason, needsRepairing: needsRepairing, paired: paired, phoneNumber: phoneNumber,
+            profileName: profileName, pairingNumber: pairingNumber, logoutRequested: logoutRequested, eventTime: stateGatewayTime)
+    }
 }
 
 /// A new instance with its webhook secret, which exists only here: the database keeps its SHA-256.
@@ -81,12 +101,14 @@ public struct WebhookTarget: Sendable, Hashable {
     }
 }
 
-/// A state change carried by a webhook event, applied in the same transaction as its storage.
-public enum InstanceStateChange: Sendable, Hashable {
-    /// `connection.update` (or `status.instance`): the new state and the close reason.
-    case connection(InstanceState, reason: Int?)
-    /// `logout.instance`, or a close with a logged-out or banned reason.
-    case loggedOut(reason: Int?)
+/// What ``InstanceStore/recordEvent(_:event:dedupeKey:payload:connectionEvent:at:)`` did.
+public enum RecordedEvent: Sendable, Hashable {
+    /// Stored (and its connection change, if any, applied).
+    case stored
+    /// A repeated delivery of an event already stored: nothing changed.
+    case duplicate
+    /// The instance was deleted meanwhile (the webhook raced its deletion): nothing stored.
+    case instanceGone
 }
 
 /// One stored webhook event.
@@ -108,14 +130,16 @@ public struct InstanceStore: Sendable {
     public let pool: PostgresPool
 
     /// Close reasons after which the gateway does not reconnect: logged out, banned, forbidden.
-    public static let loggedOutReasons: Set<Int> = [401, 402, 403, 406]
+    public static let loggedOutReasons = InstanceConnection.loggedOutReasons
 
     public init(pool: PostgresPool) { self.pool = pool }
 
     static let columns = """
-        id, tenant_id, display_name, gateway_name, phone_number, state, state_reason, needs_repairing, \
+        id, tenant_id, display_name, gateway_name, phone_number, profile_name, state, state_reason, needs_repairing, \
+        paired, pairing_number, logout_requested, \
+        (extract(epoch FROM state_gateway_time) * 1000)::bigint AS state_gateway_ms, \
         min_delay_ms, max_delay_ms, daily_cap, quiet_start_minute, quiet_end_minute, warmup_enabled, warmup_days, \
-        created_at, updated_at, last_event_at
+        created_at, updated_at, state_changed_at, last_event_at
         """
 
     // MARK: - Instances
@@ -199,12 +223,14 @@ public struct InstanceStore: Sendable {
         }
     }
 
-    /// Sets the state (as a connection event would). False if no such instance for the tenant.
+    /// Applies one input to the instance's connection (``InstanceConnection/applying(_:)``) and
+    /// returns the instance as stored after it; nil if no such instance for the tenant.
     @discardableResult
-    public func updateState(tenantID: String, id: String, change: InstanceStateChange) async throws -> Bool {
-        guard Self.isUUID(id) else { return false }
+    public func updateConnection(tenantID: String, id: String, _ input: InstanceConnection.Input) async throws -> Instance? {
+        guard Self.isUUID(id) else { return nil }
         return try await scoped(tenantID) { tx in
-            try await Self.apply(change, instanceID: id, tx: tx)
+            guard try await Self.apply(input, instanceID: id, tx: tx) != nil else { return nil }
+            return try await tx.query("SELECT \(Self.columns) FROM instances WHERE id = $1", [.uuid(id)]).first.map { try Self.instance($0) }
         }
     }
 
@@ -224,16 +250,6 @@ public struct InstanceStore: Sendable {
         }
     }
 
-    /// Sets the phone number (known once the number is paired).
-    @discardableResult
-    public func updatePhoneNumber(tenantID: String, id: String, phoneNumber: String?) async throws -> Bool {
-        guard Self.isUUID(id) else { return false }
-        return try await scoped(tenantID) { tx in
-            try await tx.query("UPDATE instances SET phone_number = $2, updated_at = now() WHERE id = $1",
-                               [.uuid(id), phoneNumber.map { .text($0) }]).rowsAffected == 1
-        }
-    }
-
     // MARK: - Webhook events
 
     /// The instance behind a gateway name, whichever its tenant (`webhook_resolve_instance`).
@@ -247,25 +263,44 @@ public struct InstanceStore: Sendable {
     }
 
     /// Stores one event in the instance's tenant's transaction, once per `(instance, dedupeKey)`,
-    /// and applies its state change only when it is new (a repeated delivery changes nothing).
-    /// Returns true if it was new.
+    /// and applies its connection change only when it is new (a repeated delivery changes
+    /// nothing). `time` is the envelope's `date_time`, which orders connection changes.
+    ///
+    /// The instance row is locked first (`FOR UPDATE`): webhooks of one instance apply their
+    /// changes one at a time (each reads the state the previous one wrote), and an instance
+    /// deleted meanwhile is reported as ``RecordedEvent/instanceGone`` instead of failing the
+    /// insert on the foreign key.
     @discardableResult
     public func recordEvent(
-        _ target: WebhookTarget, event: String, dedupeKey: String, payload: String, stateChange: InstanceStateChange?
-    ) async throws -> Bool {
+        _ target: WebhookTarget, event: String, dedupeKey: String, payload: String,
+        connectionEvent: GatewayConnectionEvent?, at time: GatewayTime? = nil
+    ) async throws -> RecordedEvent {
         try await scoped(target.tenantID) { tx in
+            let locked = try await tx.query("SELECT id FROM instances WHERE id = $1 FOR UPDATE", [.uuid(target.instanceID)])
+            guard !locked.isEmpty else { return .instanceGone }
             let inserted = try await tx.query("""
                 INSERT INTO webhook_events (tenant_id, instance_id, event, dedupe_key, payload)
                 VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (instance_id, dedupe_key) DO NOTHING
                 """,
                 [.uuid(target.tenantID), .uuid(target.instanceID), .text(event), .text(dedupeKey), .text(payload)]).rowsAffected == 1
-            guard inserted else { return false }
-            if let stateChange {
-                _ = try await Self.apply(stateChange, instanceID: target.instanceID, tx: tx)
-            } else {
-                _ = try await tx.query("UPDATE instances SET last_event_at = now() WHERE id = $1", [.uuid(target.instanceID)])
+            guard inserted else { return .duplicate }
+            if let connectionEvent {
+                _ = try await Self.apply(.event(connectionEvent, at: time), instanceID: target.instanceID, tx: tx)
             }
-            return true
+            _ = try await tx.query("UPDATE instances SET last_event_at = now() WHERE id = $1", [.uuid(target.instanceID)])
+            return .stored
+        }
+    }
+
+    /// The QR code (`data.qrcode.code`) of the instance's newest stored `qrcode.updated`, if any:
+    /// the gateway's cached code, which a new session replaces.
+    public func latestQRCode(tenantID: String, instanceID: String) async throws -> String? {
+        guard Self.isUUID(instanceID) else { return nil }
+        return try await scoped(tenantID) { tx in
+            try await tx.query("""
+                SELECT payload->'data'->'qrcode'->>'code' AS code FROM webhook_events
+                WHERE instance_id = $1 AND event = 'qrcode.updated' ORDER BY id DESC LIMIT 1
+                """, [.uuid(instanceID)]).first?["code"].string
         }
     }
 
@@ -300,31 +335,27 @@ public struct InstanceStore: Sendable {
 
     // MARK: - Helpers
 
-    static func apply(_ change: InstanceStateChange, instanceID: String, tx: PostgresTransaction) async throws -> Bool {
-        let sql: String
-        let parameters: [PostgresValue?]
-        switch change {
-        case .loggedOut(let reason):
-            sql = """
-                UPDATE instances SET state = 'needs_repairing', needs_repairing = true,
-                    state_reason = coalesce($2::integer, state_reason, 401), updated_at = now(), last_event_at = now()
-                WHERE id = $1
-                """
-            parameters = [.uuid(instanceID), reason.map { .int($0) }]
-        case .connection(let state, let reason):
-            if state == .needsRepairing || (state == .close && reason.map(loggedOutReasons.contains) == true) {
-                return try await apply(.loggedOut(reason: reason), instanceID: instanceID, tx: tx)
-            }
-            // 'open' means paired again: the flag clears. Other states keep it.
-            sql = """
-                UPDATE instances SET state = $2, state_reason = $3::integer,
-                    needs_repairing = CASE WHEN $2 = 'open' THEN false ELSE needs_repairing END,
-                    updated_at = now(), last_event_at = now()
-                WHERE id = $1
-                """
-            parameters = [.uuid(instanceID), .text(state.rawValue), state == .open ? nil : reason.map { .int($0) }]
+    /// Reads the instance's connection under a row lock, applies `input`, and writes back what
+    /// changed. Nil when there is no such instance; false when the input changed nothing.
+    static func apply(_ input: InstanceConnection.Input, instanceID: String, tx: PostgresTransaction) async throws -> Bool? {
+        guard let row = try await tx.query("SELECT \(columns) FROM instances WHERE id = $1 FOR UPDATE", [.uuid(instanceID)]).first else {
+            return nil
         }
-        return try await tx.query(sql, parameters).rowsAffected == 1
+        let current = try instance(row).connection
+        guard let next = current.applying(input) else { return false }
+        _ = try await tx.query("""
+            UPDATE instances SET state = $2, state_reason = $3::integer, needs_repairing = $4, paired = $5,
+                phone_number = $6, profile_name = $7, pairing_number = $8, logout_requested = $9,
+                state_gateway_time = $10::timestamp,
+                state_changed_at = CASE WHEN state IS DISTINCT FROM $2 OR state_reason IS DISTINCT FROM $3::integer
+                                        THEN now() ELSE state_changed_at END,
+                updated_at = now()
+            WHERE id = $1
+            """,
+            [.uuid(instanceID), .text(next.state.rawValue), next.reason.map { .int($0) }, .bool(next.needsRepairing),
+             .bool(next.paired), next.phoneNumber.map { .text($0) }, next.profileName.map { .text($0) },
+             next.pairingNumber.map { .text($0) }, .bool(next.logoutRequested), next.eventTime.map { .text($0.description) }])
+        return true
     }
 
     static func instance(_ row: PostgresRow?) throws -> Instance {
@@ -333,14 +364,19 @@ public struct InstanceStore: Sendable {
         }
         return Instance(
             id: id, tenantID: tenant, displayName: row["display_name"].string ?? "", gatewayName: row["gateway_name"].string ?? "",
-            phoneNumber: row["phone_number"].string, state: InstanceState(rawValue: row["state"].string ?? "") ?? .unspecified,
+            phoneNumber: row["phone_number"].string, profileName: row["profile_name"].string,
+            state: InstanceState(rawValue: row["state"].string ?? "") ?? .unspecified,
             stateReason: row["state_reason"].int, needsRepairing: row["needs_repairing"].bool ?? false,
+            paired: row["paired"].bool ?? false, pairingNumber: row["pairing_number"].string,
+            logoutRequested: row["logout_requested"].bool ?? false,
+            stateGatewayTime: row["state_gateway_ms"].int64.map(GatewayTime.init(milliseconds:)),
             pacing: InstancePacing(
                 minDelayMs: row["min_delay_ms"].int ?? 0, maxDelayMs: row["max_delay_ms"].int ?? 0, dailyCap: row["daily_cap"].int,
                 quietStartMinute: row["quiet_start_minute"].int, quietEndMinute: row["quiet_end_minute"].int,
                 warmupEnabled: row["warmup_enabled"].bool ?? false, warmupDays: row["warmup_days"].int ?? 0),
             createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0),
             updatedAt: row["updated_at"].date ?? Date(timeIntervalSince1970: 0),
+            stateChangedAt: row["state_changed_at"].date ?? row["updated_at"].date ?? Date(timeIntervalSince1970: 0),
             lastEventAt: row["last_event_at"].date)
     }
 

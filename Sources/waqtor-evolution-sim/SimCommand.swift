@@ -29,11 +29,17 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("server-url"), help: "server_url in webhook envelopes (default http://host:port).")
     var serverURL: String?
 
+    @Option(name: .customLong("time-zone"), help: "The gateway's zone: webhook date_time is its local time with a Z suffix, as Evolution API 2.3.6 writes it.")
+    var timeZone = "America/Sao_Paulo"
+
     func run() async throws {
+        guard let zone = TimeZone(identifier: timeZone) else {
+            throw ValidationError("unknown time zone '\(timeZone)' (an IANA name such as UTC or America/Sao_Paulo)")
+        }
         let simulator = try await EvolutionSimulator.start(.init(
             host: host, port: port, apiKey: apiKey,
             connectAfter: connectAfterMs > 0 ? .milliseconds(connectAfterMs) : nil,
-            ackInterval: .milliseconds(max(0, ackIntervalMs)), serverURL: serverURL
+            ackInterval: .milliseconds(max(0, ackIntervalMs)), serverURL: serverURL, timeZone: zone
         ))
         FileHandle.standardOutput.write(Data("waqtor-evolution-sim listening on \(simulator.baseURL)\n".utf8))
         try await simulator.waitUntilClosed()

@@ -31,10 +31,10 @@ var quietLogger: Logger {
 
 /// Starts the application in-process on a free port, runs `body` with a client, and stops it.
 func withApplication<T>(
-    _ configuration: WaqtorConfiguration = testConfiguration(),
+    _ configuration: WaqtorConfiguration = testConfiguration(), logger: Logger = quietLogger,
     _ body: (WaqtorApplication, RPCClient) async throws -> T
 ) async throws -> T {
-    let app = try WaqtorApplication(configuration: configuration, logger: quietLogger)
+    let app = try WaqtorApplication(configuration: configuration, logger: logger)
     try await app.start()
     let client = RPCClient(host: "127.0.0.1", port: try #require(app.rpcPort))
     do {

@@ -1,5 +1,6 @@
 import EvolutionSimulator
 import Foundation
+import Logging
 import Testing
 @testable import WaqtorApp
 import WaqtorProto
@@ -8,7 +9,7 @@ import WaqtorTestSupport
 
 /// Starts a simulator and the application pointed at it.
 func withGateway<T>(
-    apiKey: String = "sim-test-key", serverKey: String? = nil,
+    apiKey: String = "sim-test-key", serverKey: String? = nil, logger: Logger = quietLogger,
     _ body: (EvolutionSimulator, WaqtorApplication, RPCClient) async throws -> T
 ) async throws -> T {
     let simulator = try await EvolutionSimulator.start(.init(apiKey: apiKey))
@@ -17,7 +18,7 @@ func withGateway<T>(
     configuration.gatewayAPIKey = serverKey ?? apiKey
     configuration.gatewayTimeout = .seconds(5)
     do {
-        let result = try await withApplication(configuration) { app, client in try await body(simulator, app, client) }
+        let result = try await withApplication(configuration, logger: logger) { app, client in try await body(simulator, app, client) }
         await simulator.stop()
         return result
     } catch {

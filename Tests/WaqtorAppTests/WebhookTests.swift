@@ -233,13 +233,14 @@ struct WebhookTests {
             #expect(try await h.app.postgres.query("SELECT * FROM instances").count == 0)
             // B cannot read, change or delete A's instance by id, nor write an event for it.
             #expect(try await h.app.instances.get(tenantID: b.tenant.id, id: instA.instance.id) == nil)
-            #expect(try await h.app.instances.updateState(tenantID: b.tenant.id, id: instA.instance.id, change: .loggedOut(reason: 401)) == false)
+            #expect(try await h.app.instances.updateConnection(tenantID: b.tenant.id, id: instA.instance.id, .event(.loggedOut(reason: 401), at: nil)) == nil)
             #expect(try await h.app.instances.delete(tenantID: b.tenant.id, id: instA.instance.id) == false)
-            await #expect(throws: (any Error).self) {
-                try await h.app.instances.recordEvent(
-                    WebhookTarget(instanceID: instA.instance.id, tenantID: b.tenant.id, secretHash: []),
-                    event: "x", dedupeKey: "x", payload: "{}", stateChange: nil)
-            }
+            // Under B's tenant, A's instance does not exist: nothing is stored for it.
+            let foreign = try await h.app.instances.recordEvent(
+                WebhookTarget(instanceID: instA.instance.id, tenantID: b.tenant.id, secretHash: []),
+                event: "x", dedupeKey: "x", payload: "{}", connectionEvent: nil)
+            #expect(foreign == .instanceGone)
+            #expect(try await h.rows("webhook_events", as: b.tenant.id).count == 1)
             #expect(try await h.app.instances.list(tenantID: b.tenant.id).map(\.id) == [instB.instance.id])
             #expect(try await h.app.instances.list(tenantID: a.tenant.id).count == 2)
             // Deleting an instance deletes its events.
@@ -270,7 +271,6 @@ struct WebhookTests {
                 ("array", Array("[1,2,3]".utf8), "application/json", 400),
                 ("no event", json(["data": ["a": 1]]), "application/json", 400),
                 ("no data", json(["event": "messages.upsert"]), "application/json", 400),
-                ("null data", json(["event": "messages.upsert", "data": NSNull()]), "application/json", 400),
                 ("NUL in a string", Array(#"{"event":"x","data":{"t":"a\u0000b"}}"#.utf8), "application/json", 400),
                 ("form", valid, "application/x-www-form-urlencoded", 415),
                 ("text", valid, "text/plain", 415),
@@ -301,6 +301,75 @@ struct WebhookTests {
             let events = try await h.app.instances.events(tenantID: a.tenant.id, limit: 1000)
             #expect(events.count == validCount + 1)
             #expect(events.allSatisfy { $0.dedupeKey.hasPrefix("message:3EB0VALID") || $0.dedupeKey == "message:3EB0CHARSET" })
+        }
+    }
+}
+
+extension WebhookTests {
+    @Test("logout.instance with \"data\": null (as 2.3.6 posts it) is stored, and alone it flags the number for re-pairing")
+    func logoutWithNullData() async throws {
+        try await withWebhooks { h, tenants in
+            let a = try await signUp(tenants)
+            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            #expect(try await h.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:00:00.000Z")).status == 200)
+            #expect(try await h.instance(inst).state == .open)
+            // The other events of the logged-out close were lost: this one is enough.
+            let logout = try await h.post(inst, envelope("logout.instance", inst, NSNull(), at: "2026-11-25T10:00:01.000Z"))
+            #expect(logout.status == 200, "\(logout.bodyString)")
+            #expect(logout.bodyString.contains("\"duplicate\":false"))
+            let row = try await h.instance(inst)
+            #expect(row.state == .needsRepairing && row.needsRepairing && row.stateReason == 401)
+            // Retried, it is the same delivery; remove.instance also comes with null data.
+            #expect(try await h.post(inst, envelope("logout.instance", inst, NSNull(), at: "2026-11-25T10:00:01.000Z")).bodyString.contains("\"duplicate\":true"))
+            #expect(try await h.post(inst, envelope("remove.instance", inst, NSNull(), at: "2026-11-25T10:00:02.000Z")).status == 200)
+            let events = try await h.app.instances.events(tenantID: a.tenant.id, instanceID: inst.instance.id)
+            #expect(events.map(\.event) == ["connection.update", "logout.instance", "remove.instance"])
+            try #require(events.count == 3)
+            let stored = try JSONSerialization.jsonObject(with: Data(events[1].payload.utf8)) as? [String: Any]
+            #expect(stored?["data"] is NSNull)
+        }
+    }
+
+    @Test("connection changes follow the gateway's date_time, not arrival: a late older event changes nothing")
+    func orderedByDateTime() async throws {
+        try await withWebhooks { h, tenants in
+            let a = try await signUp(tenants)
+            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            #expect(try await h.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:00:00.000Z")).status == 200)
+            // A reconnect: open (10:05:00.040) arrives before the connecting (10:05:00.000) it followed.
+            #expect(try await h.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:05:00.040Z")).status == 200)
+            let late = try await h.post(inst, connectionUpdate(inst, state: "connecting", reason: 200, at: "2026-11-25T10:05:00.000Z"))
+            #expect(late.status == 200 && late.bodyString.contains("\"duplicate\":false"), "stored, acknowledged")
+            var row = try await h.instance(inst)
+            #expect(row.state == .open)
+            #expect(row.stateGatewayTime == GatewayTime("2026-11-25T10:05:00.040Z"))
+            // A newer one applies.
+            #expect(try await h.post(inst, connectionUpdate(inst, state: "close", reason: 428, at: "2026-11-25T10:06:00.000Z")).status == 200)
+            row = try await h.instance(inst)
+            #expect(row.state == .close && row.stateReason == 428)
+            #expect(try await h.app.instances.events(tenantID: a.tenant.id, instanceID: inst.instance.id).count == 4)
+        }
+    }
+
+    @Test("a webhook racing the instance's deletion gets 404, which the gateway does not retry, not 503")
+    func raceWithDeletion() async throws {
+        try await withWebhooks { h, tenants in
+            let a = try await signUp(tenants)
+            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let store = h.app.instances
+            // The instance is deleted after the listener found it and checked the secret, before
+            // the event is stored.
+            let processor = WebhookProcessor(instances: store, logger: quietLogger, beforeStore: { target in
+                _ = try? await store.delete(tenantID: target.tenantID, id: target.instanceID)
+            })
+            let server = WebhookServer(configuration: WebhookServerConfiguration(port: 0), processor: processor, logger: quietLogger)
+            try await server.start()
+            let racing = WebhookHarness(app: h.app, http: h.http, port: try #require(server.localPort))
+            let response = try await racing.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:00:00.000Z"))
+            await server.shutdown()
+            #expect(response.status == 404, "\(response.status) \(response.bodyString)")
+            #expect(response.bodyString.contains("deleted"))
+            #expect(try await h.rows("webhook_events", as: a.tenant.id).count == 0)
         }
     }
 }

@@ -60,18 +60,22 @@ struct ErrorMappingTests {
         let media = try #require(await gatewayError { try await h.client.sendMedia(instance: name, number: "5511", mediatype: .image, media: .url("https://cdn.example.com/a.jpg")) })
         #expect(media.kind == .connectionClosed && media.status == 500 && media.messages == ["Error: Connection Closed"])
         let numbers = try #require(await gatewayError { try await h.client.whatsappNumbers(instance: name, numbers: ["5511"]) })
-        #expect(numbers.kind == .connectionClosed && numbers.status == 500 && numbers.messages == ["Error: Connection Closed"])
-        #expect(!numbers.body.contains("\"response\""))  // no wrapper on this route
+        #expect(numbers.kind == .connectionClosed && numbers.status == 400 && numbers.messages == ["Connection Closed"])
+        #expect(!numbers.body.contains("\"response\""))  // no wrapper on this route: the raw Boom
 
         // Forced shapes on an open instance (the state says open, the socket is dead).
         h.simulator.connect(instance: name)
-        for shape in [SendFailure.ClosedShape.text400, .media500, .string500] {
+        for shape in [SendFailure.ClosedShape.text400, .media500, .string500, .boom400] {
             let control = try await h.raw("POST", "/_sim/send-failure/\(name)", body: "{\"mode\":\"connection-closed\",\"shape\":\"\(shape.rawValue)\"}")
             #expect(control.status == 200)
             let error = try #require(await gatewayError { try await h.client.sendText(instance: name, number: "5511", text: "x") })
             #expect(error.kind == .connectionClosed, "\(shape)")
-            #expect(error.status == (shape == .text400 ? 400 : 500))
-            #expect(error.body.contains(shape == .string500 ? "\"message\":\"Error: Connection Closed\"" : "[\"Error: Connection Closed\"]"))
+            #expect(error.status == (shape == .text400 || shape == .boom400 ? 400 : 500))
+            switch shape {
+            case .string500: #expect(error.body.contains("\"message\":\"Error: Connection Closed\""))
+            case .boom400: #expect(error.body.contains("\"isBoom\":true"))
+            default: #expect(error.body.contains("[\"Error: Connection Closed\"]"))
+            }
         }
         h.simulator.setSendFailure(SendFailure(), instance: name)
         #expect(try await h.client.sendText(instance: name, number: "5511", text: "back").messageId.hasPrefix("3EB0"))

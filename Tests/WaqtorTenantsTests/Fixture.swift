@@ -70,7 +70,7 @@ struct Fixture {
         #expect(target.tenantID == profile.id && target.accepts(secret: instance.webhookSecret))
         try await instances.recordEvent(target, event: "connection.update", dedupeKey: "k1",
                                         payload: #"{"event":"connection.update","data":{"state":"open"}}"#,
-                                        stateChange: .connection(.open, reason: 200))
+                                        connectionEvent: .connection(.open, reason: 200))
         return (profile, session, key)
     }
 

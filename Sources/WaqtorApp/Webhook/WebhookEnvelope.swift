@@ -12,8 +12,10 @@ struct WebhookEnvelope: Sendable {
     var event: String
     /// What makes a repeated delivery recognisable (see ``dedupeKey(event:envelope:data:)``).
     var dedupeKey: String
-    /// The state change the event carries, if any.
-    var stateChange: InstanceStateChange?
+    /// The connection change the event carries, if any.
+    var connectionEvent: GatewayConnectionEvent?
+    /// The envelope's `date_time`: the gateway's clock, which orders connection changes.
+    var time: GatewayTime?
 
     enum ParseError: Error, Equatable {
         case malformedJSON
@@ -21,6 +23,7 @@ struct WebhookEnvelope: Sendable {
     }
 
     /// Parses a body. Throws on malformed JSON or an envelope without `event` (string) or `data`.
+    /// `data` may be null: 2.3.6 posts `logout.instance` and `remove.instance` with `"data": null`.
     static func parse(_ body: [UInt8]) throws(ParseError) -> WebhookEnvelope {
         let object: Any
         do {
@@ -32,10 +35,11 @@ struct WebhookEnvelope: Sendable {
         guard let event = envelope["event"] as? String, !event.isEmpty, event.utf8.count <= 100 else {
             throw .notAnEnvelope("no \"event\" name")
         }
-        guard let data = envelope["data"], !(data is NSNull) else { throw .notAnEnvelope("no \"data\"") }
+        guard let data = envelope["data"] else { throw .notAnEnvelope("no \"data\"") }
         return WebhookEnvelope(
             event: event, dedupeKey: dedupeKey(event: event, envelope: envelope, data: data),
-            stateChange: stateChange(event: event, data: data))
+            connectionEvent: connectionEvent(event: event, data: data),
+            time: (envelope["date_time"] as? String).flatMap(GatewayTime.init))
     }
 
     /// Message events by message id (`data.key.id`; a message sent by the API may arrive as
@@ -70,15 +74,19 @@ struct WebhookEnvelope: Sendable {
         return "sha256:" + SHA256.hex(material)
     }
 
-    static func stateChange(event: String, data: Any) -> InstanceStateChange? {
+    static func connectionEvent(event: String, data: Any) -> GatewayConnectionEvent? {
         let object = data as? [String: Any]
         switch event {
         case "connection.update":
-            guard let raw = object?["state"] as? String, let state = InstanceState(rawValue: raw), state != .needsRepairing else {
-                return nil
-            }
-            return .connection(state, reason: integer(object?["statusReason"]))
+            guard let raw = object?["state"] as? String, let state = InstanceState(rawValue: raw),
+                  [.open, .connecting, .close, .refused].contains(state)
+            else { return nil }
+            // On open, 2.3.6 adds the paired number's JID and its profile name.
+            return .connection(
+                state, reason: integer(object?["statusReason"]),
+                wuid: object?["wuid"] as? String, profileName: object?["profileName"] as? String)
         case "logout.instance":
+            // `data` is null in 2.3.6: the reason, if any, came with status.instance.
             return .loggedOut(reason: nil)
         case "status.instance":
             // {status: "closed", disconnectionReasonCode}: sent before logout.instance on a

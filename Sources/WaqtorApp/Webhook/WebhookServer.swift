@@ -42,6 +42,8 @@ struct WebhookOutcome: Sendable {
 struct WebhookProcessor: Sendable {
     let instances: InstanceStore
     let logger: Logger
+    /// Runs after authentication, before the event is stored (tests use it to race a deletion).
+    var beforeStore: (@Sendable (WebhookTarget) async -> Void)? = nil
 
     /// Gateway names we ever create: `wq-…`, lowercase letters, digits and hyphens.
     static func plausibleGatewayName(_ name: String) -> Bool {
@@ -74,14 +76,22 @@ struct WebhookProcessor: Sendable {
             }
         }
         // 3. Durable before 200; a repeated delivery is acknowledged and changes nothing.
+        await beforeStore?(target)
         do {
-            let stored = try await instances.recordEvent(
+            let recorded = try await instances.recordEvent(
                 target, event: envelope.event, dedupeKey: envelope.dedupeKey,
-                payload: String(decoding: body, as: UTF8.self), stateChange: envelope.stateChange)
+                payload: String(decoding: body, as: UTF8.self), connectionEvent: envelope.connectionEvent, at: envelope.time)
             logger.debug("webhook: event", metadata: [
-                "instance-id": "\(target.instanceID)", "event": "\(envelope.event)", "duplicate": "\(!stored)",
+                "instance-id": "\(target.instanceID)", "event": "\(envelope.event)", "outcome": "\(recorded)",
             ])
-            return .json(.ok, ["ok": "true", "duplicate": stored ? "false" : "true"])
+            switch recorded {
+            case .stored: return .json(.ok, ["ok": "true", "duplicate": "false"])
+            case .duplicate: return .json(.ok, ["ok": "true", "duplicate": "true"])
+            case .instanceGone:
+                // Deleted while this delivery was in flight: there is nothing to store it for, and
+                // a retry would find nothing either. The gateway does not retry a 404.
+                return .error(.notFound, "the instance was deleted")
+            }
         } catch let error as TenantStoreError where error.underlying?.sqlState?.hasPrefix("22") == true {
             // JSON that PostgreSQL's jsonb refuses (e.g. \u0000 in a string: 22P05): a data
             // exception, not an outage; a retry would fail the same way.
@@ -128,12 +138,18 @@ public final class WebhookServer: Sendable {
     }
     private let state = NIOLockedValueBox(State())
 
-    public init(
+    public convenience init(
         configuration: WebhookServerConfiguration, instances: InstanceStore, logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
+        self.init(configuration: configuration, processor: WebhookProcessor(instances: instances, logger: logger),
+                  logger: logger, eventLoopGroup: eventLoopGroup)
+    }
+
+    init(configuration: WebhookServerConfiguration, processor: WebhookProcessor, logger: Logger,
+         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
-        self.processor = WebhookProcessor(instances: instances, logger: logger)
+        self.processor = processor
         self.logger = logger
         self.group = eventLoopGroup
     }

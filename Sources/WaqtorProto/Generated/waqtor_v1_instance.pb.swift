@@ -13,11 +13,13 @@ public enum Waqtor_V1_ConnectionState: RawRepresentable, Hashable, Sendable, Cas
     case connecting // = 1
     /// Connected: messages flow.
     case `open` // = 2
-    /// Disconnected (e.g. logged out); pair again to use it.
+    /// Not connected: not paired yet, logged out on request, or the connection dropped (the gateway
+    /// then reconnects by itself). Pair it (GetQrCode) to use it.
     case close // = 3
     /// WhatsApp refused the connection.
     case refused // = 4
-    /// The session is damaged; pair the number again.
+    /// WhatsApp ended the session without being asked (logged out on the phone, or banned: close
+    /// reason 401, 402, 403 or 406); sending is paused. Pair the number again.
     case needsRepairing // = 5
     /// WhatsApp banned the number. Its campaigns are paused.
     case banned // = 6
@@ -70,10 +72,11 @@ public struct Waqtor_V1_Instance: ProtoMessage, Hashable {
     /// A label chosen by the tenant.
     public var displayName: String = ""
 
-    /// The number in E.164 (e.g. "+201001234567"); empty until paired.
+    /// The number in E.164 (e.g. "+201001234567"): the one WhatsApp paired, once connected (it
+    /// replaces the one given at creation); until then the one given at creation, or empty.
     public var phoneNumber: String = ""
 
-    /// The WhatsApp profile name, once connected.
+    /// The WhatsApp profile name of the paired number, once connected.
     public var profileName: String = ""
 
     /// The connection state.
@@ -236,7 +239,7 @@ extension Waqtor_V1_CreateInstanceRequest {
 public struct Waqtor_V1_CreateInstanceResponse: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.CreateInstanceResponse" }
 
-    /// The new instance (state CONNECTING or UNSPECIFIED).
+    /// The new instance, state CLOSE: it exists on the gateway, not paired yet (pair it with GetQrCode).
     public var instance: Waqtor_V1_Instance? = nil
 
     public init() {}
@@ -502,7 +505,9 @@ public struct Waqtor_V1_GetQrCodeRequest: ProtoMessage, Hashable {
     /// The instance.
     public var instanceID: String = ""
 
-    /// The number to pair, in E.164. When set, a pairing code is returned too.
+    /// The number to pair, in E.164 (empty: the instance's phone_number). When there is one, a
+    /// pairing code for that number is returned too; a pending pairing for another number, or one
+    /// showing a QR code only, is ended first.
     public var phoneNumber: String = ""
 
     public init() {}
@@ -556,7 +561,7 @@ public struct Waqtor_V1_GetQrCodeResponse: ProtoMessage, Hashable {
     /// The QR code's raw string (render it yourself if you prefer).
     public var qrCode: String = ""
 
-    /// The 8-character pairing code, when a phone number was given.
+    /// The 8-character pairing code for the number asked, when there is one.
     public var pairingCode: String = ""
 
     /// When the codes stop working (ask again after).
@@ -670,10 +675,10 @@ public struct Waqtor_V1_GetConnectionStateResponse: ProtoMessage, Hashable {
     /// The state.
     public var state: Waqtor_V1_ConnectionState = .unspecified
 
-    /// The gateway's explanation, if any.
+    /// What the state means for the tenant (e.g. the close reason, "logged out on request").
     public var detail: String = ""
 
-    /// Since when it is in that state.
+    /// Since when it is in that state (as stored).
     public var sinceTime: Google_Protobuf_Timestamp? = nil
 
     public init() {}
@@ -1130,15 +1135,20 @@ public enum Waqtor_V1_InstanceService {
         public static let getInstance = "waqtor.v1.InstanceService/GetInstance"
         /// Lists the tenant's instances.
         public static let listInstances = "waqtor.v1.InstanceService/ListInstances"
-        /// Returns the QR code (and, given a phone number, a pairing code) to link the number.
+        /// Returns the QR code (and, given a phone number, a pairing code for that number) to link the
+        /// number. FAILED_PRECONDITION while a paired number reconnects (no code is needed).
         public static let getQrCode = "waqtor.v1.InstanceService/GetQrCode"
-        /// Returns the connection state as the gateway reports it.
+        /// Returns the connection state, asking the gateway (NEEDS_REPAIRING is answered from the store:
+        /// only a new pairing clears it). When the gateway cannot be asked: UNAVAILABLE (with
+        /// retry-after-ms), or FAILED_PRECONDITION when it no longer knows the instance. GetInstance
+        /// returns the stored state without asking.
         public static let getConnectionState = "waqtor.v1.InstanceService/GetConnectionState"
         /// Returns the instance's pacing settings.
         public static let getPacing = "waqtor.v1.InstanceService/GetPacing"
         /// Changes the instance's pacing settings.
         public static let updatePacing = "waqtor.v1.InstanceService/UpdatePacing"
-        /// Logs the number out of WhatsApp (the instance stays and can be paired again).
+        /// Logs the number out of WhatsApp (the instance stays and can be paired again). The instance is
+        /// then CLOSE, not NEEDS_REPAIRING: a logout asked for is not a ban.
         public static let logoutInstance = "waqtor.v1.InstanceService/LogoutInstance"
         /// Deletes the instance (logging it out first); its campaigns are cancelled.
         public static let deleteInstance = "waqtor.v1.InstanceService/DeleteInstance"
@@ -1153,15 +1163,20 @@ public protocol Waqtor_V1_InstanceServiceHandler: Sendable {
     func getInstance(_ request: Waqtor_V1_GetInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_GetInstanceResponse
     /// Lists the tenant's instances.
     func listInstances(_ request: Waqtor_V1_ListInstancesRequest, context: ServerContext) async throws -> Waqtor_V1_ListInstancesResponse
-    /// Returns the QR code (and, given a phone number, a pairing code) to link the number.
+    /// Returns the QR code (and, given a phone number, a pairing code for that number) to link the
+    /// number. FAILED_PRECONDITION while a paired number reconnects (no code is needed).
     func getQrCode(_ request: Waqtor_V1_GetQrCodeRequest, context: ServerContext) async throws -> Waqtor_V1_GetQrCodeResponse
-    /// Returns the connection state as the gateway reports it.
+    /// Returns the connection state, asking the gateway (NEEDS_REPAIRING is answered from the store:
+    /// only a new pairing clears it). When the gateway cannot be asked: UNAVAILABLE (with
+    /// retry-after-ms), or FAILED_PRECONDITION when it no longer knows the instance. GetInstance
+    /// returns the stored state without asking.
     func getConnectionState(_ request: Waqtor_V1_GetConnectionStateRequest, context: ServerContext) async throws -> Waqtor_V1_GetConnectionStateResponse
     /// Returns the instance's pacing settings.
     func getPacing(_ request: Waqtor_V1_GetPacingRequest, context: ServerContext) async throws -> Waqtor_V1_GetPacingResponse
     /// Changes the instance's pacing settings.
     func updatePacing(_ request: Waqtor_V1_UpdatePacingRequest, context: ServerContext) async throws -> Waqtor_V1_UpdatePacingResponse
-    /// Logs the number out of WhatsApp (the instance stays and can be paired again).
+    /// Logs the number out of WhatsApp (the instance stays and can be paired again). The instance is
+    /// then CLOSE, not NEEDS_REPAIRING: a logout asked for is not a ban.
     func logoutInstance(_ request: Waqtor_V1_LogoutInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_LogoutInstanceResponse
     /// Deletes the instance (logging it out first); its campaigns are cancelled.
     func deleteInstance(_ request: Waqtor_V1_DeleteInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_DeleteInstanceResponse
@@ -1223,12 +1238,16 @@ public struct Waqtor_V1_InstanceServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.InstanceService/ListInstances", request: request, responseType: Waqtor_V1_ListInstancesResponse.self, options: options)
     }
 
-    /// Returns the QR code (and, given a phone number, a pairing code) to link the number.
+    /// Returns the QR code (and, given a phone number, a pairing code for that number) to link the
+    /// number. FAILED_PRECONDITION while a paired number reconnects (no code is needed).
     public func getQrCode(_ request: Waqtor_V1_GetQrCodeRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_GetQrCodeResponse {
         try await client.unary(method: "waqtor.v1.InstanceService/GetQrCode", request: request, responseType: Waqtor_V1_GetQrCodeResponse.self, options: options)
     }
 
-    /// Returns the connection state as the gateway reports it.
+    /// Returns the connection state, asking the gateway (NEEDS_REPAIRING is answered from the store:
+    /// only a new pairing clears it). When the gateway cannot be asked: UNAVAILABLE (with
+    /// retry-after-ms), or FAILED_PRECONDITION when it no longer knows the instance. GetInstance
+    /// returns the stored state without asking.
     public func getConnectionState(_ request: Waqtor_V1_GetConnectionStateRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_GetConnectionStateResponse {
         try await client.unary(method: "waqtor.v1.InstanceService/GetConnectionState", request: request, responseType: Waqtor_V1_GetConnectionStateResponse.self, options: options)
     }
@@ -1243,7 +1262,8 @@ public struct Waqtor_V1_InstanceServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.InstanceService/UpdatePacing", request: request, responseType: Waqtor_V1_UpdatePacingResponse.self, options: options)
     }
 
-    /// Logs the number out of WhatsApp (the instance stays and can be paired again).
+    /// Logs the number out of WhatsApp (the instance stays and can be paired again). The instance is
+    /// then CLOSE, not NEEDS_REPAIRING: a logout asked for is not a ban.
     public func logoutInstance(_ request: Waqtor_V1_LogoutInstanceRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_LogoutInstanceResponse {
         try await client.unary(method: "waqtor.v1.InstanceService/LogoutInstance", request: request, responseType: Waqtor_V1_LogoutInstanceResponse.self, options: options)
     }

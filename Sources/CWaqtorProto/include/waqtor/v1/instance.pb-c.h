@@ -57,7 +57,8 @@ typedef enum _Waqtor__V1__ConnectionState {
    */
   WAQTOR__V1__CONNECTION_STATE__CONNECTION_STATE_OPEN = 2,
   /*
-   * Disconnected (e.g. logged out); pair again to use it.
+   * Not connected: not paired yet, logged out on request, or the connection dropped (the gateway
+   * then reconnects by itself). Pair it (GetQrCode) to use it.
    */
   WAQTOR__V1__CONNECTION_STATE__CONNECTION_STATE_CLOSE = 3,
   /*
@@ -65,7 +66,8 @@ typedef enum _Waqtor__V1__ConnectionState {
    */
   WAQTOR__V1__CONNECTION_STATE__CONNECTION_STATE_REFUSED = 4,
   /*
-   * The session is damaged; pair the number again.
+   * WhatsApp ended the session without being asked (logged out on the phone, or banned: close
+   * reason 401, 402, 403 or 406); sending is paused. Pair the number again.
    */
   WAQTOR__V1__CONNECTION_STATE__CONNECTION_STATE_NEEDS_REPAIRING = 5,
   /*
@@ -92,11 +94,12 @@ struct  Waqtor__V1__Instance
    */
   char *display_name;
   /*
-   * The number in E.164 (e.g. "+201001234567"); empty until paired.
+   * The number in E.164 (e.g. "+201001234567"): the one WhatsApp paired, once connected (it
+   * replaces the one given at creation); until then the one given at creation, or empty.
    */
   char *phone_number;
   /*
-   * The WhatsApp profile name, once connected.
+   * The WhatsApp profile name of the paired number, once connected.
    */
   char *profile_name;
   /*
@@ -160,7 +163,7 @@ struct  Waqtor__V1__CreateInstanceResponse
 {
   ProtobufCMessage base;
   /*
-   * The new instance (state CONNECTING or UNSPECIFIED).
+   * The new instance, state CLOSE: it exists on the gateway, not paired yet (pair it with GetQrCode).
    */
   Waqtor__V1__Instance *instance;
 };
@@ -253,7 +256,9 @@ struct  Waqtor__V1__GetQrCodeRequest
    */
   char *instance_id;
   /*
-   * The number to pair, in E.164. When set, a pairing code is returned too.
+   * The number to pair, in E.164 (empty: the instance's phone_number). When there is one, a
+   * pairing code for that number is returned too; a pending pairing for another number, or one
+   * showing a QR code only, is ended first.
    */
   char *phone_number;
 };
@@ -277,7 +282,7 @@ struct  Waqtor__V1__GetQrCodeResponse
    */
   char *qr_code;
   /*
-   * The 8-character pairing code, when a phone number was given.
+   * The 8-character pairing code for the number asked, when there is one.
    */
   char *pairing_code;
   /*
@@ -321,11 +326,11 @@ struct  Waqtor__V1__GetConnectionStateResponse
    */
   Waqtor__V1__ConnectionState state;
   /*
-   * The gateway's explanation, if any.
+   * What the state means for the tenant (e.g. the close reason, "logged out on request").
    */
   char *detail;
   /*
-   * Since when it is in that state.
+   * Since when it is in that state (as stored).
    */
   Google__Protobuf__Timestamp *since_time;
 };
