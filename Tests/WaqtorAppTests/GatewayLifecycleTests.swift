@@ -57,42 +57,6 @@ struct NumberFixture {
     }
 }
 
-/// Log records kept in memory.
-final class CapturedLogs: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-        var text: String { ([message] + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ") }
-    }
-
-    private let box = NIOLockedValueBox<[Record]>([])
-    var records: [Record] { box.withLockedValue { $0 } }
-
-    var logger: Logger {
-        var logger = Logger(label: "waqtor.test.captured") { _ in Handler(logs: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let logs: CapturedLogs
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var merged = metadata
-            if let extra = event.metadata { merged.merge(extra) { $1 } }
-            let record = Record(level: event.level, message: event.message.description, metadata: merged.mapValues { "\($0)" })
-            logs.box.withLockedValue { $0.append(record) }
-        }
-    }
-}
-
 @Suite("WhatsApp numbers against a 2.3.6-shaped gateway")
 struct GatewayLifecycleTests {
     @Test("connection.update open stores the number WhatsApp paired and its profile name")

@@ -16,15 +16,6 @@ func encoding<M: ProtoMessage>(_ message: M, plusString value: String, field num
 }
 
 /// The error a call ended with (nil when it succeeded).
-func rpcError(_ body: () async throws -> Void) async -> RPCError? {
-    do {
-        try await body()
-        return nil
-    } catch {
-        return error as? RPCError ?? RPCError(code: .unknown, message: "\(error)")
-    }
-}
-
 @Suite("Strings holding U+0000 over RPC")
 struct NULStringTests {
     @Test("SignUp with a NUL in the name, Login with one after the password: INVALID_ARGUMENT naming the field")

@@ -8,65 +8,6 @@ import WaqtorRPC
 import WaqtorStore
 import WaqtorTestSupport
 
-/// Log records kept in memory, so that a test can check what the server logged and at what level.
-final class CapturedLogs: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let records = NIOLockedValueBox<[Record]>([])
-    private let waiters = NIOLockedValueBox<[(predicate: @Sendable (Record) -> Bool, signal: Signal)]>([])
-
-    var all: [Record] { records.withLockedValue { $0 } }
-
-    func append(_ record: Record) {
-        records.withLockedValue { $0.append(record) }
-        let ready = waiters.withLockedValue { waiters in
-            let (matched, rest) = (waiters.filter { $0.predicate(record) }, waiters.filter { !$0.predicate(record) })
-            waiters = rest
-            return matched
-        }
-        for waiter in ready { waiter.signal.fire() }
-    }
-
-    /// Waits until a record matching `predicate` was logged (now or earlier).
-    func wait(for predicate: @escaping @Sendable (Record) -> Bool) async {
-        let signal = Signal()
-        let already = records.withLockedValue { records -> Bool in
-            if records.contains(where: predicate) { return true }
-            waiters.withLockedValue { $0.append((predicate, signal)) }
-            return false
-        }
-        if already { return }
-        await signal.wait()
-    }
-
-    func logger(level: Logger.Level = .debug) -> Logger {
-        var logger = Logger(label: "waqtor.test.captured") { _ in Handler(sink: self) }
-        logger.logLevel = level
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let sink: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var all = metadata.mapValues { "\($0)" }
-            for (key, value) in event.metadata ?? [:] { all[key] = "\(value)" }
-            sink.append(Record(level: event.level, message: "\(event.message)", metadata: all))
-        }
-    }
-}
-
 @Suite("Outages and cancellation reach the caller with the right status")
 struct OutageStatusTests {
     @Test("a Redis shard that cannot be reached is UNAVAILABLE with retry-after-ms, naming the shard")
@@ -124,7 +65,7 @@ struct OutageStatusTests {
     @Test("a call cancelled inside the database driver ends as DEADLINE_EXCEEDED, logged at debug, not as a failure")
     func cancelledInsideTheDriverIsNotAFailure() async throws {
         let logs = CapturedLogs()
-        let app = try WaqtorApplication(configuration: testConfiguration(), logger: logs.logger())
+        let app = try WaqtorApplication(configuration: testConfiguration(), logger: logs.logger)
         try await app.start()
         let client = RPCClient(host: "127.0.0.1", port: try #require(app.rpcPort))
         let tenants = Waqtor_V1_TenantServiceClient(client: client)
@@ -156,10 +97,10 @@ struct OutageStatusTests {
         // The handler ends once its statement returns; its ending is logged (at debug, as ended
         // early; before the fix, at error level as a failure).
         await logs.wait { $0.message == "call ended early" || $0.message == "handler failed" }
-        let ended = try #require(logs.all.first { $0.message == "call ended early" })
+        let ended = try #require(logs.records.first { $0.message == "call ended early" })
         #expect(ended.level == .debug)
         #expect(ended.metadata["status"] == "DEADLINE_EXCEEDED")
-        #expect(!logs.all.contains { $0.message == "handler failed" })
+        #expect(!logs.records.contains { $0.message == "handler failed" })
 
         await client.close()
         await app.shutdown()

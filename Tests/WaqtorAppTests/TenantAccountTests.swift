@@ -7,18 +7,6 @@ import WaqtorStore
 import WaqtorTenants
 import WaqtorTestSupport
 
-/// The error a call ends with, or nil when it succeeds.
-func rpcError(_ body: () async throws -> Void) async -> RPCError? {
-    do {
-        try await body()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(code: .unknown, message: "\(error)")
-    }
-}
-
 /// A pool as the database owner, to set what no API call can (an expiry in the past).
 func withOwnerPool<T>(_ body: (PostgresPool) async throws -> T) async throws -> T {
     let pool = PostgresPool(configuration: PostgresConfiguration(connectionString: TestEnvironment.databaseOwnerURL, poolSize: 1))
