@@ -245,7 +245,7 @@ struct PostgresPoolTests {
     @Test func pingMeasuresARoundTrip() async throws {
         let pool = Self.appPool(size: 1)
         let duration = try await pool.ping()
-        #expect(duration > .zero && duration < .seconds(5))
+        #expect(duration > .zero)
         await pool.shutdown()
     }
 
