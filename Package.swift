@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C layers: protoc-c output, and the system libraries behind thin module maps.
@@ -134,6 +135,8 @@ let package = Package(
             dependencies: ["WaqtorCrypto", 
                 "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP", "WaqtorAuth", "WaqtorTenants",
                 "WaqtorEvolution", "EvolutionSimulator",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

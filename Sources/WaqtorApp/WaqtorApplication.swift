@@ -30,7 +30,7 @@ public final class WaqtorApplication: Sendable {
     /// The Evolution API client.
     public let gateway: EvolutionClient
     /// The simulator started inside the server when `gateway.url = embedded`.
-    private let embeddedGateway = NIOLockedValueBox<EvolutionSimulator?>(nil)
+    let embeddedGateway = NIOLockedValueBox<EvolutionSimulator?>(nil)
 
     /// Builds the parts; nothing connects or listens until ``start()``.
     public init(configuration: WaqtorConfiguration, logger: Logger) throws(ConfigurationError) {
@@ -113,18 +113,15 @@ public final class WaqtorApplication: Sendable {
             logger: logger)
     }
 
-    /// Applies pending migrations (when `database.migrate` is on) and starts listening.
+    /// Applies pending migrations (when `database.migrate` is on) and starts every part in this
+    /// process (the role `all`), for embedding and tests; stop with ``shutdown()``. The server
+    /// program uses ``run(role:)`` instead, which also handles signals.
     public func start() async throws {
         if configuration.databaseMigrate {
             try await migrate()
         }
         if configuration.gatewayURL == "embedded" {
-            let connectAfter = configuration.gatewayEmbeddedConnectAfter
-            let simulator = try await EvolutionSimulator.start(.init(
-                host: "127.0.0.1", port: configuration.gatewayEmbeddedPort, apiKey: configuration.gatewayAPIKey,
-                connectAfter: connectAfter == .zero ? nil : connectAfter))
-            embeddedGateway.withLockedValue { $0 = simulator }
-            logger.info("embedded Evolution API simulator started", metadata: ["url": .string(simulator.baseURL)])
+            try await startEmbeddedGateway()
         }
         try await rpcServer.start()
         do {
@@ -165,9 +162,7 @@ public final class WaqtorApplication: Sendable {
     public func shutdown() async {
         await webhookServer.shutdown()
         await rpcServer.shutdown()
-        if let simulator = embeddedGateway.withLockedValue({ $0 }) { await simulator.stop() }
-        await http.shutdown()
-        await redis.shutdown()
-        await postgres.shutdown()
+        await stopEmbeddedGateway()
+        await closeBackends()
     }
 }

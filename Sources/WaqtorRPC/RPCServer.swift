@@ -18,6 +18,8 @@ public final class RPCServer: Sendable {
     private let methods: MethodTable
     private let logger: Logger
     private let group: any EventLoopGroup
+    /// Begun by ``shutdown()``: streaming handlers learn of the drain through their context.
+    public let drain = ServerDrain()
 
     private struct State {
         var listener: (any Channel)?
@@ -67,7 +69,8 @@ public final class RPCServer: Sendable {
                     // cannot grow the server's memory without bound.
                     try sync.addHandler(BackPressureHandler())
                     try sync.addHandler(ServerConnectionHandler(
-                        configuration: configuration, methods: methods, connectionID: connectionID, logger: logger))
+                        configuration: configuration, methods: methods, connectionID: connectionID, logger: logger,
+                        drain: self.drain))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
@@ -109,6 +112,7 @@ public final class RPCServer: Sendable {
             return (state.listener, Array(state.connections.values))
         }
         logger.info("rpc server draining", metadata: ["connections": "\(connections.count)"])
+        drain.begin()
         try? await listener?.close()
         let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { state in
             state.listener = nil
@@ -123,11 +127,18 @@ public final class RPCServer: Sendable {
         let grace = configuration.shutdownGracePeriod
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { await self.waitUntilClosed(); return true }
-            group.addTask { (try? await Task.sleep(for: grace)) != nil ? false : true }
+            // Over when the grace period ends, or at once when the shutdown itself is cancelled (a
+            // second signal): either way the remaining connections are closed now. Closing them
+            // completes `waitUntilClosed`, so the group always ends.
+            group.addTask { try? await Task.sleep(for: grace); return false }
             let closedInTime = await group.next()!
             if !closedInTime {
                 let remaining = state.withLockedValue { Array($0.connections.values) }
-                logger.warning("grace period over; closing connections", metadata: ["connections": "\(remaining.count)"])
+                if Task.isCancelled {
+                    logger.warning("shutdown cancelled; closing connections now", metadata: ["connections": "\(remaining.count)"])
+                } else {
+                    logger.warning("grace period over; closing connections", metadata: ["connections": "\(remaining.count)"])
+                }
                 for connection in remaining {
                     connection.pipeline.fireUserInboundEventTriggered(RPCServerEvent.forceClose)
                 }

@@ -29,6 +29,14 @@ public struct ServerContext: Sendable {
         method: String, metadata: Metadata, deadline: ContinuousClock.Instant?, requestID: String,
         peer: String, logger: Logger
     ) {
+        self.init(method: method, metadata: metadata, deadline: deadline, requestID: requestID, peer: peer, logger: logger, drain: ServerDrain())
+    }
+
+    /// A context whose ``isDraining`` follows `drain` (tests of streaming handlers).
+    public init(
+        method: String, metadata: Metadata, deadline: ContinuousClock.Instant?, requestID: String,
+        peer: String, logger: Logger, drain: ServerDrain
+    ) {
         self.method = method
         self.metadata = metadata
         self.deadlineUptimeNanos = deadline.map { deadline in
@@ -39,7 +47,7 @@ public struct ServerContext: Sendable {
             return overflow || at > UInt64(Int64.max) ? UInt64(Int64.max) : at
         }
         self.requestID = requestID
-        self.connection = ConnectionContext(peer: peer, logger: logger)
+        self.connection = ConnectionContext(peer: peer, logger: logger, drain: drain)
     }
 
     init(
@@ -72,10 +80,13 @@ final class ConnectionContext: Sendable {
     let logger: Logger
     /// The logger's level, read once per connection rather than per call.
     let logsCalls: Bool
+    /// The server's graceful-shutdown signal.
+    let drain: ServerDrain
 
-    init(peer: String, logger: Logger) {
+    init(peer: String, logger: Logger, drain: ServerDrain) {
         self.peer = peer
         self.logger = logger
+        self.drain = drain
         self.logsCalls = logger.logLevel <= .debug
     }
 }

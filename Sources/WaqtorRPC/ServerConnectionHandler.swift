@@ -33,6 +33,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let configuration: RPCServerConfiguration
     private let methods: MethodTable
     private let connectionID: UInt64
+    /// The server's graceful-shutdown signal, handed to every call's context.
+    private let drain: ServerDrain
     // The handler lives on one event loop and never hands out its state, so its fields skip the
     // runtime's dynamic exclusivity tracking (measurable per call; see BENCHMARKS.md).
     @exclusivity(unchecked) private var logger: Logger
@@ -72,14 +74,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Set when the call being started ended before its task first suspended.
     @exclusivity(unchecked) private var endedNow = false
 
-    init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger) {
+    init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger, drain: ServerDrain = ServerDrain()) {
+        self.drain = drain
         self.configuration = configuration
         self.methods = methods
         self.connectionID = connectionID
         self.logger = logger
         self.reader = FrameReader(maxFrameLength: configuration.maxFrameLength)
         self.logger[metadataKey: "connection"] = .stringConvertible(connectionID)
-        self.connectionContext = ConnectionContext(peer: "unknown", logger: self.logger)
+        self.connectionContext = ConnectionContext(peer: "unknown", logger: self.logger, drain: drain)
     }
 
     // MARK: Pipeline life
@@ -105,7 +108,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             peer = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
         }
         logger[metadataKey: "peer"] = .string(peer)
-        connectionContext = ConnectionContext(peer: peer, logger: logger)
+        connectionContext = ConnectionContext(peer: peer, logger: logger, drain: drain)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
             bound.value.handshakeTimedOut()

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import WaqtorApp
@@ -40,7 +39,9 @@ struct WaqtorServer: AsyncParsableCommand {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply migrations, start the server, and run until SIGTERM or SIGINT.")
+    static let configuration = CommandConfiguration(
+        abstract: "Apply migrations, start the server's role, and run until SIGTERM or SIGINT.",
+        discussion: "A first SIGTERM or SIGINT drains (calls in flight finish, up to rpc.shutdown_grace); a second one stops at once.")
 
     @OptionGroup var options: ConfigOptions
 
@@ -49,23 +50,14 @@ struct Serve: AsyncParsableCommand {
         WaqtorLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "waqtor.server")
         let app = try WaqtorApplication(configuration: configuration, logger: logger)
-        let signals = ShutdownSignals()
+        // Runs the role's services until SIGTERM or SIGINT (a graceful drain); a second signal
+        // ends at once. See WaqtorApplication+Lifecycle.swift.
         do {
-            try await app.start()
+            try await app.run()
         } catch {
-            logger.critical("start-up failed", metadata: ["error": "\(error)"])
-            await app.shutdown()
+            logger.critical("server failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        logger.info("waqtor-server ready", metadata: [
-            "role": .string(configuration.role.rawValue),
-            "rpc": .string("\(configuration.rpcHost):\(app.rpcPort ?? configuration.rpcPort)"),
-            "webhook": .string("\(configuration.webhookHost):\(app.webhookPort ?? configuration.webhookPort)"),
-            "redis_shards": .stringConvertible(configuration.redisShards.count),
-        ])
-        let signal = await signals.next()
-        logger.info("shutting down", metadata: ["signal": .string(signal)])
-        await app.shutdown()
         logger.info("stopped")
     }
 }
@@ -119,31 +111,5 @@ struct PrintConfig: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         print(ConfigurationDescription.lines(configuration).joined(separator: "\n"))
-    }
-}
-
-/// SIGTERM and SIGINT as an awaitable event (the default actions are switched off so the server
-/// can drain instead of dying).
-final class ShutdownSignals {
-    private let stream: AsyncStream<String>
-    private let sources: [any DispatchSourceSignal]
-
-    init() {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        self.stream = stream
-        var sources: [any DispatchSourceSignal] = []
-        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(name) }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
-    }
-
-    func next() async -> String {
-        var iterator = stream.makeAsyncIterator()
-        return await iterator.next() ?? "end"
     }
 }

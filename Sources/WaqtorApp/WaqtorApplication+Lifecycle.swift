@@ -1,0 +1,190 @@
+import EvolutionSimulator
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import UnixSignals
+
+// How `waqtor-server serve` runs: each long-running part is a swift-service-lifecycle `Service`,
+// a role is a list of them, and one `ServiceGroup` owns start-up order, signals and shutdown.
+//
+// - SIGTERM or SIGINT begins a graceful shutdown: the group tells the services in reverse order,
+//   so the RPC server drains first (GOAWAY, calls in flight finish, streams learn of the drain),
+//   then the webhook listener stops, then the embedded gateway, and the backends close last.
+// - A second SIGTERM or SIGINT cancels the group: the RPC server closes its connections at once.
+//   (ServiceGroup refuses a signal that is both a graceful and a cancellation signal, so the
+//   second one is counted here, beside the group.)
+// - A service that fails (a port in use, say) ends the whole group with that error.
+
+extension WaqtorApplication {
+    /// Applies migrations (when `database.migrate` is on), runs the services of `role` (default:
+    /// the configured one) until SIGTERM or SIGINT, and returns once they have stopped.
+    public func run(role: WaqtorConfiguration.Role? = nil) async throws {
+        let role = role ?? configuration.role
+        if configuration.databaseMigrate {
+            try await migrate()
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services(for: role).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                do {
+                    try await group.run()
+                } catch where Task.isCancelled {
+                    // Cancelled by a second signal, on purpose: the stop is not a failure.
+                }
+                return true
+            }
+            tasks.addTask {
+                var seen = 0
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    seen += 1
+                    if seen == 2 { return false }
+                }
+                return false
+            }
+            while let groupEnded = try await tasks.next() {
+                if !groupEnded {
+                    logger.warning("second signal: stopping at once, without waiting for calls in flight")
+                }
+                tasks.cancelAll()
+                if groupEnded { return }
+            }
+        }
+    }
+
+    /// The services a role runs, in start order; a graceful shutdown stops them in reverse.
+    ///
+    /// - `api`: the RPC server, the webhook listener, and the embedded gateway when
+    ///   `gateway.url = embedded` (a worker-only process reaches that gateway on its port).
+    /// - `worker`: the send-queue workers (they arrive with the campaign work; until then a worker
+    ///   process holds its backends and opens no port).
+    /// - `all`: both.
+    func services(for role: WaqtorConfiguration.Role) -> [any Service] {
+        let servesAPI = role == .api || role == .all
+        var services: [any Service] = [BackendsService(application: self)]
+        var listeners: [ReadyGate] = []
+        if servesAPI {
+            if configuration.gatewayURL == "embedded" {
+                let gate = ReadyGate()
+                listeners.append(gate)
+                services.append(PartService(ready: gate, start: { try await self.startEmbeddedGateway() }, stop: { await self.stopEmbeddedGateway() }))
+            }
+            let webhookGate = ReadyGate()
+            let rpcGate = ReadyGate()
+            listeners += [webhookGate, rpcGate]
+            services.append(PartService(ready: webhookGate, start: { try await self.webhookServer.start() }, stop: { await self.webhookServer.shutdown() }))
+            services.append(PartService(ready: rpcGate, start: { try await self.rpcServer.start() }, stop: { await self.rpcServer.shutdown() }))
+        }
+        services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
+        return services
+    }
+
+    /// Starts the embedded Evolution API simulator (`gateway.url = embedded`).
+    func startEmbeddedGateway() async throws {
+        let connectAfter = configuration.gatewayEmbeddedConnectAfter
+        let simulator = try await EvolutionSimulator.start(.init(
+            host: "127.0.0.1", port: configuration.gatewayEmbeddedPort, apiKey: configuration.gatewayAPIKey,
+            connectAfter: connectAfter == .zero ? nil : connectAfter))
+        embeddedGateway.withLockedValue { $0 = simulator }
+        logger.info("embedded Evolution API simulator started", metadata: ["url": .string(simulator.baseURL)])
+    }
+
+    func stopEmbeddedGateway() async {
+        if let simulator = embeddedGateway.withLockedValue({ $0 }) { await simulator.stop() }
+    }
+
+    /// Closes the outbound HTTP client, the Redis shards and the PostgreSQL pool.
+    func closeBackends() async {
+        await http.shutdown()
+        await redis.shutdown()
+        await postgres.shutdown()
+    }
+}
+
+/// Opens once: a service says it is up, the ready line waits for all of them.
+final class ReadyGate: Sendable {
+    private let state = NIOLockedValueBox<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once ``open()`` has run. Not cancellable: a gate whose service failed is never
+    /// opened, and then the group cancels and ends every service anyway.
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isOpen = state.withLockedValue { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+}
+
+/// One part of the server that starts, runs until the group shuts down, and stops: the RPC server,
+/// the webhook listener, the embedded gateway.
+struct PartService: Service {
+    let ready: ReadyGate
+    let start: @Sendable () async throws -> Void
+    let stop: @Sendable () async -> Void
+
+    func run() async throws {
+        try await start()
+        ready.open()
+        // Returns on a graceful shutdown; throws when the group is cancelled (a second signal),
+        // and `stop` then runs in a cancelled task, which the parts treat as "at once".
+        try? await gracefulShutdown()
+        await stop()
+    }
+}
+
+/// Holds the backends (PostgreSQL, Redis, HTTP) for the other services and closes them last.
+struct BackendsService: Service {
+    let application: WaqtorApplication
+
+    func run() async throws {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            // Cancelled (a second signal): the process ends at once, and its connections with it.
+            // Closing the pool here would wait for statements still running in libpq.
+            return
+        }
+        await application.closeBackends()
+    }
+}
+
+/// The "ready" log line once every listener of the role is bound, and the "shutting down" line when
+/// a shutdown begins (it is the last service, so it hears of it first).
+struct ReadyLine: Service {
+    let application: WaqtorApplication
+    let role: WaqtorConfiguration.Role
+    let servesAPI: Bool
+    let gates: [ReadyGate]
+
+    func run() async throws {
+        for gate in gates { await gate.wait() }
+        let configuration = application.configuration
+        var metadata: Logger.Metadata = [
+            "role": .string(role.rawValue),
+            "redis_shards": .stringConvertible(configuration.redisShards.count),
+        ]
+        if servesAPI {
+            metadata["rpc"] = .string("\(configuration.rpcHost):\(application.rpcPort ?? configuration.rpcPort)")
+            metadata["webhook"] = .string("\(configuration.webhookHost):\(application.webhookPort ?? configuration.webhookPort)")
+        }
+        application.logger.info("waqtor-server ready", metadata: metadata)
+        try? await gracefulShutdown()
+        application.logger.info("shutting down")
+    }
+}
