@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C layers: protoc-c output, and the system libraries behind thin module maps.
@@ -54,8 +55,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Backends: PostgreSQL (libpq), Redis shards (hiredis), HTTP (libcurl).
-        // SHA-256, shared by the store (migration checksums) and auth (token hashes).
-        .target(name: "WaqtorCrypto", swiftSettings: swiftSettings),
+        // SHA-256, HMAC-SHA256 and constant-time comparison of secrets: a thin facade over
+        // swift-crypto (no hand-written cryptography), shared by the store (migration checksums),
+        // auth (token hashes), tenants (webhook secrets), the webhook listener and the simulator.
+        .target(
+            name: "WaqtorCrypto",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WaqtorStore",
             dependencies: [
@@ -190,8 +197,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaqtorCryptoTests",
+            dependencies: ["WaqtorCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaqtorStoreTests",
-            dependencies: ["WaqtorCrypto", "WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -217,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "WaqtorEvolutionTests",
             dependencies: [
-                "WaqtorEvolution", "EvolutionSimulator", "WaqtorHTTP",
+                "WaqtorEvolution", "EvolutionSimulator", "WaqtorHTTP", "WaqtorCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

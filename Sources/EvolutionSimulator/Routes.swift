@@ -1,4 +1,5 @@
 import Foundation
+import WaqtorCrypto
 
 struct SimResponse: Sendable {
     var status: Int
@@ -99,7 +100,7 @@ extension EvolutionSimulator {
         let method = request.method.uppercased()
         let key = request.header("apikey")
         let globalKey = configuration.apiKey
-        func isGlobal() -> Bool { key == globalKey }
+        func isGlobal() -> Bool { Self.keyMatches(key, globalKey) }
 
         switch (method, segments.count >= 2 ? segments[0] + "/" + segments[1] : "", segments.count) {
         case ("POST", "instance/create", 2):
@@ -114,7 +115,7 @@ extension EvolutionSimulator {
             return state.withLockedValue { state -> SimResponse in
                 // Unknown instance: 404 before the key is checked.
                 guard var record = state.instances[name] else { return Self.notFound(name) }
-                guard isGlobal() || key == record.token else { return Self.unauthorized }
+                guard isGlobal() || Self.keyMatches(key, record.token) else { return Self.unauthorized }
                 let action = segments[0] + "/" + segments[1]
                 let response = instanceRoute(action, &record, &state, body: body, query: query)
                 if state.instances[name] != nil, action != "instance/delete" { state.instances[name] = record }
@@ -183,12 +184,19 @@ extension EvolutionSimulator {
         }
     }
 
+    /// Whether a presented `apikey` header is `secret`. API keys are secrets even in a stand-in:
+    /// compared through their SHA-256 digests, which swift-crypto compares in constant time.
+    static func keyMatches(_ presented: String?, _ secret: String) -> Bool {
+        guard let presented else { return false }
+        return Hashing.secretsEqual(presented, secret)
+    }
+
     private func fetchInstances(key: String?, query: [String: String]) -> SimResponse {
         state.withLockedValue { state -> SimResponse in
-            let global = key == configuration.apiKey
+            let global = Self.keyMatches(key, configuration.apiKey)
             var rows: [SimInstance] = state.instances.values.sorted { $0.createdAt < $1.createdAt }
             if !global {
-                rows = rows.filter { $0.token == key }
+                rows = rows.filter { Self.keyMatches(key, $0.token) }
                 if rows.isEmpty { return Self.unauthorized }
             }
             if let name = query["instanceName"] { rows = rows.filter { $0.name == name } }

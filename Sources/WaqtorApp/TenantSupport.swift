@@ -148,7 +148,7 @@ public struct LoginThrottle: Sendable {
 
     /// The key holds no email in clear: a SHA-256 of the normalised address.
     private func key(_ email: String) -> String {
-        "auth:login-failures:" + SHA256.hex(Array(email.lowercased().utf8))
+        "auth:login-failures:" + Hashing.sha256Hex(Array(email.lowercased().utf8))
     }
 
     /// RESOURCE_EXHAUSTED with `retry-after-ms` once `maxFailures` failures are counted.

@@ -36,7 +36,7 @@ public struct SecretToken: Sendable, Hashable, CustomStringConvertible {
 
     /// The stored form of a presented token: SHA-256 of its UTF-8 bytes.
     public static func hash(of presented: String) -> [UInt8] {
-        SHA256.digest(Array(presented.utf8))
+        Hashing.sha256(Array(presented.utf8))
     }
 
     /// The kind a presented token claims by its prefix, or nil.

@@ -19,7 +19,7 @@ public struct Migration: Sendable, Hashable {
         self.version = version
         self.name = name
         self.sql = sql
-        self.checksum = SHA256.hex(Array(sql.utf8))
+        self.checksum = Hashing.sha256Hex(Array(sql.utf8))
     }
 
     /// The migrations shipped with this module (`Sources/WaqtorStore/Migrations/NNNN_name.sql`).

@@ -95,9 +95,10 @@ public struct WebhookTarget: Sendable, Hashable {
         self.secretHash = secretHash
     }
 
-    /// Whether `presented` is the instance's secret: SHA-256 compared in constant time.
+    /// Whether `presented` is the instance's secret: its SHA-256 against the stored one, compared in
+    /// constant time by swift-crypto (``Hashing/sha256(of:matches:)``).
     public func accepts(secret presented: String) -> Bool {
-        InstanceStore.constantTimeEqual(SHA256.digest(Array(presented.utf8)), secretHash)
+        Hashing.sha256(of: Array(presented.utf8), matches: secretHash)
     }
 }
 
@@ -183,7 +184,7 @@ public struct InstanceStore: Sendable {
                     min_delay_ms, max_delay_ms, daily_cap, quiet_start_minute, quiet_end_minute, warmup_enabled, warmup_days)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING \(Self.columns)
                 """,
-                [.uuid(tenantID), .text(displayName), .text(name), phoneNumber.map { .text($0) }, .bytea(SHA256.digest(Array(secret.utf8))),
+                [.uuid(tenantID), .text(displayName), .text(name), phoneNumber.map { .text($0) }, .bytea(Hashing.sha256(Array(secret.utf8))),
                  .int(pacing.minDelayMs), .int(pacing.maxDelayMs), pacing.dailyCap.map { .int($0) },
                  pacing.quietStartMinute.map { .int($0) }, pacing.quietEndMinute.map { .int($0) },
                  .bool(pacing.warmupEnabled), .int(pacing.warmupDays)])
@@ -381,14 +382,6 @@ public struct InstanceStore: Sendable {
     }
 
     static func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil }
-
-    /// Equal-length byte strings compared without an early exit.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
-    }
 
     func scoped<R: Sendable>(_ tenantID: String, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
         try await unscoped { try await pool.withTransaction(tenantID: tenantID, body) }

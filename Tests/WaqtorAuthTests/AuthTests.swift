@@ -3,19 +3,6 @@ import Foundation
 import Testing
 import WaqtorAuth
 
-@Suite("SHA-256")
-struct SHA256Tests {
-    @Test func knownVectors() {
-        #expect(SHA256.hex(Array("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
-            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
-            == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        #expect(SHA256.digest(Array("abc".utf8)).count == 32)
-    }
-}
-
 @Suite("SecretToken")
 struct SecretTokenTests {
     @Test func tokensAreRandomPrefixedBase64URLAndHashed() {
@@ -27,7 +14,7 @@ struct SecretTokenTests {
         #expect(a != b)
         let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         #expect(a.value.dropFirst(4).allSatisfy { alphabet.contains($0) })
-        #expect(a.hash == SHA256.digest(Array(a.value.utf8)))
+        #expect(a.hash == Hashing.sha256(Array(a.value.utf8)))
         #expect(a.hash == SecretToken.hash(of: a.value) && a.hash != b.hash)
         #expect(SecretToken.kind(of: a.value) == .session && SecretToken.kind(of: k.value) == .apiKey)
         #expect(SecretToken.kind(of: "Bearer x") == nil)

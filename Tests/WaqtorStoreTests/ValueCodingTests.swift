@@ -1,4 +1,3 @@
-import WaqtorCrypto
 import Foundation
 import Testing
 @testable import WaqtorStore
@@ -32,13 +31,6 @@ struct ValueCodingTests {
         #expect(PostgresCell.decodeHex(Array("\\x00ff10Ab".utf8)) == [0x00, 0xff, 0x10, 0xab])
         #expect(PostgresCell.decodeHex(Array("\\x".utf8)) == [])
         #expect(PostgresCell.decodeHex(Array("00ff".utf8)) == nil)
-    }
-
-    @Test func sha256KnownVectors() {
-        #expect(SHA256.hex(Array("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let long = String(repeating: "a", count: 1000)
-        #expect(SHA256.hex(Array(long.utf8)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
     @Test func configurationNeverShowsPassword() {

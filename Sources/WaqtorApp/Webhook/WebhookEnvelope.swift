@@ -49,7 +49,7 @@ struct WebhookEnvelope: Sendable {
     static func dedupeKey(event: String, envelope: [String: Any], data: Any) -> String {
         let key = rawDedupeKey(event: event, envelope: envelope, data: data)
         // Ids come from the gateway: keep the stored key short whatever they are.
-        return key.utf8.count <= 200 ? key : "sha256:" + SHA256.hex(Array(key.utf8))
+        return key.utf8.count <= 200 ? key : "sha256:" + Hashing.sha256Hex(Array(key.utf8))
     }
 
     static func rawDedupeKey(event: String, envelope: [String: Any], data: Any) -> String {
@@ -71,7 +71,7 @@ struct WebhookEnvelope: Sendable {
         if let canonical = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .fragmentsAllowed]) {
             material.append(contentsOf: canonical)
         }
-        return "sha256:" + SHA256.hex(material)
+        return "sha256:" + Hashing.sha256Hex(material)
     }
 
     static func connectionEvent(event: String, data: Any) -> GatewayConnectionEvent? {
