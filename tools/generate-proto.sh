@@ -30,7 +30,8 @@ for tool in protoc protoc-c; do
 done
 WKT_INCLUDE="${WAQTOR_PROTO_WKT_INCLUDE:-/usr/include}"
 WKT=(google/protobuf/timestamp.proto)
-for wkt in "${WKT[@]}"; do
+# descriptor.proto is imported by options.proto (custom options) but generates nothing: see step 1.
+for wkt in "${WKT[@]}" google/protobuf/descriptor.proto; do
     if [[ ! -f "$WKT_INCLUDE/$wkt" ]]; then
         echo "error: $WKT_INCLUDE/$wkt not found (apt-get install libprotobuf-dev)" >&2
         exit 3
@@ -47,6 +48,16 @@ trap 'rm -rf "$OUT"' EXIT
 # 1. protoc-c, rearranged into the SwiftPM layout.
 mkdir -p "$OUT/c"
 protoc-c --c_out="$OUT/c" -I proto -I "$WKT_INCLUDE" "${PROTOS[@]}" "${WKT[@]}"
+# options.proto extends google.protobuf.MethodOptions, so protoc-c includes descriptor.proto's header
+# in options.pb-c.h. protobuf-c ignores extensions: nothing in that file uses a descriptor type, so the
+# include is dropped instead of compiling descriptor.proto (some 200 KB of C) into CWaqtorProto.
+while IFS= read -r f; do
+    grep -v '^#include "google/protobuf/descriptor.pb-c.h"$' "$f" > "$f.tmp" && mv "$f.tmp" "$f"
+    if grep -E 'Google__Protobuf__|google__protobuf__' "${f%.h}.c" "$f" | grep -qvi timestamp; then
+        echo "error: ${f#"$OUT/c/"} uses google/protobuf/descriptor.proto's types, which CWaqtorProto does not compile" >&2
+        exit 1
+    fi
+done < <(grep -rl --include='*.pb-c.h' '^#include "google/protobuf/descriptor.pb-c.h"$' "$OUT/c" | sort)
 C_DIR="$OUT/gen/Sources/CWaqtorProto"
 mkdir -p "$C_DIR/include"
 (cd "$OUT/c" && find . -name '*.pb-c.c' | sort) | while IFS= read -r f; do

@@ -58,53 +58,30 @@ public enum Access: Sendable, Hashable {
         /// account itself are ``Access/sessionOnly``.)
         case write
     }
+
+    /// The server's meaning of a schema rule; nil for none (ACCESS_UNSPECIFIED, or a number this
+    /// build does not know), which is refused.
+    init?(rule: Waqtor_V1_Access) {
+        switch rule {
+        case .public: self = .anyone
+        case .session: self = .sessionOnly
+        case .tenantRead: self = .tenant(.read)
+        case .tenantSend: self = .tenant(.send)
+        case .tenantWrite: self = .tenant(.write)
+        case .admin: self = .administrator
+        case .unspecified, .UNRECOGNIZED: return nil
+        }
+    }
 }
 
-/// The access rule of every method of the API. A method missing from it is refused (fail closed);
-/// a test checks that every method in `proto/` has a rule.
+/// The access rule of every method of the API, as the schema declares it: each method's
+/// `option (access)` (proto/waqtor/v1/options.proto), which the generator requires and emits as
+/// `WaqtorAllMethods.access`. Nothing is derived from a method's name, and a method without a rule
+/// (one registered by hand, or a rule this build does not know) is refused: fail closed.
 public enum AccessRules {
-    static let explicit: [String: Access] = [
-        "waqtor.v1.HealthService/Ping": .anyone,
-        "waqtor.v1.HealthService/Readiness": .anyone,
-        "waqtor.v1.TenantService/SignUp": .anyone,
-        "waqtor.v1.TenantService/Login": .anyone,
-        "waqtor.v1.TenantService/ListPlans": .anyone,
-        "waqtor.v1.TenantService/Logout": .sessionOnly,
-        "waqtor.v1.TenantService/GetProfile": .tenant(.read),
-        "waqtor.v1.TenantService/ListApiKeys": .tenant(.read),
-        "waqtor.v1.TenantService/GetMyPlan": .tenant(.read),
-        "waqtor.v1.TenantService/ListMyUpgradeRequests": .tenant(.read),
-        "waqtor.v1.TenantService/GetUsage": .tenant(.read),
-        // Account management: sessions only (see Access.sessionOnly), as tenant.proto's
-        // API_KEY_SCOPE_FULL promises.
-        "waqtor.v1.TenantService/UpdateProfile": .sessionOnly,
-        "waqtor.v1.TenantService/ChangePassword": .sessionOnly,
-        "waqtor.v1.TenantService/CreateApiKey": .sessionOnly,
-        "waqtor.v1.TenantService/RevokeApiKey": .sessionOnly,
-        "waqtor.v1.TenantService/RequestUpgrade": .sessionOnly,
-        "waqtor.v1.TenantService/DeleteAccount": .sessionOnly,
-        // Starts pairing on the gateway and changes the instance's state.
-        "waqtor.v1.InstanceService/GetQrCode": .tenant(.write),
-    ]
-
-    /// Methods that send or drive sending, outside the tenant service.
-    static let sendMethods: Set<String> = [
-        "waqtor.v1.ChatService/SendTextReply", "waqtor.v1.ChatService/SendMediaReply",
-        "waqtor.v1.CampaignService/StartCampaign", "waqtor.v1.CampaignService/PauseCampaign",
-        "waqtor.v1.CampaignService/ResumeCampaign", "waqtor.v1.CampaignService/CancelCampaign",
-    ]
-
-    /// The rule of `method` (`package.Service/Method`), or nil for a method the API does not have.
+    /// The rule of `method` (`package.Service/Method`), or nil for a method without one.
     public static func access(for method: String) -> Access? {
-        if let rule = explicit[method] { return rule }
-        guard WaqtorAllMethods.names.contains(method) else { return nil }
-        let name = method.split(separator: "/").last.map(String.init) ?? ""
-        if method.hasPrefix("waqtor.v1.TenantService/Admin") { return .administrator }
-        if sendMethods.contains(method) { return .tenant(.send) }
-        for prefix in ["Get", "List", "Watch", "Live"] where name.hasPrefix(prefix) {
-            return .tenant(.read)
-        }
-        return .tenant(.write)
+        WaqtorAllMethods.access[method].flatMap(Access.init(rule:))
     }
 
     /// Whether an API key of `scope` may use a method needing `permission`.
@@ -177,7 +154,8 @@ public struct AuthInterceptor: RPCInterceptor {
         context: ServerContext, next: @Sendable () async throws -> Result
     ) async throws -> Result {
         guard let access = AccessRules.access(for: context.method) else {
-            throw RPCError(code: .unimplemented, message: "unknown method '\(context.method)'")
+            // Served but without a rule in the schema: refused rather than guessed.
+            throw RPCError(code: .permissionDenied, message: "\(context.method) has no access rule; it is refused until the schema declares one")
         }
         if access == .anyone {
             return try await next()

@@ -29,6 +29,9 @@ public final class WaqtorApplication: Sendable {
     public let http: HTTPClient
     /// The Evolution API client.
     public let gateway: EvolutionClient
+    /// Every method the RPC server serves, as registered and intercepted (tests compare it with
+    /// the schema's access rules).
+    let router: RPCRouter
     /// The simulator started inside the server when `gateway.url = embedded`.
     let embeddedGateway = NIOLockedValueBox<EvolutionSimulator?>(nil)
 
@@ -98,6 +101,7 @@ public final class WaqtorApplication: Sendable {
         ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
+        self.router = router
 
         rpcServer = RPCServer(
             configuration: RPCServerConfiguration(

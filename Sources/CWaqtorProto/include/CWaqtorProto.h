@@ -11,6 +11,7 @@
 #include "waqtor/v1/common.pb-c.h"
 #include "waqtor/v1/health.pb-c.h"
 #include "waqtor/v1/instance.pb-c.h"
+#include "waqtor/v1/options.pb-c.h"
 #include "waqtor/v1/tenant.pb-c.h"
 
 #endif /* CWAQTORPROTO_H */

@@ -262,6 +262,10 @@ public enum Waqtor_V1_AIService {
     public static let methodNames: [String] = [
         "waqtor.v1.AIService/DraftTemplates",
     ]
+    /// Every method's access rule (its `waqtor.v1.access` option), by full name.
+    public static let methodAccess: [String: Waqtor_V1_Access] = [
+        "waqtor.v1.AIService/DraftTemplates": .tenantWrite,
+    ]
     /// The methods' full names.
     public enum Method {
         /// Drafts template variants for a campaign from its description.

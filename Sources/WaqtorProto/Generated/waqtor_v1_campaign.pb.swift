@@ -3187,6 +3187,30 @@ public enum Waqtor_V1_CampaignService {
         "waqtor.v1.CampaignService/ListRecipientResults",
         "waqtor.v1.CampaignService/WatchProgress",
     ]
+    /// Every method's access rule (its `waqtor.v1.access` option), by full name.
+    public static let methodAccess: [String: Waqtor_V1_Access] = [
+        "waqtor.v1.CampaignService/CreateContact": .tenantWrite,
+        "waqtor.v1.CampaignService/GetContact": .tenantRead,
+        "waqtor.v1.CampaignService/UpdateContact": .tenantWrite,
+        "waqtor.v1.CampaignService/DeleteContact": .tenantWrite,
+        "waqtor.v1.CampaignService/ListContacts": .tenantRead,
+        "waqtor.v1.CampaignService/ImportContacts": .tenantWrite,
+        "waqtor.v1.CampaignService/CreateContactList": .tenantWrite,
+        "waqtor.v1.CampaignService/ListContactLists": .tenantRead,
+        "waqtor.v1.CampaignService/AddContactsToList": .tenantWrite,
+        "waqtor.v1.CampaignService/RemoveContactsFromList": .tenantWrite,
+        "waqtor.v1.CampaignService/CreateCampaign": .tenantWrite,
+        "waqtor.v1.CampaignService/GetCampaign": .tenantRead,
+        "waqtor.v1.CampaignService/ListCampaigns": .tenantRead,
+        "waqtor.v1.CampaignService/UpdateCampaign": .tenantWrite,
+        "waqtor.v1.CampaignService/StartCampaign": .tenantSend,
+        "waqtor.v1.CampaignService/PauseCampaign": .tenantSend,
+        "waqtor.v1.CampaignService/ResumeCampaign": .tenantSend,
+        "waqtor.v1.CampaignService/CancelCampaign": .tenantSend,
+        "waqtor.v1.CampaignService/GetCampaignProgress": .tenantRead,
+        "waqtor.v1.CampaignService/ListRecipientResults": .tenantRead,
+        "waqtor.v1.CampaignService/WatchProgress": .tenantRead,
+    ]
     /// The methods' full names.
     public enum Method {
         /// Creates a contact.

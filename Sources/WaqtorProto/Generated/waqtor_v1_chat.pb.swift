@@ -1131,6 +1131,15 @@ public enum Waqtor_V1_ChatService {
         "waqtor.v1.ChatService/MarkConversationRead",
         "waqtor.v1.ChatService/Live",
     ]
+    /// Every method's access rule (its `waqtor.v1.access` option), by full name.
+    public static let methodAccess: [String: Waqtor_V1_Access] = [
+        "waqtor.v1.ChatService/ListConversations": .tenantRead,
+        "waqtor.v1.ChatService/GetMessageHistory": .tenantRead,
+        "waqtor.v1.ChatService/SendTextReply": .tenantSend,
+        "waqtor.v1.ChatService/SendMediaReply": .tenantSend,
+        "waqtor.v1.ChatService/MarkConversationRead": .tenantWrite,
+        "waqtor.v1.ChatService/Live": .tenantRead,
+    ]
     /// The methods' full names.
     public enum Method {
         /// Lists conversations, most recent activity first.

@@ -261,6 +261,11 @@ public enum Waqtor_V1_HealthService {
         "waqtor.v1.HealthService/Ping",
         "waqtor.v1.HealthService/Readiness",
     ]
+    /// Every method's access rule (its `waqtor.v1.access` option), by full name.
+    public static let methodAccess: [String: Waqtor_V1_Access] = [
+        "waqtor.v1.HealthService/Ping": .`public`,
+        "waqtor.v1.HealthService/Readiness": .`public`,
+    ]
     /// The methods' full names.
     public enum Method {
         /// Echoes the payload back with the server's clock; measures round trips.

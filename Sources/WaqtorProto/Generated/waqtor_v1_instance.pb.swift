@@ -1127,6 +1127,18 @@ public enum Waqtor_V1_InstanceService {
         "waqtor.v1.InstanceService/LogoutInstance",
         "waqtor.v1.InstanceService/DeleteInstance",
     ]
+    /// Every method's access rule (its `waqtor.v1.access` option), by full name.
+    public static let methodAccess: [String: Waqtor_V1_Access] = [
+        "waqtor.v1.InstanceService/CreateInstance": .tenantWrite,
+        "waqtor.v1.InstanceService/GetInstance": .tenantRead,
+        "waqtor.v1.InstanceService/ListInstances": .tenantRead,
+        "waqtor.v1.InstanceService/GetQrCode": .tenantWrite,
+        "waqtor.v1.InstanceService/GetConnectionState": .tenantRead,
+        "waqtor.v1.InstanceService/GetPacing": .tenantRead,
+        "waqtor.v1.InstanceService/UpdatePacing": .tenantWrite,
+        "waqtor.v1.InstanceService/LogoutInstance": .tenantWrite,
+        "waqtor.v1.InstanceService/DeleteInstance": .tenantWrite,
+    ]
     /// The methods' full names.
     public enum Method {
         /// Creates an instance; pair it next with GetQrCode.

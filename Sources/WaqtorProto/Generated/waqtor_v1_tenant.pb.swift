@@ -57,11 +57,12 @@ public enum Waqtor_V1_ApiKeyScope: RawRepresentable, Hashable, Sendable, CaseIte
     case unspecified // = 0
     /// Every other method: reads, sending, and changes to contacts, campaigns and instances.
     case full // = 1
-    /// Sending only: ChatService.SendTextReply and SendMediaReply, CampaignService.StartCampaign,
-    /// PauseCampaign, ResumeCampaign and CancelCampaign. No reads.
+    /// Sending only (the methods marked ACCESS_TENANT_SEND): ChatService.SendTextReply and
+    /// SendMediaReply, CampaignService.StartCampaign, PauseCampaign, ResumeCampaign and CancelCampaign.
+    /// No reads.
     case sendOnly // = 2
-    /// Reads only: the Get, List, Watch and Live methods, except InstanceService.GetQrCode (it starts
-    /// pairing).
+    /// Reads only (the methods marked ACCESS_TENANT_READ): the Get, List, Watch and Live methods,
+    /// except InstanceService.GetQrCode (it starts pairing).
     case readOnly // = 3
     /// A value this version of the schema does not know (kept as is when re-encoded).
     case UNRECOGNIZED(Int32)
@@ -3017,11 +3018,11 @@ extension Waqtor_V1_AdminRejectUpgradeRequestResponse {
 }
 
 /// Account management for tenants, and (methods prefixed "Admin") for WaQtor's administrators.
-/// SignUp, Login and ListPlans need no credentials; Admin methods need an active administrator's
-/// session; Logout and the methods that manage the account (UpdateProfile, ChangePassword,
-/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount) need a session; the other methods take
-/// a session or an API key whose scope allows them. Every non-Admin method acts on the caller's own
-/// tenant. Credentials: docs/AUTH.md.
+/// Each method's `access` option says who may call it: SignUp, Login and ListPlans need no
+/// credentials; Admin methods need an active administrator's session; Logout and the methods that
+/// manage the account (UpdateProfile, ChangePassword, CreateApiKey, RevokeApiKey, RequestUpgrade,
+/// DeleteAccount) need a session; the other methods take a session or an API key whose scope allows
+/// them. Every non-Admin method acts on the caller's own tenant. Credentials: docs/AUTH.md.
 public enum Waqtor_V1_TenantService {
     /// The fully qualified service name.
     public static let name = "waqtor.v1.TenantService"
@@ -3049,6 +3050,31 @@ public enum Waqtor_V1_TenantService {
         "waqtor.v1.TenantService/AdminListUpgradeRequests",
         "waqtor.v1.TenantService/AdminGrantUpgradeRequest",
         "waqtor.v1.TenantService/AdminRejectUpgradeRequest",
+    ]
+    /// Every method's access rule (its `waqtor.v1.access` option), by full name.
+    public static let methodAccess: [String: Waqtor_V1_Access] = [
+        "waqtor.v1.TenantService/SignUp": .`public`,
+        "waqtor.v1.TenantService/Login": .`public`,
+        "waqtor.v1.TenantService/Logout": .session,
+        "waqtor.v1.TenantService/GetProfile": .tenantRead,
+        "waqtor.v1.TenantService/UpdateProfile": .session,
+        "waqtor.v1.TenantService/ChangePassword": .session,
+        "waqtor.v1.TenantService/CreateApiKey": .session,
+        "waqtor.v1.TenantService/ListApiKeys": .tenantRead,
+        "waqtor.v1.TenantService/RevokeApiKey": .session,
+        "waqtor.v1.TenantService/ListPlans": .`public`,
+        "waqtor.v1.TenantService/GetMyPlan": .tenantRead,
+        "waqtor.v1.TenantService/RequestUpgrade": .session,
+        "waqtor.v1.TenantService/ListMyUpgradeRequests": .tenantRead,
+        "waqtor.v1.TenantService/GetUsage": .tenantRead,
+        "waqtor.v1.TenantService/DeleteAccount": .session,
+        "waqtor.v1.TenantService/AdminListTenants": .admin,
+        "waqtor.v1.TenantService/AdminSetTenantPlan": .admin,
+        "waqtor.v1.TenantService/AdminSuspendTenant": .admin,
+        "waqtor.v1.TenantService/AdminReactivateTenant": .admin,
+        "waqtor.v1.TenantService/AdminListUpgradeRequests": .admin,
+        "waqtor.v1.TenantService/AdminGrantUpgradeRequest": .admin,
+        "waqtor.v1.TenantService/AdminRejectUpgradeRequest": .admin,
     ]
     /// The methods' full names.
     public enum Method {
@@ -3100,11 +3126,11 @@ public enum Waqtor_V1_TenantService {
 }
 
 /// Account management for tenants, and (methods prefixed "Admin") for WaQtor's administrators.
-/// SignUp, Login and ListPlans need no credentials; Admin methods need an active administrator's
-/// session; Logout and the methods that manage the account (UpdateProfile, ChangePassword,
-/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount) need a session; the other methods take
-/// a session or an API key whose scope allows them. Every non-Admin method acts on the caller's own
-/// tenant. Credentials: docs/AUTH.md.
+/// Each method's `access` option says who may call it: SignUp, Login and ListPlans need no
+/// credentials; Admin methods need an active administrator's session; Logout and the methods that
+/// manage the account (UpdateProfile, ChangePassword, CreateApiKey, RevokeApiKey, RequestUpgrade,
+/// DeleteAccount) need a session; the other methods take a session or an API key whose scope allows
+/// them. Every non-Admin method acts on the caller's own tenant. Credentials: docs/AUTH.md.
 public protocol Waqtor_V1_TenantServiceHandler: Sendable {
     /// Creates a tenant account and returns a first session.
     func signUp(_ request: Waqtor_V1_SignUpRequest, context: ServerContext) async throws -> Waqtor_V1_SignUpResponse
@@ -3225,11 +3251,11 @@ extension Waqtor_V1_TenantServiceHandler {
 }
 
 /// Account management for tenants, and (methods prefixed "Admin") for WaQtor's administrators.
-/// SignUp, Login and ListPlans need no credentials; Admin methods need an active administrator's
-/// session; Logout and the methods that manage the account (UpdateProfile, ChangePassword,
-/// CreateApiKey, RevokeApiKey, RequestUpgrade, DeleteAccount) need a session; the other methods take
-/// a session or an API key whose scope allows them. Every non-Admin method acts on the caller's own
-/// tenant. Credentials: docs/AUTH.md.
+/// Each method's `access` option says who may call it: SignUp, Login and ListPlans need no
+/// credentials; Admin methods need an active administrator's session; Logout and the methods that
+/// manage the account (UpdateProfile, ChangePassword, CreateApiKey, RevokeApiKey, RequestUpgrade,
+/// DeleteAccount) need a session; the other methods take a session or an API key whose scope allows
+/// them. Every non-Admin method acts on the caller's own tenant. Credentials: docs/AUTH.md.
 public struct Waqtor_V1_TenantServiceClient: Sendable {
     public let client: RPCClient
 

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "google/protobuf/timestamp.pb-c.h"
 #include "waqtor/v1/common.pb-c.h"
+#include "waqtor/v1/options.pb-c.h"
 
 typedef struct Waqtor__V1__Contact Waqtor__V1__Contact;
 typedef struct Waqtor__V1__CreateContactRequest Waqtor__V1__CreateContactRequest;

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "google/protobuf/timestamp.pb-c.h"
 #include "waqtor/v1/common.pb-c.h"
+#include "waqtor/v1/options.pb-c.h"
 
 typedef struct Waqtor__V1__ChatMessage Waqtor__V1__ChatMessage;
 typedef struct Waqtor__V1__Conversation Waqtor__V1__Conversation;

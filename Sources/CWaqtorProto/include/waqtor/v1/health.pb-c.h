@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "waqtor/v1/options.pb-c.h"
 
 typedef struct Waqtor__V1__PingRequest Waqtor__V1__PingRequest;
 typedef struct Waqtor__V1__PingResponse Waqtor__V1__PingResponse;

@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "waqtor/v1/options.pb-c.h"
 
 typedef struct Waqtor__V1__Tenant Waqtor__V1__Tenant;
 typedef struct Waqtor__V1__Session Waqtor__V1__Session;
@@ -109,13 +110,14 @@ typedef enum _Waqtor__V1__ApiKeyScope {
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_FULL = 1,
   /*
-   * Sending only: ChatService.SendTextReply and SendMediaReply, CampaignService.StartCampaign,
-   * PauseCampaign, ResumeCampaign and CancelCampaign. No reads.
+   * Sending only (the methods marked ACCESS_TENANT_SEND): ChatService.SendTextReply and
+   * SendMediaReply, CampaignService.StartCampaign, PauseCampaign, ResumeCampaign and CancelCampaign.
+   * No reads.
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_SEND_ONLY = 2,
   /*
-   * Reads only: the Get, List, Watch and Live methods, except InstanceService.GetQrCode (it starts
-   * pairing).
+   * Reads only (the methods marked ACCESS_TENANT_READ): the Get, List, Watch and Live methods,
+   * except InstanceService.GetQrCode (it starts pairing).
    */
   WAQTOR__V1__API_KEY_SCOPE__API_KEY_SCOPE_READ_ONLY = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__API_KEY_SCOPE)
