@@ -7,6 +7,8 @@
 # Env:   DURATION=10 WARMUP=2     seconds per waqtor-load run (after the warm-up)
 #        REDIS_N1=300000 REDIS_N2=10000000   requests per redis-benchmark run (1×1, 50×32)
 #        SKIP_BUILD=1             use the existing .build/release binaries
+#        BIN=dir                  take waqtor-load from there (default .build/release; implies
+#                                 SKIP_BUILD=1 when set to another build)
 #        BENCH_SERVER_CMD='…/waqtor-server --port %PORT%'   server to start instead of
 #                                 `waqtor-load serve` (%PORT% is replaced by a free port)
 #        OUT=dir                  keep the raw outputs there (default: a temporary directory)
@@ -16,7 +18,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 REDIS_N1=${REDIS_N1:-$((DURATION * 30000))}
 REDIS_N2=${REDIS_N2:-$((DURATION * 1000000))}
-BIN=.build/release
+BIN=${BIN:-.build/release}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 SERVER_PID=""
@@ -40,7 +42,7 @@ for tool in redis-server redis-benchmark python3; do
     command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 1; }
 done
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+if [ "${SKIP_BUILD:-0}" != 1 ] && [ "$BIN" = .build/release ]; then
     echo "== building (release)" >&2
     swift build -c release --product waqtor-load >&2
 fi

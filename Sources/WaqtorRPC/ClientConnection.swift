@@ -457,7 +457,7 @@ final class CallToken: @unchecked Sendable {
     // Invariant for @unchecked Sendable: `state` is read and written only while the lock of the
     // ClientConnection that the token was made for is held (`start`, `cancel`, `consumed`).
     private enum State { case waiting, started(UInt32), cancelled }
-    private var state = State.waiting
+    @exclusivity(unchecked) private var state = State.waiting  // lock-protected (above): no dynamic tracking
 
     /// Records the call id; false when the task was cancelled first. Under the connection's lock.
     func begin(_ id: UInt32) -> Bool {

@@ -470,7 +470,7 @@ final class BatchLoop: @unchecked Sendable {
     private var remaining: Int
     private var started: UInt64 = 0
     private var outstanding = 0
-    private var result = PingLoad.LoopResult()
+    @exclusivity(unchecked) private var result = PingLoad.LoopResult()  // under `lock`: no dynamic tracking
     private let done: @Sendable (PingLoad.LoopResult) -> Void
 
     init(
@@ -531,7 +531,7 @@ final class BatchLoop: @unchecked Sendable {
 final class ConnectionRecorder: @unchecked Sendable {
     // Invariant for @unchecked Sendable: `result` is touched only under `lock`.
     private let lock = NSLock()
-    private var result = PingLoad.LoopResult()
+    @exclusivity(unchecked) private var result = PingLoad.LoopResult()  // under `lock`: no dynamic tracking
 
     func record(_ outcome: Result<Waqtor_V1_PingResponse, RPCError>, latency: UInt64) {
         lock.lock()
