@@ -7,6 +7,8 @@
 # Env:   DURATION=10 WARMUP=2     seconds per waqtor-load run (after the warm-up)
 #        REDIS_N1=300000 REDIS_N2=10000000   requests per redis-benchmark run (1×1, 50×32)
 #        SKIP_BUILD=1             use the existing .build/release binaries
+#        BIN=dir                  take waqtor-load from there (default .build/release; implies
+#                                 SKIP_BUILD=1 when set to another build)
 #        BENCH_SERVER_CMD='…/waqtor-server --port %PORT%'   server to start instead of
 #                                 `waqtor-load serve` (%PORT% is replaced by a free port)
 #        OUT=dir                  keep the raw outputs there (default: a temporary directory)
@@ -16,7 +18,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 REDIS_N1=${REDIS_N1:-$((DURATION * 30000))}
 REDIS_N2=${REDIS_N2:-$((DURATION * 1000000))}
-BIN=.build/release
+BIN=${BIN:-.build/release}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 SERVER_PID=""
@@ -40,7 +42,7 @@ for tool in redis-server redis-benchmark python3; do
     command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 1; }
 done
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+if [ "${SKIP_BUILD:-0}" != 1 ] && [ "$BIN" = .build/release ]; then
     echo "== building (release)" >&2
     swift build -c release --product waqtor-load >&2
 fi
@@ -79,8 +81,10 @@ ours() { # TAG C M [waqtor-load flags...]
 # Through RPCClient (what services use), then with the --raw engine, which speaks the protocol
 # directly as redis-benchmark speaks RESP.
 ours client-1x1 1 1
+ours async-api-1x1 1 1 --async-api
 ours raw-1x1 1 1 --raw
 ours client-50x32 50 32
+ours async-api-50x32 50 32 --async-api
 ours client-50x32-pipelined 50 32 --pipeline
 ours raw-50x32 50 32 --raw
 ours raw-50x32-pipelined 50 32 --raw --pipeline
@@ -94,6 +98,9 @@ if [ -z "${BENCH_SERVER_CMD:-}" ]; then
     "$BIN/waqtor-load" serve --async-ping --port "$PORT" >"$OUT/server-async.log" 2>&1 &
     SERVER_PID=$!
     wait_server
+    # The path services use end to end: async handlers called through `RPCClient.unary` from tasks.
+    ours async-async-api-50x32 50 32 --async-api
+    ours async-client-50x32 50 32
     ours async-raw-50x32-pipelined 50 32 --raw --pipeline
     stop_pid "$SERVER_PID"; SERVER_PID=""
 fi
@@ -118,16 +125,20 @@ python3 - "$OUT" <<'PY'
 import csv, json, sys
 out = sys.argv[1]
 print()
-print("| C × M, client | ours calls/s | redis PING_MBULK req/s | ratio | ours p50 µs | redis p50 µs | ours p99 µs | redis p99 µs | ours p99.9 / max µs |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| C × M, client | ours calls/s | redis PING_MBULK req/s | ratio | ours p50 µs | redis p50 µs | ours p99 µs | redis p99 µs | ours p99.9 / max µs | ours p99.9 ÷ p50 |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 import os
 runs = [
     ("client-1x1", "1 × 1, RPCClient", 1, 1),
+    ("async-api-1x1", "1 × 1, RPCClient.unary from a task", 1, 1),
     ("raw-1x1", "1 × 1, raw", 1, 1),
     ("client-50x32", "50 × 32, RPCClient, closed loops", 50, 32),
+    ("async-api-50x32", "50 × 32, RPCClient.unary from 1,600 tasks, closed loops", 50, 32),
     ("client-50x32-pipelined", "50 × 32, RPCClient, pipelined", 50, 32),
     ("raw-50x32", "50 × 32, raw, closed loops", 50, 32),
     ("raw-50x32-pipelined", "50 × 32, raw, pipelined (as redis-benchmark -P 32)", 50, 32),
+    ("async-async-api-50x32", "50 × 32, RPCClient.unary from 1,600 tasks, Ping as an async handler", 50, 32),
+    ("async-client-50x32", "50 × 32, RPCClient (startUnary), closed loops, Ping as an async handler", 50, 32),
     ("async-raw-50x32-pipelined", "50 × 32, raw, pipelined, Ping as an async handler", 50, 32),
 ]
 for tag, label, c, m in runs:
@@ -143,7 +154,8 @@ for tag, label, c, m in runs:
     print(f"| {label} | {o['calls_per_s']:.0f}{note} | {rps:.0f} | {o['calls_per_s'] / rps:.2f} | "
           f"{o['latency']['p50']:.1f} | {float(r['p50_latency_ms']) * 1000:.1f} | "
           f"{o['latency']['p99']:.1f} | {float(r['p99_latency_ms']) * 1000:.1f} | "
-          f"{o['latency']['p99_9']:.1f} / {o['latency']['max']:.1f} |")
+          f"{o['latency']['p99_9']:.1f} / {o['latency']['max']:.1f} | "
+          f"{o['latency']['p99_9'] / max(o['latency']['p50'], 0.001):.1f} |")
 print()
 print(f"raw outputs: {out}")
 PY

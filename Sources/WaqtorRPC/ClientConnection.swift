@@ -9,7 +9,10 @@ final class ClientConnection: Sendable {
     typealias UnaryResult = Result<(EndHead, ByteBuffer), ClientCallFailure>
 
     private enum PendingCall {
-        case unary(CheckedContinuation<UnaryResult, Never>)
+        /// Resumed exactly once: by whoever removes the call's entry from the table (answer,
+        /// failure, deadline, cancellation, close), under the lock; or by `unary` itself when the
+        /// call could not start and so never entered the table.
+        case unary(UnsafeContinuation<UnaryResult, Never>)
         case callback(@Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void)
         case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
     }
@@ -84,8 +87,10 @@ final class ClientConnection: Sendable {
 
     func unary(frame: ByteBuffer, timeout: Duration?) async throws(ClientCallFailure) -> (EndHead, ByteBuffer) {
         let token = CallToken()
+        // Unsafe rather than checked: the call table guarantees the single resume (see
+        // `PendingCall.unary`), and the checked variant costs an allocation and an atomic per call.
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<UnaryResult, Never>) in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<UnaryResult, Never>) in
                 if let error = start(frame: frame, token: token, call: .unary(continuation), timeout: timeout) {
                     continuation.resume(returning: .failure(ClientCallFailure(error: error, notRun: error.code == .unavailable)))
                 }
@@ -99,7 +104,7 @@ final class ClientConnection: Sendable {
     /// Starts a unary call whose end is reported to `completion` (on this connection's event loop,
     /// or on the caller's thread when the call cannot start) instead of resuming a task.
     func unary(frame: ByteBuffer, timeout: Duration?, completion: @escaping @Sendable (Result<(EndHead, ByteBuffer), RPCError>) -> Void) {
-        if let error = start(frame: frame, token: CallToken(), call: .callback(completion), timeout: timeout) {
+        if let error = start(frame: frame, token: nil, call: .callback(completion), timeout: timeout) {
             completion(.failure(error))
         }
     }
@@ -118,7 +123,7 @@ final class ClientConnection: Sendable {
         return ClientStreamHandle(
             stream: stream,
             cancel: { self.cancel(token) },
-            consumed: { bytes in if let id = token.id { self.consumed(bytes, of: id) } })
+            consumed: { bytes in self.consumed(bytes, of: token) })
     }
 
     // MARK: Stream buffering (reading pauses while consumers lag)
@@ -133,10 +138,10 @@ final class ClientConnection: Sendable {
         state.withLockedValue { $0.bufferedStreamBytes }
     }
 
-    /// A consumer took a message of `bytes` bytes of call `id`.
-    private func consumed(_ bytes: Int, of id: UInt32) {
+    /// A consumer took a message of `bytes` bytes of the call of `token`.
+    private func consumed(_ bytes: Int, of token: CallToken) {
         let resume: Bool = state.withLockedValue { state in
-            guard let buffered = state.streamBytes[id] else { return false }
+            guard let id = token.id, let buffered = state.streamBytes[id] else { return false }
             let taken = min(bytes, buffered)
             state.streamBytes[id] = buffered - taken
             state.bufferedStreamBytes -= taken
@@ -200,7 +205,8 @@ final class ClientConnection: Sendable {
     }
 
     /// Registers the call and queues its frame; returns an error instead when it cannot start.
-    private func start(frame: ByteBuffer, token: CallToken, call: PendingCall, timeout: Duration?) -> RPCError? {
+    /// `token` is nil for calls that cannot be cancelled (callbacks).
+    private func start(frame: ByteBuffer, token: CallToken?, call: PendingCall, timeout: Duration?) -> RPCError? {
         var frame = frame
         let outcome: Result<(UInt64, Bool), RPCError> = state.withLockedValue { state in
             if state.closed || state.draining {
@@ -211,7 +217,7 @@ final class ClientConnection: Sendable {
                     code: .resourceExhausted,
                     message: "the request frame is \(frame.readableBytes - 4) bytes; the server accepts at most \(state.serverMaxFrameLength)"))
             }
-            guard token.begin(state.nextCallID) else {
+            guard token?.begin(state.nextCallID) ?? true else {
                 return .failure(RPCError(code: .cancelled, message: "the call was cancelled"))
             }
             let id = state.nextCallID
@@ -285,7 +291,7 @@ final class ClientConnection: Sendable {
     }
 
     private func cancel(_ token: CallToken) {
-        guard let id = token.cancel() else { return }
+        guard let id = state.withLockedValue({ _ in token.cancel() }) else { return }
         finish(id, with: RPCError(code: .cancelled, message: "the call was cancelled"), sendCancel: true, dropBuffered: true)
     }
 
@@ -446,34 +452,32 @@ final class ClientConnection: Sendable {
 }
 
 /// Links a calling task's cancellation to the call id assigned later under the connection lock.
-final class CallToken: Sendable {
+/// It has no lock of its own (a lock per call cost an allocation and a mutex set-up per call).
+final class CallToken: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `state` is read and written only while the lock of the
+    // ClientConnection that the token was made for is held (`start`, `cancel`, `consumed`).
     private enum State { case waiting, started(UInt32), cancelled }
-    private let state = NIOLockedValueBox(State.waiting)
+    @exclusivity(unchecked) private var state = State.waiting  // lock-protected (above): no dynamic tracking
 
-    /// Records the call id; false when the task was cancelled first.
+    /// Records the call id; false when the task was cancelled first. Under the connection's lock.
     func begin(_ id: UInt32) -> Bool {
-        state.withLockedValue { state in
-            if case .cancelled = state { return false }
-            state = .started(id)
-            return true
-        }
+        if case .cancelled = state { return false }
+        state = .started(id)
+        return true
     }
 
-    /// The call id, once the call has started and until it is cancelled.
+    /// The call id, once the call has started and until it is cancelled. Under the connection's lock.
     var id: UInt32? {
-        state.withLockedValue { state in
-            if case .started(let id) = state { return id }
-            return nil
-        }
+        if case .started(let id) = state { return id }
+        return nil
     }
 
-    /// Marks the token cancelled; returns the call id when the call had started.
+    /// Marks the token cancelled; returns the call id when the call had started. Under the
+    /// connection's lock.
     func cancel() -> UInt32? {
-        state.withLockedValue { state in
-            defer { state = .cancelled }
-            if case .started(let id) = state { return id }
-            return nil
-        }
+        defer { state = .cancelled }
+        if case .started(let id) = state { return id }
+        return nil
     }
 }
 

@@ -70,6 +70,7 @@ public final class RPCClient: Sendable {
     }
 
     /// Makes a unary call.
+    @inlinable
     public func unary<Request: ProtoMessage, Response: ProtoMessage>(
         method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
     ) async throws(RPCError) -> Response {
@@ -77,24 +78,14 @@ public final class RPCClient: Sendable {
     }
 
     /// Makes a unary call and also returns the metadata the server sent with its answer.
+    @inlinable
     public func unaryWithMetadata<Request: ProtoMessage, Response: ProtoMessage>(
         method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
     ) async throws(RPCError) -> (message: Response, metadata: Metadata) {
+        // Inlinable around a non-generic core, as `startUnary`: the caller's message types are
+        // known where the request is encoded and the answer decoded.
         let frame = try encodeRequest(method: method, request: request, options: options)
-        var attempt = 0
-        var answer: (EndHead, ByteBuffer)?
-        while answer == nil {
-            let connection = try await connection()
-            do {
-                answer = try await connection.unary(frame: frame, timeout: options.timeout ?? configuration.defaultTimeout)
-            } catch {
-                // A call the server never ran (it sent GOAWAY first) is safe to send again once,
-                // on a fresh connection.
-                attempt += 1
-                guard error.notRun, attempt < 3 else { throw error.error }
-            }
-        }
-        let (head, body) = answer!
+        let (head, body) = try await unary(frame: frame, timeout: options.timeout)
         guard head.status == .ok else {
             throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
         }
@@ -103,6 +94,25 @@ public final class RPCClient: Sendable {
         } catch {
             throw RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")
         }
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the answer's head and body, whatever its status.
+    @usableFromInline
+    func unary(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> (EndHead, ByteBuffer) {
+        var attempt = 0
+        var answer: (EndHead, ByteBuffer)?
+        while answer == nil {
+            let connection = try await connection()
+            do {
+                answer = try await connection.unary(frame: frame, timeout: timeout ?? configuration.defaultTimeout)
+            } catch {
+                // A call the server never ran (it sent GOAWAY first) is safe to send again once,
+                // on a fresh connection.
+                attempt += 1
+                guard error.notRun, attempt < 3 else { throw error.error }
+            }
+        }
+        return answer!
     }
 
     /// Starts a unary call without a task per call; `completion` runs once with the answer or the
