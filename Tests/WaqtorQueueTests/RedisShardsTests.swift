@@ -64,9 +64,11 @@ struct RedisShardsTests {
         await redis.shutdown()
     }
 
+    /// 200 concurrent commands on a private server: all are answered, and the server saw at most
+    /// `connectionsPerShard` clients (counted by the server itself, which only this test uses).
     @Test func manyConcurrentCommandsShareFewConnections() async throws {
-        let redis = RedisShards(endpoints: TestEnvironment.redisShards.compactMap(RedisEndpoint.init),
-                                configuration: .init(connectionsPerShard: 2))
+        let server = try await ThrowawayRedis.start()
+        let redis = RedisShards(endpoints: [try #require(RedisEndpoint(server.address))], configuration: .init(connectionsPerShard: 2))
         let key = TestEnvironment.uniqueName("{conc}")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<200 {
@@ -75,8 +77,12 @@ struct RedisShardsTests {
             try await group.waitForAll()
         }
         #expect(try await redis.command(["GET", .string(key)], routingKey: key).integer == 200)
-        _ = try await redis.command(["DEL", .string(key)], routingKey: key)
+        // CLIENT LIST has one line per connection the server has open (ours only: it is private).
+        let clients = try #require(try await redis.command(onShard: 0, ["CLIENT", "LIST"]).string)
+        let connections = clients.split(separator: "\n").filter { !$0.isEmpty }.count
+        #expect(connections >= 1 && connections <= 2, "\(connections) connections for 200 concurrent commands")
         await redis.shutdown()
+        try await server.stop()
     }
 
     @Test func aShardThatIsDownIsNamedWhileTheOtherWorks() async throws {

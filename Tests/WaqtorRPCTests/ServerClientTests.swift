@@ -675,6 +675,7 @@ struct ServerClientTests {
         let port = try #require(first.localPort)
         let client = RPCClient(host: "127.0.0.1", port: port)
         do { let value = try await client.unary(method: "test.Service/Echo", request: Echo("a"), responseType: Echo.self); #expect(value.text == "a") }
+        let before = try #require(client.currentConnection)
         await first.shutdown()
         let second = RPCServer(configuration: .init(host: "127.0.0.1", port: port), router: service.router, logger: testLogger)
         // The kernel may refuse the port for a moment while the first server's closed sockets wind
@@ -685,6 +686,9 @@ struct ServerClientTests {
         }
         #expect(bound, "could not bind port \(port) again within 5 s")
         do { let value = try await client.unary(method: "test.Service/Echo", request: Echo("b"), responseType: Echo.self); #expect(value.text == "b") }
+        // Answered over a new connection: the first one ended with the first server.
+        let after = try #require(client.currentConnection)
+        #expect(after !== before, "the second call went over a new connection")
         await second.shutdown()
         await client.close()
     }
