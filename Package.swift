@@ -3,6 +3,7 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -187,12 +188,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorRPCTests",
-            dependencies: ["WaqtorRPC", "WaqtorTestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorRPC", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaqtorProtoTests",
-            dependencies: ["WaqtorProto", "WaqtorTestSupport"],
+            dependencies: ["WaqtorProto", "WaqtorRPC", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
@@ -203,27 +204,27 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorStoreTests",
-            dependencies: ["WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorStore", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaqtorAuthTests",
-            dependencies: ["WaqtorCrypto", "WaqtorAuth", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorCrypto", "WaqtorAuth"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaqtorTenantsTests",
-            dependencies: ["WaqtorTenants", "WaqtorAuth", "WaqtorStore", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorTenants", "WaqtorAuth", "WaqtorStore", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaqtorQueueTests",
-            dependencies: ["WaqtorQueue", "WaqtorTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorQueue", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaqtorHTTPTests",
-            dependencies: ["WaqtorHTTP", "WaqtorTestSupport", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["WaqtorHTTP", "WaqtorTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -239,7 +240,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorAppTests",
-            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorHTTP", "WaqtorAuth", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorHTTP", "WaqtorAuth", "WaqtorEvolution", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

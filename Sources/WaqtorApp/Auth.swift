@@ -1,3 +1,4 @@
+import Foundation
 import WaqtorProto
 import WaqtorRPC
 import WaqtorTenants

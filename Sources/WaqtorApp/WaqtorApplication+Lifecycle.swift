@@ -1,3 +1,7 @@
+import WaqtorStore
+import WaqtorRPC
+import WaqtorQueue
+import WaqtorHTTP
 import EvolutionSimulator
 import Logging
 import NIOConcurrencyHelpers

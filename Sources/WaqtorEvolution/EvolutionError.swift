@@ -1,3 +1,4 @@
+import Foundation
 import WaqtorHTTP
 
 /// An error from the Evolution API gateway, or from reaching it.

@@ -1,3 +1,4 @@
+import Foundation
 /// How to reach PostgreSQL and how many connections to keep.
 ///
 /// The connection string is handed to libpq as-is (`postgresql://user:password@host:port/db` or

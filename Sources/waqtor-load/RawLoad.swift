@@ -1,3 +1,4 @@
+import Histogram
 import NIOCore
 import NIOPosix
 import WaqtorProto

@@ -1,3 +1,4 @@
+import WaqtorAuth
 import Foundation
 import Testing
 @testable import WaqtorApp

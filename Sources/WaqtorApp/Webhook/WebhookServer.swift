@@ -1,3 +1,4 @@
+import WaqtorStore
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
