@@ -110,27 +110,41 @@ extension WaqtorApplication {
 
 /// Opens once: a service says it is up, the ready line waits for all of them.
 final class ReadyGate: Sendable {
-    private let state = NIOLockedValueBox<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var open = false
+        var nextID: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func open() {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once ``open()`` has run. Not cancellable: a gate whose service failed is never
-    /// opened, and then the group cancels and ends every service anyway.
+    /// Returns once ``open()`` has run, or when the waiting task is cancelled: a gate whose service
+    /// failed to start is never opened, and the group then cancels every service, the waiter too.
     func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let isOpen = state.withLockedValue { state -> Bool in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
+        let id = state.withLockedValue { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    if state.open || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if isOpen { continuation.resume() }
+        } onCancel: {
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }
@@ -178,6 +192,8 @@ struct ReadyLine: Service {
 
     func run() async throws {
         for gate in gates { await gate.wait() }
+        // Cancelled: a service failed to start, and the group reports its error.
+        if Task.isCancelled { return }
         let configuration = application.configuration
         var metadata: Logger.Metadata = [
             "role": .string(role.rawValue),

@@ -15,15 +15,15 @@ final class ServerProcess: Sendable {
     private let exited = Signal()
     private let log = NIOLockedValueBox<(text: String, waiters: [(needle: String, signal: Signal)])>(("", []))
 
-    init(role: String, extraEnvironment: [String: String] = [:]) throws {
-        rpcPort = try TestNetwork.freeLocalPort()
+    init(role: String, rpcPort: Int? = nil, extraEnvironment: [String: String] = [:]) throws {
+        self.rpcPort = try rpcPort ?? TestNetwork.freeLocalPort()
         webhookPort = try TestNetwork.freeLocalPort()
         gatewayPort = try TestNetwork.freeLocalPort()
         process = Process()
         process.executableURL = try serverExecutable()
         process.arguments = ["serve", "--role", role]
         var environment = ProcessInfo.processInfo.environment
-        environment["WAQTOR_RPC_PORT"] = "\(rpcPort)"
+        environment["WAQTOR_RPC_PORT"] = "\(self.rpcPort)"
         environment["WAQTOR_WEBHOOK_PORT"] = "\(webhookPort)"
         environment["WAQTOR_GATEWAY_URL"] = "embedded"
         environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(gatewayPort)"
@@ -152,6 +152,21 @@ struct RoleTests {
         #expect(await server.waitForExit() == 0)
         #expect(server.logText.contains("\"message\":\"shutting down\""))
         #expect(server.logText.contains("\"message\":\"stopped\""))
+    }
+
+    /// A part that cannot start (its port is taken) ends the whole server with an error, instead
+    /// of leaving it half up: the ready line, waiting for that part, must not hold the group.
+    @Test("a server whose RPC port is taken exits with status 1 and never says it is ready")
+    func portTakenEndsTheServer() async throws {
+        var configuration = RPCServerConfiguration(port: 0)
+        configuration.host = "127.0.0.1"
+        let squatter = RPCServer(configuration: configuration, router: RPCRouter(), logger: quietLogger)
+        try await squatter.start()
+        let server = try ServerProcess(role: "api", rpcPort: try #require(squatter.localPort))
+        #expect(await server.waitForLog(message: "waqtor-server ready") == false)
+        #expect(await server.waitForExit() == 1)
+        #expect(server.logText.contains("\"message\":\"server failed\""))
+        await squatter.shutdown()
     }
 
     /// The first SIGTERM drains: a call in flight is waited for (here for up to an hour, since it

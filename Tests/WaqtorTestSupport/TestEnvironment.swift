@@ -49,15 +49,31 @@ public enum TestEnvironment {
 
 /// Network helpers for tests.
 public enum TestNetwork {
-    /// A TCP port on 127.0.0.1 that was free a moment ago: the kernel picks it for a socket bound
-    /// to port 0, which is then closed. (Another process could take it in between; unlikely.)
+    /// A TCP port on 127.0.0.1 that was free a moment ago, for a server a test starts on a fixed
+    /// port (a child process). Chosen at random below Linux's ephemeral range (32768-60999): a port
+    /// the kernel hands out for port 0 may be given again at once to another test's client socket,
+    /// which then takes it before the server binds (seen in full parallel runs). Falls back to a
+    /// kernel-chosen port if 100 random ones are taken.
     public static func freeLocalPort() throws -> Int {
+        for _ in 0..<100 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if try bindable(port: candidate) { return candidate }
+        }
+        return try boundPort(requesting: 0)
+    }
+
+    private static func bindable(port: Int) throws -> Bool {
+        (try? boundPort(requesting: port)) != nil
+    }
+
+    /// Binds a socket to 127.0.0.1:`port` (0: the kernel picks), closes it, and returns the port.
+    private static func boundPort(requesting port: Int) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSupportError("socket() failed: errno \(errno)") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
