@@ -85,6 +85,7 @@ ours async-api-1x1 1 1 --async-api
 ours raw-1x1 1 1 --raw
 ours client-50x32 50 32
 ours async-api-50x32 50 32 --async-api
+ours async-api-on-loop-50x32 50 32 --async-api --on-loop
 ours client-50x32-pipelined 50 32 --pipeline
 ours raw-50x32 50 32 --raw
 ours raw-50x32-pipelined 50 32 --raw --pipeline
@@ -100,6 +101,8 @@ if [ -z "${BENCH_SERVER_CMD:-}" ]; then
     wait_server
     # The path services use end to end: async handlers called through `RPCClient.unary` from tasks.
     ours async-async-api-50x32 50 32 --async-api
+    # The same, with the calling tasks on their connection's event loop (RPCClient.taskExecutor).
+    ours async-async-api-on-loop-50x32 50 32 --async-api --on-loop
     ours async-client-50x32 50 32
     ours async-raw-50x32-pipelined 50 32 --raw --pipeline
     stop_pid "$SERVER_PID"; SERVER_PID=""
@@ -134,10 +137,12 @@ runs = [
     ("raw-1x1", "1 × 1, raw", 1, 1),
     ("client-50x32", "50 × 32, RPCClient, closed loops", 50, 32),
     ("async-api-50x32", "50 × 32, RPCClient.unary from 1,600 tasks, closed loops", 50, 32),
+    ("async-api-on-loop-50x32", "50 × 32, RPCClient.unary from 1,600 tasks on the client's event loop (--on-loop)", 50, 32),
     ("client-50x32-pipelined", "50 × 32, RPCClient, pipelined", 50, 32),
     ("raw-50x32", "50 × 32, raw, closed loops", 50, 32),
     ("raw-50x32-pipelined", "50 × 32, raw, pipelined (as redis-benchmark -P 32)", 50, 32),
     ("async-async-api-50x32", "50 × 32, RPCClient.unary from 1,600 tasks, Ping as an async handler", 50, 32),
+    ("async-async-api-on-loop-50x32", "50 × 32, RPCClient.unary from 1,600 tasks on the client's event loop (--on-loop), Ping as an async handler", 50, 32),
     ("async-client-50x32", "50 × 32, RPCClient (startUnary), closed loops, Ping as an async handler", 50, 32),
     ("async-raw-50x32-pipelined", "50 × 32, raw, pipelined, Ping as an async handler", 50, 32),
 ]

@@ -54,6 +54,9 @@ struct PingLoad: AsyncParsableCommand {
     @Flag(name: .customLong("async-api"), help: "Drive each loop as a Swift task awaiting RPCClient.unary (the API services use) instead of chaining RPCClient.startUnary callbacks on the event loop (the default, which keeps the load generator's own cost low).")
     var asyncAPI = false
 
+    @Flag(name: .customLong("on-loop"), help: "With --async-api: run each connection's tasks with its client's executor preference (RPCClient.taskExecutor), so that they run on the connection's event loop instead of the global executor.")
+    var onLoop = false
+
     func validate() throws {
         _ = try parseServer()
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
@@ -69,6 +72,7 @@ struct PingLoad: AsyncParsableCommand {
         guard warmup >= 0, warmup.isFinite else { throw ValidationError("--warmup must be zero or positive") }
         guard payloadSize >= 0 else { throw ValidationError("--payload-size must be zero or positive") }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
+        guard !onLoop || (asyncAPI && !pipeline && !raw) else { throw ValidationError("--on-loop goes with --async-api (without --pipeline or --raw)") }
     }
 
     func parseServer() throws -> (host: String, port: Int) {
@@ -243,9 +247,11 @@ struct PingLoad: AsyncParsableCommand {
             await withTaskGroup(of: Void.self) { group in
                 for (c, client) in clients.enumerated() {
                     let health = Waqtor_V1_HealthServiceClient(client: client)
+                    // With --on-loop, each task prefers its connection's event loop (nil: the global executor).
+                    let executor: EventLoopTaskExecutor? = onLoop ? client.taskExecutor : nil
                     for m in 0..<inFlight {
                         let stop: Stop = stopAt.map { .at($0) } ?? .count(perLoopRequests![c * inFlight + m])
-                        group.addTask {
+                        group.addTask(executorPreference: executor) {
                             await Self.loop(
                                 client: health, request: request, options: options, measureFrom: measureFrom, stop: stop,
                                 recorder: recorders[c])
