@@ -60,9 +60,9 @@ struct OutageStatusTests {
     }
 
     /// A call whose deadline passes while its handler waits inside the database driver: the
-    /// handler's own error (the cancelled database work) is CANCELLED turned DEADLINE_EXCEEDED and
-    /// logged at debug, not INTERNAL "handler failed" at error level.
-    @Test("a call cancelled inside the database driver ends as DEADLINE_EXCEEDED, logged at debug, not as a failure")
+    /// handler's own error (the cancelled database work) is CANCELLED (DEADLINE_EXCEEDED once the
+    /// deadline has passed) and logged at debug, not INTERNAL "handler failed" at error level.
+    @Test("a call cancelled inside the database driver ends as DEADLINE_EXCEEDED or CANCELLED, logged at debug, not as a failure")
     func cancelledInsideTheDriverIsNotAFailure() async throws {
         let logs = CapturedLogs()
         let app = try WaqtorApplication(configuration: testConfiguration(), logger: logs.logger)
@@ -99,7 +99,9 @@ struct OutageStatusTests {
         await logs.wait { $0.message == "call ended early" || $0.message == "handler failed" }
         let ended = try #require(logs.records.first { $0.message == "call ended early" })
         #expect(ended.level == .debug)
-        #expect(ended.metadata["status"] == "DEADLINE_EXCEEDED")
+        // DEADLINE_EXCEEDED when the server's deadline timer ended the call; CANCELLED when the
+        // client's own timeout (which starts first) sent CANCEL before it. Either way, not a failure.
+        #expect(["DEADLINE_EXCEEDED", "CANCELLED"].contains(ended.metadata["status"] ?? ""), "\(ended.metadata)")
         #expect(!logs.records.contains { $0.message == "handler failed" })
 
         await client.close()
