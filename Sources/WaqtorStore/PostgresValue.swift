@@ -75,7 +75,7 @@ enum PostgresTimestamp {
         var days = micros / 86_400_000_000
         var rem = micros % 86_400_000_000
         if rem < 0 { rem += 86_400_000_000; days -= 1 }
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d) = CivilDate.civil(fromDays: days)
         let secs = rem / 1_000_000, us = rem % 1_000_000
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
@@ -132,31 +132,8 @@ enum PostgresTimestamp {
             }
         }
         guard i == b.count else { return nil }
-        let days = days(fromCivil: y, mo, d)
+        let days = CivilDate.days(fromCivil: y, mo, d)
         let total = (days * 86_400 + h * 3600 + mi * 60 + s - offsetSeconds) * 1_000_000 + micros
         return Date(timeIntervalSince1970: Double(total) / 1_000_000)
-    }
-
-    // Howard Hinnant's days_from_civil / civil_from_days.
-    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
     }
 }

@@ -1,3 +1,4 @@
+import WaqtorStore
 /// A reading of the gateway's clock: a webhook envelope's `date_time`.
 ///
 /// Evolution API 2.3.6 stamps each envelope with the gateway machine's *local* wall-clock time
@@ -48,7 +49,7 @@ public struct GatewayTime: Sendable, Hashable, Comparable, CustomStringConvertib
             guard digits > 0 else { return nil }
             if digits < 3 { for _ in digits..<3 { millis *= 10 } }
         }
-        let days = Self.days(fromCivil: year, month, day)
+        let days = CivilDate.days(fromCivil: year, month, day)
         milliseconds = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
     }
 
@@ -56,7 +57,7 @@ public struct GatewayTime: Sendable, Hashable, Comparable, CustomStringConvertib
     public var description: String {
         let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
         let rest = milliseconds - days * 86_400_000
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
@@ -65,28 +66,6 @@ public struct GatewayTime: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     public static func < (a: GatewayTime, b: GatewayTime) -> Bool { a.milliseconds < b.milliseconds }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }
 
 /// What a gateway webhook says about a number's connection.
