@@ -108,46 +108,10 @@ extension WaqtorApplication {
     }
 }
 
-/// Opens once: a service says it is up, the ready line waits for all of them.
-final class ReadyGate: Sendable {
-    private struct State {
-        var open = false
-        var nextID: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    }
-
-    private let state = NIOLockedValueBox(State())
-
-    func open() {
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.open = true
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Returns once ``open()`` has run, or when the waiting task is cancelled: a gate whose service
-    /// failed to start is never opened, and the group then cancels every service, the waiter too.
-    func wait() async {
-        let id = state.withLockedValue { state -> UInt64 in
-            state.nextID &+= 1
-            return state.nextID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLockedValue { state -> Bool in
-                    if state.open || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
-    }
-}
+/// A service says it is up, the ready line waits for all of them: a one-shot signal whose wait
+/// also ends when the waiter is cancelled (a gate whose service failed to start never opens, and
+/// the group then cancels every service, the waiter too).
+typealias ReadyGate = OneShotSignal
 
 /// One part of the server that starts, runs until the group shuts down, and stops: the RPC server,
 /// the webhook listener, the embedded gateway.
@@ -158,7 +122,7 @@ struct PartService: Service {
 
     func run() async throws {
         try await start()
-        ready.open()
+        ready.fire()
         // Returns on a graceful shutdown; throws when the group is cancelled (a second signal),
         // and `stop` then runs in a cancelled task, which the parts treat as "at once".
         try? await gracefulShutdown()

@@ -8,33 +8,51 @@ import NIOConcurrencyHelpers
 ///
 /// One per ``RPCServer``; shared by every connection's calls.
 public final class ServerDrain: Sendable {
+    private let signal = OneShotSignal()
+
+    /// A drain signal that has not begun (``RPCServer`` makes its own; tests build their own).
+    public init() {}
+
+    /// Whether the server has begun draining.
+    public var isDraining: Bool { signal.isFired }
+
+    /// Begins the drain: wakes every waiter, now and later. Idempotent.
+    public func begin() { signal.fire() }
+
+    /// Returns when the drain begins, or at once if it has; also returns when the calling task is
+    /// cancelled (check `Task.isCancelled` to tell the two apart).
+    public func wait() async { await signal.wait() }
+}
+
+/// An event that happens once, awaited by any number of tasks: ``fire()`` wakes every waiter, now
+/// and later; a waiting task that is cancelled stops waiting.
+public final class OneShotSignal: Sendable {
     private struct State {
-        var draining = false
+        var fired = false
         var nextWaiterID: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
 
-    /// A drain signal that has not begun (``RPCServer`` makes its own; tests build their own).
     public init() {}
 
-    /// Whether the server has begun draining.
-    public var isDraining: Bool { state.withLockedValue { $0.draining } }
+    /// Whether ``fire()`` has run.
+    public var isFired: Bool { state.withLockedValue { $0.fired } }
 
-    /// Begins the drain: wakes every waiter, now and later. Idempotent.
-    public func begin() {
+    /// Fires the event. Idempotent.
+    public func fire() {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            guard !state.draining else { return [] }
-            state.draining = true
+            guard !state.fired else { return [] }
+            state.fired = true
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns when the drain begins, or at once if it has; also returns when the calling task is
-    /// cancelled (check `Task.isCancelled` to tell the two apart).
+    /// Returns once the event has fired, or when the calling task is cancelled (check
+    /// `Task.isCancelled` to tell the two apart).
     public func wait() async {
         let id = state.withLockedValue { state -> UInt64 in
             state.nextWaiterID &+= 1
@@ -43,7 +61,7 @@ public final class ServerDrain: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLockedValue { state -> Bool in
-                    if state.draining || Task.isCancelled { return true }
+                    if state.fired || Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
                 }
