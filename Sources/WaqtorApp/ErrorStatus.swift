@@ -16,6 +16,14 @@ enum BackendRetry {
     /// A Redis shard unreachable.
     static let redisMilliseconds = 1000
 
+    /// A backend client refused work because the server is stopping.
+    static let shuttingDown = unavailable(
+        "the server is shutting down; retry on another server or in a moment", retryAfterMilliseconds: databaseMilliseconds)
+    /// Work of a cancelled call (the runtime turns it into DEADLINE_EXCEEDED past the deadline).
+    static let cancelled = RPCError(code: .cancelled, message: "the call was cancelled")
+    /// Anything a caller cannot act on; the runtime adds the request id and logs the cause.
+    static let internalError = RPCError(code: .internalError, message: "internal error")
+
     static func unavailable(_ message: String, retryAfterMilliseconds: Int) -> RPCError {
         RPCError(
             code: .unavailable, message: message,
@@ -31,7 +39,7 @@ extension PostgresError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch kind {
         case .cancelled:
-            return RPCError(code: .cancelled, message: "the call was cancelled")
+            return BackendRetry.cancelled
         case .connectionFailed:
             return BackendRetry.unavailable(
                 "the database cannot be reached right now; retry in a moment",
@@ -41,9 +49,7 @@ extension PostgresError: RPCErrorConvertible {
                 "the server is busy (every database connection is in use); retry in a moment",
                 retryAfterMilliseconds: BackendRetry.databaseMilliseconds)
         case .closed:
-            return BackendRetry.unavailable(
-                "the server is shutting down; retry on another server or in a moment",
-                retryAfterMilliseconds: BackendRetry.databaseMilliseconds)
+            return BackendRetry.shuttingDown
         case .queryFailed where isBackendUnavailable:
             return BackendRetry.unavailable(
                 "the database is restarting or out of resources; retry in a moment",
@@ -53,7 +59,7 @@ extension PostgresError: RPCErrorConvertible {
         case .queryFailed where isQueryCanceled:
             return RPCError(code: .deadlineExceeded, message: "a database statement took too long and was stopped")
         case .queryFailed, .transactionAborted, .protocolViolation:
-            return RPCError(code: .internalError, message: "internal error")
+            return BackendRetry.internalError
         }
     }
 
@@ -75,13 +81,11 @@ extension RedisError: RPCErrorConvertible {
                 "Redis shard \(shardIndex) cannot be reached right now; retry in a moment",
                 retryAfterMilliseconds: BackendRetry.redisMilliseconds)
         case .closed:
-            return BackendRetry.unavailable(
-                "the server is shutting down; retry on another server or in a moment",
-                retryAfterMilliseconds: BackendRetry.redisMilliseconds)
+            return BackendRetry.shuttingDown
         case .cancelled:
-            return RPCError(code: .cancelled, message: "the call was cancelled")
+            return BackendRetry.cancelled
         case .protocolError, .invalidShard:
-            return RPCError(code: .internalError, message: "internal error")
+            return BackendRetry.internalError
         }
     }
 }
@@ -95,7 +99,7 @@ extension TenantStoreError: RPCErrorConvertible {
         case .invalidCredentials: RPCError(code: .permissionDenied, message: "the current password is not correct")
         case .permissionDenied: RPCError(code: .permissionDenied, message: "not permitted for this account")
         case .invalidArgument: RPCError(code: .invalidArgument, message: context ?? "a value was rejected")
-        case .database: underlying?.rpcError ?? RPCError(code: .internalError, message: "internal error")
+        case .database: underlying?.rpcError ?? BackendRetry.internalError
         }
     }
 }
