@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "waqtor-load", targets: ["waqtor-load"]),
         .library(name: "WaqtorRPC", targets: ["WaqtorRPC"]),
         .library(name: "WaqtorProto", targets: ["WaqtorProto"]),
+        .library(name: "WaqtorCore", targets: ["WaqtorCore"]),
         .library(name: "WaqtorTenants", targets: ["WaqtorTenants"]),
         .library(name: "WaqtorEvolution", targets: ["WaqtorEvolution"]),
         .library(name: "EvolutionSimulator", targets: ["EvolutionSimulator"]),
@@ -55,29 +56,24 @@ let package = Package(
             dependencies: ["CWaqtorProto", "WaqtorRPC", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        // Backends: PostgreSQL (libpq), Redis shards (hiredis), HTTP (libcurl).
-        // SHA-256, HMAC-SHA256 and constant-time comparison of secrets: a thin facade over
-        // swift-crypto (no hand-written cryptography), shared by the store (migration checksums),
-        // auth (token hashes), tenants (webhook secrets), the webhook listener and the simulator.
+        // Drivers: one external system each. Blocking C calls run on NIO thread pools, never on an
+        // event loop or the cooperative pool.
+        // PostgreSQL through libpq: the pool, transactions with the tenant setting, typed values,
+        // the migration engine (the migrations themselves are in WaqtorSchema).
         .target(
-            name: "WaqtorCrypto",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "WaqtorStore",
+            name: "WaqtorPostgres",
             dependencies: [
-                "CPostgres", "WaqtorCrypto",
+                "CPostgres", "WaqtorSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
+        // Redis shards through hiredis: connections, the hash ring, commands.
         .target(
-            name: "WaqtorQueue",
+            name: "WaqtorRedis",
             dependencies: [
                 "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,6 +83,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Outbound HTTP through libcurl.
         .target(
             name: "WaqtorHTTP",
             dependencies: [
@@ -98,32 +95,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Secrets: argon2id password hashes, random tokens stored as SHA-256.
+        // Secrets: argon2id password hashes (libargon2), random tokens stored as SHA-256, and
+        // SHA-256 / HMAC-SHA256 / constant-time comparison through swift-crypto.
         .target(
-            name: "WaqtorAuth",
+            name: "WaqtorSecurity",
             dependencies: [
-                "CArgon2", "WaqtorCrypto",
+                "CArgon2",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Tenants, sessions, API keys, plans: the data layer over PostgreSQL with row-level security.
-        .target(
-            name: "WaqtorTenants",
-            dependencies: ["WaqtorCrypto", "WaqtorStore", "WaqtorAuth"],
-            swiftSettings: swiftSettings
-        ),
+
+        // Shared core: typed ids, page cursors, the injectable clock, the domain-error protocol.
+        // Depends on nothing of ours.
+        .target(name: "WaqtorCore", swiftSettings: swiftSettings),
+
+        // Integrations: clients of outside services, with their error classification.
         // The Evolution API (WhatsApp gateway) v2 client, on WaqtorHTTP.
         .target(
             name: "WaqtorEvolution",
-            dependencies: ["WaqtorHTTP"],
+            dependencies: ["WaqtorHTTP", "WaqtorCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // A stand-in Evolution API server (routes, shapes, errors, webhooks) for tests and local runs.
+        // A stand-in Evolution API server (routes, shapes, errors, webhooks). Linked only by the
+        // tests, waqtor-evolution-sim and waqtor-server (its embedded default).
         .target(
             name: "EvolutionSimulator",
-            dependencies: ["WaqtorCrypto", 
+            dependencies: ["WaqtorSecurity",
                 "WaqtorHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -137,14 +137,50 @@ let package = Package(
             dependencies: ["EvolutionSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
-        // The server's wiring: configuration, services, start-up and shutdown.
+
+        // The schema: every domain's ordered SQL migrations.
         .target(
-            name: "WaqtorApp",
-            dependencies: ["WaqtorCrypto", 
-                "WaqtorRPC", "WaqtorProto", "WaqtorStore", "WaqtorQueue", "WaqtorHTTP", "WaqtorAuth", "WaqtorTenants",
-                "WaqtorEvolution", "EvolutionSimulator",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            name: "WaqtorSchema",
+            dependencies: ["WaqtorPostgres"],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Domains: one business concern each; they never import WaqtorRPC or WaqtorProto and
+        // throw their own errors (DomainError), which the API edge maps to statuses.
+        // Tenants: accounts, sessions, API keys, plans and their quotas, the login throttle.
+        .target(
+            name: "WaqtorTenants",
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorSecurity"],
+            swiftSettings: swiftSettings
+        ),
+        // Instances: WhatsApp numbers, their connection state machine, the webhook inbox, pairing.
+        .target(
+            name: "WaqtorInstances",
+            dependencies: [
+                "WaqtorCore", "WaqtorPostgres", "WaqtorSecurity", "WaqtorTenants", "WaqtorEvolution",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Edges: how the outside reaches the domains.
+        // The RPC services: handlers, validation, access rules, and the one map from errors to statuses.
+        .target(
+            name: "WaqtorAPI",
+            dependencies: [
+                "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
+                "WaqtorTenants", "WaqtorInstances", "WaqtorEvolution",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP listener for the gateway's webhooks.
+        .target(
+            name: "WaqtorWebhooks",
+            dependencies: [
+                "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorTenants", "WaqtorInstances",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -153,9 +189,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // Composition root: configuration, logging, a ServiceGroup per role.
+        .target(
+            name: "WaqtorApp",
+            dependencies: [
+                "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
+                "WaqtorTenants", "WaqtorInstances", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "waqtor-server",
-            dependencies: ["WaqtorApp", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WaqtorApp", "EvolutionSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -179,11 +231,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Tests.
+        // Tests. Unit targets need no server (`tools/test.sh --unit`, or `swift test --skip
+        // IntegrationTests`); the *IntegrationTests targets talk to the PostgreSQL and Redis that
+        // tools/setup.sh starts (tools/test.sh sets their addresses).
         .target(
             name: "WaqtorTestSupport",
-            dependencies: [],
+            dependencies: ["WaqtorCore"],
             path: "Tests/WaqtorTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorCoreTests",
+            dependencies: ["WaqtorCore", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -198,28 +257,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WaqtorCryptoTests",
-            dependencies: ["WaqtorCrypto"],
+            name: "WaqtorSecurityTests",
+            dependencies: ["WaqtorSecurity"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WaqtorStoreTests",
-            dependencies: ["WaqtorStore", "WaqtorTestSupport"],
+            name: "WaqtorPostgresTests",
+            dependencies: ["WaqtorPostgres", "WaqtorSchema"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WaqtorAuthTests",
-            dependencies: ["WaqtorCrypto", "WaqtorAuth"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "WaqtorTenantsTests",
-            dependencies: ["WaqtorTenants", "WaqtorAuth", "WaqtorStore", "WaqtorTestSupport"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "WaqtorQueueTests",
-            dependencies: ["WaqtorQueue", "WaqtorTestSupport"],
+            name: "WaqtorRedisTests",
+            dependencies: ["WaqtorRedis"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -230,17 +279,43 @@ let package = Package(
         .testTarget(
             name: "WaqtorEvolutionTests",
             dependencies: [
-                "WaqtorEvolution", "EvolutionSimulator", "WaqtorHTTP", "WaqtorCrypto",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "WaqtorEvolution", "EvolutionSimulator", "WaqtorHTTP", "WaqtorSecurity",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WaqtorAppTests",
-            dependencies: ["WaqtorApp", "WaqtorRPC", "WaqtorProto", "WaqtorTenants", "WaqtorStore", "WaqtorHTTP", "WaqtorAuth", "WaqtorEvolution", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            name: "WaqtorInstancesTests",
+            dependencies: ["WaqtorInstances", "WaqtorPostgres"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorAPITests",
+            dependencies: ["WaqtorAPI", "WaqtorCore", "WaqtorRPC", "WaqtorTenants", "WaqtorEvolution"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorPostgresIntegrationTests",
+            dependencies: ["WaqtorPostgres", "WaqtorSchema", "WaqtorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorRedisIntegrationTests",
+            dependencies: ["WaqtorRedis", "WaqtorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorTenantsIntegrationTests",
+            dependencies: ["WaqtorTenants", "WaqtorInstances", "WaqtorSecurity", "WaqtorPostgres", "WaqtorSchema", "WaqtorCore", "WaqtorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorAppIntegrationTests",
+            dependencies: [
+                "WaqtorApp", "WaqtorAPI", "WaqtorWebhooks", "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorTenants",
+                "WaqtorInstances", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorEvolution",
+                "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -2,8 +2,19 @@
 # The test command: the same set-up as the run command (Debian packages, local PostgreSQL and
 # Redis shards), then the whole test suite against those real servers. Extra arguments go to
 # `swift test` (e.g. --filter WaqtorRPCTests).
+#
+# `tools/test.sh --unit` runs only the unit targets (every test target but the *IntegrationTests
+# ones): no PostgreSQL or Redis is needed or started, only the Swift toolchain and the C libraries.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+if [ "${1:-}" = "--unit" ]; then
+    shift
+    cd "$WAQTOR_ROOT"
+    echo "[test] building (unit targets only; no servers)"
+    swift build --build-tests
+    echo "[test] running unit tests"
+    exec swift test --skip-build --skip IntegrationTests "$@"
+fi
 "$WAQTOR_ROOT/tools/setup.sh"
 cd "$WAQTOR_ROOT"
 export WAQTOR_TEST_DATABASE_URL="${WAQTOR_TEST_DATABASE_URL:-$(waqtor_db_url waqtor_app "$WAQTOR_DB_APP_PASSWORD" "$WAQTOR_TEST_DB_NAME")}"

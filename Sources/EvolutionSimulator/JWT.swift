@@ -1,5 +1,5 @@
 import Foundation
-import WaqtorCrypto
+import WaqtorSecurity
 
 /// HS256 JWTs for webhooks whose headers carry `jwt_key` (what Evolution API 2.3.6 does: the
 /// header becomes `Authorization: Bearer <JWT>` over `{iat, exp: iat+600, app, action}`).

@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
 import Foundation
-import WaqtorCrypto
+import WaqtorSecurity
 
 struct SimResponse: Sendable {
     var status: Int

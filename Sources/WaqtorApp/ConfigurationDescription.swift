@@ -1,4 +1,4 @@
-import WaqtorStore
+import WaqtorPostgres
 
 /// The effective configuration as `key = value` lines, passwords hidden.
 public enum ConfigurationDescription {

@@ -1,8 +1,8 @@
-import WaqtorStore
+import WaqtorPostgres
 import WaqtorRPC
-import WaqtorQueue
+import WaqtorRedis
 import WaqtorHTTP
-import EvolutionSimulator
+import WaqtorWebhooks
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -88,16 +88,19 @@ extension WaqtorApplication {
 
     /// Starts the embedded Evolution API simulator (`gateway.url = embedded`).
     func startEmbeddedGateway() async throws {
+        guard let launcher = embeddedGatewayLauncher else {
+            throw ConfigurationError("gateway.url = embedded, but this program embeds no gateway simulator; run waqtor-server, or set gateway.url to the Evolution API's address")
+        }
         let connectAfter = configuration.gatewayEmbeddedConnectAfter
-        let simulator = try await EvolutionSimulator.start(.init(
+        let running = try await launcher.start(.init(
             host: "127.0.0.1", port: configuration.gatewayEmbeddedPort, apiKey: configuration.gatewayAPIKey,
             connectAfter: connectAfter == .zero ? nil : connectAfter))
-        embeddedGateway.withLockedValue { $0 = simulator }
-        logger.info("embedded Evolution API simulator started", metadata: ["url": .string(simulator.baseURL)])
+        embeddedGateway.withLockedValue { $0 = running }
+        logger.info("embedded Evolution API simulator started", metadata: ["url": .string(running.baseURL)])
     }
 
     func stopEmbeddedGateway() async {
-        if let simulator = embeddedGateway.withLockedValue({ $0 }) { await simulator.stop() }
+        if let running = embeddedGateway.withLockedValue({ $0 }) { await running.stop() }
     }
 
     /// Closes the outbound HTTP client, the Redis shards and the PostgreSQL pool.

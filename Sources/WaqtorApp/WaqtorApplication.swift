@@ -2,13 +2,16 @@ import Logging
 import NIOCore
 import NIOPosix
 import WaqtorProto
-import WaqtorQueue
+import WaqtorRedis
 import WaqtorRPC
-import WaqtorStore
+import WaqtorPostgres
 import WaqtorTenants
+import WaqtorInstances
+import WaqtorSchema
+import WaqtorAPI
+import WaqtorWebhooks
 import WaqtorEvolution
 import WaqtorHTTP
-import EvolutionSimulator
 import NIOConcurrencyHelpers
 
 /// The server process's parts, started in order and stopped in reverse: migrations, the
@@ -32,13 +35,17 @@ public final class WaqtorApplication: Sendable {
     /// Every method the RPC server serves, as registered and intercepted (tests compare it with
     /// the schema's access rules).
     let router: RPCRouter
-    /// The simulator started inside the server when `gateway.url = embedded`.
-    let embeddedGateway = NIOLockedValueBox<EvolutionSimulator?>(nil)
+    /// Starts the gateway for `gateway.url = embedded` (given by the program that embeds one).
+    let embeddedGatewayLauncher: EmbeddedGateway?
+    /// The gateway started inside the server when `gateway.url = embedded`.
+    let embeddedGateway = NIOLockedValueBox<EmbeddedGateway.Running?>(nil)
 
-    /// Builds the parts; nothing connects or listens until ``start()``.
-    public init(configuration: WaqtorConfiguration, logger: Logger) throws(ConfigurationError) {
+    /// Builds the parts; nothing connects or listens until ``start()``. `embeddedGateway` starts
+    /// the gateway when `gateway.url = embedded` (waqtor-server passes the simulator).
+    public init(configuration: WaqtorConfiguration, logger: Logger, embeddedGateway: EmbeddedGateway? = nil) throws(ConfigurationError) {
         self.configuration = configuration
         self.logger = logger
+        self.embeddedGatewayLauncher = embeddedGateway
         let endpoints = try configuration.redisShards.map { address throws(ConfigurationError) -> RedisEndpoint in
             guard let endpoint = RedisEndpoint(address) else { throw ConfigurationError("redis.shards: '\(address)' is not host:port") }
             return endpoint
@@ -79,7 +86,7 @@ public final class WaqtorApplication: Sendable {
                         _ = try await gateway.delete(instance: instance.gatewayName)
                     } catch {
                         if error.kind != .instanceNotFound {
-                            throw GatewayErrors.failed(error, action: "delete the account's WhatsApp numbers", instance: instance, logger: logger)
+                            throw GatewayFailure.logged(error, action: "delete the account's WhatsApp numbers", instance: instance, logger: logger)
                         }
                     }
                 }
@@ -139,7 +146,7 @@ public final class WaqtorApplication: Sendable {
     /// Applies pending migrations as the owner role. Several servers may call this at once: the
     /// migrator serialises them with an advisory lock.
     public func migrate() async throws {
-        let migrator = try Migrator(configuration: PostgresConfiguration(connectionString: configuration.databaseMigrationURL))
+        let migrator = try Migrator(configuration: PostgresConfiguration(connectionString: configuration.databaseMigrationURL), migrations: WaqtorSchema.migrations())
         let report = try await migrator.migrate()
         logger.info("migrations checked", metadata: [
             "applied": .string(report.applied.map { "\($0.version)_\($0.name)" }.joined(separator: ",")),

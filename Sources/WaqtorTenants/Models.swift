@@ -1,6 +1,7 @@
 import Foundation
-import WaqtorAuth
-import WaqtorStore
+import WaqtorSecurity
+import WaqtorCore
+import WaqtorPostgres
 
 /// Whether a tenant may use the service.
 public enum TenantStatus: String, Sendable, Hashable {
@@ -189,12 +190,6 @@ public struct TenantSummary: Sendable, Hashable {
     public var isAdmin: Bool
     public var createdAt: Date
     public var updatedAt: Date
-}
-
-/// One page of a listing, with the total number of matches.
-public struct Page<Item: Sendable & Hashable>: Sendable, Hashable {
-    public var items: [Item]
-    public var total: Int
 }
 
 /// The outcome of deciding an upgrade request.

@@ -1,6 +1,7 @@
+import WaqtorCore
 import Foundation
-import WaqtorAuth
-import WaqtorStore
+import WaqtorSecurity
+import WaqtorPostgres
 
 /// Tenants, sessions, API keys, plans, upgrade requests and usage, over a ``PostgresPool`` that
 /// connects as the application role (`waqtor_app`: owns nothing, no BYPASSRLS).
@@ -430,7 +431,7 @@ public struct TenantStore: Sendable {
         }
     }
 
-    static func map(_ error: PostgresError) -> TenantStoreError {
+    package static func map(_ error: PostgresError) -> TenantStoreError {
         switch error.sqlState {
         case "23505": TenantStoreError(.alreadyExists, "already exists", underlying: error)
         case "42501": TenantStoreError(.permissionDenied, "not permitted", underlying: error)

@@ -1,7 +1,7 @@
 @testable import EvolutionSimulator
 import Foundation
 import Testing
-import WaqtorCrypto
+import WaqtorSecurity
 import WaqtorEvolution
 
 @Suite("Simulator webhooks to a receiver (real HTTP)")

@@ -1,0 +1,107 @@
+import WaqtorCore
+import Logging
+import Foundation
+import NIOConcurrencyHelpers
+import WaqtorProto
+import WaqtorRedis
+import WaqtorRPC
+import WaqtorPostgres
+
+/// `waqtor.v1.HealthService`: ping, and readiness of PostgreSQL and every Redis shard.
+public struct HealthService: Waqtor_V1_HealthServiceHandler {
+    let postgres: PostgresPool
+    let redis: RedisShards
+    let shardAddresses: [String]
+    let checkTimeout: Duration
+
+    public init(postgres: PostgresPool, redis: RedisShards, shardAddresses: [String], checkTimeout: Duration) {
+        self.postgres = postgres
+        self.redis = redis
+        self.shardAddresses = shardAddresses
+        self.checkTimeout = checkTimeout
+    }
+
+    public func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
+        Waqtor_V1_PingResponse(answering: request)
+    }
+
+    /// Registers every method, with Ping answered inline (on the event loop, without a task): it
+    /// does no I/O, and it is what clients and monitors call most.
+    public func registerInline(into router: inout RPCRouter) {
+        register(into: &router)
+        router.registerInlineUnary("waqtor.v1.HealthService/Ping") { (request: Waqtor_V1_PingRequest, _) in
+            Waqtor_V1_PingResponse(answering: request)
+        }
+    }
+
+    /// Checks every dependency at once, each bounded by the check timeout. Answers OK with
+    /// `ready = false` and a detail per failing component rather than an error status, so that a
+    /// monitor sees which part is down.
+    public func readiness(_ request: Waqtor_V1_ReadinessRequest, context: ServerContext) async throws -> Waqtor_V1_ReadinessResponse {
+        let timeout = checkTimeout
+        let components = await withTaskGroup(of: (Int, Waqtor_V1_ComponentHealth).self) { group in
+            group.addTask {
+                (0, await Self.check(name: "postgres", timeout: timeout) { try await self.postgres.ping() })
+            }
+            for (index, address) in shardAddresses.enumerated() {
+                group.addTask {
+                    var health = await Self.check(name: "redis-shard-\(index)", timeout: timeout) {
+                        try await self.redis.ping(shard: index)
+                    }
+                    if health.ready { health.detail = address }
+                    return (index + 1, health)
+                }
+            }
+            var results: [(Int, Waqtor_V1_ComponentHealth)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var response = Waqtor_V1_ReadinessResponse()
+        response.components = components
+        response.ready = components.allSatisfy(\.ready)
+        if !response.ready {
+            context.logger.warning("not ready", metadata: [
+                "failing": .string(components.filter { !$0.ready }.map { "\($0.name): \($0.detail)" }.joined(separator: "; "))
+            ])
+        }
+        return response
+    }
+
+    private static func check(
+        name: String, timeout: Duration, _ probe: @escaping @Sendable () async throws -> Duration
+    ) async -> Waqtor_V1_ComponentHealth {
+        var health = Waqtor_V1_ComponentHealth()
+        health.name = name
+        let started = ContinuousClock.now
+        // Race the probe against the timeout without waiting for a probe that ignores
+        // cancellation (a blackholed host): whichever finishes first answers.
+        let outcome: Result<Duration, any Error>? = await withCheckedContinuation { continuation in
+            let once = NIOLockedValueBox(Optional(continuation))
+            let finish: @Sendable (Result<Duration, any Error>?) -> Void = { result in
+                once.withLockedValue { pending in
+                    pending?.resume(returning: result)
+                    pending = nil
+                }
+            }
+            let probeTask = Task {
+                do { finish(.success(try await probe())) } catch { finish(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                finish(nil)
+                probeTask.cancel()
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        health.latencyMicros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        switch outcome {
+        case .success?:
+            health.ready = true
+        case .failure(let error)?:
+            health.detail = "\(error)"
+        case nil:
+            health.detail = "no answer within \(timeout)"
+        }
+        return health
+    }
+}

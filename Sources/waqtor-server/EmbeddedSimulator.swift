@@ -1,0 +1,12 @@
+import EvolutionSimulator
+import WaqtorApp
+
+extension EmbeddedGateway {
+    /// The Evolution API simulator, started inside the server for `gateway.url = embedded` (the
+    /// default of a local run). Only this program links it; the WaqtorApp library does not.
+    static let simulator = EmbeddedGateway { settings in
+        let simulator = try await EvolutionSimulator.start(.init(
+            host: settings.host, port: settings.port, apiKey: settings.apiKey, connectAfter: settings.connectAfter))
+        return .init(baseURL: simulator.baseURL, stop: { await simulator.stop() })
+    }
+}

@@ -1,0 +1,267 @@
+import NIOCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Testing
+import WaqtorApp
+@testable import WaqtorAPI
+@testable import WaqtorWebhooks
+import WaqtorInstances
+import WaqtorTenants
+import WaqtorCore
+import WaqtorProto
+import WaqtorRPC
+import WaqtorTestSupport
+
+func testConfiguration(shards: [String] = TestEnvironment.redisShards) -> WaqtorConfiguration {
+    var configuration = WaqtorConfiguration()
+    configuration.rpcPort = 0
+    configuration.webhookPort = 0
+    configuration.databaseURL = TestEnvironment.databaseURL
+    configuration.databaseMigrationURL = TestEnvironment.databaseOwnerURL
+    configuration.redisShards = shards
+    configuration.healthCheckTimeout = .seconds(3)
+    configuration.rpcShutdownGrace = .seconds(5)
+    // No embedded gateway (its fixed port would clash between parallel tests); tests that need
+    // one start a simulator of their own and point gateway.url at it.
+    configuration.gatewayURL = "http://127.0.0.1:9"
+    configuration.webhookPublicURL = ""
+    return configuration
+}
+
+var quietLogger: Logger {
+    var logger = Logger(label: "waqtor.test")
+    logger.logLevel = .error
+    return logger
+}
+
+/// Starts the application in-process on a free port, runs `body` with a client, and stops it.
+func withApplication<T>(
+    _ configuration: WaqtorConfiguration = testConfiguration(), logger: Logger = quietLogger,
+    _ body: (WaqtorApplication, RPCClient) async throws -> T
+) async throws -> T {
+    let app = try WaqtorApplication(configuration: configuration, logger: logger)
+    try await app.start()
+    let client = RPCClient(host: "127.0.0.1", port: try #require(app.rpcPort))
+    do {
+        let result = try await body(app, client)
+        await client.close()
+        await app.shutdown()
+        return result
+    } catch {
+        await client.close()
+        await app.shutdown()
+        throw error
+    }
+}
+
+@Suite("Server application")
+struct ApplicationTests {
+    @Test("readiness reports PostgreSQL and both real Redis shards as ready")
+    func readinessAllUp() async throws {
+        try await withApplication { _, client in
+            let health = Waqtor_V1_HealthServiceClient(client: client)
+            let readiness = try await health.readiness(Waqtor_V1_ReadinessRequest())
+            #expect(readiness.ready)
+            #expect(readiness.components.map(\.name) == ["postgres", "redis-shard-0", "redis-shard-1"])
+            #expect(readiness.components.allSatisfy { $0.ready && $0.latencyMicros > 0 })
+            #expect(readiness.components[1].detail == TestEnvironment.redisShards[0])
+        }
+    }
+
+    @Test("readiness names the shard that is down, and the others stay ready")
+    func readinessShardDown() async throws {
+        let doomed = try await ThrowawayRedis.start()
+        let shards = [TestEnvironment.redisShards[0], doomed.address]
+        try await withApplication(testConfiguration(shards: shards)) { _, client in
+            let health = Waqtor_V1_HealthServiceClient(client: client)
+            #expect(try await health.readiness(Waqtor_V1_ReadinessRequest()).ready)
+            try await doomed.kill()
+            let readiness = try await health.readiness(Waqtor_V1_ReadinessRequest())
+            #expect(!readiness.ready)
+            let byName = Dictionary(uniqueKeysWithValues: readiness.components.map { ($0.name, $0) })
+            #expect(byName["postgres"]?.ready == true)
+            #expect(byName["redis-shard-0"]?.ready == true)
+            let down = try #require(byName["redis-shard-1"])
+            #expect(!down.ready)
+            #expect(down.detail.contains("shard 1"))
+            #expect(down.detail.contains(doomed.address))
+        }
+    }
+
+    @Test("readiness reports PostgreSQL down with a clear detail")
+    func readinessPostgresDown() async throws {
+        var configuration = testConfiguration()
+        let port = try TestNetwork.freeLocalPort()
+        configuration.databaseURL = "postgresql://waqtor_app:x@127.0.0.1:\(port)/waqtor_test"
+        configuration.databaseMigrate = false
+        try await withApplication(configuration) { _, client in
+            let readiness = try await Waqtor_V1_HealthServiceClient(client: client).readiness(Waqtor_V1_ReadinessRequest())
+            #expect(!readiness.ready)
+            let postgres = try #require(readiness.components.first { $0.name == "postgres" })
+            #expect(!postgres.ready)
+            #expect(!postgres.detail.isEmpty)
+            #expect(!postgres.detail.contains("waqtor_app:x"), "no credentials in the detail")
+        }
+    }
+
+    @Test("ping echoes the payload with the server's time")
+    func ping() async throws {
+        try await withApplication { _, client in
+            var request = Waqtor_V1_PingRequest()
+            request.payload = Array("hello ✓".utf8)
+            let before = Date()
+            let response = try await Waqtor_V1_HealthServiceClient(client: client).ping(request)
+            #expect(response.payload == request.payload)
+            let serverTime = try #require(response.serverTime).date
+            #expect(abs(serverTime.timeIntervalSince(before)) < 60)
+        }
+    }
+
+    @Test("a malformed request message gives INVALID_ARGUMENT from the real service")
+    func malformedMessage() async throws {
+        try await withApplication { _, client in
+            // Field 1 (bytes) announcing 127 bytes that never come.
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await client.unary(method: "waqtor.v1.HealthService/Ping", request: RawMessage(bytes: .init(bytes: [0x0A, 0x7F, 1])), responseType: Waqtor_V1_PingResponse.self)
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("waqtor.v1.PingRequest") == true)
+            let unknown = await #expect(throws: RPCError.self) {
+                _ = try await client.unary(method: "waqtor.v1.NoSuchService/Ping", request: Waqtor_V1_PingRequest(), responseType: Waqtor_V1_PingResponse.self)
+            }
+            #expect(unknown?.code == .unimplemented)
+        }
+    }
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("defaults < file < environment < --set, keys validated with their source named")
+    func precedence() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("waqtor-config-\(UUID().uuidString).json")
+        try Data(#"{"rpc": {"port": 7001, "host": "0.0.0.0"}, "redis.shards": ["h:1", "h:2", "h:3"], "database": {"migrate": false}}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let fromFile = try ConfigurationLoader.load(file: file.path, environment: [:])
+        #expect(fromFile.rpcPort == 7001)
+        #expect(fromFile.rpcHost == "0.0.0.0")
+        #expect(fromFile.redisShards == ["h:1", "h:2", "h:3"])
+        #expect(fromFile.databaseMigrate == false)
+
+        let withEnv = try ConfigurationLoader.load(file: file.path, environment: ["WAQTOR_RPC_PORT": "7002", "WAQTOR_LOG_FORMAT": "text"])
+        #expect(withEnv.rpcPort == 7002)
+        #expect(withEnv.logFormat == .text)
+
+        let withFlag = try ConfigurationLoader.load(file: file.path, environment: ["WAQTOR_RPC_PORT": "7002"], overrides: ["rpc.port=7003"])
+        #expect(withFlag.rpcPort == 7003)
+        #expect(withFlag.rpcHost == "0.0.0.0")
+    }
+
+    @Test("bad values and unknown keys are refused with a message naming the key and source")
+    func errors() {
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(environment: ["WAQTOR_RPC_PORT": "70000"]) }
+        do {
+            _ = try ConfigurationLoader.load(environment: ["WAQTOR_RPC_PORT": "seven"])
+            Issue.record("accepted a non-numeric port")
+        } catch {
+            #expect(error.description.contains("rpc.port"))
+            #expect(error.description.contains("WAQTOR_RPC_PORT"))
+        }
+        do {
+            _ = try ConfigurationLoader.load(environment: [:], overrides: ["rpc.prot=1"])
+            Issue.record("accepted an unknown key")
+        } catch {
+            #expect(error.description.contains("rpc.prot"))
+        }
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(environment: [:], overrides: ["redis.shards=nohostport"]) }
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(environment: [:], overrides: ["role=boss"]) }
+    }
+
+    @Test("the printed configuration hides passwords")
+    func redaction() throws {
+        let configuration = try ConfigurationLoader.load(environment: ["WAQTOR_DATABASE_URL": "postgresql://u:s3cret@h:1/db"])
+        let text = ConfigurationDescription.lines(configuration).joined(separator: "\n")
+        #expect(!text.contains("s3cret"))
+        #expect(text.contains("postgresql://u:***@h:1/db"))
+    }
+}
+
+/// The `waqtor-server` executable built beside the test bundle.
+func serverExecutable() throws -> URL {
+    let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
+        let url = candidate.appendingPathComponent("waqtor-server")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw TestSupportError("waqtor-server not found next to \(CommandLine.arguments[0]); build it with `swift build --build-tests`")
+}
+
+@Suite("waqtor-server process")
+struct ServerProcessTests {
+    @Test("on SIGTERM, calls in flight complete, new calls get UNAVAILABLE, and the process exits 0")
+    func sigterm() async throws {
+        let port = try TestNetwork.freeLocalPort()
+        let process = Process()
+        process.executableURL = try serverExecutable()
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["WAQTOR_RPC_PORT"] = "\(port)"
+        environment["WAQTOR_DATABASE_URL"] = TestEnvironment.databaseURL
+        environment["WAQTOR_DATABASE_MIGRATION_URL"] = TestEnvironment.databaseOwnerURL
+        environment["WAQTOR_REDIS_SHARDS"] = TestEnvironment.redisShards.joined(separator: ",")
+        environment["WAQTOR_LOG_FORMAT"] = "json"
+        environment["WAQTOR_WEBHOOK_PORT"] = "\(try TestNetwork.freeLocalPort())"
+        environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(try TestNetwork.freeLocalPort())"
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        let exited = Signal()
+        process.terminationHandler = { _ in exited.fire() }
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        #expect(await TestNetwork.waitUntil(timeout: .seconds(30)) { TestNetwork.isAccepting(port: port) }, "the server did not start listening")
+
+        let okCalls = NIOLockedValueBox(0)
+        let otherErrors = NIOLockedValueBox<[String]>([])
+        let someCallsDone = Signal()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    let client = RPCClient(host: "127.0.0.1", port: port)
+                    let health = Waqtor_V1_HealthServiceClient(client: client)
+                    defer { Task { await client.close() } }
+                    while true {
+                        do {
+                            var request = Waqtor_V1_PingRequest()
+                            request.payload = Array("w\(worker)".utf8)
+                            let response = try await health.ping(request)
+                            guard response.payload == request.payload else {
+                                otherErrors.withLockedValue { $0.append("wrong payload") }
+                                return
+                            }
+                            if okCalls.withLockedValue({ $0 += 1; return $0 }) == 200 { someCallsDone.fire() }
+                        } catch {
+                            if (error as? RPCError)?.code != .unavailable { otherErrors.withLockedValue { $0.append("\(error)") } }
+                            return
+                        }
+                    }
+                }
+            }
+            await someCallsDone.wait()
+            // One signal: a second one would end the server at once instead of draining.
+            kill(process.processIdentifier, SIGTERM)
+            try await group.waitForAll()
+        }
+        await exited.wait()
+        #expect(process.terminationStatus == 0)
+        #expect(otherErrors.withLockedValue { $0 }.isEmpty, "calls failed with something other than UNAVAILABLE")
+        #expect(okCalls.withLockedValue { $0 } >= 200)
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("\"message\":\"shutting down\""))
+        #expect(log.contains("\"message\":\"stopped\""))
+        #expect(!TestNetwork.isAccepting(port: port))
+    }
+}
+

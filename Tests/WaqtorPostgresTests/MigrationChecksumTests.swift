@@ -1,0 +1,30 @@
+import WaqtorSchema
+import Testing
+@testable import WaqtorPostgres
+
+/// Databases already record these checksums (`schema_migrations.checksum`); if the hash behind
+/// ``Migration/checksum`` ever changed, `migrate()` would refuse every existing database. The
+/// values are what `sha256sum` prints for the shipped files, and what the databases hold.
+@Suite("Migration checksums (pure)")
+struct MigrationChecksumTests {
+    static let recorded: [Int: String] = [
+        1: "fe3d8394ebe41383f301ac036d6356e8e66879929fb539a818e59b6801af1e1c",
+        2: "6c525e5e47757e3c786bb546f93367e814b941a0657ff2878560d9bbb149a3e2",
+        3: "d45e47be17d189da9b3ac10e0d1ada07614899564c1781ffd0e8ae009547d79f",
+        4: "8072ca67830e10b3bcf877de80370ae61a04b17028f56fa0055c24233b9d3eaa",
+        5: "05d1652b32e47f2c4094bb1dc56864ffe22972ae798e528acc5ea13bbdf0e7f0",
+        6: "57bc27beafbf69cb0b2204a53debe2dc09015cd3a0e438ac75f15cc7720b0a28",
+    ]
+
+    @Test func appliedMigrationsKeepTheirChecksums() throws {
+        let bundled = Dictionary(uniqueKeysWithValues: try WaqtorSchema.migrations().map { ($0.version, $0.checksum) })
+        for (version, checksum) in Self.recorded {
+            #expect(bundled[version] == checksum, "migration \(version)")
+        }
+    }
+
+    @Test func checksumIsLowercaseHexSHA256OfTheScript() {
+        #expect(Migration(version: 1, name: "x", sql: "abc").checksum == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Migration(version: 1, name: "x", sql: "").checksum == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}
