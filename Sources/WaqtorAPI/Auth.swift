@@ -14,7 +14,7 @@ public struct Principal: Sendable, Hashable {
         case apiKey(id: String, scope: APIKeyScope)
     }
 
-    public var tenantID: String
+    public var tenantID: TenantID
     public var credential: Credential
     public var isAdmin: Bool
 

@@ -58,9 +58,9 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         // The gateway creates the instance closed (no session until a QR code is asked for), and
         // CreateInstance answers that: CLOSE.
         _ = try await store.updateConnection(tenantID: caller.tenantID, id: created.instance.id, .observed(.close))
-        context.logger.info("instance created", metadata: ["instance": .string(created.instance.id), "gateway_name": .string(created.instance.gatewayName)])
+        context.logger.info("instance created", metadata: ["instance": .string(created.instance.id.rawValue), "gateway_name": .string(created.instance.gatewayName)])
         var response = Waqtor_V1_CreateInstanceResponse()
-        response.instance = InstanceConvert.instance(try await mine(created.instance.id, caller))
+        response.instance = InstanceConvert.instance(try await mine(created.instance.id.rawValue, caller))
         return response
     }
 
@@ -146,7 +146,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             throw RPCError(code: .notFound, message: "no instance \(instance.id) in this account")
         }
         var response = Waqtor_V1_UpdatePacingResponse()
-        response.pacing = InstanceConvert.pacing(try await mine(instance.id, caller).pacing)
+        response.pacing = InstanceConvert.pacing(try await mine(instance.id.rawValue, caller).pacing)
         return response
     }
 
@@ -159,7 +159,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         try await GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
             .logOut(action: "log the number out")
         var response = Waqtor_V1_LogoutInstanceResponse()
-        response.instance = InstanceConvert.instance(try await mine(instance.id, caller))
+        response.instance = InstanceConvert.instance(try await mine(instance.id.rawValue, caller))
         return response
     }
 
@@ -175,7 +175,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             }
         }
         _ = try await store.delete(tenantID: caller.tenantID, id: instance.id)
-        context.logger.info("instance deleted", metadata: ["instance": .string(instance.id)])
+        context.logger.info("instance deleted", metadata: ["instance": .string(instance.id.rawValue)])
         return Waqtor_V1_DeleteInstanceResponse()
     }
 
@@ -183,7 +183,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     private func mine(_ rawID: String, _ caller: Principal) async throws -> Instance {
         let id = rawID.trimmingCharacters(in: .whitespaces)
         guard !id.isEmpty else { throw RPCError(code: .invalidArgument, message: "instance_id is required") }
-        guard let instance = try await store.get(tenantID: caller.tenantID, id: id) else {
+        guard let instanceID = InstanceID(validating: id), let instance = try await store.get(tenantID: caller.tenantID, id: instanceID) else {
             throw RPCError(code: .notFound, message: "no instance \(id) in this account")
         }
         return instance
@@ -347,7 +347,7 @@ enum InstanceConvert {
 
     static func instance(_ instance: Instance) -> Waqtor_V1_Instance {
         var value = Waqtor_V1_Instance()
-        value.id = instance.id
+        value.id = instance.id.rawValue
         value.displayName = instance.displayName
         value.phoneNumber = instance.phoneNumber ?? ""
         value.profileName = instance.profileName ?? ""

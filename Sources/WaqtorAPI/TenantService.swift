@@ -19,11 +19,11 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
     let mediaRoot: String
     /// Runs before an account's rows are deleted (ends its numbers on the WhatsApp gateway); a
     /// failure stops the deletion, so that nothing is left running for a deleted account.
-    let accountCleanup: @Sendable (String) async throws -> Void
+    let accountCleanup: @Sendable (TenantID) async throws -> Void
 
     public init(
         store: TenantStore, throttle: LoginThrottle, sessionLifetime: Duration, mediaRoot: String,
-        accountCleanup: @escaping @Sendable (String) async throws -> Void = { _ in }
+        accountCleanup: @escaping @Sendable (TenantID) async throws -> Void = { _ in }
     ) {
         self.store = store
         self.throttle = throttle
@@ -47,7 +47,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
             throw RPCError(code: .alreadyExists, message: "an account with email \(email) already exists; log in, or sign up with another email")
         }
         let session = try await mapped { try await store.createSession(tenantID: profile.id, lifetime: sessionLifetime) }
-        context.logger.info("tenant signed up", metadata: ["tenant": .string(profile.id)])
+        context.logger.info("tenant signed up", metadata: ["tenant": .string(profile.id.rawValue)])
         var response = Waqtor_V1_SignUpResponse()
         response.tenant = Convert.tenant(profile)
         response.session = Convert.session(session)
@@ -268,11 +268,11 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         try await accountCleanup(caller.tenantID)
         _ = try await mapped { try await store.deleteAccount(tenantID: caller.tenantID) }
         // Media files live under media.root/<tenant id>; remove the whole folder.
-        let folder = URL(fileURLWithPath: mediaRoot).appendingPathComponent(caller.tenantID)
+        let folder = URL(fileURLWithPath: mediaRoot).appendingPathComponent(caller.tenantID.rawValue)
         if FileManager.default.fileExists(atPath: folder.path) {
             try? FileManager.default.removeItem(at: folder)
         }
-        context.logger.notice("account deleted", metadata: ["tenant": .string(caller.tenantID)])
+        context.logger.notice("account deleted", metadata: ["tenant": .string(caller.tenantID.rawValue)])
         return Waqtor_V1_DeleteAccountResponse()
     }
 
@@ -305,7 +305,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
 
     public func adminSetTenantPlan(_ request: Waqtor_V1_AdminSetTenantPlanRequest, context: ServerContext) async throws -> Waqtor_V1_AdminSetTenantPlanResponse {
         let caller = try Caller.require()
-        let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
+        let tenantID: TenantID = try Validate.id(request.tenantID, field: "tenant_id")
         let planID = try Validate.id(request.planID, field: "plan_id")
         let reason = try Validate.text(request.reason, field: "reason", max: 2000)
         let plans = try await mapped { try await store.plans() }
@@ -313,7 +313,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
             throw invalid("plan_id: no plan '\(planID)'; plans: \(plans.map(\.id).joined(separator: ", "))")
         }
         try await mapped { try await store.adminSetPlan(adminID: caller.tenantID, tenantID: tenantID, planID: planID, reason: reason) }
-        context.logger.notice("plan set by administrator", metadata: ["tenant": .string(tenantID), "plan": .string(planID)])
+        context.logger.notice("plan set by administrator", metadata: ["tenant": .string(tenantID.rawValue), "plan": .string(planID)])
         var response = Waqtor_V1_AdminSetTenantPlanResponse()
         response.tenant = try await tenant(tenantID)
         if let change = try await mapped({ try await store.planChanges(tenantID: tenantID) }).max(by: { $0.changedAt < $1.changedAt }) {
@@ -324,11 +324,11 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
 
     public func adminSuspendTenant(_ request: Waqtor_V1_AdminSuspendTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminSuspendTenantResponse {
         let caller = try Caller.require()
-        let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
+        let tenantID: TenantID = try Validate.id(request.tenantID, field: "tenant_id")
         let reason = try Validate.text(request.reason, field: "reason", max: 2000)
         guard tenantID != caller.tenantID else { throw RPCError(code: .failedPrecondition, message: "administrators cannot suspend their own account") }
         try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .suspended, reason: reason) }
-        context.logger.notice("tenant suspended", metadata: ["tenant": .string(tenantID), "administrator": .string(caller.tenantID)])
+        context.logger.notice("tenant suspended", metadata: ["tenant": .string(tenantID.rawValue), "administrator": .string(caller.tenantID.rawValue)])
         var response = Waqtor_V1_AdminSuspendTenantResponse()
         response.tenant = try await tenant(tenantID)
         return response
@@ -336,12 +336,12 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
 
     public func adminReactivateTenant(_ request: Waqtor_V1_AdminReactivateTenantRequest, context: ServerContext) async throws -> Waqtor_V1_AdminReactivateTenantResponse {
         let caller = try Caller.require()
-        let tenantID = try Validate.uuid(request.tenantID, field: "tenant_id")
+        let tenantID: TenantID = try Validate.id(request.tenantID, field: "tenant_id")
         let reason = try Validate.text(request.reason, field: "reason", max: 2000, required: false)
         try await mapped { try await store.adminSetStatus(adminID: caller.tenantID, tenantID: tenantID, status: .active) }
         // The reason is recorded in the server's log (the tenant's suspension reason is cleared).
         context.logger.notice("tenant reactivated", metadata: [
-            "tenant": .string(tenantID), "administrator": .string(caller.tenantID), "reason": .string(reason),
+            "tenant": .string(tenantID.rawValue), "administrator": .string(caller.tenantID.rawValue), "reason": .string(reason),
         ])
         var response = Waqtor_V1_AdminReactivateTenantResponse()
         response.tenant = try await tenant(tenantID)
@@ -360,7 +360,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .cancelled: state = .cancelled
         case .UNRECOGNIZED(let value): throw invalid("state \(value) is not an UpgradeRequestState; use PENDING, GRANTED, REJECTED or CANCELLED (or unset for all)")
         }
-        let tenantID = request.tenantID.isEmpty ? nil : try Validate.uuid(request.tenantID, field: "tenant_id")
+        let tenantID: TenantID? = request.tenantID.isEmpty ? nil : try Validate.id(request.tenantID, field: "tenant_id")
         let result = try await mapped {
             try await store.adminUpgradeRequests(adminID: caller.tenantID, state: state, tenantID: tenantID, limit: page.size, offset: page.offset)
         }
@@ -375,7 +375,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         var response = Waqtor_V1_AdminGrantUpgradeRequestResponse()
         response.upgradeRequest = decided
         response.tenant = try await tenant(tenantID)
-        context.logger.notice("upgrade granted", metadata: ["tenant": .string(tenantID), "request": .string(request.upgradeRequestID)])
+        context.logger.notice("upgrade granted", metadata: ["tenant": .string(tenantID.rawValue), "request": .string(request.upgradeRequestID)])
         return response
     }
 
@@ -388,7 +388,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
 
     // MARK: Helpers
 
-    private func decide(_ rawID: String, grant: Bool, note: String) async throws -> (Waqtor_V1_UpgradeRequest, String) {
+    private func decide(_ rawID: String, grant: Bool, note: String) async throws -> (Waqtor_V1_UpgradeRequest, TenantID) {
         let caller = try Caller.require()
         let id = try Validate.uuid(rawID, field: "upgrade_request_id")
         let note = try Validate.text(note, field: "note", max: 2000, required: false)
@@ -417,7 +417,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         return profile
     }
 
-    private func tenant(_ id: String) async throws -> Waqtor_V1_Tenant {
+    private func tenant(_ id: TenantID) async throws -> Waqtor_V1_Tenant {
         guard let profile = try await mapped({ try await store.profile(tenantID: id) }) else {
             throw RPCError(code: .notFound, message: "no tenant \(id)")
         }

@@ -99,6 +99,13 @@ enum Validate {
 
     /// Ids that are UUIDs in the database: anything else cannot exist, so NOT_FOUND rather than a
     /// database error.
+    /// A typed id from a request field: INVALID_ARGUMENT when empty, NOT_FOUND when it is not a
+    /// UUID (no such thing can exist).
+    static func id<ID: TypedID>(_ raw: String, field: String, as _: ID.Type = ID.self) throws -> ID {
+        let value = try uuid(raw, field: field)
+        return ID(trusted: value)
+    }
+
     static func uuid(_ raw: String, field: String) throws -> String {
         let value = try id(raw, field: field)
         guard UUID(uuidString: value) != nil else {
@@ -146,7 +153,7 @@ enum Convert {
 
     static func tenant(_ profile: TenantProfile) -> Waqtor_V1_Tenant {
         var tenant = Waqtor_V1_Tenant()
-        tenant.id = profile.id
+        tenant.id = profile.id.rawValue
         tenant.name = profile.name
         tenant.email = profile.email
         tenant.timeZone = profile.timeZone
@@ -160,7 +167,7 @@ enum Convert {
 
     static func tenant(_ summary: TenantSummary) -> Waqtor_V1_Tenant {
         var tenant = Waqtor_V1_Tenant()
-        tenant.id = summary.id
+        tenant.id = summary.id.rawValue
         tenant.name = summary.name
         tenant.email = summary.email
         tenant.timeZone = summary.timeZone
@@ -217,7 +224,7 @@ enum Convert {
     static func upgradeRequest(_ request: UpgradeRequest, currentPlan: String?) -> Waqtor_V1_UpgradeRequest {
         var value = Waqtor_V1_UpgradeRequest()
         value.id = request.id
-        value.tenantID = request.tenantID
+        value.tenantID = request.tenantID.rawValue
         value.currentPlanID = currentPlan ?? ""
         value.requestedPlanID = request.requestedPlan
         value.reason = request.reason
@@ -227,7 +234,7 @@ enum Convert {
         case .rejected: value.state = .rejected
         case .cancelled: value.state = .cancelled
         }
-        value.decidedBy = request.decidedBy ?? ""
+        value.decidedBy = request.decidedBy?.rawValue ?? ""
         value.decisionNote = request.decisionNote ?? ""
         value.createTime = Google_Protobuf_Timestamp(date: request.createdAt)
         value.decideTime = request.decidedAt.map(Google_Protobuf_Timestamp.init(date:))
@@ -237,10 +244,10 @@ enum Convert {
     static func planChange(_ change: PlanChange) -> Waqtor_V1_PlanChange {
         var value = Waqtor_V1_PlanChange()
         value.id = change.id
-        value.tenantID = change.tenantID
+        value.tenantID = change.tenantID.rawValue
         value.fromPlanID = change.fromPlan
         value.toPlanID = change.toPlan
-        value.changedBy = change.changedBy ?? ""
+        value.changedBy = change.changedBy?.rawValue ?? ""
         value.reason = change.reason
         value.changeTime = Google_Protobuf_Timestamp(date: change.changedAt)
         return value

@@ -168,7 +168,7 @@ extension GatewayFailure {
         let failure = GatewayFailure(error, action: action)
         var metadata: Logger.Metadata = [:]
         if let instance {
-            metadata["instance"] = .string(instance.id)
+            metadata["instance"] = .string(instance.id.rawValue)
             metadata["gateway_name"] = .string(instance.gatewayName)
         }
         failure.log(to: logger, metadata: metadata)

@@ -1,3 +1,4 @@
+import WaqtorCore
 import WaqtorSecurity
 import WaqtorTenants
 import Foundation
@@ -40,8 +41,8 @@ public struct InstancePacing: Sendable, Hashable {
 
 /// One row of `instances` (never the secret or its hash).
 public struct Instance: Sendable, Hashable {
-    public var id: String
-    public var tenantID: String
+    public var id: InstanceID
+    public var tenantID: TenantID
     public var displayName: String
     /// The Evolution API instance name.
     public var gatewayName: String
@@ -85,11 +86,11 @@ public struct CreatedInstance: Sendable {
 
 /// What the webhook endpoint learns from a gateway name before it knows the tenant.
 public struct WebhookTarget: Sendable, Hashable {
-    public var instanceID: String
-    public var tenantID: String
+    public var instanceID: InstanceID
+    public var tenantID: TenantID
     public var secretHash: [UInt8]
 
-    public init(instanceID: String, tenantID: String, secretHash: [UInt8]) {
+    public init(instanceID: InstanceID, tenantID: TenantID, secretHash: [UInt8]) {
         self.instanceID = instanceID
         self.tenantID = tenantID
         self.secretHash = secretHash
@@ -115,7 +116,7 @@ public enum RecordedEvent: Sendable, Hashable {
 /// One stored webhook event.
 public struct StoredWebhookEvent: Sendable {
     public var id: Int64
-    public var instanceID: String
+    public var instanceID: InstanceID
     public var event: String
     public var dedupeKey: String
     /// The envelope as received (JSON text, normalised by PostgreSQL's jsonb).
@@ -147,8 +148,8 @@ public struct InstanceStore: Sendable {
 
     /// The gateway instance name for a tenant: `wq-` + the first 12 hex digits of its id + `-` +
     /// 8 random hex digits.
-    public static func makeGatewayName(tenantID: String) -> String {
-        let hex = tenantID.lowercased().filter { $0.isHexDigit }
+    public static func makeGatewayName(tenantID: TenantID) -> String {
+        let hex = tenantID.rawValue.filter { $0.isHexDigit }
         var generator = SystemRandomNumberGenerator()
         let suffix = (0..<4).map { _ in
             let byte = UInt8.random(in: 0...255, using: &generator)
@@ -167,7 +168,7 @@ public struct InstanceStore: Sendable {
     /// Creates an instance row for a tenant; the caller checks the plan's limit. Returns the
     /// one-time webhook secret with it.
     public func create(
-        tenantID: String, displayName: String, phoneNumber: String? = nil, pacing: InstancePacing = InstancePacing(),
+        tenantID: TenantID, displayName: String, phoneNumber: String? = nil, pacing: InstancePacing = InstancePacing(),
         gatewayName: String? = nil, maxInstances: Int? = nil
     ) async throws -> CreatedInstance {
         let secret = Self.makeWebhookSecret()
@@ -175,8 +176,8 @@ public struct InstanceStore: Sendable {
         let instance = try await scoped(tenantID) { tx in
             if let maxInstances {
                 // Concurrent creations of one tenant queue here, so the count below cannot be stale.
-                _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtext('waqtor.instances:' || $1::text))", [.text(tenantID)])
-                let count = try await tx.query("SELECT count(*) AS n FROM instances WHERE tenant_id = $1", [.uuid(tenantID)]).first?["n"].int ?? 0
+                _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtext('waqtor.instances:' || $1::text))", [.text(tenantID.rawValue)])
+                let count = try await tx.query("SELECT count(*) AS n FROM instances WHERE tenant_id = $1", [.id(tenantID)]).first?["n"].int ?? 0
                 if count >= maxInstances { throw InstanceLimitReached(current: count, limit: maxInstances) }
             }
             let rows = try await tx.query("""
@@ -184,7 +185,7 @@ public struct InstanceStore: Sendable {
                     min_delay_ms, max_delay_ms, daily_cap, quiet_start_minute, quiet_end_minute, warmup_enabled, warmup_days)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING \(Self.columns)
                 """,
-                [.uuid(tenantID), .text(displayName), .text(name), phoneNumber.map { .text($0) }, .bytea(Hashing.sha256(Array(secret.utf8))),
+                [.id(tenantID), .text(displayName), .text(name), phoneNumber.map { .text($0) }, .bytea(Hashing.sha256(Array(secret.utf8))),
                  .int(pacing.minDelayMs), .int(pacing.maxDelayMs), pacing.dailyCap.map { .int($0) },
                  pacing.quietStartMinute.map { .int($0) }, pacing.quietEndMinute.map { .int($0) },
                  .bool(pacing.warmupEnabled), .int(pacing.warmupDays)])
@@ -194,22 +195,21 @@ public struct InstanceStore: Sendable {
     }
 
     /// The tenant's instance, or nil (also for another tenant's id or a malformed id).
-    public func get(tenantID: String, id: String) async throws -> Instance? {
-        guard Self.isUUID(id) else { return nil }
+    public func get(tenantID: TenantID, id: InstanceID) async throws -> Instance? {
         return try await scoped(tenantID) { tx in
-            try await tx.query("SELECT \(Self.columns) FROM instances WHERE id = $1", [.uuid(id)]).first.map { try Self.instance($0) }
+            try await tx.query("SELECT \(Self.columns) FROM instances WHERE id = $1", [.id(id)]).first.map { try Self.instance($0) }
         }
     }
 
     /// The tenant's instances, oldest first.
-    public func list(tenantID: String) async throws -> [Instance] {
+    public func list(tenantID: TenantID) async throws -> [Instance] {
         try await scoped(tenantID) { tx in
             try await tx.query("SELECT \(Self.columns) FROM instances ORDER BY created_at, id").map { try Self.instance($0) }
         }
     }
 
     /// The number of instances of the tenant (for the plan's limit).
-    public func count(tenantID: String) async throws -> Int {
+    public func count(tenantID: TenantID) async throws -> Int {
         try await scoped(tenantID) { tx in
             try await tx.query("SELECT count(*) AS c FROM instances").first?["c"].int ?? 0
         }
@@ -217,35 +217,32 @@ public struct InstanceStore: Sendable {
 
     /// Deletes the tenant's instance and its events. False if there was none (idempotent).
     @discardableResult
-    public func delete(tenantID: String, id: String) async throws -> Bool {
-        guard Self.isUUID(id) else { return false }
+    public func delete(tenantID: TenantID, id: InstanceID) async throws -> Bool {
         return try await scoped(tenantID) { tx in
-            try await tx.query("DELETE FROM instances WHERE id = $1", [.uuid(id)]).rowsAffected == 1
+            try await tx.query("DELETE FROM instances WHERE id = $1", [.id(id)]).rowsAffected == 1
         }
     }
 
     /// Applies one input to the instance's connection (``InstanceConnection/applying(_:)``) and
     /// returns the instance as stored after it; nil if no such instance for the tenant.
     @discardableResult
-    public func updateConnection(tenantID: String, id: String, _ input: InstanceConnection.Input) async throws -> Instance? {
-        guard Self.isUUID(id) else { return nil }
+    public func updateConnection(tenantID: TenantID, id: InstanceID, _ input: InstanceConnection.Input) async throws -> Instance? {
         return try await scoped(tenantID) { tx in
             guard try await Self.apply(input, instanceID: id, tx: tx) != nil else { return nil }
-            return try await tx.query("SELECT \(Self.columns) FROM instances WHERE id = $1", [.uuid(id)]).first.map { try Self.instance($0) }
+            return try await tx.query("SELECT \(Self.columns) FROM instances WHERE id = $1", [.id(id)]).first.map { try Self.instance($0) }
         }
     }
 
     /// Replaces the pacing settings. False if no such instance for the tenant.
     @discardableResult
-    public func updatePacing(tenantID: String, id: String, pacing: InstancePacing) async throws -> Bool {
-        guard Self.isUUID(id) else { return false }
+    public func updatePacing(tenantID: TenantID, id: InstanceID, pacing: InstancePacing) async throws -> Bool {
         return try await scoped(tenantID) { tx in
             try await tx.query("""
                 UPDATE instances SET min_delay_ms = $2, max_delay_ms = $3, daily_cap = $4, quiet_start_minute = $5,
                     quiet_end_minute = $6, warmup_enabled = $7, warmup_days = $8, updated_at = now()
                 WHERE id = $1
                 """,
-                [.uuid(id), .int(pacing.minDelayMs), .int(pacing.maxDelayMs), pacing.dailyCap.map { .int($0) },
+                [.id(id), .int(pacing.minDelayMs), .int(pacing.maxDelayMs), pacing.dailyCap.map { .int($0) },
                  pacing.quietStartMinute.map { .int($0) }, pacing.quietEndMinute.map { .int($0) },
                  .bool(pacing.warmupEnabled), .int(pacing.warmupDays)]).rowsAffected == 1
         }
@@ -258,7 +255,7 @@ public struct InstanceStore: Sendable {
         let rows = try await unscoped {
             try await pool.query("SELECT * FROM webhook_resolve_instance($1)", [.text(gatewayName)])
         }
-        guard let row = rows.first, let id = row["instance_id"].uuid, let tenant = row["tenant_id"].uuid,
+        guard let row = rows.first, let id: InstanceID = row["instance_id"].id(), let tenant = row["tenant_id"].tenantID,
               let hash = row["webhook_secret_hash"].bytes else { return nil }
         return WebhookTarget(instanceID: id, tenantID: tenant, secretHash: hash)
     }
@@ -277,46 +274,45 @@ public struct InstanceStore: Sendable {
         connectionEvent: GatewayConnectionEvent?, at time: GatewayTime? = nil
     ) async throws -> RecordedEvent {
         try await scoped(target.tenantID) { tx in
-            let locked = try await tx.query("SELECT id FROM instances WHERE id = $1 FOR UPDATE", [.uuid(target.instanceID)])
+            let locked = try await tx.query("SELECT id FROM instances WHERE id = $1 FOR UPDATE", [.id(target.instanceID)])
             guard !locked.isEmpty else { return .instanceGone }
             let inserted = try await tx.query("""
                 INSERT INTO webhook_events (tenant_id, instance_id, event, dedupe_key, payload)
                 VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (instance_id, dedupe_key) DO NOTHING
                 """,
-                [.uuid(target.tenantID), .uuid(target.instanceID), .text(event), .text(dedupeKey), .text(payload)]).rowsAffected == 1
+                [.id(target.tenantID), .id(target.instanceID), .text(event), .text(dedupeKey), .text(payload)]).rowsAffected == 1
             guard inserted else { return .duplicate }
             if let connectionEvent {
                 _ = try await Self.apply(.event(connectionEvent, at: time), instanceID: target.instanceID, tx: tx)
             }
-            _ = try await tx.query("UPDATE instances SET last_event_at = now() WHERE id = $1", [.uuid(target.instanceID)])
+            _ = try await tx.query("UPDATE instances SET last_event_at = now() WHERE id = $1", [.id(target.instanceID)])
             return .stored
         }
     }
 
     /// The QR code (`data.qrcode.code`) of the instance's newest stored `qrcode.updated`, if any:
     /// the gateway's cached code, which a new session replaces.
-    public func latestQRCode(tenantID: String, instanceID: String) async throws -> String? {
-        guard Self.isUUID(instanceID) else { return nil }
+    public func latestQRCode(tenantID: TenantID, instanceID: InstanceID) async throws -> String? {
         return try await scoped(tenantID) { tx in
             try await tx.query("""
                 SELECT payload->'data'->'qrcode'->>'code' AS code FROM webhook_events
                 WHERE instance_id = $1 AND event = 'qrcode.updated' ORDER BY id DESC LIMIT 1
-                """, [.uuid(instanceID)]).first?["code"].string
+                """, [.id(instanceID)]).first?["code"].string
         }
     }
 
     /// The tenant's stored events, oldest first; optionally of one instance, only unprocessed.
-    public func events(tenantID: String, instanceID: String? = nil, unprocessedOnly: Bool = false, limit: Int = 100) async throws -> [StoredWebhookEvent] {
+    public func events(tenantID: TenantID, instanceID: InstanceID? = nil, unprocessedOnly: Bool = false, limit: Int = 100) async throws -> [StoredWebhookEvent] {
         try await scoped(tenantID) { tx in
             try await tx.query("""
                 SELECT id, instance_id, event, dedupe_key, payload::text AS payload, received_at, processed_at
                 FROM webhook_events
                 WHERE ($1::uuid IS NULL OR instance_id = $1::uuid) AND (NOT $2 OR processed_at IS NULL)
                 ORDER BY id LIMIT $3
-                """, [instanceID.map { .uuid($0) }, .bool(unprocessedOnly), .int(max(1, min(limit, 10_000)))]
+                """, [instanceID.map { .id($0) }, .bool(unprocessedOnly), .int(max(1, min(limit, 10_000)))]
             ).map { row in
                 StoredWebhookEvent(
-                    id: row["id"].int64 ?? 0, instanceID: row["instance_id"].uuid ?? "", event: row["event"].string ?? "",
+                    id: row["id"].int64 ?? 0, instanceID: row["instance_id"].id() ?? InstanceID(trusted: ""), event: row["event"].string ?? "",
                     dedupeKey: row["dedupe_key"].string ?? "", payload: row["payload"].string ?? "",
                     receivedAt: row["received_at"].date ?? Date(timeIntervalSince1970: 0), processedAt: row["processed_at"].date)
             }
@@ -325,7 +321,7 @@ public struct InstanceStore: Sendable {
 
     /// Marks events processed (by their consumer). Returns how many were marked.
     @discardableResult
-    public func markProcessed(tenantID: String, eventIDs: [Int64]) async throws -> Int {
+    public func markProcessed(tenantID: TenantID, eventIDs: [Int64]) async throws -> Int {
         guard !eventIDs.isEmpty else { return 0 }
         let list = "{" + eventIDs.map(String.init).joined(separator: ",") + "}"
         return try await scoped(tenantID) { tx in
@@ -338,8 +334,8 @@ public struct InstanceStore: Sendable {
 
     /// Reads the instance's connection under a row lock, applies `input`, and writes back what
     /// changed. Nil when there is no such instance; false when the input changed nothing.
-    static func apply(_ input: InstanceConnection.Input, instanceID: String, tx: PostgresTransaction) async throws -> Bool? {
-        guard let row = try await tx.query("SELECT \(columns) FROM instances WHERE id = $1 FOR UPDATE", [.uuid(instanceID)]).first else {
+    static func apply(_ input: InstanceConnection.Input, instanceID: InstanceID, tx: PostgresTransaction) async throws -> Bool? {
+        guard let row = try await tx.query("SELECT \(columns) FROM instances WHERE id = $1 FOR UPDATE", [.id(instanceID)]).first else {
             return nil
         }
         let current = try instance(row).connection
@@ -353,14 +349,14 @@ public struct InstanceStore: Sendable {
                 updated_at = now()
             WHERE id = $1
             """,
-            [.uuid(instanceID), .text(next.state.rawValue), next.reason.map { .int($0) }, .bool(next.needsRepairing),
+            [.id(instanceID), .text(next.state.rawValue), next.reason.map { .int($0) }, .bool(next.needsRepairing),
              .bool(next.paired), next.phoneNumber.map { .text($0) }, next.profileName.map { .text($0) },
              next.pairingNumber.map { .text($0) }, .bool(next.logoutRequested), next.eventTime.map { .text($0.description) }])
         return true
     }
 
     static func instance(_ row: PostgresRow?) throws -> Instance {
-        guard let row, let id = row["id"].uuid, let tenant = row["tenant_id"].uuid else {
+        guard let row, let id: InstanceID = row["id"].id(), let tenant = row["tenant_id"].tenantID else {
             throw TenantStoreError(.database, "the instance row was not returned")
         }
         return Instance(
@@ -381,10 +377,8 @@ public struct InstanceStore: Sendable {
             lastEventAt: row["last_event_at"].date)
     }
 
-    static func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil }
-
-    func scoped<R: Sendable>(_ tenantID: String, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
-        try await unscoped { try await pool.withTransaction(tenantID: tenantID, body) }
+    func scoped<R: Sendable>(_ tenantID: TenantID, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
+        try await unscoped { try await pool.withTransaction(tenantID: tenantID.rawValue, body) }
     }
 
     func unscoped<R>(_ body: () async throws -> R) async throws -> R {

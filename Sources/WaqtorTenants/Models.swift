@@ -36,7 +36,7 @@ public enum UpgradeRequestState: String, Sendable, Hashable {
 
 /// A tenant's own account, as the tenant (or an administrator) sees it. Never holds the hash.
 public struct TenantProfile: Sendable, Hashable {
-    public var id: String
+    public var id: TenantID
     public var name: String
     public var email: String
     public var timeZone: String
@@ -51,7 +51,7 @@ public struct TenantProfile: Sendable, Hashable {
 
 /// What login needs about an e-mail address (from `auth_find_login`).
 public struct LoginRecord: Sendable, Hashable {
-    public var tenantID: String
+    public var tenantID: TenantID
     public var passwordHash: String
     public var status: TenantStatus
     public var isAdmin: Bool
@@ -62,7 +62,7 @@ public struct LoginRecord: Sendable, Hashable {
 /// A new session; ``token`` is shown once, to the person who logged in.
 public struct IssuedSession: Sendable, Hashable {
     public var id: String
-    public var tenantID: String
+    public var tenantID: TenantID
     public var token: SecretToken
     public var expiresAt: Date
 }
@@ -70,7 +70,7 @@ public struct IssuedSession: Sendable, Hashable {
 /// A presented session token that is valid (unexpired, unrevoked).
 public struct ResolvedSession: Sendable, Hashable {
     public var sessionID: String
-    public var tenantID: String
+    public var tenantID: TenantID
     public var expiresAt: Date
     public var status: TenantStatus
     public var isAdmin: Bool
@@ -112,7 +112,7 @@ public struct IssuedAPIKey: Sendable, Hashable {
 /// accepting it (an expired key is returned so that its holder can be told so).
 public struct ResolvedAPIKey: Sendable, Hashable {
     public var keyID: String
-    public var tenantID: String
+    public var tenantID: TenantID
     public var scope: APIKeyScope
     public var status: TenantStatus
     /// Why the tenant is suspended (nil while active).
@@ -152,11 +152,11 @@ public struct PlanUsage: Sendable, Hashable {
 /// A request for a bigger plan, decided by hand by an administrator.
 public struct UpgradeRequest: Sendable, Hashable {
     public var id: String
-    public var tenantID: String
+    public var tenantID: TenantID
     public var requestedPlan: String
     public var reason: String
     public var state: UpgradeRequestState
-    public var decidedBy: String?
+    public var decidedBy: TenantID?
     public var decidedAt: Date?
     public var decisionNote: String?
     public var createdAt: Date
@@ -169,17 +169,17 @@ public struct UpgradeRequest: Sendable, Hashable {
 /// One change of a tenant's plan: who, when, why.
 public struct PlanChange: Sendable, Hashable {
     public var id: String
-    public var tenantID: String
+    public var tenantID: TenantID
     public var fromPlan: String
     public var toPlan: String
-    public var changedBy: String?
+    public var changedBy: TenantID?
     public var reason: String
     public var changedAt: Date
 }
 
 /// A tenant in an administrator's list.
 public struct TenantSummary: Sendable, Hashable {
-    public var id: String
+    public var id: TenantID
     public var name: String
     public var email: String
     public var timeZone: String

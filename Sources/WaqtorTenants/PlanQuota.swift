@@ -20,7 +20,7 @@ public struct PlanQuota: Sendable {
     }
 
     /// Takes `count` messages or AI drafts from today's quota, or throws ``PlanLimitReached``.
-    public func consume(tenantID: String, _ quota: DailyQuota, count: Int = 1) async throws {
+    public func consume(tenantID: TenantID, _ quota: DailyQuota, count: Int = 1) async throws {
         switch try await store.consumeDailyQuota(tenantID: tenantID, quota, count: count) {
         case .granted:
             return
@@ -41,7 +41,7 @@ public struct PlanQuota: Sendable {
     }
 
     /// The plan's maximum for a count limit, and the plan's id.
-    public func maximum(tenantID: String, _ limit: CountLimit) async throws -> (maximum: Int, planID: String) {
+    public func maximum(tenantID: TenantID, _ limit: CountLimit) async throws -> (maximum: Int, planID: String) {
         let plan = try await store.planAndUsage(tenantID: tenantID).plan
         return (limit == .whatsappInstances ? plan.maxInstances : plan.maxContacts, plan.id)
     }
@@ -49,7 +49,7 @@ public struct PlanQuota: Sendable {
     /// Throws ``PlanLimitReached`` when adding `adding` to `current` would pass the plan's limit.
     /// (A feature that can race with itself checks inside its own transaction, with ``maximum(tenantID:_:)``
     /// and ``exceeded(_:current:maximum:planID:)``.)
-    public func check(tenantID: String, _ limit: CountLimit, current: Int, adding: Int = 1) async throws {
+    public func check(tenantID: TenantID, _ limit: CountLimit, current: Int, adding: Int = 1) async throws {
         let (maximum, planID) = try await maximum(tenantID: tenantID, limit)
         guard current + adding > maximum else { return }
         throw exceeded(limit, current: current, maximum: maximum, planID: planID)

@@ -31,11 +31,11 @@ public struct TenantStore: Sendable {
     /// zone first. An e-mail already used (case-insensitively) gives ``TenantStoreError/Kind/alreadyExists``.
     public func signUp(name: String, email: String, password: String, timeZone: String) async throws -> TenantProfile {
         let hash = try await hasher.hash(password)
-        let id = UUID().uuidString.lowercased()
+        let id = TenantID.random()
         return try await scoped(id) { tx in
             let rows = try await tx.query(
                 "INSERT INTO tenants (id, name, email, password_hash, time_zone) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.profileColumns)",
-                [.uuid(id), .text(name), .text(email), .text(hash), .text(timeZone)])
+                [.id(id), .text(name), .text(email), .text(hash), .text(timeZone)])
             return try Self.profile(rows.first)
         }
     }
@@ -45,7 +45,7 @@ public struct TenantStore: Sendable {
         let rows = try await unscoped { try await pool.query("SELECT * FROM auth_find_login($1)", [.text(email)]) }
         guard let row = rows.first else { return nil }
         return LoginRecord(
-            tenantID: row["tenant_id"].uuid ?? "", passwordHash: row["password_hash"].string ?? "",
+            tenantID: row["tenant_id"].tenantID ?? TenantID(trusted: ""), passwordHash: row["password_hash"].string ?? "",
             status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended, isAdmin: row["is_admin"].bool ?? false,
             suspensionReason: row["suspension_reason"].string)
     }
@@ -66,13 +66,13 @@ public struct TenantStore: Sendable {
     // MARK: - Sessions
 
     /// Opens a session for a tenant; the token is in the result, only its hash is stored.
-    public func createSession(tenantID: String, lifetime: Duration) async throws -> IssuedSession {
+    public func createSession(tenantID: TenantID, lifetime: Duration) async throws -> IssuedSession {
         let token = SecretToken.generate(.session)
         let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
         return try await scoped(tenantID) { tx in
             let rows = try await tx.query(
                 "INSERT INTO sessions (tenant_id, token_hash, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING id, expires_at",
-                [.uuid(tenantID), .bytea(token.hash), .double(seconds)])
+                [.id(tenantID), .bytea(token.hash), .double(seconds)])
             guard let row = rows.first, let id = row["id"].uuid, let expires = row["expires_at"].date else {
                 throw TenantStoreError(.database, "the session row was not returned")
             }
@@ -86,7 +86,7 @@ public struct TenantStore: Sendable {
         let rows = try await unscoped {
             try await pool.query("SELECT * FROM auth_resolve_session($1)", [.bytea(SecretToken.hash(of: token))])
         }
-        guard let row = rows.first, let sessionID = row["session_id"].uuid, let tenantID = row["tenant_id"].uuid,
+        guard let row = rows.first, let sessionID = row["session_id"].uuid, let tenantID = row["tenant_id"].tenantID,
               let expires = row["expires_at"].date else { return nil }
         return ResolvedSession(sessionID: sessionID, tenantID: tenantID, expiresAt: expires,
                                status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
@@ -95,7 +95,7 @@ public struct TenantStore: Sendable {
 
     /// Revokes one of the tenant's sessions (logout). False if the tenant has no such session.
     @discardableResult
-    public func revokeSession(tenantID: String, sessionID: String) async throws -> Bool {
+    public func revokeSession(tenantID: TenantID, sessionID: String) async throws -> Bool {
         try await scoped(tenantID) { tx in
             try await tx.query("UPDATE sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
                                [.uuid(sessionID)]).rowsAffected == 1
@@ -106,7 +106,7 @@ public struct TenantStore: Sendable {
 
     /// Creates an API key; the secret is in the result's token, only its hash is stored. A key
     /// with `expiresAt` is refused from then on (the caller checks that it lies ahead).
-    public func createAPIKey(tenantID: String, name: String, scope: APIKeyScope, expiresAt: Date? = nil) async throws -> IssuedAPIKey {
+    public func createAPIKey(tenantID: TenantID, name: String, scope: APIKeyScope, expiresAt: Date? = nil) async throws -> IssuedAPIKey {
         let token = SecretToken.generate(.apiKey)
         return try await scoped(tenantID) { tx in
             let rows = try await tx.query(
@@ -114,14 +114,14 @@ public struct TenantStore: Sendable {
                 INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
                 RETURNING \(Self.keyColumns)
                 """,
-                [.uuid(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash),
+                [.id(tenantID), .text(name), .text(scope.rawValue), .text(token.displayPrefix), .bytea(token.hash),
                  expiresAt.map { .timestamptz($0) }])
             return IssuedAPIKey(record: try Self.apiKey(rows.first), token: token)
         }
     }
 
     /// The tenant's API keys, newest first (expired ones too); revoked ones only if asked.
-    public func listAPIKeys(tenantID: String, includeRevoked: Bool = false) async throws -> [APIKeyRecord] {
+    public func listAPIKeys(tenantID: TenantID, includeRevoked: Bool = false) async throws -> [APIKeyRecord] {
         try await scoped(tenantID) { tx in
             try await tx.query(
                 "SELECT \(Self.keyColumns) FROM api_keys WHERE ($1 OR revoked_at IS NULL) ORDER BY created_at DESC, id",
@@ -131,7 +131,7 @@ public struct TenantStore: Sendable {
 
     /// Revokes one of the tenant's keys at once. False if the tenant has no such key.
     @discardableResult
-    public func revokeAPIKey(tenantID: String, keyID: String) async throws -> Bool {
+    public func revokeAPIKey(tenantID: TenantID, keyID: String) async throws -> Bool {
         try await scoped(tenantID) { tx in
             try await tx.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
                                [.uuid(keyID)]).rowsAffected == 1
@@ -145,7 +145,7 @@ public struct TenantStore: Sendable {
         let rows = try await unscoped {
             try await pool.query("SELECT * FROM auth_resolve_api_key($1)", [.bytea(SecretToken.hash(of: key))])
         }
-        guard let row = rows.first, let keyID = row["key_id"].uuid, let tenantID = row["tenant_id"].uuid,
+        guard let row = rows.first, let keyID = row["key_id"].uuid, let tenantID = row["tenant_id"].tenantID,
               let scope = APIKeyScope(rawValue: row["scope"].string ?? "") else { return nil }
         return ResolvedAPIKey(keyID: keyID, tenantID: tenantID, scope: scope,
                               status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
@@ -156,22 +156,22 @@ public struct TenantStore: Sendable {
     // MARK: - Profile and password
 
     /// The tenant's profile, or nil.
-    public func profile(tenantID: String) async throws -> TenantProfile? {
+    public func profile(tenantID: TenantID) async throws -> TenantProfile? {
         try await scoped(tenantID) { tx in
-            let rows = try await tx.query("SELECT \(Self.profileColumns) FROM tenants WHERE id = $1", [.uuid(tenantID)])
+            let rows = try await tx.query("SELECT \(Self.profileColumns) FROM tenants WHERE id = $1", [.id(tenantID)])
             return try rows.first.map { try Self.profile($0) }
         }
     }
 
     /// Changes name and/or time zone (nil leaves a field as it is). Nil if no such tenant.
-    public func updateProfile(tenantID: String, name: String? = nil, timeZone: String? = nil) async throws -> TenantProfile? {
+    public func updateProfile(tenantID: TenantID, name: String? = nil, timeZone: String? = nil) async throws -> TenantProfile? {
         try await scoped(tenantID) { tx in
             let rows = try await tx.query(
                 """
                 UPDATE tenants SET name = coalesce($2, name), time_zone = coalesce($3, time_zone), updated_at = now()
                 WHERE id = $1 RETURNING \(Self.profileColumns)
                 """,
-                [.uuid(tenantID), name.map { .text($0) }, timeZone.map { .text($0) }])
+                [.id(tenantID), name.map { .text($0) }, timeZone.map { .text($0) }])
             return try rows.first.map { try Self.profile($0) }
         }
     }
@@ -180,9 +180,9 @@ public struct TenantStore: Sendable {
     /// if wrong), and revokes every other session of the tenant (all but `keepingSessionID`).
     /// Returns how many sessions were revoked.
     @discardableResult
-    public func changePassword(tenantID: String, currentPassword: String, newPassword: String, keepingSessionID: String?) async throws -> Int {
+    public func changePassword(tenantID: TenantID, currentPassword: String, newPassword: String, keepingSessionID: String?) async throws -> Int {
         let oldHash: String? = try await scoped(tenantID) { tx in
-            try await tx.query("SELECT password_hash FROM tenants WHERE id = $1", [.uuid(tenantID)]).first?["password_hash"].string
+            try await tx.query("SELECT password_hash FROM tenants WHERE id = $1", [.id(tenantID)]).first?["password_hash"].string
         }
         guard let oldHash else { throw TenantStoreError(.notFound, "no such tenant") }
         guard try await hasher.verify(currentPassword, against: oldHash) else {
@@ -193,7 +193,7 @@ public struct TenantStore: Sendable {
             // Only if nobody changed it meanwhile (the check above was against oldHash).
             let updated = try await tx.query(
                 "UPDATE tenants SET password_hash = $2, updated_at = now() WHERE id = $1 AND password_hash = $3",
-                [.uuid(tenantID), .text(newHash), .text(oldHash)])
+                [.id(tenantID), .text(newHash), .text(oldHash)])
             guard updated.rowsAffected == 1 else {
                 throw TenantStoreError(.invalidCredentials, "the password changed meanwhile")
             }
@@ -212,7 +212,7 @@ public struct TenantStore: Sendable {
 
     /// The tenant's plan, what it has now (instances; contacts once they exist), and today's
     /// usage (today in the tenant's time zone).
-    public func planAndUsage(tenantID: String) async throws -> PlanUsage {
+    public func planAndUsage(tenantID: TenantID) async throws -> PlanUsage {
         try await scoped(tenantID) { tx in
             // Contacts: no table yet. The contacts work adds its count here, like the instances'.
             let rows = try await tx.query(
@@ -223,7 +223,7 @@ public struct TenantStore: Sendable {
                 CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE t.time_zone)::date AS day) d
                 LEFT JOIN usage_daily u ON u.tenant_id = t.id AND u.day = d.day
                 WHERE t.id = $1
-                """, [.uuid(tenantID)])
+                """, [.id(tenantID)])
             guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
             return PlanUsage(plan: try Self.plan(row), day: row["day"].string ?? "",
                              messagesSent: row["messages_sent"].int ?? 0, aiDrafts: row["ai_drafts"].int ?? 0,
@@ -233,7 +233,7 @@ public struct TenantStore: Sendable {
 
     /// Adds to today's counters (today in the tenant's time zone); returns the new totals.
     @discardableResult
-    public func recordUsage(tenantID: String, messagesSent: Int = 0, aiDrafts: Int = 0) async throws -> (messagesSent: Int, aiDrafts: Int) {
+    public func recordUsage(tenantID: TenantID, messagesSent: Int = 0, aiDrafts: Int = 0) async throws -> (messagesSent: Int, aiDrafts: Int) {
         try await scoped(tenantID) { tx in
             let rows = try await tx.query(
                 """
@@ -243,7 +243,7 @@ public struct TenantStore: Sendable {
                     SET messages_sent = usage_daily.messages_sent + EXCLUDED.messages_sent,
                         ai_drafts = usage_daily.ai_drafts + EXCLUDED.ai_drafts
                 RETURNING messages_sent, ai_drafts
-                """, [.uuid(tenantID), .int(messagesSent), .int(aiDrafts)])
+                """, [.id(tenantID), .int(messagesSent), .int(aiDrafts)])
             guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
             return (row["messages_sent"].int ?? 0, row["ai_drafts"].int ?? 0)
         }
@@ -251,14 +251,14 @@ public struct TenantStore: Sendable {
 
     /// Takes `count` units of a daily quota if the plan's limit allows it, atomically (the day's
     /// row is locked, so concurrent callers cannot both slip under the limit).
-    public func consumeDailyQuota(tenantID: String, _ quota: DailyQuota, count: Int) async throws -> QuotaOutcome {
+    public func consumeDailyQuota(tenantID: TenantID, _ quota: DailyQuota, count: Int) async throws -> QuotaOutcome {
         try await scoped(tenantID) { tx in
             _ = try await tx.query(
                 """
                 INSERT INTO usage_daily (tenant_id, day)
                 SELECT t.id, (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = $1
                 ON CONFLICT (tenant_id, day) DO NOTHING
-                """, [.uuid(tenantID)])
+                """, [.id(tenantID)])
             // reset_in_ms: until the tenant's next local midnight, when the day's row changes.
             let rows = try await tx.query(
                 """
@@ -267,7 +267,7 @@ public struct TenantStore: Sendable {
                 FROM usage_daily u JOIN tenants t ON t.id = u.tenant_id JOIN plans p ON p.id = t.plan_id
                 WHERE u.tenant_id = $1 AND u.day = (now() AT TIME ZONE t.time_zone)::date
                 FOR UPDATE OF u
-                """, [.uuid(tenantID)])
+                """, [.id(tenantID)])
             guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
             let planID = row["plan_id"].string ?? ""
             let (used, limit, column) = switch quota {
@@ -280,7 +280,7 @@ public struct TenantStore: Sendable {
             }
             _ = try await tx.query(
                 "UPDATE usage_daily SET \(column) = \(column) + $2 WHERE tenant_id = $1 AND day = (SELECT (now() AT TIME ZONE time_zone)::date FROM tenants WHERE id = $1)",
-                [.uuid(tenantID), .int(count)])
+                [.id(tenantID), .int(count)])
             return .granted(used: used + count, limit: limit)
         }
     }
@@ -288,17 +288,17 @@ public struct TenantStore: Sendable {
     /// Asks for a plan. One pending request at a time (``TenantStoreError/Kind/alreadyExists``:
     /// ``upgradeRequests(tenantID:)`` has the pending one);
     /// an unknown plan is ``TenantStoreError/Kind/invalidArgument``.
-    public func requestUpgrade(tenantID: String, planID: String, reason: String) async throws -> UpgradeRequest {
+    public func requestUpgrade(tenantID: TenantID, planID: String, reason: String) async throws -> UpgradeRequest {
         try await scoped(tenantID) { tx in
             let rows = try await tx.query(
                 "INSERT INTO upgrade_requests (tenant_id, requested_plan, reason) VALUES ($1, $2, $3) RETURNING \(Self.requestColumns)",
-                [.uuid(tenantID), .text(planID), .text(reason)])
+                [.id(tenantID), .text(planID), .text(reason)])
             return try Self.upgradeRequest(rows.first)
         }
     }
 
     /// The tenant's own upgrade requests, newest first.
-    public func upgradeRequests(tenantID: String) async throws -> [UpgradeRequest] {
+    public func upgradeRequests(tenantID: TenantID) async throws -> [UpgradeRequest] {
         try await scoped(tenantID) { tx in
             try await tx.query("SELECT \(Self.requestColumns) FROM upgrade_requests ORDER BY created_at DESC, id")
                 .map { try Self.upgradeRequest($0) }
@@ -306,12 +306,12 @@ public struct TenantStore: Sendable {
     }
 
     /// The tenant's plan history, newest first.
-    public func planChanges(tenantID: String) async throws -> [PlanChange] {
+    public func planChanges(tenantID: TenantID) async throws -> [PlanChange] {
         try await scoped(tenantID) { tx in
             try await tx.query("SELECT * FROM plan_changes ORDER BY changed_at DESC, id").map { row in
-                PlanChange(id: row["id"].uuid ?? "", tenantID: row["tenant_id"].uuid ?? "",
+                PlanChange(id: row["id"].uuid ?? "", tenantID: row["tenant_id"].tenantID ?? TenantID(trusted: ""),
                            fromPlan: row["from_plan"].string ?? "", toPlan: row["to_plan"].string ?? "",
-                           changedBy: row["changed_by"].uuid, reason: row["reason"].string ?? "",
+                           changedBy: row["changed_by"].tenantID, reason: row["reason"].string ?? "",
                            changedAt: row["changed_at"].date ?? Date(timeIntervalSince1970: 0))
             }
         }
@@ -321,9 +321,9 @@ public struct TenantStore: Sendable {
 
     /// Deletes the tenant and, by cascade, every row it owns. False if no such tenant.
     @discardableResult
-    public func deleteAccount(tenantID: String) async throws -> Bool {
+    public func deleteAccount(tenantID: TenantID) async throws -> Bool {
         try await scoped(tenantID) { tx in
-            try await tx.query("DELETE FROM tenants WHERE id = $1", [.uuid(tenantID)]).rowsAffected == 1
+            try await tx.query("DELETE FROM tenants WHERE id = $1", [.id(tenantID)]).rowsAffected == 1
         }
     }
 
@@ -333,14 +333,14 @@ public struct TenantStore: Sendable {
     /// state and a plan (filtered in the query, so pages are full; `.deleted` matches none). The
     /// caller (`adminID`) must be an active administrator (``TenantStoreError/Kind/permissionDenied``).
     public func adminListTenants(
-        adminID: String, search: String? = nil, status: TenantStateFilter? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
+        adminID: TenantID, search: String? = nil, status: TenantStateFilter? = nil, planID: String? = nil, limit: Int = 50, offset: Int = 0
     ) async throws -> Page<TenantSummary> {
         let filters: [PostgresValue?] = [search.map { .text($0) }, status.map { .text($0.rawValue) }, planID.map { .text($0) }]
         return try await scoped(adminID) { tx in
             let rows = try await tx.query("SELECT * FROM admin_list_tenants($1::text, $2::text, $3::text, $4::int, $5::int)",
                                           filters + [.int(limit), .int(offset)])
             let items = rows.map { row in
-                TenantSummary(id: row["id"].uuid ?? "", name: row["name"].string ?? "", email: row["email"].string ?? "",
+                TenantSummary(id: row["id"].tenantID ?? TenantID(trusted: ""), name: row["name"].string ?? "", email: row["email"].string ?? "",
                               timeZone: row["time_zone"].string ?? "UTC",
                               planID: row["plan_id"].string ?? "", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
                               suspensionReason: row["suspension_reason"].string,
@@ -354,9 +354,9 @@ public struct TenantStore: Sendable {
 
     /// Sets a tenant's plan, recording the administrator and the reason in `plan_changes`. A
     /// pending upgrade request the new plan already meets is withdrawn (``UpgradeRequestState/cancelled``).
-    public func adminSetPlan(adminID: String, tenantID: String, planID: String, reason: String) async throws {
+    public func adminSetPlan(adminID: TenantID, tenantID: TenantID, planID: String, reason: String) async throws {
         let found: Bool = try await scoped(adminID) { tx in
-            try await tx.query("SELECT admin_set_plan($1, $2, $3) AS found", [.uuid(tenantID), .text(planID), .text(reason)])
+            try await tx.query("SELECT admin_set_plan($1, $2, $3) AS found", [.id(tenantID), .text(planID), .text(reason)])
                 .first?["found"].bool ?? false
         }
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
@@ -364,9 +364,9 @@ public struct TenantStore: Sendable {
 
     /// Suspends (with the reason the tenant is shown) or reactivates (clearing the reason) a
     /// tenant. Its sessions and keys stay, refused while it is suspended.
-    public func adminSetStatus(adminID: String, tenantID: String, status: TenantStatus, reason: String = "") async throws {
+    public func adminSetStatus(adminID: TenantID, tenantID: TenantID, status: TenantStatus, reason: String = "") async throws {
         let found: Bool = try await scoped(adminID) { tx in
-            try await tx.query("SELECT admin_set_status($1, $2, $3) AS found", [.uuid(tenantID), .text(status.rawValue), .text(reason)])
+            try await tx.query("SELECT admin_set_status($1, $2, $3) AS found", [.id(tenantID), .text(status.rawValue), .text(reason)])
                 .first?["found"].bool ?? false
         }
         guard found else { throw TenantStoreError(.notFound, "no such tenant") }
@@ -375,9 +375,9 @@ public struct TenantStore: Sendable {
     /// One page of every tenant's upgrade requests, oldest first, optionally of one state and one
     /// tenant (filtered in the query, so pages are full).
     public func adminUpgradeRequests(
-        adminID: String, state: UpgradeRequestState? = nil, tenantID: String? = nil, limit: Int = 50, offset: Int = 0
+        adminID: TenantID, state: UpgradeRequestState? = nil, tenantID: TenantID? = nil, limit: Int = 50, offset: Int = 0
     ) async throws -> Page<UpgradeRequest> {
-        let filters: [PostgresValue?] = [state.map { .text($0.rawValue) }, tenantID.map { .uuid($0) }]
+        let filters: [PostgresValue?] = [state.map { .text($0.rawValue) }, tenantID.map { .id($0) }]
         return try await scoped(adminID) { tx in
             let rows = try await tx.query("SELECT * FROM admin_list_upgrade_requests($1::text, $2::uuid, $3::int, $4::int)",
                                           filters + [.int(limit), .int(offset)])
@@ -395,7 +395,7 @@ public struct TenantStore: Sendable {
     }
 
     /// Grants (setting the plan, recorded in `plan_changes`) or rejects a pending upgrade request.
-    public func adminDecideUpgradeRequest(adminID: String, requestID: String, grant: Bool, note: String) async throws -> UpgradeDecisionOutcome {
+    public func adminDecideUpgradeRequest(adminID: TenantID, requestID: String, grant: Bool, note: String) async throws -> UpgradeDecisionOutcome {
         let result: String = try await scoped(adminID) { tx in
             try await tx.query("SELECT admin_decide_upgrade_request($1, $2, $3) AS state", [.uuid(requestID), .bool(grant), .text(note)])
                 .first?["state"].string ?? "missing"
@@ -418,8 +418,8 @@ public struct TenantStore: Sendable {
     // MARK: - Helpers
 
     /// Runs `body` in a transaction scoped to `tenantID`, mapping database errors.
-    func scoped<R: Sendable>(_ tenantID: String, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
-        try await unscoped { try await pool.withTransaction(tenantID: tenantID, body) }
+    func scoped<R: Sendable>(_ tenantID: TenantID, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
+        try await unscoped { try await pool.withTransaction(tenantID: tenantID.rawValue, body) }
     }
 
     /// Maps PostgreSQL errors to ``TenantStoreError``.
@@ -448,7 +448,7 @@ public struct TenantStore: Sendable {
     }
 
     static func profile(_ row: PostgresRow?) throws -> TenantProfile {
-        guard let row, let id = row["id"].uuid else { throw TenantStoreError(.database, "the tenant row was not returned") }
+        guard let row, let id = row["id"].tenantID else { throw TenantStoreError(.database, "the tenant row was not returned") }
         return TenantProfile(
             id: id, name: row["name"].string ?? "", email: row["email"].string ?? "", timeZone: row["time_zone"].string ?? "UTC",
             planID: row["plan_id"].string ?? "free", status: TenantStatus(rawValue: row["status"].string ?? "") ?? .suspended,
@@ -476,8 +476,8 @@ public struct TenantStore: Sendable {
         guard let row, let id = row["id"].uuid, let state = UpgradeRequestState(rawValue: row["state"].string ?? "") else {
             throw TenantStoreError(.database, "the upgrade request row was not returned")
         }
-        return UpgradeRequest(id: id, tenantID: row["tenant_id"].uuid ?? "", requestedPlan: row["requested_plan"].string ?? "",
-                              reason: row["reason"].string ?? "", state: state, decidedBy: row["decided_by"].uuid,
+        return UpgradeRequest(id: id, tenantID: row["tenant_id"].tenantID ?? TenantID(trusted: ""), requestedPlan: row["requested_plan"].string ?? "",
+                              reason: row["reason"].string ?? "", state: state, decidedBy: row["decided_by"].tenantID,
                               decidedAt: row["decided_at"].date, decisionNote: row["decision_note"].string,
                               createdAt: row["created_at"].date ?? Date(timeIntervalSince1970: 0))
     }

@@ -64,7 +64,7 @@ struct WebhookProcessor: Sendable {
         }
         guard let target, let secret, target.accepts(secret: secret) else {
             // Same work whether the instance is unknown or the secret wrong.
-            if target == nil { _ = WebhookTarget(instanceID: "", tenantID: "", secretHash: [UInt8](repeating: 0, count: 32)).accepts(secret: secret ?? "") }
+            if target == nil { _ = WebhookTarget(instanceID: InstanceID(trusted: ""), tenantID: TenantID(trusted: ""), secretHash: [UInt8](repeating: 0, count: 32)).accepts(secret: secret ?? "") }
             logger.notice("webhook: refused", metadata: ["gateway-name": "\(gatewayName.prefix(64))", "reason": target == nil ? "unknown instance" : "bad secret"])
             return .error(.unauthorized, "unauthorized")
         }

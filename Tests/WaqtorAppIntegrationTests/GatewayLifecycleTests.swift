@@ -112,7 +112,7 @@ struct GatewayLifecycleTests {
             #expect(await simulator.waitForAllWebhooks())
             let stored = try await number.stored()
             #expect(stored.state == .connecting, "\(stored.state)")
-            let row = try #require(try await app.instances.get(tenantID: number.account.tenant.id, id: number.id))
+            let row = try #require(try await app.instances.get(tenantID: TenantID(trusted: number.account.tenant.id), id: InstanceID(trusted: number.id)))
             #expect(!row.needsRepairing, "the logouts that ended the pending pairings are no ban")
             // Pairing works.
             #expect(simulator.connect(instance: number.name))

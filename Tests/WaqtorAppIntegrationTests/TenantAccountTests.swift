@@ -41,8 +41,8 @@ struct TenantAccountTests {
             let account = try await signUp(tenants)
             let other = try await signUp(tenants)
             #expect(try await tenants.getUsage(.init(), options: account.auth).used?.whatsappInstances == 0)
-            _ = try await app.instances.create(tenantID: account.tenant.id, displayName: "Sales")
-            _ = try await app.instances.create(tenantID: other.tenant.id, displayName: "Other's")
+            _ = try await app.instances.create(tenantID: TenantID(trusted: account.tenant.id), displayName: "Sales")
+            _ = try await app.instances.create(tenantID: TenantID(trusted: other.tenant.id), displayName: "Other's")
             let usage = try await tenants.getUsage(.init(), options: account.auth)
             #expect(usage.used?.whatsappInstances == 1, "the free plan's one number shows as 1 of 1")
             #expect(usage.limits?.whatsappInstances == 1)
@@ -195,8 +195,8 @@ struct TenantAccountTests {
             let quota = PlanQuota(store: app.tenants)
             let usage = try await tenants.getUsage(.init(), options: account.auth)
             let limit = try #require(usage.limits?.aiDraftsPerDay)
-            try await quota.consume(tenantID: account.tenant.id, .aiDrafts, count: Int(limit))
-            let refused = await rpcError { try await quota.consume(tenantID: account.tenant.id, .aiDrafts) }
+            try await quota.consume(tenantID: TenantID(trusted: account.tenant.id), .aiDrafts, count: Int(limit))
+            let refused = await rpcError { try await quota.consume(tenantID: TenantID(trusted: account.tenant.id), .aiDrafts) }
             #expect(refused?.code == .resourceExhausted)
             let retryAfter = try #require(refused?.metadata["retry-after-ms"].flatMap(Int.init))
             // The same instant GetUsage gives as day_end_time (the tenant's next local midnight).
@@ -204,7 +204,7 @@ struct TenantAccountTests {
             #expect(abs(Double(retryAfter) - dayEnd.timeIntervalSinceNow * 1000) < 5000, "retry after \(retryAfter) ms")
             #expect(refused?.message.contains("Africa/Cairo") == true)
             // A count limit gets none: waiting does not help.
-            let counted = await rpcError { try await quota.check(tenantID: account.tenant.id, .whatsappInstances, current: 1) }
+            let counted = await rpcError { try await quota.check(tenantID: TenantID(trusted: account.tenant.id), .whatsappInstances, current: 1) }
             #expect(counted?.code == .resourceExhausted && counted?.metadata["retry-after-ms"] == nil)
         }
     }
@@ -288,7 +288,7 @@ struct TenantAccountTests {
             for method in ["waqtor.v1.InstanceService/CreateInstance", "waqtor.v1.InstanceService/DeleteInstance", "waqtor.v1.InstanceService/GetQrCode"] {
                 let access = try #require(AccessRules.access(for: method))
                 #expect(access == .tenant(.write), "\(method)")
-                #expect((try? interceptor.authorize(Principal(tenantID: "t", credential: .apiKey(id: "k", scope: .full), isAdmin: false), access, method: method)) != nil)
+                #expect((try? interceptor.authorize(Principal(tenantID: TenantID.random(), credential: .apiKey(id: "k", scope: .full), isAdmin: false), access, method: method)) != nil)
             }
         }
     }

@@ -142,7 +142,7 @@ struct TenantServiceTests {
             #expect(await rpcCode { _ = try await tenants.getProfile(.init(), options: CallOptions(metadata: ["authorization": account.token])) } == .unauthenticated)
             #expect(await rpcCode { _ = try await tenants.getProfile(.init(), options: .bearer("wqs_" + String(repeating: "A", count: 43))) } == .unauthenticated)
             #expect(await rpcCode { _ = try await tenants.getProfile(.init(), options: .bearer("something-else")) } == .unauthenticated)
-            let expired = try await app.tenants.createSession(tenantID: account.tenant.id, lifetime: .seconds(-1))
+            let expired = try await app.tenants.createSession(tenantID: TenantID(trusted: account.tenant.id), lifetime: .seconds(-1))
             #expect(await rpcCode { _ = try await tenants.getProfile(.init(), options: .bearer(expired.token.value)) } == .unauthenticated)
             // Public methods need nothing.
             #expect(try await tenants.listPlans(.init()).plans.map(\.id) == ["free", "starter", "pro", "business"])
@@ -380,7 +380,7 @@ struct PlanQuotaTests {
             // Concurrent consumers cannot slip past the limit together.
             let granted = await withTaskGroup(of: Bool.self) { group in
                 for _ in 0..<Int(limit) + 5 {
-                    group.addTask { (try? await quota.consume(tenantID: account.tenant.id, .aiDrafts)) != nil }
+                    group.addTask { (try? await quota.consume(tenantID: TenantID(trusted: account.tenant.id), .aiDrafts)) != nil }
                 }
                 var count = 0
                 for await ok in group where ok { count += 1 }
@@ -388,7 +388,7 @@ struct PlanQuotaTests {
             }
             #expect(granted == Int(limit))
             do {
-                try await quota.consume(tenantID: account.tenant.id, .aiDrafts)
+                try await quota.consume(tenantID: TenantID(trusted: account.tenant.id), .aiDrafts)
                 Issue.record("consumed past the limit")
             } catch let limit as PlanLimitReached {
                 let error = limit.rpcError
@@ -397,9 +397,9 @@ struct PlanQuotaTests {
                 #expect(error.metadata["limit"] == "ai_drafts_per_day")
             }
             #expect(try await tenants.getUsage(.init(), options: account.auth).used?.aiDraftsPerDay == limit)
-            let countLimit = await rpcError { try await quota.check(tenantID: account.tenant.id, .whatsappInstances, current: 1) }
+            let countLimit = await rpcError { try await quota.check(tenantID: TenantID(trusted: account.tenant.id), .whatsappInstances, current: 1) }
             #expect(countLimit?.code == .resourceExhausted && countLimit?.metadata["limit"] == "whatsapp_instances")
-            try await quota.check(tenantID: account.tenant.id, .whatsappInstances, current: 0)
+            try await quota.check(tenantID: TenantID(trusted: account.tenant.id), .whatsappInstances, current: 0)
         }
     }
 

@@ -107,8 +107,8 @@ struct WebhookTests {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
             let b = try await signUp(tenants, name: "Other")
-            let instA = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
-            let instB = try await h.app.instances.create(tenantID: b.tenant.id, displayName: "Support")
+            let instA = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
+            let instB = try await h.app.instances.create(tenantID: TenantID(trusted: b.tenant.id), displayName: "Support")
             #expect(instA.instance.gatewayName.hasPrefix("wq-" + a.tenant.id.replacingOccurrences(of: "-", with: "").prefix(12) + "-"))
             #expect(instA.webhookSecret.hasPrefix("whs_") && instA.webhookSecret.count == 47)
             let body = json(messageUpsert(instA, id: "3EB0AAAAAAAAAAAAAAAAAA"))
@@ -132,7 +132,7 @@ struct WebhookTests {
     func duplicates() async throws {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
-            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let inst = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
             let upsert = messageUpsert(inst, id: "3EB0123456789ABCDEF012")
             let first = try await h.post(inst, upsert)
             #expect(first.status == 200)
@@ -153,15 +153,15 @@ struct WebhookTests {
             let presence = envelope("presence.update", inst, ["id": "5511988887777@s.whatsapp.net", "presences": [:] as [String: Any]])
             #expect(try await h.post(inst, presence).status == 200)
             #expect(try await h.post(inst, presence).status == 200)
-            let events = try await h.app.instances.events(tenantID: a.tenant.id, instanceID: inst.instance.id)
+            let events = try await h.app.instances.events(tenantID: TenantID(trusted: a.tenant.id), instanceID: inst.instance.id)
             #expect(events.map(\.event) == ["messages.upsert", "messages.update", "messages.update", "messages.update", "presence.update"])
             #expect(events[0].dedupeKey == "message:3EB0123456789ABCDEF012")
             #expect(events.map(\.dedupeKey)[1...3] == ["status:3EB0123456789ABCDEF012:SERVER_ACK", "status:3EB0123456789ABCDEF012:DELIVERY_ACK", "status:3EB0123456789ABCDEF012:READ"])
             // The envelope is stored whole.
             let stored = try JSONSerialization.jsonObject(with: Data(events[0].payload.utf8)) as? [String: Any]
             #expect(((stored?["data"] as? [String: Any])?["message"] as? [String: Any])?["conversation"] as? String == "hello")
-            #expect(try await h.app.instances.markProcessed(tenantID: a.tenant.id, eventIDs: [events[0].id]) == 1)
-            #expect(try await h.app.instances.events(tenantID: a.tenant.id, unprocessedOnly: true).count == 4)
+            #expect(try await h.app.instances.markProcessed(tenantID: TenantID(trusted: a.tenant.id), eventIDs: [events[0].id]) == 1)
+            #expect(try await h.app.instances.events(tenantID: TenantID(trusted: a.tenant.id), unprocessedOnly: true).count == 4)
         }
     }
 
@@ -169,7 +169,7 @@ struct WebhookTests {
     func connectionStates() async throws {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
-            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let inst = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
             #expect(inst.instance.state == .unspecified)
             #expect(try await h.post(inst, connectionUpdate(inst, state: "connecting", reason: 200, at: "2026-11-25T10:00:00.000Z")).status == 200)
             #expect(try await h.instance(inst).state == .connecting)
@@ -204,7 +204,7 @@ struct WebhookTests {
             // qrcode.updated is stored, the state is untouched.
             #expect(try await h.post(inst, envelope("qrcode.updated", inst, ["qrcode": ["instance": inst.instance.gatewayName, "pairingCode": "WZYEH1YY", "code": "2@abc", "base64": "data:image/png;base64,AAAA"]])).status == 200)
             #expect(try await h.instance(inst).state == .needsRepairing)
-            #expect(try await h.app.instances.events(tenantID: a.tenant.id).count == 11)
+            #expect(try await h.app.instances.events(tenantID: TenantID(trusted: a.tenant.id)).count == 11)
         }
     }
 
@@ -213,9 +213,9 @@ struct WebhookTests {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
             let b = try await signUp(tenants, name: "Other")
-            let instA = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales A")
-            let instA2 = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Support A")
-            let instB = try await h.app.instances.create(tenantID: b.tenant.id, displayName: "Sales B")
+            let instA = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales A")
+            let instA2 = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Support A")
+            let instB = try await h.app.instances.create(tenantID: TenantID(trusted: b.tenant.id), displayName: "Sales B")
             #expect(instA.instance.gatewayName != instA2.instance.gatewayName)
             #expect(try await h.post(instA, messageUpsert(instA, id: "3EB0AAAA")).status == 200)
             #expect(try await h.post(instA, connectionUpdate(instA, state: "open", reason: 200, at: "2026-11-25T10:00:00.000Z")).status == 200)
@@ -223,34 +223,34 @@ struct WebhookTests {
 
             #expect(try await h.rows("webhook_events", as: b.tenant.id).allSatisfy { $0["tenant_id"].uuid == b.tenant.id })
             #expect(try await h.rows("webhook_events", as: b.tenant.id).count == 1)
-            let bSeesA = try await h.app.postgres.withTransaction(tenantID: b.tenant.id) { tx in
-                try await tx.query("SELECT count(*) AS c FROM webhook_events WHERE instance_id = $1", [.uuid(instA.instance.id)]).first?["c"].int
+            let bSeesA = try await h.app.postgres.withTransaction(tenant: TenantID(trusted: b.tenant.id)) { tx in
+                try await tx.query("SELECT count(*) AS c FROM webhook_events WHERE instance_id = $1", [.id(instA.instance.id)]).first?["c"].int
             }
             #expect(bSeesA == 0)
             let aEvents = try await h.rows("webhook_events", as: a.tenant.id)
             #expect(aEvents.count == 2 && aEvents.allSatisfy { $0["tenant_id"].uuid == a.tenant.id })
             let aInstances = try await h.rows("instances", as: a.tenant.id)
-            #expect(Set(aInstances.compactMap { $0["id"].uuid }) == [instA.instance.id, instA2.instance.id])
-            #expect(try await h.rows("instances", as: b.tenant.id).compactMap { $0["id"].uuid } == [instB.instance.id])
+            #expect(Set(aInstances.compactMap { $0["id"].id(InstanceID.self) }) == [instA.instance.id, instA2.instance.id])
+            #expect(try await h.rows("instances", as: b.tenant.id).compactMap { $0["id"].uuid } == [instB.instance.id.rawValue])
             // Nothing without a tenant.
             #expect(try await h.app.postgres.query("SELECT * FROM webhook_events").count == 0)
             #expect(try await h.app.postgres.query("SELECT * FROM instances").count == 0)
             // B cannot read, change or delete A's instance by id, nor write an event for it.
-            #expect(try await h.app.instances.get(tenantID: b.tenant.id, id: instA.instance.id) == nil)
-            #expect(try await h.app.instances.updateConnection(tenantID: b.tenant.id, id: instA.instance.id, .event(.loggedOut(reason: 401), at: nil)) == nil)
-            #expect(try await h.app.instances.delete(tenantID: b.tenant.id, id: instA.instance.id) == false)
+            #expect(try await h.app.instances.get(tenantID: TenantID(trusted: b.tenant.id), id: instA.instance.id) == nil)
+            #expect(try await h.app.instances.updateConnection(tenantID: TenantID(trusted: b.tenant.id), id: instA.instance.id, .event(.loggedOut(reason: 401), at: nil)) == nil)
+            #expect(try await h.app.instances.delete(tenantID: TenantID(trusted: b.tenant.id), id: instA.instance.id) == false)
             // Under B's tenant, A's instance does not exist: nothing is stored for it.
             let foreign = try await h.app.instances.recordEvent(
-                WebhookTarget(instanceID: instA.instance.id, tenantID: b.tenant.id, secretHash: []),
+                WebhookTarget(instanceID: instA.instance.id, tenantID: TenantID(trusted: b.tenant.id), secretHash: []),
                 event: "x", dedupeKey: "x", payload: "{}", connectionEvent: nil)
             #expect(foreign == .instanceGone)
             #expect(try await h.rows("webhook_events", as: b.tenant.id).count == 1)
-            #expect(try await h.app.instances.list(tenantID: b.tenant.id).map(\.id) == [instB.instance.id])
-            #expect(try await h.app.instances.list(tenantID: a.tenant.id).count == 2)
+            #expect(try await h.app.instances.list(tenantID: TenantID(trusted: b.tenant.id)).map(\.id) == [instB.instance.id])
+            #expect(try await h.app.instances.list(tenantID: TenantID(trusted: a.tenant.id)).count == 2)
             // Deleting an instance deletes its events.
-            #expect(try await h.app.instances.delete(tenantID: a.tenant.id, id: instA.instance.id))
+            #expect(try await h.app.instances.delete(tenantID: TenantID(trusted: a.tenant.id), id: instA.instance.id))
             #expect(try await h.rows("webhook_events", as: a.tenant.id).count == 0)
-            #expect(try await h.app.instances.delete(tenantID: a.tenant.id, id: instA.instance.id) == false)
+            #expect(try await h.app.instances.delete(tenantID: TenantID(trusted: a.tenant.id), id: instA.instance.id) == false)
         }
     }
 
@@ -258,7 +258,7 @@ struct WebhookTests {
     func badRequests() async throws {
         try await withWebhooks(maxBodyBytes: 64 * 1024) { h, tenants in
             let a = try await signUp(tenants)
-            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let inst = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
             let name = inst.instance.gatewayName
             let secret = inst.webhookSecret
             let valid = json(messageUpsert(inst, id: "3EB0VALID"))
@@ -302,7 +302,7 @@ struct WebhookTests {
             try await sendTruncatedRequest(port: h.port, path: "/webhooks/evolution/\(name)", secret: secret, body: valid)
             try await expectStillServing()
             // Only the valid events were stored.
-            let events = try await h.app.instances.events(tenantID: a.tenant.id, limit: 1000)
+            let events = try await h.app.instances.events(tenantID: TenantID(trusted: a.tenant.id), limit: 1000)
             #expect(events.count == validCount + 1)
             #expect(events.allSatisfy { $0.dedupeKey.hasPrefix("message:3EB0VALID") || $0.dedupeKey == "message:3EB0CHARSET" })
         }
@@ -314,7 +314,7 @@ extension WebhookTests {
     func logoutWithNullData() async throws {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
-            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let inst = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
             #expect(try await h.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:00:00.000Z")).status == 200)
             #expect(try await h.instance(inst).state == .open)
             // The other events of the logged-out close were lost: this one is enough.
@@ -326,7 +326,7 @@ extension WebhookTests {
             // Retried, it is the same delivery; remove.instance also comes with null data.
             #expect(try await h.post(inst, envelope("logout.instance", inst, NSNull(), at: "2026-11-25T10:00:01.000Z")).bodyString.contains("\"duplicate\":true"))
             #expect(try await h.post(inst, envelope("remove.instance", inst, NSNull(), at: "2026-11-25T10:00:02.000Z")).status == 200)
-            let events = try await h.app.instances.events(tenantID: a.tenant.id, instanceID: inst.instance.id)
+            let events = try await h.app.instances.events(tenantID: TenantID(trusted: a.tenant.id), instanceID: inst.instance.id)
             #expect(events.map(\.event) == ["connection.update", "logout.instance", "remove.instance"])
             try #require(events.count == 3)
             let stored = try JSONSerialization.jsonObject(with: Data(events[1].payload.utf8)) as? [String: Any]
@@ -338,7 +338,7 @@ extension WebhookTests {
     func orderedByDateTime() async throws {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
-            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let inst = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
             #expect(try await h.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:00:00.000Z")).status == 200)
             // A reconnect: open (10:05:00.040) arrives before the connecting (10:05:00.000) it followed.
             #expect(try await h.post(inst, connectionUpdate(inst, state: "open", reason: 200, at: "2026-11-25T10:05:00.040Z")).status == 200)
@@ -351,7 +351,7 @@ extension WebhookTests {
             #expect(try await h.post(inst, connectionUpdate(inst, state: "close", reason: 428, at: "2026-11-25T10:06:00.000Z")).status == 200)
             row = try await h.instance(inst)
             #expect(row.state == .close && row.stateReason == 428)
-            #expect(try await h.app.instances.events(tenantID: a.tenant.id, instanceID: inst.instance.id).count == 4)
+            #expect(try await h.app.instances.events(tenantID: TenantID(trusted: a.tenant.id), instanceID: inst.instance.id).count == 4)
         }
     }
 
@@ -359,7 +359,7 @@ extension WebhookTests {
     func raceWithDeletion() async throws {
         try await withWebhooks { h, tenants in
             let a = try await signUp(tenants)
-            let inst = try await h.app.instances.create(tenantID: a.tenant.id, displayName: "Sales")
+            let inst = try await h.app.instances.create(tenantID: TenantID(trusted: a.tenant.id), displayName: "Sales")
             let store = h.app.instances
             // The instance is deleted after the listener found it and checked the secret, before
             // the event is stored.

@@ -29,8 +29,8 @@ struct AccountStateTests {
         #expect(listed.timeZone == "Europe/Berlin" && listed.updatedAt >= listed.createdAt)
 
         // The tenant cannot clear it: the application role has no UPDATE on the column.
-        await #expect { try await f.pool.withTransaction(tenantID: t.id) { tx in
-            try await tx.query("UPDATE tenants SET suspension_reason = NULL WHERE id = $1", [.uuid(t.id)])
+        await #expect { try await f.pool.withTransaction(tenant: t.id) { tx in
+            try await tx.query("UPDATE tenants SET suspension_reason = NULL WHERE id = $1", [.id(t.id)])
         } } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
 
         try await f.store.adminSetStatus(adminID: admin.id, tenantID: t.id, status: .active)
@@ -52,7 +52,7 @@ struct AccountStateTests {
         #expect(try await f.store.resolveAPIKey(key: forever.token.value)?.isExpired == false)
 
         // Expiry moved into the past by the owner (the app role cannot change it: fixed at creation).
-        await #expect { try await f.pool.withTransaction(tenantID: t.id) { tx in
+        await #expect { try await f.pool.withTransaction(tenant: t.id) { tx in
             try await tx.query("UPDATE api_keys SET expires_at = now() + interval '1 year' WHERE id = $1", [.uuid(expiring.record.id)])
         } } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
         _ = try await f.owner.query("UPDATE api_keys SET expires_at = now() - interval '1 second', last_used_at = NULL WHERE id = $1",
@@ -143,7 +143,7 @@ struct AccountStateTests {
         let f = try await Fixture.make()
         let admin = try await f.admin()
         let marker = TestEnvironment.uniqueName("order")
-        var made = [String]()
+        var made = [TenantID]()
         for index in 0..<3 {
             made.append(try await f.store.signUp(name: "\(marker) \(index)", email: Fixture.email(), password: "pw-123456", timeZone: "UTC").id)
         }

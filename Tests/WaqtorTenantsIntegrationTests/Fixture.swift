@@ -78,10 +78,10 @@ struct Fixture {
     }
 
     /// Rows per tenant table belonging to `tenantID`, counted as the owner (sees everything).
-    func ownerCounts(_ tenantID: String) async throws -> [String: Int] {
+    func ownerCounts(_ tenantID: TenantID) async throws -> [String: Int] {
         var counts = [String: Int]()
         for (table, column) in tenantTables {
-            counts[table] = try await owner.query("SELECT count(*) AS c FROM \(table) WHERE \(column) = $1", [.uuid(tenantID)]).first?["c"].int
+            counts[table] = try await owner.query("SELECT count(*) AS c FROM \(table) WHERE \(column) = $1", [.id(tenantID)]).first?["c"].int
         }
         return counts
     }

@@ -17,11 +17,11 @@ struct IsolationTests {
         let b = try await f.populatedTenant(admin: admin)
         for (table, column) in tenantTables {
             for tenant in [a.profile.id, b.profile.id] {
-                let rows = try await f.pool.withTransaction(tenantID: tenant) { tx in
+                let rows = try await f.pool.withTransaction(tenant: tenant) { tx in
                     try await tx.query("SELECT * FROM \(table)")
                 }
                 #expect(rows.count >= 1, "\(table): the tenant sees its own rows")
-                #expect(rows.allSatisfy { $0[column].uuid == tenant }, "\(table): only the tenant's rows")
+                #expect(rows.allSatisfy { $0[column].tenantID == tenant }, "\(table): only the tenant's rows")
             }
             // No tenant set (in a transaction, or autocommit), or a malformed one: nothing, no error.
             let none = try await f.pool.withTransaction { tx in try await tx.query("SELECT * FROM \(table)") }
@@ -41,14 +41,14 @@ struct IsolationTests {
         let a = try await f.populatedTenant(admin: admin)
         let b = try await f.populatedTenant(admin: admin)
         let before = try await f.ownerCounts(b.profile.id)
-        let affected = try await f.pool.withTransaction(tenantID: a.profile.id) { tx in
+        let affected = try await f.pool.withTransaction(tenant: a.profile.id) { tx in
             var counts = [Int]()
-            counts.append(try await tx.query("UPDATE tenants SET name = 'pwned' WHERE id = $1", [.uuid(b.profile.id)]).rowsAffected)
+            counts.append(try await tx.query("UPDATE tenants SET name = 'pwned' WHERE id = $1", [.id(b.profile.id)]).rowsAffected)
             counts.append(try await tx.query("UPDATE sessions SET revoked_at = now() WHERE id = $1", [.uuid(b.session.id)]).rowsAffected)
             counts.append(try await tx.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [.uuid(b.key.record.id)]).rowsAffected)
-            counts.append(try await tx.query("UPDATE usage_daily SET messages_sent = 0 WHERE tenant_id = $1", [.uuid(b.profile.id)]).rowsAffected)
+            counts.append(try await tx.query("UPDATE usage_daily SET messages_sent = 0 WHERE tenant_id = $1", [.id(b.profile.id)]).rowsAffected)
             for (table, column) in tenantTables {
-                counts.append(try await tx.query("DELETE FROM \(table) WHERE \(column) = $1", [.uuid(b.profile.id)]).rowsAffected)
+                counts.append(try await tx.query("DELETE FROM \(table) WHERE \(column) = $1", [.id(b.profile.id)]).rowsAffected)
             }
             return counts
         }
@@ -64,14 +64,14 @@ struct IsolationTests {
         #expect(try await f.store.resolveAPIKey(key: b.key.token.value) != nil)
 
         // Writing a row for B inside A's transaction is refused by the policy's WITH CHECK.
-        await #expect { try await f.pool.withTransaction(tenantID: a.profile.id) { tx in
+        await #expect { try await f.pool.withTransaction(tenant: a.profile.id) { tx in
             try await tx.query("INSERT INTO api_keys (tenant_id, name, scope, key_prefix, key_hash) VALUES ($1, 'x', 'full', 'x', $2)",
-                               [.uuid(b.profile.id), .bytea(SecretToken.generate(.apiKey).hash)])
+                               [.id(b.profile.id), .bytea(SecretToken.generate(.apiKey).hash)])
         } } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
         // A tenant cannot raise its own plan, status or administrator flag.
         for column in ["is_admin = true", "plan_id = 'business'", "status = 'active'"] {
-            await #expect { try await f.pool.withTransaction(tenantID: a.profile.id) { tx in
-                try await tx.query("UPDATE tenants SET \(column) WHERE id = $1", [.uuid(a.profile.id)])
+            await #expect { try await f.pool.withTransaction(tenant: a.profile.id) { tx in
+                try await tx.query("UPDATE tenants SET \(column) WHERE id = $1", [.id(a.profile.id)])
             } } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
         }
         await f.shutdown()
@@ -83,18 +83,18 @@ struct IsolationTests {
         let a = try await f.populatedTenant(admin: admin)
         let b = try await f.populatedTenant(admin: admin)
         let sql = tenantTables.map { "SELECT \($0.tenantColumn)::text AS owner FROM \($0.table)" }.joined(separator: " UNION ALL ")
-        let results = try await withThrowingTaskGroup(of: (String, [String]).self) { group in
+        let results = try await withThrowingTaskGroup(of: (TenantID, [String]).self) { group in
             for i in 0..<400 {
                 let tenant = i % 2 == 0 ? a.profile.id : b.profile.id
                 group.addTask {
-                    let rows = try await f.pool.withTransaction(tenantID: tenant) { tx in try await tx.query(sql) }
+                    let rows = try await f.pool.withTransaction(tenant: tenant) { tx in try await tx.query(sql) }
                     return (tenant, rows.map { $0["owner"].string ?? "?" })
                 }
             }
-            return try await group.reduce(into: [(String, [String])]()) { $0.append($1) }
+            return try await group.reduce(into: [(TenantID, [String])]()) { $0.append($1) }
         }
         #expect(results.count == 400)
-        let foreign = results.reduce(0) { sum, result in sum + result.1.filter { $0 != result.0 }.count }
+        let foreign = results.reduce(0) { sum, result in sum + result.1.filter { $0 != result.0.rawValue }.count }
         #expect(foreign == 0)
         #expect(results.allSatisfy { $0.1.count >= tenantTables.count })
         await f.shutdown()
@@ -107,7 +107,7 @@ struct IsolationTests {
         let f = try await Fixture.make()
         let tenant = try await f.signUp()
         for (table, column) in tenantTables {
-            let plan = try await f.pool.withTransaction(tenantID: tenant.id) { tx in
+            let plan = try await f.pool.withTransaction(tenant: tenant.id) { tx in
                 _ = try await tx.query("SET LOCAL enable_seqscan = off")
                 return try await tx.query("EXPLAIN SELECT * FROM \(table)").map { $0["QUERY PLAN"].string ?? "" }
             }.joined(separator: "\n")

@@ -15,7 +15,7 @@ struct TenantStoreTests {
         let a = try await f.signUp(password)
         let b = try await f.signUp(password)
         let hashes = try await f.owner.query("SELECT id::text AS id, password_hash FROM tenants WHERE id IN ($1, $2)",
-                                             [.uuid(a.id), .uuid(b.id)])
+                                             [.id(a.id), .id(b.id)])
         #expect(hashes.count == 2)
         let values = hashes.compactMap { $0["password_hash"].string }
         #expect(values.allSatisfy { $0 != password && !$0.contains(password) && $0.hasPrefix("$argon2id$v=19$m=65536,t=3,p=1$") })
@@ -44,7 +44,7 @@ struct TenantStoreTests {
         #expect(updated?.name == "Ada L." && updated?.timeZone == "Asia/Riyadh")
         #expect(try await f.store.updateProfile(tenantID: profile.id, timeZone: "UTC")?.timeZone == "UTC")
         #expect(try await f.store.profile(tenantID: profile.id)?.name == "Ada L.")
-        #expect(try await f.store.profile(tenantID: UUID().uuidString.lowercased()) == nil)
+        #expect(try await f.store.profile(tenantID: TenantID.random()) == nil)
         await f.shutdown()
     }
 
@@ -223,7 +223,7 @@ struct TenantStoreTests {
         #expect(change.fromPlan == "free" && change.toPlan == "business" && change.changedBy == admin.id && change.reason == "enterprise deal")
         await #expect { try await f.store.adminSetPlan(adminID: admin.id, tenantID: t.id, planID: "platinum", reason: "") }
             throws: { storeError($0) == .invalidArgument }
-        await #expect { try await f.store.adminSetPlan(adminID: admin.id, tenantID: UUID().uuidString, planID: "pro", reason: "") }
+        await #expect { try await f.store.adminSetPlan(adminID: admin.id, tenantID: TenantID.random(), planID: "pro", reason: "") }
             throws: { storeError($0) == .notFound }
 
         // Suspension: sessions and keys resolve with the status (so calls are refused), login says
