@@ -18,11 +18,14 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     let quota: PlanQuota
     /// The webhook URL to give the gateway for an instance's gateway name.
     let webhookURL: @Sendable (String) -> String
+    /// The time: QR code expiry, pairing waits.
+    let clock: any WaqtorClock
 
     public init(
         store: InstanceStore, gateway: EvolutionClient, quickGateway: EvolutionClient, quota: PlanQuota,
-        webhookURL: @escaping @Sendable (String) -> String
+        webhookURL: @escaping @Sendable (String) -> String, clock: any WaqtorClock = SystemClock()
     ) {
+        self.clock = clock
         self.store = store
         self.gateway = gateway
         self.quickGateway = quickGateway
@@ -86,7 +89,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let instance = try await mine(request.instanceID, caller)
         let phone = try InstanceValidate.phone(request.phoneNumber, field: "phone_number", required: false) ?? instance.phoneNumber
         let digits = phone.map { $0.filter(\.isNumber) }
-        let pairing = GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
+        let pairing = GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger, clock: clock)
         var response = Waqtor_V1_GetQrCodeResponse()
         switch try await pairing.codes(for: digits) {
         case .state(let state):
@@ -100,7 +103,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             // only when that is the number asked for.
             response.pairingCode = digits == nil ? "" : qr.pairingCode ?? ""
             // WhatsApp rotates QR codes about every 20 s.
-            response.expireTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(20))
+            response.expireTime = Google_Protobuf_Timestamp(date: clock.now().addingTimeInterval(20))
             response.state = .connecting
         }
         return response
@@ -156,7 +159,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         // Marked before asking: the gateway answers our logout with the same logged-out (401)
         // close events as a ban, and they may arrive before its answer. Marked, they close the
         // number (CLOSE) instead of flagging it for re-pairing.
-        try await GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger)
+        try await GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger, clock: clock)
             .logOut(action: "log the number out")
         var response = Waqtor_V1_LogoutInstanceResponse()
         response.instance = InstanceConvert.instance(try await mine(instance.id.rawValue, caller))

@@ -20,11 +20,15 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
     /// Runs before an account's rows are deleted (ends its numbers on the WhatsApp gateway); a
     /// failure stops the deletion, so that nothing is left running for a deleted account.
     let accountCleanup: @Sendable (TenantID) async throws -> Void
+    /// The time: API key expiry checks, the bounds of the tenant's day.
+    let clock: any WaqtorClock
 
     public init(
         store: TenantStore, throttle: LoginThrottle, sessionLifetime: Duration, mediaRoot: String,
-        accountCleanup: @escaping @Sendable (TenantID) async throws -> Void = { _ in }
+        accountCleanup: @escaping @Sendable (TenantID) async throws -> Void = { _ in },
+        clock: any WaqtorClock = SystemClock()
     ) {
+        self.clock = clock
         self.store = store
         self.throttle = throttle
         self.sessionLifetime = sessionLifetime
@@ -142,7 +146,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         case .readOnly: scope = .readOnly
         default: throw invalid("scope must be FULL, SEND_ONLY or READ_ONLY")
         }
-        let expiresAt = try request.expireTime.map { try Validate.keyExpiry($0) }
+        let expiresAt = try request.expireTime.map { try Validate.keyExpiry($0, now: clock.now()) }
         let issued = try await mapped { try await store.createAPIKey(tenantID: caller.tenantID, name: name, scope: scope, expiresAt: expiresAt) }
         var response = Waqtor_V1_CreateApiKeyResponse()
         response.apiKey = Convert.apiKey(issued.record)
@@ -246,7 +250,7 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         used.messagesPerDay = Int32(clamping: usage.messagesSent)
         used.aiDraftsPerDay = Int32(clamping: usage.aiDrafts)
         response.used = used
-        let (start, end) = Convert.dayBounds(timeZone: profile.timeZone)
+        let (start, end) = Convert.dayBounds(timeZone: profile.timeZone, now: clock.now())
         response.dayStartTime = Google_Protobuf_Timestamp(date: start)
         response.dayEndTime = Google_Protobuf_Timestamp(date: end)
         return response

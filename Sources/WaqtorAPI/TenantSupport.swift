@@ -79,7 +79,7 @@ enum Validate {
 
     /// An API key's `expire_time`: a valid timestamp, in the future, at most
     /// ``maxKeyLifetimeDays`` ahead.
-    static func keyExpiry(_ timestamp: Google_Protobuf_Timestamp, now: Date = Date()) throws -> Date {
+    static func keyExpiry(_ timestamp: Google_Protobuf_Timestamp, now: Date) throws -> Date {
         guard (0..<1_000_000_000).contains(timestamp.nanos) else {
             throw RPCError(code: .invalidArgument, message: "expire_time: nanos must be from 0 to 999999999")
         }
@@ -254,7 +254,7 @@ enum Convert {
     }
 
     /// Today's start and end in the tenant's time zone.
-    static func dayBounds(timeZone: String, now: Date = Date()) -> (Date, Date) {
+    static func dayBounds(timeZone: String, now: Date) -> (Date, Date) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
         let start = calendar.startOfDay(for: now)

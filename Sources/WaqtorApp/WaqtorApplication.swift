@@ -5,6 +5,7 @@ import WaqtorProto
 import WaqtorRedis
 import WaqtorRPC
 import WaqtorPostgres
+import WaqtorCore
 import WaqtorTenants
 import WaqtorInstances
 import WaqtorSchema
@@ -42,7 +43,10 @@ public final class WaqtorApplication: Sendable {
 
     /// Builds the parts; nothing connects or listens until ``start()``. `embeddedGateway` starts
     /// the gateway when `gateway.url = embedded` (waqtor-server passes the simulator).
-    public init(configuration: WaqtorConfiguration, logger: Logger, embeddedGateway: EmbeddedGateway? = nil) throws(ConfigurationError) {
+    public init(
+        configuration: WaqtorConfiguration, logger: Logger, embeddedGateway: EmbeddedGateway? = nil,
+        clock: any WaqtorClock = SystemClock()
+    ) throws(ConfigurationError) {
         self.configuration = configuration
         self.logger = logger
         self.embeddedGatewayLauncher = embeddedGateway
@@ -90,7 +94,8 @@ public final class WaqtorApplication: Sendable {
                         }
                     }
                 }
-            }
+            },
+            clock: clock
         ).register(into: &router)
         let webhookServer = self.webhookServer
         InstanceService(
@@ -104,7 +109,8 @@ public final class WaqtorApplication: Sendable {
                     return "http://\(configuration.webhookHost):\(webhookServer.localPort ?? configuration.webhookPort)/webhooks/evolution/\(gatewayName)"
                 }
                 return configuration.webhookURL(gatewayName: gatewayName)
-            }
+            },
+            clock: clock
         ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))

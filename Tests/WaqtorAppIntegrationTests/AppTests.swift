@@ -38,9 +38,10 @@ var quietLogger: Logger {
 /// Starts the application in-process on a free port, runs `body` with a client, and stops it.
 func withApplication<T>(
     _ configuration: WaqtorConfiguration = testConfiguration(), logger: Logger = quietLogger,
+    clock: any WaqtorClock = SystemClock(),
     _ body: (WaqtorApplication, RPCClient) async throws -> T
 ) async throws -> T {
-    let app = try WaqtorApplication(configuration: configuration, logger: logger)
+    let app = try WaqtorApplication(configuration: configuration, logger: logger, clock: clock)
     try await app.start()
     let client = RPCClient(host: "127.0.0.1", port: try #require(app.rpcPort))
     do {

@@ -147,6 +147,35 @@ struct TenantAccountTests {
         }
     }
 
+    @Test("the server reads the time from its injected clock: key expiry is judged and the usage day bounded by it")
+    func injectedClock() async throws {
+        // 2031-03-10 22:30 UTC: in Cairo (UTC+2, no daylight saving) already 2031-03-11 00:30.
+        let clock = TestClock(start: Date(timeIntervalSince1970: 1_930_948_200))
+        try await withApplication(tenantTestConfiguration(), clock: clock) { _, client in
+            let tenants = Waqtor_V1_TenantServiceClient(client: client)
+            let account = try await signUp(tenants)
+            var request = Waqtor_V1_CreateApiKeyRequest()
+            request.name = "clock"
+            request.scope = .readOnly
+            // A year from the real now is in the past for this clock: refused, naming its time.
+            request.expireTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(365 * 86_400))
+            let refused = await rpcError { _ = try await tenants.createApiKey(request, options: account.auth) }
+            #expect(refused?.code == .invalidArgument)
+            #expect(refused?.message.contains("2031-03-10T22:30:00") == true, "\(refused?.message ?? "")")
+            // An hour after the clock's now is accepted.
+            request.expireTime = Google_Protobuf_Timestamp(date: clock.now().addingTimeInterval(3600))
+            _ = try await tenants.createApiKey(request, options: account.auth)
+            // The usage day is the tenant's local day around the clock's now.
+            let usage = try await tenants.getUsage(.init(), options: account.auth)
+            let start = try #require(usage.dayStartTime).date, end = try #require(usage.dayEndTime).date
+            #expect(start == Date(timeIntervalSince1970: 1_930_946_400), "local midnight of 2031-03-11 in Cairo: 22:00 UTC the day before")
+            #expect(end == start.addingTimeInterval(86_400))
+            clock.advance(by: .seconds(3600))
+            let later = try await tenants.getUsage(.init(), options: account.auth)
+            #expect(later.dayStartTime?.date == start)
+        }
+    }
+
     @Test("expiring API keys: validated, listed with their expiry, refused with UNAUTHENTICATED once it passed")
     func expiringKeys() async throws {
         try await withApplication(tenantTestConfiguration()) { _, client in
