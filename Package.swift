@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -8,7 +8,10 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "waqtor",
-    platforms: [.macOS(.v14)],
+    // Built and tested on Linux (Debian): the C libraries come from apt and the tests read /proc.
+    // Swift 6.2 or later (`Task.immediate`, SE-0472); on Apple platforms that means the OS releases
+    // that ship its runtime.
+    platforms: [.macOS(.v26)],
     products: [
         .executable(name: "waqtor-server", targets: ["waqtor-server"]),
         .executable(name: "waqtor", targets: ["waqtor"]),
