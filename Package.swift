@@ -167,6 +167,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Campaigns: contacts' campaigns, their life cycle (a pure state machine), schedules in the
+        // tenant's time zone, audiences and progress.
+        .target(
+            name: "WaqtorCampaigns",
+            dependencies: ["WaqtorCore"],
+            swiftSettings: swiftSettings
+        ),
+
         // Edges: how the outside reaches the domains.
         // The RPC services: handlers, validation, access rules, and the one map from errors to statuses.
         .target(
@@ -290,6 +298,11 @@ let package = Package(
         .testTarget(
             name: "WaqtorInstancesTests",
             dependencies: ["WaqtorInstances", "WaqtorPostgres"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorCampaignsTests",
+            dependencies: ["WaqtorCampaigns", "WaqtorCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
