@@ -167,6 +167,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Contacts: people to message, their consent and attributes, contact lists.
+        .target(
+            name: "WaqtorContacts",
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorTenants"],
+            swiftSettings: swiftSettings
+        ),
         // Campaigns: contacts' campaigns, their life cycle (a pure state machine), schedules in the
         // tenant's time zone, audiences and progress.
         .target(
@@ -322,7 +328,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorTenantsIntegrationTests",
-            dependencies: ["WaqtorTenants", "WaqtorInstances", "WaqtorSecurity", "WaqtorPostgres", "WaqtorSchema", "WaqtorCore", "WaqtorTestSupport"],
+            dependencies: ["WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorSecurity", "WaqtorPostgres", "WaqtorSchema", "WaqtorCore", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -49,3 +49,21 @@ public struct InstanceID: TypedID {
     public let rawValue: String
     public init(trusted rawValue: String) { self.rawValue = rawValue }
 }
+
+/// A contact (a person a tenant can message).
+public struct ContactID: TypedID {
+    public let rawValue: String
+    public init(trusted rawValue: String) { self.rawValue = rawValue }
+}
+
+/// A named set of contacts.
+public struct ContactListID: TypedID {
+    public let rawValue: String
+    public init(trusted rawValue: String) { self.rawValue = rawValue }
+}
+
+/// A campaign.
+public struct CampaignID: TypedID {
+    public let rawValue: String
+    public init(trusted rawValue: String) { self.rawValue = rawValue }
+}

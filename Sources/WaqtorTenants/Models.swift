@@ -144,8 +144,7 @@ public struct PlanUsage: Sendable, Hashable {
     public var aiDrafts: Int
     /// WhatsApp instances the tenant has (every state: each one holds a gateway instance).
     public var instances: Int
-    /// Contacts the tenant has. Always 0 until contacts are stored: the contacts work counts them
-    /// in ``TenantStore/planAndUsage(tenantID:)``, next to the instances.
+    /// Contacts the tenant has.
     public var contacts: Int
 }
 

@@ -210,15 +210,15 @@ public struct TenantStore: Sendable {
         try await unscoped { try await pool.query("SELECT * FROM plans ORDER BY rank") }.map { try Self.plan($0) }
     }
 
-    /// The tenant's plan, what it has now (instances; contacts once they exist), and today's
-    /// usage (today in the tenant's time zone).
+    /// The tenant's plan, what it has now (instances, contacts), and today's usage (today in the
+    /// tenant's time zone).
     public func planAndUsage(tenantID: TenantID) async throws -> PlanUsage {
         try await scoped(tenantID) { tx in
-            // Contacts: no table yet. The contacts work adds its count here, like the instances'.
             let rows = try await tx.query(
                 """
                 SELECT p.*, d.day::text AS day, coalesce(u.messages_sent, 0) AS messages_sent, coalesce(u.ai_drafts, 0) AS ai_drafts,
-                       (SELECT count(*) FROM instances i WHERE i.tenant_id = t.id) AS instances
+                       (SELECT count(*) FROM instances i WHERE i.tenant_id = t.id) AS instances,
+                       (SELECT count(*) FROM contacts c WHERE c.tenant_id = t.id) AS contacts
                 FROM tenants t JOIN plans p ON p.id = t.plan_id
                 CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE t.time_zone)::date AS day) d
                 LEFT JOIN usage_daily u ON u.tenant_id = t.id AND u.day = d.day
@@ -227,7 +227,7 @@ public struct TenantStore: Sendable {
             guard let row = rows.first else { throw TenantStoreError(.notFound, "no such tenant") }
             return PlanUsage(plan: try Self.plan(row), day: row["day"].string ?? "",
                              messagesSent: row["messages_sent"].int ?? 0, aiDrafts: row["ai_drafts"].int ?? 0,
-                             instances: row["instances"].int ?? 0, contacts: 0)
+                             instances: row["instances"].int ?? 0, contacts: row["contacts"].int ?? 0)
         }
     }
 

@@ -6,6 +6,7 @@ import WaqtorPostgres
 import WaqtorCore
 import WaqtorTenants
 import WaqtorInstances
+import WaqtorContacts
 import WaqtorTestSupport
 
 /// The real database of tools/setup.sh: migrations applied once per process with the real
@@ -22,6 +23,7 @@ enum Database {
 let tenantTables: [(table: String, tenantColumn: String)] = [
     ("tenants", "id"), ("sessions", "tenant_id"), ("api_keys", "tenant_id"), ("upgrade_requests", "tenant_id"),
     ("plan_changes", "tenant_id"), ("usage_daily", "tenant_id"), ("instances", "tenant_id"), ("webhook_events", "tenant_id"),
+    ("contacts", "tenant_id"), ("contact_lists", "tenant_id"), ("contact_list_members", "tenant_id"),
 ]
 
 /// A store over a fresh app-role pool, plus an owner-role pool for inspection. Unique e-mails.
@@ -74,6 +76,12 @@ struct Fixture {
         try await instances.recordEvent(target, event: "connection.update", dedupeKey: "k1",
                                         payload: #"{"event":"connection.update","data":{"state":"open"}}"#,
                                         connectionEvent: .connection(.open, reason: 200))
+        let contacts = ContactStore(pool: pool)
+        let contact = try await contacts.create(
+            tenantID: profile.id, number: ContactNumber(e164: "+5511987654321", type: "mobile", region: "BR"),
+            name: "Ana", attributes: ["city": "Recife"], optedOut: false, consentSource: .manual, limit: nil)
+        let list = try await contacts.createList(tenantID: profile.id, name: "VIP", description: "")
+        _ = try await contacts.addToList(tenantID: profile.id, listID: list.id, contactIDs: [contact.id])
         return (profile, session, key)
     }
 
