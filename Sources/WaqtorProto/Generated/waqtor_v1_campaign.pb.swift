@@ -5,6 +5,128 @@ internal import CWaqtorProto
 import NIOCore
 import WaqtorRPC
 
+/// What kind of line a phone number is (libphonenumber's number types).
+public enum Waqtor_V1_PhoneNumberType: RawRepresentable, Hashable, Sendable, CaseIterable {
+    /// Not set.
+    case unspecified // = 0
+    /// A fixed line.
+    case fixedLine // = 1
+    /// A mobile.
+    case mobile // = 2
+    /// Either: the region's numbers do not tell them apart (the US, Canada, ...).
+    case fixedLineOrMobile // = 3
+    /// Toll free.
+    case tollFree // = 4
+    /// Premium rate.
+    case premiumRate // = 5
+    /// Shared cost.
+    case sharedCost // = 6
+    /// Voice over IP.
+    case voip // = 7
+    /// A personal number.
+    case personalNumber // = 8
+    /// A pager.
+    case pager // = 9
+    /// A universal access number.
+    case uan // = 10
+    /// Voicemail.
+    case voicemail // = 11
+    /// Valid, but of no known type.
+    case unknown // = 12
+    /// A value this version of the schema does not know (kept as is when re-encoded).
+    case UNRECOGNIZED(Int32)
+
+    public init() { self = .unspecified }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .fixedLine
+        case 2: self = .mobile
+        case 3: self = .fixedLineOrMobile
+        case 4: self = .tollFree
+        case 5: self = .premiumRate
+        case 6: self = .sharedCost
+        case 7: self = .voip
+        case 8: self = .personalNumber
+        case 9: self = .pager
+        case 10: self = .uan
+        case 11: self = .voicemail
+        case 12: self = .unknown
+        default: self = .UNRECOGNIZED(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .fixedLine: return 1
+        case .mobile: return 2
+        case .fixedLineOrMobile: return 3
+        case .tollFree: return 4
+        case .premiumRate: return 5
+        case .sharedCost: return 6
+        case .voip: return 7
+        case .personalNumber: return 8
+        case .pager: return 9
+        case .uan: return 10
+        case .voicemail: return 11
+        case .unknown: return 12
+        case .UNRECOGNIZED(let value): return value
+        }
+    }
+
+    public static var allCases: [Waqtor_V1_PhoneNumberType] {
+        [.unspecified, .fixedLine, .mobile, .fixedLineOrMobile, .tollFree, .premiumRate, .sharedCost, .voip, .personalNumber, .pager, .uan, .voicemail, .unknown]
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
+/// Where a contact's consent state last came from.
+public enum Waqtor_V1_ConsentSource: RawRepresentable, Hashable, Sendable, CaseIterable {
+    /// Not set.
+    case unspecified // = 0
+    /// Set by a person (API or CLI).
+    case manual // = 1
+    /// Set by a bulk import.
+    case `import` // = 2
+    /// The contact wrote an opt-out or opt-in word.
+    case inbound // = 3
+    /// A value this version of the schema does not know (kept as is when re-encoded).
+    case UNRECOGNIZED(Int32)
+
+    public init() { self = .unspecified }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .manual
+        case 2: self = .`import`
+        case 3: self = .inbound
+        default: self = .UNRECOGNIZED(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .manual: return 1
+        case .`import`: return 2
+        case .inbound: return 3
+        case .UNRECOGNIZED(let value): return value
+        }
+    }
+
+    public static var allCases: [Waqtor_V1_ConsentSource] {
+        [.unspecified, .manual, .`import`, .inbound]
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
 /// The lifecycle state of a campaign.
 public enum Waqtor_V1_CampaignState: RawRepresentable, Hashable, Sendable, CaseIterable {
     /// Not set (in filters: any state).
@@ -149,6 +271,16 @@ public struct Waqtor_V1_Contact: ProtoMessage, Hashable {
     /// The lists it belongs to (output only; change with AddContactsToList / RemoveContactsFromList).
     public var listIds: [String] = []
 
+    /// What kind of line the number is, as libphonenumber tells (output only).
+    public var phoneType: Waqtor_V1_PhoneNumberType = .unspecified
+
+    /// The number's region, ISO 3166-1 alpha-2, e.g. "BR" (output only; empty for non-geographic
+    /// numbers).
+    public var phoneRegion: String = ""
+
+    /// Where the consent state (opted_out) last came from (output only).
+    public var consentSource: Waqtor_V1_ConsentSource = .unspecified
+
     /// When it was created (output only).
     public var createTime: Google_Protobuf_Timestamp? = nil
 
@@ -198,6 +330,9 @@ extension Waqtor_V1_Contact {
         if c.pointee.n_list_ids > 0, let p = c.pointee.list_ids {
             self.listIds = try (0..<c.pointee.n_list_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
+        self.phoneType = Waqtor_V1_PhoneNumberType(rawValue: Int32(truncatingIfNeeded: c.pointee.phone_type.rawValue))
+        self.phoneRegion = try _protoString(c.pointee.phone_region)
+        self.consentSource = Waqtor_V1_ConsentSource(rawValue: Int32(truncatingIfNeeded: c.pointee.consent_source.rawValue))
         if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.opt_out_time { self.optOutTime = try Google_Protobuf_Timestamp(_c: p) }
@@ -228,6 +363,9 @@ extension Waqtor_V1_Contact {
             c.pointee.list_ids = elements
             c.pointee.n_list_ids = count
         }
+        c.pointee.phone_type = .init(rawValue: .init(truncatingIfNeeded: self.phoneType.rawValue))
+        if !self.phoneRegion.isEmpty { c.pointee.phone_region = arena.cString(self.phoneRegion) }
+        c.pointee.consent_source = .init(rawValue: .init(truncatingIfNeeded: self.consentSource.rawValue))
         if let value = self.createTime {
             let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
             google__protobuf__timestamp__init(p)
@@ -255,6 +393,10 @@ public struct Waqtor_V1_CreateContactRequest: ProtoMessage, Hashable {
 
     /// The contact (output-only fields are ignored).
     public var contact: Waqtor_V1_Contact? = nil
+
+    /// The region (ISO 3166-1 alpha-2, e.g. "BR") a number written without "+" is read in; empty:
+    /// the country of the account's time zone (docs/CONTACTS.md).
+    public var defaultRegion: String = ""
 
     public init() {}
 
@@ -287,6 +429,7 @@ extension Waqtor_V1_CreateContactRequest {
     init(_c c: UnsafePointer<Waqtor__V1__CreateContactRequest>) throws(ProtoDecodingError) {
         self.init()
         if let p = c.pointee.contact { self.contact = try Waqtor_V1_Contact(_c: p) }
+        self.defaultRegion = try _protoString(c.pointee.default_region)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -297,6 +440,7 @@ extension Waqtor_V1_CreateContactRequest {
             value._fill(p, &arena)
             c.pointee.contact = p
         }
+        if !self.defaultRegion.isEmpty { c.pointee.default_region = arena.cString(self.defaultRegion) }
     }
 }
 
@@ -459,6 +603,9 @@ public struct Waqtor_V1_UpdateContactRequest: ProtoMessage, Hashable {
     /// Empty: every field (a full replace).
     public var updatePaths: [String] = []
 
+    /// The region a number written without "+" is read in (as in CreateContactRequest).
+    public var defaultRegion: String = ""
+
     public init() {}
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
@@ -493,6 +640,7 @@ extension Waqtor_V1_UpdateContactRequest {
         if c.pointee.n_update_paths > 0, let p = c.pointee.update_paths {
             self.updatePaths = try (0..<c.pointee.n_update_paths).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
+        self.defaultRegion = try _protoString(c.pointee.default_region)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -510,6 +658,7 @@ extension Waqtor_V1_UpdateContactRequest {
             c.pointee.update_paths = elements
             c.pointee.n_update_paths = count
         }
+        if !self.defaultRegion.isEmpty { c.pointee.default_region = arena.cString(self.defaultRegion) }
     }
 }
 
@@ -661,6 +810,12 @@ public struct Waqtor_V1_ListContactsRequest: ProtoMessage, Hashable {
     /// Whether opted-out contacts are listed too.
     public var includeOptedOut: Bool = false
 
+    /// Only contacts whose custom attribute of this key (case-sensitive) ...
+    public var attributeKey: String = ""
+
+    /// ... has this value (case-insensitive; empty matches an empty value).
+    public var attributeValue: String = ""
+
     public init() {}
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
@@ -696,6 +851,8 @@ extension Waqtor_V1_ListContactsRequest {
         self.query = try _protoString(c.pointee.query)
         self.listID = try _protoString(c.pointee.list_id)
         self.includeOptedOut = (c.pointee.include_opted_out != 0)
+        self.attributeKey = try _protoString(c.pointee.attribute_key)
+        self.attributeValue = try _protoString(c.pointee.attribute_value)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -705,6 +862,8 @@ extension Waqtor_V1_ListContactsRequest {
         if !self.query.isEmpty { c.pointee.query = arena.cString(self.query) }
         if !self.listID.isEmpty { c.pointee.list_id = arena.cString(self.listID) }
         c.pointee.include_opted_out = (self.includeOptedOut ? 1 : 0)
+        if !self.attributeKey.isEmpty { c.pointee.attribute_key = arena.cString(self.attributeKey) }
+        if !self.attributeValue.isEmpty { c.pointee.attribute_value = arena.cString(self.attributeValue) }
     }
 }
 
@@ -844,8 +1003,12 @@ public struct Waqtor_V1_ImportContactsRequest: ProtoMessage, Hashable {
     /// Whether existing contacts (same phone number) are updated; otherwise they are skipped.
     public var updateExisting: Bool = false
 
-    /// The country calling code for numbers without "+", e.g. "55" (empty: such rows are errors).
+    /// The country calling code for numbers without "+", e.g. "55". Prefer default_region.
     public var defaultCountryCode: String = ""
+
+    /// The region (ISO 3166-1 alpha-2) numbers without "+" are read in. Empty, and no
+    /// default_country_code: the country of the account's time zone (docs/CONTACTS.md).
+    public var defaultRegion: String = ""
 
     /// The rows.
     public enum OneOf_Source: Hashable, Sendable {
@@ -904,6 +1067,7 @@ extension Waqtor_V1_ImportContactsRequest {
         self.listID = try _protoString(c.pointee.list_id)
         self.updateExisting = (c.pointee.update_existing != 0)
         self.defaultCountryCode = try _protoString(c.pointee.default_country_code)
+        self.defaultRegion = try _protoString(c.pointee.default_region)
         switch c.pointee.source_case.rawValue {
         case 1: self.source = .csvData(_protoBytes(c.pointee.csv_data))
         case 2: if let p = c.pointee.rows { self.source = .rows(try Waqtor_V1_ContactRows(_c: p)) }
@@ -916,6 +1080,7 @@ extension Waqtor_V1_ImportContactsRequest {
         if !self.listID.isEmpty { c.pointee.list_id = arena.cString(self.listID) }
         c.pointee.update_existing = (self.updateExisting ? 1 : 0)
         if !self.defaultCountryCode.isEmpty { c.pointee.default_country_code = arena.cString(self.defaultCountryCode) }
+        if !self.defaultRegion.isEmpty { c.pointee.default_region = arena.cString(self.defaultRegion) }
         switch self.source {
         case nil: break
         case .csvData(let value)?:

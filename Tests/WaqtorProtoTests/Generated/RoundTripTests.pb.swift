@@ -48,6 +48,9 @@ func full_Waqtor_V1_Contact(_ choice: Int) -> Waqtor_V1_Contact {
     value.attributes = [full_Waqtor_V1_KeyValue(0), full_Waqtor_V1_KeyValue(1)]
     value.optedOut = true
     value.listIds = ["list_ids-6 ✓ é 中文", "list_ids-6#1 ✓ é 中文"]
+    value.phoneType = choice % 2 == 0 ? .personalNumber : .UNRECOGNIZED(107)
+    value.phoneRegion = "phone_region-8 ✓ é 中文"
+    value.consentSource = choice % 2 == 0 ? .manual : .UNRECOGNIZED(109)
     value.createTime = full_Google_Protobuf_Timestamp(0)
     value.updateTime = full_Google_Protobuf_Timestamp(0)
     value.optOutTime = full_Google_Protobuf_Timestamp(0)
@@ -57,6 +60,7 @@ func full_Waqtor_V1_Contact(_ choice: Int) -> Waqtor_V1_Contact {
 func full_Waqtor_V1_CreateContactRequest(_ choice: Int) -> Waqtor_V1_CreateContactRequest {
     var value = Waqtor_V1_CreateContactRequest()
     value.contact = full_Waqtor_V1_Contact(0)
+    value.defaultRegion = "default_region-2 ✓ é 中文"
     return value
 }
 
@@ -82,6 +86,7 @@ func full_Waqtor_V1_UpdateContactRequest(_ choice: Int) -> Waqtor_V1_UpdateConta
     var value = Waqtor_V1_UpdateContactRequest()
     value.contact = full_Waqtor_V1_Contact(0)
     value.updatePaths = ["update_paths-15 ✓ é 中文", "update_paths-15#1 ✓ é 中文"]
+    value.defaultRegion = "default_region-2 ✓ é 中文"
     return value
 }
 
@@ -109,6 +114,8 @@ func full_Waqtor_V1_ListContactsRequest(_ choice: Int) -> Waqtor_V1_ListContacts
     value.query = "query-3 ✓ é 中文"
     value.listID = "list_id-4 ✓ é 中文"
     value.includeOptedOut = true
+    value.attributeKey = "attribute_key-6 ✓ é 中文"
+    value.attributeValue = "attribute_value-7 ✓ é 中文"
     return value
 }
 
@@ -130,6 +137,7 @@ func full_Waqtor_V1_ImportContactsRequest(_ choice: Int) -> Waqtor_V1_ImportCont
     value.listID = "list_id-3 ✓ é 中文"
     value.updateExisting = true
     value.defaultCountryCode = "default_country_code-5 ✓ é 中文"
+    value.defaultRegion = "default_region-6 ✓ é 中文"
     switch choice % 2 {
     case 0: value.source = .csvData([0x00, 0xFF, 1, 0])
     default: value.source = .rows(full_Waqtor_V1_ContactRows(0))

@@ -2257,7 +2257,7 @@ void   waqtor__v1__watch_progress_response__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__watch_progress_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor waqtor__v1__contact__field_descriptors[9] =
+static const ProtobufCFieldDescriptor waqtor__v1__contact__field_descriptors[12] =
 {
   {
     "id",
@@ -2332,6 +2332,42 @@ static const ProtobufCFieldDescriptor waqtor__v1__contact__field_descriptors[9] 
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "phone_type",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Contact, phone_type),
+    &waqtor__v1__phone_number_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phone_region",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Contact, phone_region),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consent_source",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Contact, consent_source),
+    &waqtor__v1__consent_source__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "create_time",
     20,
     PROTOBUF_C_LABEL_NONE,
@@ -2370,20 +2406,23 @@ static const ProtobufCFieldDescriptor waqtor__v1__contact__field_descriptors[9] 
 };
 static const unsigned waqtor__v1__contact__field_indices_by_name[] = {
   3,   /* field[3] = attributes */
-  6,   /* field[6] = create_time */
+  8,   /* field[8] = consent_source */
+  9,   /* field[9] = create_time */
   0,   /* field[0] = id */
   5,   /* field[5] = list_ids */
   2,   /* field[2] = name */
-  8,   /* field[8] = opt_out_time */
+  11,   /* field[11] = opt_out_time */
   4,   /* field[4] = opted_out */
   1,   /* field[1] = phone_number */
-  7,   /* field[7] = update_time */
+  7,   /* field[7] = phone_region */
+  6,   /* field[6] = phone_type */
+  10,   /* field[10] = update_time */
 };
 static const ProtobufCIntRange waqtor__v1__contact__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 20, 6 },
-  { 0, 9 }
+  { 20, 9 },
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__contact__descriptor =
 {
@@ -2393,14 +2432,14 @@ const ProtobufCMessageDescriptor waqtor__v1__contact__descriptor =
   "Waqtor__V1__Contact",
   "waqtor.v1",
   sizeof(Waqtor__V1__Contact),
-  9,
+  12,
   waqtor__v1__contact__field_descriptors,
   waqtor__v1__contact__field_indices_by_name,
   2,  waqtor__v1__contact__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__contact__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__create_contact_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor waqtor__v1__create_contact_request__field_descriptors[2] =
 {
   {
     "contact",
@@ -2414,14 +2453,27 @@ static const ProtobufCFieldDescriptor waqtor__v1__create_contact_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "default_region",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateContactRequest, default_region),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__create_contact_request__field_indices_by_name[] = {
   0,   /* field[0] = contact */
+  1,   /* field[1] = default_region */
 };
 static const ProtobufCIntRange waqtor__v1__create_contact_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__create_contact_request__descriptor =
 {
@@ -2431,7 +2483,7 @@ const ProtobufCMessageDescriptor waqtor__v1__create_contact_request__descriptor 
   "Waqtor__V1__CreateContactRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__CreateContactRequest),
-  1,
+  2,
   waqtor__v1__create_contact_request__field_descriptors,
   waqtor__v1__create_contact_request__field_indices_by_name,
   1,  waqtor__v1__create_contact_request__number_ranges,
@@ -2552,7 +2604,7 @@ const ProtobufCMessageDescriptor waqtor__v1__get_contact_response__descriptor =
   (ProtobufCMessageInit) waqtor__v1__get_contact_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__update_contact_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor waqtor__v1__update_contact_request__field_descriptors[3] =
 {
   {
     "contact",
@@ -2563,6 +2615,18 @@ static const ProtobufCFieldDescriptor waqtor__v1__update_contact_request__field_
     offsetof(Waqtor__V1__UpdateContactRequest, contact),
     &waqtor__v1__contact__descriptor,
     NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "default_region",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UpdateContactRequest, default_region),
+    NULL,
+    &protobuf_c_empty_string,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2581,13 +2645,14 @@ static const ProtobufCFieldDescriptor waqtor__v1__update_contact_request__field_
 };
 static const unsigned waqtor__v1__update_contact_request__field_indices_by_name[] = {
   0,   /* field[0] = contact */
-  1,   /* field[1] = update_paths */
+  1,   /* field[1] = default_region */
+  2,   /* field[2] = update_paths */
 };
 static const ProtobufCIntRange waqtor__v1__update_contact_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 15, 1 },
-  { 0, 2 }
+  { 15, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__update_contact_request__descriptor =
 {
@@ -2597,7 +2662,7 @@ const ProtobufCMessageDescriptor waqtor__v1__update_contact_request__descriptor 
   "Waqtor__V1__UpdateContactRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__UpdateContactRequest),
-  2,
+  3,
   waqtor__v1__update_contact_request__field_descriptors,
   waqtor__v1__update_contact_request__field_indices_by_name,
   2,  waqtor__v1__update_contact_request__number_ranges,
@@ -2698,7 +2763,7 @@ const ProtobufCMessageDescriptor waqtor__v1__delete_contact_response__descriptor
   (ProtobufCMessageInit) waqtor__v1__delete_contact_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__list_contacts_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor waqtor__v1__list_contacts_request__field_descriptors[7] =
 {
   {
     "page_size",
@@ -2760,8 +2825,34 @@ static const ProtobufCFieldDescriptor waqtor__v1__list_contacts_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attribute_key",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ListContactsRequest, attribute_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attribute_value",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ListContactsRequest, attribute_value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__list_contacts_request__field_indices_by_name[] = {
+  5,   /* field[5] = attribute_key */
+  6,   /* field[6] = attribute_value */
   4,   /* field[4] = include_opted_out */
   3,   /* field[3] = list_id */
   0,   /* field[0] = page_size */
@@ -2771,7 +2862,7 @@ static const unsigned waqtor__v1__list_contacts_request__field_indices_by_name[]
 static const ProtobufCIntRange waqtor__v1__list_contacts_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__list_contacts_request__descriptor =
 {
@@ -2781,7 +2872,7 @@ const ProtobufCMessageDescriptor waqtor__v1__list_contacts_request__descriptor =
   "Waqtor__V1__ListContactsRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__ListContactsRequest),
-  5,
+  7,
   waqtor__v1__list_contacts_request__field_descriptors,
   waqtor__v1__list_contacts_request__field_indices_by_name,
   1,  waqtor__v1__list_contacts_request__number_ranges,
@@ -2877,7 +2968,7 @@ const ProtobufCMessageDescriptor waqtor__v1__contact_rows__descriptor =
   (ProtobufCMessageInit) waqtor__v1__contact_rows__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__import_contacts_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor waqtor__v1__import_contacts_request__field_descriptors[6] =
 {
   {
     "csv_data",
@@ -2939,10 +3030,23 @@ static const ProtobufCFieldDescriptor waqtor__v1__import_contacts_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "default_region",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ImportContactsRequest, default_region),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__import_contacts_request__field_indices_by_name[] = {
   0,   /* field[0] = csv_data */
   4,   /* field[4] = default_country_code */
+  5,   /* field[5] = default_region */
   2,   /* field[2] = list_id */
   1,   /* field[1] = rows */
   3,   /* field[3] = update_existing */
@@ -2950,7 +3054,7 @@ static const unsigned waqtor__v1__import_contacts_request__field_indices_by_name
 static const ProtobufCIntRange waqtor__v1__import_contacts_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__import_contacts_request__descriptor =
 {
@@ -2960,7 +3064,7 @@ const ProtobufCMessageDescriptor waqtor__v1__import_contacts_request__descriptor
   "Waqtor__V1__ImportContactsRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__ImportContactsRequest),
-  5,
+  6,
   waqtor__v1__import_contacts_request__field_descriptors,
   waqtor__v1__import_contacts_request__field_indices_by_name,
   1,  waqtor__v1__import_contacts_request__number_ranges,
@@ -5147,6 +5251,88 @@ const ProtobufCMessageDescriptor waqtor__v1__watch_progress_response__descriptor
   1,  waqtor__v1__watch_progress_response__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__watch_progress_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue waqtor__v1__phone_number_type__enum_values_by_number[13] =
+{
+  { "PHONE_NUMBER_TYPE_UNSPECIFIED", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UNSPECIFIED", 0 },
+  { "PHONE_NUMBER_TYPE_FIXED_LINE", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_FIXED_LINE", 1 },
+  { "PHONE_NUMBER_TYPE_MOBILE", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_MOBILE", 2 },
+  { "PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE", 3 },
+  { "PHONE_NUMBER_TYPE_TOLL_FREE", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_TOLL_FREE", 4 },
+  { "PHONE_NUMBER_TYPE_PREMIUM_RATE", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_PREMIUM_RATE", 5 },
+  { "PHONE_NUMBER_TYPE_SHARED_COST", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_SHARED_COST", 6 },
+  { "PHONE_NUMBER_TYPE_VOIP", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_VOIP", 7 },
+  { "PHONE_NUMBER_TYPE_PERSONAL_NUMBER", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_PERSONAL_NUMBER", 8 },
+  { "PHONE_NUMBER_TYPE_PAGER", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_PAGER", 9 },
+  { "PHONE_NUMBER_TYPE_UAN", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UAN", 10 },
+  { "PHONE_NUMBER_TYPE_VOICEMAIL", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_VOICEMAIL", 11 },
+  { "PHONE_NUMBER_TYPE_UNKNOWN", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UNKNOWN", 12 },
+};
+static const ProtobufCIntRange waqtor__v1__phone_number_type__value_ranges[] = {
+{0, 0},{0, 13}
+};
+static const ProtobufCEnumValueIndex waqtor__v1__phone_number_type__enum_values_by_name[13] =
+{
+  { "PHONE_NUMBER_TYPE_FIXED_LINE", 1 },
+  { "PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE", 3 },
+  { "PHONE_NUMBER_TYPE_MOBILE", 2 },
+  { "PHONE_NUMBER_TYPE_PAGER", 9 },
+  { "PHONE_NUMBER_TYPE_PERSONAL_NUMBER", 8 },
+  { "PHONE_NUMBER_TYPE_PREMIUM_RATE", 5 },
+  { "PHONE_NUMBER_TYPE_SHARED_COST", 6 },
+  { "PHONE_NUMBER_TYPE_TOLL_FREE", 4 },
+  { "PHONE_NUMBER_TYPE_UAN", 10 },
+  { "PHONE_NUMBER_TYPE_UNKNOWN", 12 },
+  { "PHONE_NUMBER_TYPE_UNSPECIFIED", 0 },
+  { "PHONE_NUMBER_TYPE_VOICEMAIL", 11 },
+  { "PHONE_NUMBER_TYPE_VOIP", 7 },
+};
+const ProtobufCEnumDescriptor waqtor__v1__phone_number_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "waqtor.v1.PhoneNumberType",
+  "PhoneNumberType",
+  "Waqtor__V1__PhoneNumberType",
+  "waqtor.v1",
+  13,
+  waqtor__v1__phone_number_type__enum_values_by_number,
+  13,
+  waqtor__v1__phone_number_type__enum_values_by_name,
+  1,
+  waqtor__v1__phone_number_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue waqtor__v1__consent_source__enum_values_by_number[4] =
+{
+  { "CONSENT_SOURCE_UNSPECIFIED", "WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_UNSPECIFIED", 0 },
+  { "CONSENT_SOURCE_MANUAL", "WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_MANUAL", 1 },
+  { "CONSENT_SOURCE_IMPORT", "WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_IMPORT", 2 },
+  { "CONSENT_SOURCE_INBOUND", "WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_INBOUND", 3 },
+};
+static const ProtobufCIntRange waqtor__v1__consent_source__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex waqtor__v1__consent_source__enum_values_by_name[4] =
+{
+  { "CONSENT_SOURCE_IMPORT", 2 },
+  { "CONSENT_SOURCE_INBOUND", 3 },
+  { "CONSENT_SOURCE_MANUAL", 1 },
+  { "CONSENT_SOURCE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor waqtor__v1__consent_source__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "waqtor.v1.ConsentSource",
+  "ConsentSource",
+  "Waqtor__V1__ConsentSource",
+  "waqtor.v1",
+  4,
+  waqtor__v1__consent_source__enum_values_by_number,
+  4,
+  waqtor__v1__consent_source__enum_values_by_name,
+  1,
+  waqtor__v1__consent_source__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue waqtor__v1__campaign_state__enum_values_by_number[8] =
 {

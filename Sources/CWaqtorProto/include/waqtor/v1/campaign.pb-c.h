@@ -73,6 +73,86 @@ typedef struct Waqtor__V1__WatchProgressResponse Waqtor__V1__WatchProgressRespon
 /* --- enums --- */
 
 /*
+ * What kind of line a phone number is (libphonenumber's number types).
+ */
+typedef enum _Waqtor__V1__PhoneNumberType {
+  /*
+   * Not set.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UNSPECIFIED = 0,
+  /*
+   * A fixed line.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_FIXED_LINE = 1,
+  /*
+   * A mobile.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_MOBILE = 2,
+  /*
+   * Either: the region's numbers do not tell them apart (the US, Canada, ...).
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE = 3,
+  /*
+   * Toll free.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_TOLL_FREE = 4,
+  /*
+   * Premium rate.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_PREMIUM_RATE = 5,
+  /*
+   * Shared cost.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_SHARED_COST = 6,
+  /*
+   * Voice over IP.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_VOIP = 7,
+  /*
+   * A personal number.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_PERSONAL_NUMBER = 8,
+  /*
+   * A pager.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_PAGER = 9,
+  /*
+   * A universal access number.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UAN = 10,
+  /*
+   * Voicemail.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_VOICEMAIL = 11,
+  /*
+   * Valid, but of no known type.
+   */
+  WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UNKNOWN = 12
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__PHONE_NUMBER_TYPE)
+} Waqtor__V1__PhoneNumberType;
+/*
+ * Where a contact's consent state last came from.
+ */
+typedef enum _Waqtor__V1__ConsentSource {
+  /*
+   * Not set.
+   */
+  WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_UNSPECIFIED = 0,
+  /*
+   * Set by a person (API or CLI).
+   */
+  WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_MANUAL = 1,
+  /*
+   * Set by a bulk import.
+   */
+  WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_IMPORT = 2,
+  /*
+   * The contact wrote an opt-out or opt-in word.
+   */
+  WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_INBOUND = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__CONSENT_SOURCE)
+} Waqtor__V1__ConsentSource;
+/*
  * The lifecycle state of a campaign.
  */
 typedef enum _Waqtor__V1__CampaignState {
@@ -188,6 +268,19 @@ struct  Waqtor__V1__Contact
   size_t n_list_ids;
   char **list_ids;
   /*
+   * What kind of line the number is, as libphonenumber tells (output only).
+   */
+  Waqtor__V1__PhoneNumberType phone_type;
+  /*
+   * The number's region, ISO 3166-1 alpha-2, e.g. "BR" (output only; empty for non-geographic
+   * numbers).
+   */
+  char *phone_region;
+  /*
+   * Where the consent state (opted_out) last came from (output only).
+   */
+  Waqtor__V1__ConsentSource consent_source;
+  /*
    * When it was created (output only).
    */
   Google__Protobuf__Timestamp *create_time;
@@ -202,7 +295,7 @@ struct  Waqtor__V1__Contact
 };
 #define WAQTOR__V1__CONTACT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__contact__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, WAQTOR__V1__CONSENT_SOURCE__CONSENT_SOURCE_UNSPECIFIED, NULL, NULL, NULL }
 
 
 /*
@@ -215,10 +308,15 @@ struct  Waqtor__V1__CreateContactRequest
    * The contact (output-only fields are ignored).
    */
   Waqtor__V1__Contact *contact;
+  /*
+   * The region (ISO 3166-1 alpha-2, e.g. "BR") a number written without "+" is read in; empty:
+   * the country of the account's time zone (docs/CONTACTS.md).
+   */
+  char *default_region;
 };
 #define WAQTOR__V1__CREATE_CONTACT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__create_contact_request__descriptor) \
-    , NULL }
+    , NULL, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -285,10 +383,14 @@ struct  Waqtor__V1__UpdateContactRequest
    */
   size_t n_update_paths;
   char **update_paths;
+  /*
+   * The region a number written without "+" is read in (as in CreateContactRequest).
+   */
+  char *default_region;
 };
 #define WAQTOR__V1__UPDATE_CONTACT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__update_contact_request__descriptor) \
-    , NULL, 0,NULL }
+    , NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -361,10 +463,18 @@ struct  Waqtor__V1__ListContactsRequest
    * Whether opted-out contacts are listed too.
    */
   protobuf_c_boolean include_opted_out;
+  /*
+   * Only contacts whose custom attribute of this key (case-sensitive) ...
+   */
+  char *attribute_key;
+  /*
+   * ... has this value (case-insensitive; empty matches an empty value).
+   */
+  char *attribute_value;
 };
 #define WAQTOR__V1__LIST_CONTACTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__list_contacts_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -427,9 +537,14 @@ struct  Waqtor__V1__ImportContactsRequest
    */
   protobuf_c_boolean update_existing;
   /*
-   * The country calling code for numbers without "+", e.g. "55" (empty: such rows are errors).
+   * The country calling code for numbers without "+", e.g. "55". Prefer default_region.
    */
   char *default_country_code;
+  /*
+   * The region (ISO 3166-1 alpha-2) numbers without "+" are read in. Empty, and no
+   * default_country_code: the country of the account's time zone (docs/CONTACTS.md).
+   */
+  char *default_region;
   Waqtor__V1__ImportContactsRequest__SourceCase source_case;
   union {
     /*
@@ -445,7 +560,7 @@ struct  Waqtor__V1__ImportContactsRequest
 };
 #define WAQTOR__V1__IMPORT_CONTACTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__import_contacts_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, WAQTOR__V1__IMPORT_CONTACTS_REQUEST__SOURCE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__IMPORT_CONTACTS_REQUEST__SOURCE__NOT_SET, {0} }
 
 
 /*
@@ -2598,6 +2713,8 @@ void waqtor__v1__campaign_service__watch_progress(ProtobufCService *service,
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    waqtor__v1__phone_number_type__descriptor;
+extern const ProtobufCEnumDescriptor    waqtor__v1__consent_source__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__campaign_state__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__recipient_state__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__contact__descriptor;
