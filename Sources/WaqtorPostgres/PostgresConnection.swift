@@ -92,6 +92,57 @@ final class PostgresConnection {
         try consume(PQexec(handle, script))
     }
 
+    /// Runs `COPY ... FROM STDIN` and sends `data` (already in COPY's text format) through
+    /// `PQputCopyData` in chunks, then `PQputCopyEnd` (blocking). Returns the rows copied.
+    func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
+        guard let start = PQexec(handle, sql) else {
+            let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
+            throw PostgresError(.connectionFailed, serverMessage: message, context: "no result from the server")
+        }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try consume(start)
+            throw PostgresError(.protocolViolation, context: "the statement is not COPY ... FROM STDIN")
+        }
+        PQclear(start)
+        let chunk = 1 << 20
+        var sendFailure: String?
+        data.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let count = min(chunk, buffer.count - offset)
+                let sent = UnsafeRawPointer(base + offset).withMemoryRebound(to: CChar.self, capacity: count) {
+                    PQputCopyData(handle, $0, Int32(count))
+                }
+                if sent != 1 {
+                    sendFailure = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
+                    return
+                }
+                offset += count
+            }
+        }
+        // Ends the COPY; with a send failure, aborts it so that the server rolls it back.
+        _ = PQputCopyEnd(handle, sendFailure == nil ? nil : "the client could not send the rows")
+        var copied = 0
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            if failure == nil {
+                do {
+                    copied = try consume(result).rowsAffected
+                } catch {
+                    failure = error
+                }
+            } else {
+                PQclear(result)
+            }
+        }
+        if let failure { throw failure }
+        if let sendFailure {
+            throw PostgresError(.connectionFailed, serverMessage: sendFailure, context: "COPY data could not be sent")
+        }
+        return copied
+    }
+
     private func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         guard let result else {
             let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()

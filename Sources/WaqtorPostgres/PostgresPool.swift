@@ -325,4 +325,46 @@ public final class PostgresTransaction: Sendable {
         }
         return try await pool.runBlocking(on: slot) { conn throws(PostgresError) in try conn.query(sql, parameters) }
     }
+
+    /// Copies rows into a table with `COPY <target> FROM STDIN` (text format, one round trip for
+    /// all of them): `target` is the table and its column list, e.g. `staging (a, b)`; each row
+    /// has one value per column, nil for NULL. Returns the rows copied.
+    public func copy(into target: String, rows: [[String?]]) async throws(PostgresError) -> Int {
+        guard isActive.withLockedValue({ $0 }) else {
+            throw PostgresError(.closed, context: "the transaction was used after its body returned")
+        }
+        let data = PostgresCopyText.encode(rows)
+        return try await pool.runBlocking(on: slot) { conn throws(PostgresError) in
+            try conn.copyIn("COPY \(target) FROM STDIN", data: data)
+        }
+    }
+}
+
+/// COPY's text format: columns separated by tabs, rows by newlines, `\N` for NULL, and
+/// backslash, tab, newline and carriage return escaped with a backslash.
+public enum PostgresCopyText {
+    public static func encode(_ rows: [[String?]]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(rows.count * 64)
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: "\t")) }
+                guard let value else {
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
+                    continue
+                }
+                for byte in value.utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                    case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                    case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                    case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                    default: out.append(byte)
+                    }
+                }
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
 }
