@@ -145,3 +145,67 @@ struct ContactStoreTests {
         await f.shutdown()
     }
 }
+
+@Suite("Contact import (real server)")
+struct ContactImportTests {
+    static func row(_ n: Int, name: String? = nil, attributes: [String: String] = [:], optedOut: Bool? = nil) -> ImportRow {
+        ImportRow(rowNumber: n + 1, number: ContactNumber(e164: "+55119" + String(format: "%08d", n), type: "mobile", region: "BR"),
+                  name: name, attributes: attributes, optedOut: optedOut)
+    }
+
+    @Test("new numbers are inserted, existing ones kept or updated, all added to the list, in one COPY")
+    func importAndUpdate() async throws {
+        let f = try await Fixture.make()
+        let tenant = try await f.signUp()
+        let store = ContactStore(pool: f.pool)
+        let list = try await store.createList(tenantID: tenant.id, name: "Imported", description: "")
+        let first = (0..<5_000).map { Self.row($0, name: "P\($0)", attributes: ["batch": "1"], optedOut: $0 % 100 == 0) }
+        let one = try #require(try await store.importRows(tenantID: tenant.id, rows: first, updateExisting: false, listID: list.id,
+                                                          limit: (maximum: 1_000_000, planID: "business")))
+        #expect(one == ImportOutcome(imported: 5_000, updated: 0, unchanged: 0, overLimitRows: []))
+        #expect(try await store.count(tenantID: tenant.id) == 5_000)
+        #expect(try await store.getList(tenantID: tenant.id, id: list.id)?.contactCount == 5_000)
+        let optedOut = try await store.list(tenantID: tenant.id, filter: ContactFilter(attributeKey: "batch", attributeValue: "1", includeOptedOut: false),
+                                            after: nil, limit: 1000)
+        #expect(optedOut.items.count == 1000 && optedOut.next != nil)
+
+        // The second file: 2,500 known numbers (with a new attribute and no name column), 2,500 new.
+        let second = (2_500..<7_500).map { Self.row($0, attributes: ["batch": "2", "city": "Recife"], optedOut: nil) }
+        let kept = try #require(try await store.importRows(tenantID: tenant.id, rows: second, updateExisting: false, listID: nil,
+                                                           limit: (maximum: 1_000_000, planID: "business")))
+        #expect(kept == ImportOutcome(imported: 2_500, updated: 0, unchanged: 2_500, overLimitRows: []))
+        let keptContact = try #require(try await store.list(tenantID: tenant.id, filter: ContactFilter(text: "P2600"), after: nil, limit: 5).items.first)
+        #expect(keptContact.attributes == ["batch": "1"], "kept as it was")
+
+        let updated = try #require(try await store.importRows(tenantID: tenant.id, rows: second, updateExisting: true, listID: list.id,
+                                                              limit: (maximum: 1_000_000, planID: "business")))
+        #expect(updated == ImportOutcome(imported: 0, updated: 5_000, unchanged: 0, overLimitRows: []))
+        let merged = try #require(try await store.get(tenantID: tenant.id, id: keptContact.id))
+        #expect(merged.attributes == ["batch": "2", "city": "Recife"] && merged.name == "P2600", "attributes merged, name kept")
+        let wasOut = try #require(try await store.list(tenantID: tenant.id, filter: ContactFilter(text: "P3000"), after: nil, limit: 5).items.first)
+        #expect(wasOut.optedOut && wasOut.consentSource == .import, "no opted_out column: consent unchanged")
+        #expect(try await store.getList(tenantID: tenant.id, id: list.id)?.contactCount == 7_500)
+        #expect(try await store.count(tenantID: tenant.id) == 7_500)
+        await f.shutdown()
+    }
+
+    @Test("new contacts past the plan's limit are refused by row, in file order; known numbers still update")
+    func overLimit() async throws {
+        let f = try await Fixture.make()
+        let tenant = try await f.signUp()
+        let store = ContactStore(pool: f.pool)
+        _ = try await store.importRows(tenantID: tenant.id, rows: (0..<8).map { Self.row($0) }, updateExisting: false, listID: nil,
+                                       limit: (maximum: 10, planID: "free"))
+        let rows = (5..<15).map { Self.row($0, name: "again") }
+        let outcome = try #require(try await store.importRows(tenantID: tenant.id, rows: rows, updateExisting: true, listID: nil,
+                                                              limit: (maximum: 10, planID: "free")))
+        #expect(outcome.imported == 2 && outcome.updated == 3)
+        #expect(outcome.overLimitRows == [11, 12, 13, 14, 15], "rows 9-10 (numbers 8, 9) fit; the rest does not")
+        #expect(try await store.count(tenantID: tenant.id) == 10)
+        let other = try await f.signUp()
+        #expect(try await store.importRows(tenantID: other.id, rows: [Self.row(1)], updateExisting: false,
+                                           listID: ContactListID.random(), limit: (maximum: 10, planID: "free")) == nil,
+                "an unknown list")
+        await f.shutdown()
+    }
+}
