@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // C layers: protoc-c output, and the system libraries behind thin module maps.
@@ -167,6 +168,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Contact files: CSV read with CSV.swift and its header mapped to a contact's fields; pure,
+        // shared by the server (ImportContacts with csv_data) and the CLI (which streams files).
+        .target(
+            name: "WaqtorImport",
+            dependencies: [.product(name: "CSV", package: "CSV.swift")],
+            swiftSettings: swiftSettings
+        ),
         // Contacts: people to message, their consent and attributes, contact lists.
         .target(
             name: "WaqtorContacts",
@@ -304,6 +312,11 @@ let package = Package(
         .testTarget(
             name: "WaqtorInstancesTests",
             dependencies: ["WaqtorInstances", "WaqtorPostgres"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorImportTests",
+            dependencies: ["WaqtorImport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
