@@ -990,7 +990,8 @@ extension Waqtor_V1_ContactRows {
     }
 }
 
-/// The request of CampaignService.ImportContacts.
+/// The request of CampaignService.ImportContacts. At most 10,000 rows per call; send a larger file
+/// in several calls (the CLI does).
 public struct Waqtor_V1_ImportContactsRequest: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.ImportContactsRequest" }
 
@@ -1009,6 +1010,10 @@ public struct Waqtor_V1_ImportContactsRequest: ProtoMessage, Hashable {
     /// The region (ISO 3166-1 alpha-2) numbers without "+" are read in. Empty, and no
     /// default_country_code: the country of the account's time zone (docs/CONTACTS.md).
     public var defaultRegion: String = ""
+
+    /// The row number of this call's first row, for errors when a file is sent in several calls
+    /// (0: 1 for rows; for csv_data, the header is row 1 and the first record row 2).
+    public var firstRowNumber: Int32 = 0
 
     /// The rows.
     public enum OneOf_Source: Hashable, Sendable {
@@ -1068,6 +1073,7 @@ extension Waqtor_V1_ImportContactsRequest {
         self.updateExisting = (c.pointee.update_existing != 0)
         self.defaultCountryCode = try _protoString(c.pointee.default_country_code)
         self.defaultRegion = try _protoString(c.pointee.default_region)
+        self.firstRowNumber = c.pointee.first_row_number
         switch c.pointee.source_case.rawValue {
         case 1: self.source = .csvData(_protoBytes(c.pointee.csv_data))
         case 2: if let p = c.pointee.rows { self.source = .rows(try Waqtor_V1_ContactRows(_c: p)) }
@@ -1081,6 +1087,7 @@ extension Waqtor_V1_ImportContactsRequest {
         c.pointee.update_existing = (self.updateExisting ? 1 : 0)
         if !self.defaultCountryCode.isEmpty { c.pointee.default_country_code = arena.cString(self.defaultCountryCode) }
         if !self.defaultRegion.isEmpty { c.pointee.default_region = arena.cString(self.defaultRegion) }
+        c.pointee.first_row_number = self.firstRowNumber
         switch self.source {
         case nil: break
         case .csvData(let value)?:

@@ -138,6 +138,7 @@ func full_Waqtor_V1_ImportContactsRequest(_ choice: Int) -> Waqtor_V1_ImportCont
     value.updateExisting = true
     value.defaultCountryCode = "default_country_code-5 ✓ é 中文"
     value.defaultRegion = "default_region-6 ✓ é 中文"
+    value.firstRowNumber = -7007
     switch choice % 2 {
     case 0: value.source = .csvData([0x00, 0xFF, 1, 0])
     default: value.source = .rows(full_Waqtor_V1_ContactRows(0))

@@ -2968,7 +2968,7 @@ const ProtobufCMessageDescriptor waqtor__v1__contact_rows__descriptor =
   (ProtobufCMessageInit) waqtor__v1__contact_rows__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__import_contacts_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor waqtor__v1__import_contacts_request__field_descriptors[7] =
 {
   {
     "csv_data",
@@ -3042,11 +3042,24 @@ static const ProtobufCFieldDescriptor waqtor__v1__import_contacts_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "first_row_number",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ImportContactsRequest, first_row_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__import_contacts_request__field_indices_by_name[] = {
   0,   /* field[0] = csv_data */
   4,   /* field[4] = default_country_code */
   5,   /* field[5] = default_region */
+  6,   /* field[6] = first_row_number */
   2,   /* field[2] = list_id */
   1,   /* field[1] = rows */
   3,   /* field[3] = update_existing */
@@ -3054,7 +3067,7 @@ static const unsigned waqtor__v1__import_contacts_request__field_indices_by_name
 static const ProtobufCIntRange waqtor__v1__import_contacts_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__import_contacts_request__descriptor =
 {
@@ -3064,7 +3077,7 @@ const ProtobufCMessageDescriptor waqtor__v1__import_contacts_request__descriptor
   "Waqtor__V1__ImportContactsRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__ImportContactsRequest),
-  6,
+  7,
   waqtor__v1__import_contacts_request__field_descriptors,
   waqtor__v1__import_contacts_request__field_indices_by_name,
   1,  waqtor__v1__import_contacts_request__number_ranges,

@@ -523,7 +523,8 @@ typedef enum {
 } Waqtor__V1__ImportContactsRequest__SourceCase;
 
 /*
- * The request of CampaignService.ImportContacts.
+ * The request of CampaignService.ImportContacts. At most 10,000 rows per call; send a larger file
+ * in several calls (the CLI does).
  */
 struct  Waqtor__V1__ImportContactsRequest
 {
@@ -545,6 +546,11 @@ struct  Waqtor__V1__ImportContactsRequest
    * default_country_code: the country of the account's time zone (docs/CONTACTS.md).
    */
   char *default_region;
+  /*
+   * The row number of this call's first row, for errors when a file is sent in several calls
+   * (0: 1 for rows; for csv_data, the header is row 1 and the first record row 2).
+   */
+  int32_t first_row_number;
   Waqtor__V1__ImportContactsRequest__SourceCase source_case;
   union {
     /*
@@ -560,7 +566,7 @@ struct  Waqtor__V1__ImportContactsRequest
 };
 #define WAQTOR__V1__IMPORT_CONTACTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__import_contacts_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__IMPORT_CONTACTS_REQUEST__SOURCE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, WAQTOR__V1__IMPORT_CONTACTS_REQUEST__SOURCE__NOT_SET, {0} }
 
 
 /*
