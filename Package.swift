@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "WaqtorRPC", targets: ["WaqtorRPC"]),
         .library(name: "WaqtorProto", targets: ["WaqtorProto"]),
         .library(name: "WaqtorCore", targets: ["WaqtorCore"]),
+        .library(name: "WaqtorTemplates", targets: ["WaqtorTemplates"]),
         .library(name: "WaqtorTenants", targets: ["WaqtorTenants"]),
         .library(name: "WaqtorEvolution", targets: ["WaqtorEvolution"]),
         .library(name: "EvolutionSimulator", targets: ["EvolutionSimulator"]),
@@ -115,6 +116,9 @@ let package = Package(
         // Shared core: typed ids, page cursors, the injectable clock, the domain-error protocol.
         // Depends on nothing of ours.
         .target(name: "WaqtorCore", swiftSettings: swiftSettings),
+        // The campaign template grammar (variables, defaults, spintax): one parser, a pure value,
+        // seeded rendering. Used by campaigns, the preview and drafting.
+        .target(name: "WaqtorTemplates", dependencies: ["WaqtorCore"], swiftSettings: swiftSettings),
 
         // Integrations: clients of outside services, with their error classification.
         // The Evolution API (WhatsApp gateway) v2 client, on WaqtorHTTP.
@@ -268,6 +272,11 @@ let package = Package(
         .testTarget(
             name: "WaqtorCoreTests",
             dependencies: ["WaqtorCore", "WaqtorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorTemplatesTests",
+            dependencies: ["WaqtorTemplates", "WaqtorCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

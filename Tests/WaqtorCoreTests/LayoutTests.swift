@@ -35,10 +35,16 @@ struct LayoutTests {
         #expect(ours.isEmpty, "WaqtorCore imports \(ours.sorted())")
     }
 
+    @Test("the template grammar is pure: it imports nothing of ours but the core")
+    func templates() throws {
+        let ours = try Self.imports(of: "WaqtorTemplates").filter { $0.hasPrefix("Waqtor") || $0.hasPrefix("C") }
+        #expect(ours == ["WaqtorCore"], "WaqtorTemplates imports \(ours.sorted())")
+    }
+
     @Test("drivers, integrations and domains never import the RPC layer, an edge or a test double")
     func belowTheEdges() throws {
         let modules = ["WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorEvolution", "WaqtorSchema",
-                       "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorImport"]
+                       "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorImport", "WaqtorTemplates"]
         for module in modules {
             let found = try Self.imports(of: module).intersection(Self.rpcLayer.union(Self.edges).union(Self.doubles))
             #expect(found.isEmpty, "\(module) imports \(found.sorted())")
