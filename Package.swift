@@ -42,6 +42,12 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        // libphonenumber is C++: a small extern "C" shim (CPhoneNumber.cpp) so that Swift needs no C++
+        // interop. Its protobuf, ICU and abseil come with libphonenumber.so (its NEEDED entries).
+        .target(
+            name: "CPhoneNumber",
+            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("stdc++")]
+        ),
 
         // The RPC runtime: frames, status codes, metadata, server and client. No business logic.
         .target(
@@ -321,5 +327,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )
