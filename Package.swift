@@ -117,6 +117,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Phone numbers through libphonenumber: parsed, validated, E.164 with their type; the
+        // country of a time zone from tzdata.
+        .target(
+            name: "WaqtorPhone",
+            dependencies: ["CPhoneNumber"],
+            swiftSettings: swiftSettings
+        ),
+
         // Shared core: typed ids, page cursors, the injectable clock, the domain-error protocol.
         // Depends on nothing of ours.
         .target(name: "WaqtorCore", swiftSettings: swiftSettings),
@@ -268,6 +276,11 @@ let package = Package(
         .testTarget(
             name: "WaqtorSecurityTests",
             dependencies: ["WaqtorSecurity"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorPhoneTests",
+            dependencies: ["WaqtorPhone"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
