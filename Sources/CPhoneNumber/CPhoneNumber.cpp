@@ -59,11 +59,15 @@ extern "C" waqtor_phone_parse_status waqtor_phone_parse(const char *text, size_t
         util.GetRegionCodeForCountryCode(number.country_code(), &main_region);
         copy_field(out->country_region, main_region);
         out->country_code = number.country_code();
-        out->valid = util.IsValidNumber(number);
-        out->possible = util.IsPossibleNumber(number);
+        // What IsValidNumber does, without finding the number's region a second time.
+        out->valid = util.IsValidNumberForRegion(number, number_region);
+        // GetNumberType is UNKNOWN for a number that is not valid; it would find the region again.
+        out->type = out->valid ? static_cast<waqtor_phone_type>(util.GetNumberType(number)) : WAQTOR_PHONE_TYPE_UNKNOWN;
+        const PhoneNumberUtil::ValidationResult possibility = util.IsPossibleNumberWithReason(number);
+        out->possibility = static_cast<waqtor_phone_possibility>(possibility);
+        // What IsPossibleNumber answers, from the same result.
+        out->possible = possibility == PhoneNumberUtil::IS_POSSIBLE || possibility == PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY;
         out->has_extension = number.has_extension() && !number.extension().empty();
-        out->type = static_cast<waqtor_phone_type>(util.GetNumberType(number));
-        out->possibility = static_cast<waqtor_phone_possibility>(util.IsPossibleNumberWithReason(number));
         return WAQTOR_PHONE_PARSE_OK;
     } catch (...) {
         std::memset(out, 0, sizeof *out);
