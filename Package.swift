@@ -44,6 +44,12 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        // libphonenumber is C++: a small extern "C" shim (CPhoneNumber.cpp) so that Swift needs no C++
+        // interop. Its protobuf, ICU and abseil come with libphonenumber.so (its NEEDED entries).
+        .target(
+            name: "CPhoneNumber",
+            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("stdc++")]
+        ),
 
         // The RPC runtime: frames, status codes, metadata, server and client. No business logic.
         .target(
@@ -110,6 +116,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Phone numbers through libphonenumber: parsed, validated, E.164 with their type; the
+        // country of a time zone from tzdata.
+        .target(
+            name: "WaqtorPhone",
+            dependencies: ["CPhoneNumber"],
             swiftSettings: swiftSettings
         ),
 
@@ -296,6 +310,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaqtorPhoneTests",
+            dependencies: ["WaqtorPhone"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaqtorPostgresTests",
             dependencies: ["WaqtorPostgres", "WaqtorSchema"],
             swiftSettings: swiftSettings
@@ -362,5 +381,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -12,7 +12,7 @@ log() { printf '[setup] %s\n' "$*"; }
 
 PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev python3-protobuf
-    libpq-dev libhiredis-dev libcurl4-openssl-dev libargon2-dev pkg-config
+    libpq-dev libhiredis-dev libcurl4-openssl-dev libargon2-dev libphonenumber-dev pkg-config
     postgresql postgresql-contrib redis-server redis-tools ca-certificates python3 tzdata
 )
 

@@ -43,7 +43,7 @@ struct LayoutTests {
 
     @Test("drivers, integrations and domains never import the RPC layer, an edge or a test double")
     func belowTheEdges() throws {
-        let modules = ["WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorEvolution", "WaqtorSchema",
+        let modules = ["WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorPhone", "WaqtorEvolution", "WaqtorSchema",
                        "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorImport", "WaqtorTemplates"]
         for module in modules {
             let found = try Self.imports(of: module).intersection(Self.rpcLayer.union(Self.edges).union(Self.doubles))
