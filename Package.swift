@@ -213,7 +213,8 @@ let package = Package(
             name: "WaqtorAPI",
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
-                "WaqtorTenants", "WaqtorInstances", "WaqtorEvolution",
+                "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorTemplates", "WaqtorEvolution",
+                "WaqtorPhone", "WaqtorImport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -238,7 +239,7 @@ let package = Package(
             name: "WaqtorApp",
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
-                "WaqtorTenants", "WaqtorInstances", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
+                "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

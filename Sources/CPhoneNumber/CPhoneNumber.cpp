@@ -96,6 +96,21 @@ extern "C" int32_t waqtor_phone_format_international(const char *e164, char *buf
     }
 }
 
+extern "C" bool waqtor_phone_region_for_country_code(int32_t country_code, char *region, size_t capacity) {
+    if (region == nullptr || capacity < 3) return false;
+    try {
+        std::string code;
+        PhoneNumberUtil::GetInstance()->GetRegionCodeForCountryCode(country_code, &code);
+        if (code.size() != 2 || code == "ZZ") return false;
+        region[0] = code[0];
+        region[1] = code[1];
+        region[2] = '\0';
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
 extern "C" bool waqtor_phone_region_supported(const char *region) {
     if (region == nullptr || region[0] == '\0') return false;
     try {

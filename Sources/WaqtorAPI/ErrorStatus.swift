@@ -5,6 +5,9 @@ import WaqtorTenants
 import WaqtorInstances
 import WaqtorCore
 import WaqtorEvolution
+import WaqtorContacts
+import WaqtorCampaigns
+import WaqtorTemplates
 
 // The one place where errors of the drivers and stores become wire statuses. Handlers may still
 // throw an `RPCError` of their own choosing; everything else they let through is mapped here, so
@@ -116,6 +119,9 @@ extension RPCErrorConvertible where Self: DomainError {
 extension DomainFailure: RPCErrorConvertible {}
 extension PlanLimitReached: RPCErrorConvertible {}
 extension GatewayFailure: RPCErrorConvertible {}
+extension ContactError: RPCErrorConvertible {}
+extension CampaignTransitionRefused: RPCErrorConvertible {}
+extension TemplateError: RPCErrorConvertible {}
 
 /// The status of each domain error category.
 public enum DomainErrorStatus {

@@ -8,6 +8,7 @@ import WaqtorPostgres
 import WaqtorCore
 import WaqtorTenants
 import WaqtorInstances
+import WaqtorContacts
 import WaqtorSchema
 import WaqtorAPI
 import WaqtorWebhooks
@@ -27,6 +28,8 @@ public final class WaqtorApplication: Sendable {
     public let tenants: TenantStore
     /// Instances (WhatsApp numbers) and their webhook events.
     public let instances: InstanceStore
+    /// Contacts and contact lists.
+    public let contacts: ContactStore
     /// The HTTP listener for the Evolution API's webhooks.
     public let webhookServer: WebhookServer
     /// Outbound HTTP (the gateway).
@@ -112,6 +115,8 @@ public final class WaqtorApplication: Sendable {
             },
             clock: clock
         ).register(into: &router)
+        contacts = ContactStore(pool: postgres)
+        CampaignService(contacts: contacts, tenants: tenants, quota: PlanQuota(store: tenants)).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
         self.router = router

@@ -126,6 +126,14 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The main region of a country calling code (55 -> "BR", 1 -> "US"); nil when it has none.
+    public static func region(forCountryCode code: Int) -> String? {
+        guard let code = Int32(exactly: code), code > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: 4)
+        guard waqtor_phone_region_for_country_code(code, &buffer, buffer.count) else { return nil }
+        return String(decoding: buffer.prefix(2).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Whether libphonenumber knows the region: an ISO 3166 alpha-2 code in upper case ("BR").
     public static func isSupportedRegion(_ region: String) -> Bool {
         region.withCString { waqtor_phone_region_supported($0) }

@@ -188,3 +188,18 @@ struct PhoneNumberTests {
         }
     }
 }
+
+@Suite("Country calling codes")
+struct CountryCodeTests {
+    @Test("a calling code's main region; none for unknown or non-geographic codes")
+    func regions() {
+        #expect(PhoneNumber.region(forCountryCode: 55) == "BR")
+        #expect(PhoneNumber.region(forCountryCode: 20) == "EG")
+        #expect(PhoneNumber.region(forCountryCode: 1) == "US")
+        #expect(PhoneNumber.region(forCountryCode: 44) == "GB")
+        #expect(PhoneNumber.region(forCountryCode: 999) == nil)
+        #expect(PhoneNumber.region(forCountryCode: 800) == nil)
+        #expect(PhoneNumber.region(forCountryCode: 0) == nil)
+        #expect(PhoneNumber.region(forCountryCode: -55) == nil)
+    }
+}

@@ -109,6 +109,11 @@ int32_t waqtor_phone_format_international(const char *e164, char *buffer, size_t
 /// Whether libphonenumber has metadata for this ISO 3166 alpha-2 region (upper case: "BR").
 bool waqtor_phone_region_supported(const char *region);
 
+/// The main region of a country calling code (55 -> "BR", 1 -> "US", 44 -> "GB") written into
+/// `region` (capacity at least 3: two letters and a NUL); false when the code has no region
+/// (unknown, or non-geographic such as 800).
+bool waqtor_phone_region_for_country_code(int32_t country_code, char *region, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif
