@@ -343,7 +343,7 @@ enum ContactValidate {
     }
 
     /// A custom attribute key: a letter or `_`, then letters, digits or `_` (so that it can be
-    /// written as a {{variable}}), at most 64; not a built-in variable.
+    /// written as a {{variable}}), at most 64; not a built-in variable. Returned in lower case.
     static func attributeKey(_ raw: String, field: String) throws -> String {
         let key = raw.trimmingCharacters(in: .whitespaces)
         guard let first = key.unicodeScalars.first, key.unicodeScalars.count <= 64,
@@ -355,7 +355,8 @@ enum ContactValidate {
         guard !reservedKeys.contains(key.lowercased()) else {
             throw RPCError(code: .invalidArgument, message: "\(field) '\(key)' is a built-in field, not an attribute; set the contact's \(key) instead")
         }
-        return key
+        // Template variables are case-insensitive (TEMPLATES.md): keys are stored in lower case.
+        return key.lowercased()
     }
 
     static func attributes(_ pairs: [Waqtor_V1_KeyValue]) throws -> [String: String] {

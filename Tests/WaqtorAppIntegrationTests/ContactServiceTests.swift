@@ -71,8 +71,9 @@ struct ContactServiceTests {
             let tenants = Waqtor_V1_TenantServiceClient(client: client)
             let account = try await signUp(tenants), other = try await signUp(tenants, name: "Other")
             let campaigns = Waqtor_V1_CampaignServiceClient(client: client)
-            let made = try #require(try await campaigns.createContact(newContact("+5511987650001", name: "Ana", attributes: ["city": "Recife"]),
+            let made = try #require(try await campaigns.createContact(newContact("+5511987650001", name: "Ana", attributes: ["City": "Recife"]),
                                                                      options: account.auth).contact)
+            #expect(made.attributes.map(\.key) == ["city"], "keys in lower case, like template variables")
             var get = Waqtor_V1_GetContactRequest()
             get.contactID = made.id
             #expect(try await campaigns.getContact(get, options: account.auth).contact == made)
