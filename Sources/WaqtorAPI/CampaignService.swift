@@ -301,6 +301,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     public func cancelCampaign(_ request: Waqtor_V1_CancelCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CancelCampaignResponse { throw Self.notYet("CancelCampaign") }
     public func getCampaignProgress(_ request: Waqtor_V1_GetCampaignProgressRequest, context: ServerContext) async throws -> Waqtor_V1_GetCampaignProgressResponse { throw Self.notYet("GetCampaignProgress") }
     public func listRecipientResults(_ request: Waqtor_V1_ListRecipientResultsRequest, context: ServerContext) async throws -> Waqtor_V1_ListRecipientResultsResponse { throw Self.notYet("ListRecipientResults") }
+    public func previewCampaign(_ request: Waqtor_V1_PreviewCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PreviewCampaignResponse { throw Self.notYet("PreviewCampaign") }
     public func watchProgress(_ request: Waqtor_V1_WatchProgressRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_WatchProgressResponse>) async throws { throw Self.notYet("WatchProgress") }
 
     // MARK: Helpers

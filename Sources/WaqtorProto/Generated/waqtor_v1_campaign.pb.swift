@@ -186,6 +186,45 @@ public enum Waqtor_V1_CampaignState: RawRepresentable, Hashable, Sendable, CaseI
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
+/// What a campaign does with the unsent recipients of a number that drops out.
+public enum Waqtor_V1_NumberUnavailablePolicy: RawRepresentable, Hashable, Sendable, CaseIterable {
+    /// Not set: WAIT.
+    case unspecified // = 0
+    /// They wait for the number to be connected again (a contact keeps its number).
+    case wait // = 1
+    /// They move to the campaign's other connected numbers.
+    case reassign // = 2
+    /// A value this version of the schema does not know (kept as is when re-encoded).
+    case UNRECOGNIZED(Int32)
+
+    public init() { self = .unspecified }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .wait
+        case 2: self = .reassign
+        default: self = .UNRECOGNIZED(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .wait: return 1
+        case .reassign: return 2
+        case .UNRECOGNIZED(let value): return value
+        }
+    }
+
+    public static var allCases: [Waqtor_V1_NumberUnavailablePolicy] {
+        [.unspecified, .wait, .reassign]
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
 /// What happened (so far) to one recipient of a campaign.
 public enum Waqtor_V1_RecipientState: RawRepresentable, Hashable, Sendable, CaseIterable {
     /// Not set (in filters: any state).
@@ -1845,11 +1884,24 @@ public struct Waqtor_V1_Campaign: ProtoMessage, Hashable {
     /// Who receives it.
     public var audience: Waqtor_V1_CampaignAudience? = nil
 
-    /// The instance that sends it.
+    /// The instance that sends it: the first of instance_ids. Setting only this field (instance_ids
+    /// empty) means instance_ids = [instance_id].
     public var instanceID: String = ""
 
-    /// When to start sending; shown and interpreted in the tenant's time zone (unset: on start).
+    /// The numbers it sends from, in order (at least one, at most 20). Each is paced on its own; a
+    /// contact is always written to from the same number. Only connected numbers take part.
+    public var instanceIds: [String] = []
+
+    /// What happens to a number's unsent recipients when it drops out (logged out, banned).
+    public var onNumberUnavailable: Waqtor_V1_NumberUnavailablePolicy = .unspecified
+
+    /// When to start sending. Give either this instant or schedule_local_time; responses carry both.
     public var scheduleTime: Google_Protobuf_Timestamp? = nil
+
+    /// When to start sending as a wall time in the account's time zone, "YYYY-MM-DDTHH:MM[:SS]".
+    /// A time that happens twice (clocks set back) is the first; one that never happens (clocks set
+    /// forward) is shifted forward by the gap (docs/CAMPAIGNS.md).
+    public var scheduleLocalTime: String = ""
 
     /// Pacing for this campaign instead of the instance's (unset: the instance's).
     public var pacingOverride: Waqtor_V1_PacingSettings? = nil
@@ -1904,7 +1956,12 @@ extension Waqtor_V1_Campaign {
         if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
         if let p = c.pointee.audience { self.audience = try Waqtor_V1_CampaignAudience(_c: p) }
         self.instanceID = try _protoString(c.pointee.instance_id)
+        if c.pointee.n_instance_ids > 0, let p = c.pointee.instance_ids {
+            self.instanceIds = try (0..<c.pointee.n_instance_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
+        }
+        self.onNumberUnavailable = Waqtor_V1_NumberUnavailablePolicy(rawValue: Int32(truncatingIfNeeded: c.pointee.on_number_unavailable.rawValue))
         if let p = c.pointee.schedule_time { self.scheduleTime = try Google_Protobuf_Timestamp(_c: p) }
+        self.scheduleLocalTime = try _protoString(c.pointee.schedule_local_time)
         if let p = c.pointee.pacing_override { self.pacingOverride = try Waqtor_V1_PacingSettings(_c: p) }
         if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
@@ -1932,12 +1989,21 @@ extension Waqtor_V1_Campaign {
             c.pointee.audience = p
         }
         if !self.instanceID.isEmpty { c.pointee.instance_id = arena.cString(self.instanceID) }
+        if !self.instanceIds.isEmpty {
+            let count = self.instanceIds.count
+            let elements = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: count)
+            for (i, element) in self.instanceIds.enumerated() { elements[i] = arena.cString(element) }
+            c.pointee.instance_ids = elements
+            c.pointee.n_instance_ids = count
+        }
+        c.pointee.on_number_unavailable = .init(rawValue: .init(truncatingIfNeeded: self.onNumberUnavailable.rawValue))
         if let value = self.scheduleTime {
             let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
             google__protobuf__timestamp__init(p)
             value._fillScalars(p)
             c.pointee.schedule_time = p
         }
+        if !self.scheduleLocalTime.isEmpty { c.pointee.schedule_local_time = arena.cString(self.scheduleLocalTime) }
         if let value = self.pacingOverride {
             let p = arena.allocate(Waqtor__V1__PacingSettings.self, count: 1)
             waqtor__v1__pacing_settings__init(p)
@@ -3331,6 +3397,231 @@ extension Waqtor_V1_WatchProgressResponse {
     }
 }
 
+/// The request of CampaignService.PreviewCampaign.
+public struct Waqtor_V1_PreviewCampaignRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.PreviewCampaignRequest" }
+
+    /// The campaign.
+    public var campaignID: String = ""
+
+    /// How many recipients to render the template for (0: 3; at most 10).
+    public var sampleSize: Int32 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__preview_campaign_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__preview_campaign_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__PreviewCampaignRequest()
+            waqtor__v1__preview_campaign_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__preview_campaign_request__get_packed_size, pack: waqtor__v1__preview_campaign_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_PreviewCampaignRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__PreviewCampaignRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.campaignID = try _protoString(c.pointee.campaign_id)
+        self.sampleSize = c.pointee.sample_size
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__PreviewCampaignRequest>, _ arena: inout ProtoArena) {
+        if !self.campaignID.isEmpty { c.pointee.campaign_id = arena.cString(self.campaignID) }
+        c.pointee.sample_size = self.sampleSize
+    }
+}
+
+/// The template rendered for one recipient.
+public struct Waqtor_V1_CampaignPreviewSample: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.CampaignPreviewSample" }
+
+    /// The contact.
+    public var contactID: String = ""
+
+    /// Its number.
+    public var phoneNumber: String = ""
+
+    /// The text it would receive (the caption, with media).
+    public var text: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__campaign_preview_sample__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__campaign_preview_sample__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__CampaignPreviewSample()
+            waqtor__v1__campaign_preview_sample__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__campaign_preview_sample__get_packed_size, pack: waqtor__v1__campaign_preview_sample__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_CampaignPreviewSample {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__CampaignPreviewSample>) throws(ProtoDecodingError) {
+        self.init()
+        self.contactID = try _protoString(c.pointee.contact_id)
+        self.phoneNumber = try _protoString(c.pointee.phone_number)
+        self.text = try _protoString(c.pointee.text)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__CampaignPreviewSample>, _ arena: inout ProtoArena) {
+        if !self.contactID.isEmpty { c.pointee.contact_id = arena.cString(self.contactID) }
+        if !self.phoneNumber.isEmpty { c.pointee.phone_number = arena.cString(self.phoneNumber) }
+        if !self.text.isEmpty { c.pointee.text = arena.cString(self.text) }
+    }
+}
+
+/// The response of CampaignService.PreviewCampaign.
+public struct Waqtor_V1_PreviewCampaignResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.PreviewCampaignResponse" }
+
+    /// The template rendered for the first recipients of the audience.
+    public var samples: [Waqtor_V1_CampaignPreviewSample] = []
+
+    /// Recipients after removing duplicates and opted-out contacts.
+    public var recipientCount: Int64 = 0
+
+    /// Contacts of the audience left out because they opted out.
+    public var optedOutCount: Int64 = 0
+
+    /// Contacts named more than once (in several lists, or as lists and contacts), counted once.
+    public var duplicateCount: Int64 = 0
+
+    /// How many different texts the template's spintax can produce.
+    public var variantCount: Int64 = 0
+
+    /// The campaign's numbers that are connected now (only they would send).
+    public var connectedNumberCount: Int32 = 0
+
+    /// How long sending would take at the numbers' pacing, in seconds (0 when nothing would send).
+    public var estimatedDurationSeconds: Int64 = 0
+
+    /// When sending would end if started now (or at its schedule time).
+    public var estimatedFinishTime: Google_Protobuf_Timestamp? = nil
+
+    /// The estimate for a person, in the account's time zone, e.g. "about 14 h on 2 numbers,
+    /// ending Tue 09:40 (Africa/Cairo), with quiet hours".
+    public var estimate: String = ""
+
+    /// What the tenant should know before starting (a number not connected, texts that may be long).
+    public var warnings: [String] = []
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__preview_campaign_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__preview_campaign_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__PreviewCampaignResponse()
+            waqtor__v1__preview_campaign_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__preview_campaign_response__get_packed_size, pack: waqtor__v1__preview_campaign_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_PreviewCampaignResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__PreviewCampaignResponse>) throws(ProtoDecodingError) {
+        self.init()
+        if c.pointee.n_samples > 0, let p = c.pointee.samples {
+            self.samples = try (0..<c.pointee.n_samples).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_CampaignPreviewSample(_c: p[i]!) }
+        }
+        self.recipientCount = c.pointee.recipient_count
+        self.optedOutCount = c.pointee.opted_out_count
+        self.duplicateCount = c.pointee.duplicate_count
+        self.variantCount = c.pointee.variant_count
+        self.connectedNumberCount = c.pointee.connected_number_count
+        self.estimatedDurationSeconds = c.pointee.estimated_duration_seconds
+        if let p = c.pointee.estimated_finish_time { self.estimatedFinishTime = try Google_Protobuf_Timestamp(_c: p) }
+        self.estimate = try _protoString(c.pointee.estimate)
+        if c.pointee.n_warnings > 0, let p = c.pointee.warnings {
+            self.warnings = try (0..<c.pointee.n_warnings).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
+        }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__PreviewCampaignResponse>, _ arena: inout ProtoArena) {
+        if !self.samples.isEmpty {
+            let count = self.samples.count
+            let structs = arena.allocate(Waqtor__V1__CampaignPreviewSample.self, count: count)
+            let pointers = arena.allocate(UnsafeMutablePointer<Waqtor__V1__CampaignPreviewSample>?.self, count: count)
+            for (i, element) in self.samples.enumerated() {
+                waqtor__v1__campaign_preview_sample__init(structs + i)
+                element._fill(structs + i, &arena)
+                pointers[i] = structs + i
+            }
+            c.pointee.samples = pointers
+            c.pointee.n_samples = count
+        }
+        c.pointee.recipient_count = self.recipientCount
+        c.pointee.opted_out_count = self.optedOutCount
+        c.pointee.duplicate_count = self.duplicateCount
+        c.pointee.variant_count = self.variantCount
+        c.pointee.connected_number_count = self.connectedNumberCount
+        c.pointee.estimated_duration_seconds = self.estimatedDurationSeconds
+        if let value = self.estimatedFinishTime {
+            let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
+            google__protobuf__timestamp__init(p)
+            value._fillScalars(p)
+            c.pointee.estimated_finish_time = p
+        }
+        if !self.estimate.isEmpty { c.pointee.estimate = arena.cString(self.estimate) }
+        if !self.warnings.isEmpty {
+            let count = self.warnings.count
+            let elements = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: count)
+            for (i, element) in self.warnings.enumerated() { elements[i] = arena.cString(element) }
+            c.pointee.warnings = elements
+            c.pointee.n_warnings = count
+        }
+    }
+}
+
 /// Manages contacts and lists, and runs campaigns to them.
 public enum Waqtor_V1_CampaignService {
     /// The fully qualified service name.
@@ -3358,6 +3649,7 @@ public enum Waqtor_V1_CampaignService {
         "waqtor.v1.CampaignService/GetCampaignProgress",
         "waqtor.v1.CampaignService/ListRecipientResults",
         "waqtor.v1.CampaignService/WatchProgress",
+        "waqtor.v1.CampaignService/PreviewCampaign",
     ]
     /// Every method's access rule (its `waqtor.v1.access` option), by full name.
     public static let methodAccess: [String: Waqtor_V1_Access] = [
@@ -3382,6 +3674,7 @@ public enum Waqtor_V1_CampaignService {
         "waqtor.v1.CampaignService/GetCampaignProgress": .tenantRead,
         "waqtor.v1.CampaignService/ListRecipientResults": .tenantRead,
         "waqtor.v1.CampaignService/WatchProgress": .tenantRead,
+        "waqtor.v1.CampaignService/PreviewCampaign": .tenantRead,
     ]
     /// The methods' full names.
     public enum Method {
@@ -3427,6 +3720,9 @@ public enum Waqtor_V1_CampaignService {
         public static let listRecipientResults = "waqtor.v1.CampaignService/ListRecipientResults"
         /// Streams progress snapshots until the campaign ends or the caller cancels.
         public static let watchProgress = "waqtor.v1.CampaignService/WatchProgress"
+        /// Shows what a campaign would send before it starts: its template rendered for a few real
+        /// recipients, the audience after duplicates and opt-outs, and how long sending would take.
+        public static let previewCampaign = "waqtor.v1.CampaignService/PreviewCampaign"
     }
 }
 
@@ -3474,6 +3770,9 @@ public protocol Waqtor_V1_CampaignServiceHandler: Sendable {
     func listRecipientResults(_ request: Waqtor_V1_ListRecipientResultsRequest, context: ServerContext) async throws -> Waqtor_V1_ListRecipientResultsResponse
     /// Streams progress snapshots until the campaign ends or the caller cancels.
     func watchProgress(_ request: Waqtor_V1_WatchProgressRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_WatchProgressResponse>) async throws
+    /// Shows what a campaign would send before it starts: its template rendered for a few real
+    /// recipients, the audience after duplicates and opt-outs, and how long sending would take.
+    func previewCampaign(_ request: Waqtor_V1_PreviewCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PreviewCampaignResponse
 }
 
 extension Waqtor_V1_CampaignServiceHandler {
@@ -3541,6 +3840,9 @@ extension Waqtor_V1_CampaignServiceHandler {
         }
         router.registerServerStreaming("waqtor.v1.CampaignService/WatchProgress", request: Waqtor_V1_WatchProgressRequest.self, response: Waqtor_V1_WatchProgressResponse.self) {
             try await self.watchProgress($0, context: $1, stream: $2)
+        }
+        router.registerUnary("waqtor.v1.CampaignService/PreviewCampaign", request: Waqtor_V1_PreviewCampaignRequest.self, response: Waqtor_V1_PreviewCampaignResponse.self) {
+            try await self.previewCampaign($0, context: $1)
         }
     }
 }
@@ -3656,5 +3958,11 @@ public struct Waqtor_V1_CampaignServiceClient: Sendable {
     /// Streams progress snapshots until the campaign ends or the caller cancels.
     public func watchProgress(_ request: Waqtor_V1_WatchProgressRequest, options: CallOptions = .init()) -> RPCResponseStream<Waqtor_V1_WatchProgressResponse> {
         client.serverStreaming(method: "waqtor.v1.CampaignService/WatchProgress", request: request, responseType: Waqtor_V1_WatchProgressResponse.self, options: options)
+    }
+
+    /// Shows what a campaign would send before it starts: its template rendered for a few real
+    /// recipients, the audience after duplicates and opt-outs, and how long sending would take.
+    public func previewCampaign(_ request: Waqtor_V1_PreviewCampaignRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_PreviewCampaignResponse {
+        try await client.unary(method: "waqtor.v1.CampaignService/PreviewCampaign", request: request, responseType: Waqtor_V1_PreviewCampaignResponse.self, options: options)
     }
 }

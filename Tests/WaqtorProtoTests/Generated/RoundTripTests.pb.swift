@@ -245,7 +245,10 @@ func full_Waqtor_V1_Campaign(_ choice: Int) -> Waqtor_V1_Campaign {
     value.media = full_Waqtor_V1_Media(0)
     value.audience = full_Waqtor_V1_CampaignAudience(0)
     value.instanceID = "instance_id-20 ✓ é 中文"
+    value.instanceIds = ["instance_ids-23 ✓ é 中文", "instance_ids-23#1 ✓ é 中文"]
+    value.onNumberUnavailable = choice % 2 == 0 ? .wait : .UNRECOGNIZED(124)
     value.scheduleTime = full_Google_Protobuf_Timestamp(0)
+    value.scheduleLocalTime = "schedule_local_time-25 ✓ é 中文"
     value.pacingOverride = full_Waqtor_V1_PacingSettings(0)
     value.createTime = full_Google_Protobuf_Timestamp(0)
     value.updateTime = full_Google_Protobuf_Timestamp(0)
@@ -424,6 +427,36 @@ func full_Waqtor_V1_WatchProgressRequest(_ choice: Int) -> Waqtor_V1_WatchProgre
 func full_Waqtor_V1_WatchProgressResponse(_ choice: Int) -> Waqtor_V1_WatchProgressResponse {
     var value = Waqtor_V1_WatchProgressResponse()
     value.progress = full_Waqtor_V1_CampaignProgress(0)
+    return value
+}
+
+func full_Waqtor_V1_PreviewCampaignRequest(_ choice: Int) -> Waqtor_V1_PreviewCampaignRequest {
+    var value = Waqtor_V1_PreviewCampaignRequest()
+    value.campaignID = "campaign_id-1 ✓ é 中文"
+    value.sampleSize = -2007
+    return value
+}
+
+func full_Waqtor_V1_CampaignPreviewSample(_ choice: Int) -> Waqtor_V1_CampaignPreviewSample {
+    var value = Waqtor_V1_CampaignPreviewSample()
+    value.contactID = "contact_id-1 ✓ é 中文"
+    value.phoneNumber = "phone_number-2 ✓ é 中文"
+    value.text = "text-3 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_PreviewCampaignResponse(_ choice: Int) -> Waqtor_V1_PreviewCampaignResponse {
+    var value = Waqtor_V1_PreviewCampaignResponse()
+    value.samples = [full_Waqtor_V1_CampaignPreviewSample(0), full_Waqtor_V1_CampaignPreviewSample(1)]
+    value.recipientCount = -20000000007
+    value.optedOutCount = -30000000007
+    value.duplicateCount = -40000000007
+    value.variantCount = -50000000007
+    value.connectedNumberCount = -6007
+    value.estimatedDurationSeconds = -70000000007
+    value.estimatedFinishTime = full_Google_Protobuf_Timestamp(0)
+    value.estimate = "estimate-9 ✓ é 中文"
+    value.warnings = ["warnings-10 ✓ é 中文", "warnings-10#1 ✓ é 中文"]
     return value
 }
 
@@ -1363,6 +1396,18 @@ struct GeneratedRoundTripTests {
 
     @Test func roundTrip_Waqtor_V1_WatchProgressResponse() throws {
         try checkRoundTrip(Waqtor_V1_WatchProgressResponse.self, choices: 2, build: full_Waqtor_V1_WatchProgressResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_PreviewCampaignRequest() throws {
+        try checkRoundTrip(Waqtor_V1_PreviewCampaignRequest.self, choices: 2, build: full_Waqtor_V1_PreviewCampaignRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_CampaignPreviewSample() throws {
+        try checkRoundTrip(Waqtor_V1_CampaignPreviewSample.self, choices: 2, build: full_Waqtor_V1_CampaignPreviewSample)
+    }
+
+    @Test func roundTrip_Waqtor_V1_PreviewCampaignResponse() throws {
+        try checkRoundTrip(Waqtor_V1_PreviewCampaignResponse.self, choices: 2, build: full_Waqtor_V1_PreviewCampaignResponse)
     }
 
     @Test func roundTrip_Waqtor_V1_ChatMessage() throws {

@@ -2257,6 +2257,141 @@ void   waqtor__v1__watch_progress_response__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__watch_progress_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   waqtor__v1__preview_campaign_request__init
+                     (Waqtor__V1__PreviewCampaignRequest         *message)
+{
+  static const Waqtor__V1__PreviewCampaignRequest init_value = WAQTOR__V1__PREVIEW_CAMPAIGN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__preview_campaign_request__get_packed_size
+                     (const Waqtor__V1__PreviewCampaignRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__preview_campaign_request__pack
+                     (const Waqtor__V1__PreviewCampaignRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__preview_campaign_request__pack_to_buffer
+                     (const Waqtor__V1__PreviewCampaignRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__PreviewCampaignRequest *
+       waqtor__v1__preview_campaign_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__PreviewCampaignRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__preview_campaign_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__preview_campaign_request__free_unpacked
+                     (Waqtor__V1__PreviewCampaignRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__campaign_preview_sample__init
+                     (Waqtor__V1__CampaignPreviewSample         *message)
+{
+  static const Waqtor__V1__CampaignPreviewSample init_value = WAQTOR__V1__CAMPAIGN_PREVIEW_SAMPLE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__campaign_preview_sample__get_packed_size
+                     (const Waqtor__V1__CampaignPreviewSample *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__campaign_preview_sample__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__campaign_preview_sample__pack
+                     (const Waqtor__V1__CampaignPreviewSample *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__campaign_preview_sample__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__campaign_preview_sample__pack_to_buffer
+                     (const Waqtor__V1__CampaignPreviewSample *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__campaign_preview_sample__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__CampaignPreviewSample *
+       waqtor__v1__campaign_preview_sample__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__CampaignPreviewSample *)
+     protobuf_c_message_unpack (&waqtor__v1__campaign_preview_sample__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__campaign_preview_sample__free_unpacked
+                     (Waqtor__V1__CampaignPreviewSample *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__campaign_preview_sample__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__preview_campaign_response__init
+                     (Waqtor__V1__PreviewCampaignResponse         *message)
+{
+  static const Waqtor__V1__PreviewCampaignResponse init_value = WAQTOR__V1__PREVIEW_CAMPAIGN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__preview_campaign_response__get_packed_size
+                     (const Waqtor__V1__PreviewCampaignResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__preview_campaign_response__pack
+                     (const Waqtor__V1__PreviewCampaignResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__preview_campaign_response__pack_to_buffer
+                     (const Waqtor__V1__PreviewCampaignResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__PreviewCampaignResponse *
+       waqtor__v1__preview_campaign_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__PreviewCampaignResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__preview_campaign_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__preview_campaign_response__free_unpacked
+                     (Waqtor__V1__PreviewCampaignResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__preview_campaign_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor waqtor__v1__contact__field_descriptors[12] =
 {
   {
@@ -3762,7 +3897,7 @@ const ProtobufCMessageDescriptor waqtor__v1__campaign_audience__descriptor =
   (ProtobufCMessageInit) waqtor__v1__campaign_audience__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__campaign__field_descriptors[14] =
+static const ProtobufCFieldDescriptor waqtor__v1__campaign__field_descriptors[17] =
 {
   {
     "id",
@@ -3885,6 +4020,42 @@ static const ProtobufCFieldDescriptor waqtor__v1__campaign__field_descriptors[14
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "instance_ids",
+    23,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Waqtor__V1__Campaign, n_instance_ids),
+    offsetof(Waqtor__V1__Campaign, instance_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "on_number_unavailable",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Campaign, on_number_unavailable),
+    &waqtor__v1__number_unavailable_policy__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schedule_local_time",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Campaign, schedule_local_time),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "create_time",
     30,
     PROTOBUF_C_LABEL_NONE,
@@ -3935,27 +4106,30 @@ static const ProtobufCFieldDescriptor waqtor__v1__campaign__field_descriptors[14
 };
 static const unsigned waqtor__v1__campaign__field_indices_by_name[] = {
   6,   /* field[6] = audience */
-  10,   /* field[10] = create_time */
-  13,   /* field[13] = finish_time */
+  13,   /* field[13] = create_time */
+  16,   /* field[16] = finish_time */
   0,   /* field[0] = id */
   7,   /* field[7] = instance_id */
+  10,   /* field[10] = instance_ids */
   5,   /* field[5] = media */
   1,   /* field[1] = name */
+  11,   /* field[11] = on_number_unavailable */
   9,   /* field[9] = pacing_override */
+  12,   /* field[12] = schedule_local_time */
   8,   /* field[8] = schedule_time */
-  12,   /* field[12] = start_time */
+  15,   /* field[15] = start_time */
   2,   /* field[2] = state */
   3,   /* field[3] = state_detail */
   4,   /* field[4] = template_text */
-  11,   /* field[11] = update_time */
+  14,   /* field[14] = update_time */
 };
 static const ProtobufCIntRange waqtor__v1__campaign__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 10, 4 },
   { 20, 7 },
-  { 30, 10 },
-  { 0, 14 }
+  { 30, 13 },
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__campaign__descriptor =
 {
@@ -3965,7 +4139,7 @@ const ProtobufCMessageDescriptor waqtor__v1__campaign__descriptor =
   "Waqtor__V1__Campaign",
   "waqtor.v1",
   sizeof(Waqtor__V1__Campaign),
-  14,
+  17,
   waqtor__v1__campaign__field_descriptors,
   waqtor__v1__campaign__field_indices_by_name,
   4,  waqtor__v1__campaign__number_ranges,
@@ -5265,6 +5439,276 @@ const ProtobufCMessageDescriptor waqtor__v1__watch_progress_response__descriptor
   (ProtobufCMessageInit) waqtor__v1__watch_progress_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor waqtor__v1__preview_campaign_request__field_descriptors[2] =
+{
+  {
+    "campaign_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignRequest, campaign_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sample_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignRequest, sample_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__preview_campaign_request__field_indices_by_name[] = {
+  0,   /* field[0] = campaign_id */
+  1,   /* field[1] = sample_size */
+};
+static const ProtobufCIntRange waqtor__v1__preview_campaign_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__preview_campaign_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.PreviewCampaignRequest",
+  "PreviewCampaignRequest",
+  "Waqtor__V1__PreviewCampaignRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__PreviewCampaignRequest),
+  2,
+  waqtor__v1__preview_campaign_request__field_descriptors,
+  waqtor__v1__preview_campaign_request__field_indices_by_name,
+  1,  waqtor__v1__preview_campaign_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__preview_campaign_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__campaign_preview_sample__field_descriptors[3] =
+{
+  {
+    "contact_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CampaignPreviewSample, contact_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phone_number",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CampaignPreviewSample, phone_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CampaignPreviewSample, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__campaign_preview_sample__field_indices_by_name[] = {
+  0,   /* field[0] = contact_id */
+  1,   /* field[1] = phone_number */
+  2,   /* field[2] = text */
+};
+static const ProtobufCIntRange waqtor__v1__campaign_preview_sample__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__campaign_preview_sample__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.CampaignPreviewSample",
+  "CampaignPreviewSample",
+  "Waqtor__V1__CampaignPreviewSample",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__CampaignPreviewSample),
+  3,
+  waqtor__v1__campaign_preview_sample__field_descriptors,
+  waqtor__v1__campaign_preview_sample__field_indices_by_name,
+  1,  waqtor__v1__campaign_preview_sample__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__campaign_preview_sample__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__preview_campaign_response__field_descriptors[10] =
+{
+  {
+    "samples",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__PreviewCampaignResponse, n_samples),
+    offsetof(Waqtor__V1__PreviewCampaignResponse, samples),
+    &waqtor__v1__campaign_preview_sample__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recipient_count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, recipient_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opted_out_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, opted_out_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "duplicate_count",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, duplicate_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "variant_count",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, variant_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "connected_number_count",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, connected_number_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_duration_seconds",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, estimated_duration_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_finish_time",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, estimated_finish_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimate",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__PreviewCampaignResponse, estimate),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "warnings",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Waqtor__V1__PreviewCampaignResponse, n_warnings),
+    offsetof(Waqtor__V1__PreviewCampaignResponse, warnings),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__preview_campaign_response__field_indices_by_name[] = {
+  5,   /* field[5] = connected_number_count */
+  3,   /* field[3] = duplicate_count */
+  8,   /* field[8] = estimate */
+  6,   /* field[6] = estimated_duration_seconds */
+  7,   /* field[7] = estimated_finish_time */
+  2,   /* field[2] = opted_out_count */
+  1,   /* field[1] = recipient_count */
+  0,   /* field[0] = samples */
+  4,   /* field[4] = variant_count */
+  9,   /* field[9] = warnings */
+};
+static const ProtobufCIntRange waqtor__v1__preview_campaign_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__preview_campaign_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.PreviewCampaignResponse",
+  "PreviewCampaignResponse",
+  "Waqtor__V1__PreviewCampaignResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__PreviewCampaignResponse),
+  10,
+  waqtor__v1__preview_campaign_response__field_descriptors,
+  waqtor__v1__preview_campaign_response__field_indices_by_name,
+  1,  waqtor__v1__preview_campaign_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__preview_campaign_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue waqtor__v1__phone_number_type__enum_values_by_number[13] =
 {
   { "PHONE_NUMBER_TYPE_UNSPECIFIED", "WAQTOR__V1__PHONE_NUMBER_TYPE__PHONE_NUMBER_TYPE_UNSPECIFIED", 0 },
@@ -5387,6 +5831,36 @@ const ProtobufCEnumDescriptor waqtor__v1__campaign_state__descriptor =
   waqtor__v1__campaign_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue waqtor__v1__number_unavailable_policy__enum_values_by_number[3] =
+{
+  { "NUMBER_UNAVAILABLE_POLICY_UNSPECIFIED", "WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_UNSPECIFIED", 0 },
+  { "NUMBER_UNAVAILABLE_POLICY_WAIT", "WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_WAIT", 1 },
+  { "NUMBER_UNAVAILABLE_POLICY_REASSIGN", "WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_REASSIGN", 2 },
+};
+static const ProtobufCIntRange waqtor__v1__number_unavailable_policy__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex waqtor__v1__number_unavailable_policy__enum_values_by_name[3] =
+{
+  { "NUMBER_UNAVAILABLE_POLICY_REASSIGN", 2 },
+  { "NUMBER_UNAVAILABLE_POLICY_UNSPECIFIED", 0 },
+  { "NUMBER_UNAVAILABLE_POLICY_WAIT", 1 },
+};
+const ProtobufCEnumDescriptor waqtor__v1__number_unavailable_policy__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "waqtor.v1.NumberUnavailablePolicy",
+  "NumberUnavailablePolicy",
+  "Waqtor__V1__NumberUnavailablePolicy",
+  "waqtor.v1",
+  3,
+  waqtor__v1__number_unavailable_policy__enum_values_by_number,
+  3,
+  waqtor__v1__number_unavailable_policy__enum_values_by_name,
+  1,
+  waqtor__v1__number_unavailable_policy__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue waqtor__v1__recipient_state__enum_values_by_number[9] =
 {
   { "RECIPIENT_STATE_UNSPECIFIED", "WAQTOR__V1__RECIPIENT_STATE__RECIPIENT_STATE_UNSPECIFIED", 0 },
@@ -5429,7 +5903,7 @@ const ProtobufCEnumDescriptor waqtor__v1__recipient_state__descriptor =
   waqtor__v1__recipient_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor waqtor__v1__campaign_service__method_descriptors[21] =
+static const ProtobufCMethodDescriptor waqtor__v1__campaign_service__method_descriptors[22] =
 {
   { "CreateContact", &waqtor__v1__create_contact_request__descriptor, &waqtor__v1__create_contact_response__descriptor },
   { "GetContact", &waqtor__v1__get_contact_request__descriptor, &waqtor__v1__get_contact_response__descriptor },
@@ -5452,6 +5926,7 @@ static const ProtobufCMethodDescriptor waqtor__v1__campaign_service__method_desc
   { "GetCampaignProgress", &waqtor__v1__get_campaign_progress_request__descriptor, &waqtor__v1__get_campaign_progress_response__descriptor },
   { "ListRecipientResults", &waqtor__v1__list_recipient_results_request__descriptor, &waqtor__v1__list_recipient_results_response__descriptor },
   { "WatchProgress", &waqtor__v1__watch_progress_request__descriptor, &waqtor__v1__watch_progress_response__descriptor },
+  { "PreviewCampaign", &waqtor__v1__preview_campaign_request__descriptor, &waqtor__v1__preview_campaign_response__descriptor },
 };
 const unsigned waqtor__v1__campaign_service__method_indices_by_name[] = {
   8,        /* AddContactsToList */
@@ -5469,6 +5944,7 @@ const unsigned waqtor__v1__campaign_service__method_indices_by_name[] = {
   4,        /* ListContacts */
   19,        /* ListRecipientResults */
   15,        /* PauseCampaign */
+  21,        /* PreviewCampaign */
   9,        /* RemoveContactsFromList */
   16,        /* ResumeCampaign */
   14,        /* StartCampaign */
@@ -5483,7 +5959,7 @@ const ProtobufCServiceDescriptor waqtor__v1__campaign_service__descriptor =
   "CampaignService",
   "Waqtor__V1__CampaignService",
   "waqtor.v1",
-  21,
+  22,
   waqtor__v1__campaign_service__method_descriptors,
   waqtor__v1__campaign_service__method_indices_by_name
 };
@@ -5654,6 +6130,14 @@ void waqtor__v1__campaign_service__watch_progress(ProtobufCService *service,
 {
   assert(service->descriptor == &waqtor__v1__campaign_service__descriptor);
   service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__campaign_service__preview_campaign(ProtobufCService *service,
+                                                    const Waqtor__V1__PreviewCampaignRequest *input,
+                                                    Waqtor__V1__PreviewCampaignResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__campaign_service__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void waqtor__v1__campaign_service__init (Waqtor__V1__CampaignService_Service *service,
                                          Waqtor__V1__CampaignService_ServiceDestroy destroy)

@@ -68,6 +68,9 @@ typedef struct Waqtor__V1__ListRecipientResultsRequest Waqtor__V1__ListRecipient
 typedef struct Waqtor__V1__ListRecipientResultsResponse Waqtor__V1__ListRecipientResultsResponse;
 typedef struct Waqtor__V1__WatchProgressRequest Waqtor__V1__WatchProgressRequest;
 typedef struct Waqtor__V1__WatchProgressResponse Waqtor__V1__WatchProgressResponse;
+typedef struct Waqtor__V1__PreviewCampaignRequest Waqtor__V1__PreviewCampaignRequest;
+typedef struct Waqtor__V1__CampaignPreviewSample Waqtor__V1__CampaignPreviewSample;
+typedef struct Waqtor__V1__PreviewCampaignResponse Waqtor__V1__PreviewCampaignResponse;
 
 
 /* --- enums --- */
@@ -190,6 +193,24 @@ typedef enum _Waqtor__V1__CampaignState {
   WAQTOR__V1__CAMPAIGN_STATE__CAMPAIGN_STATE_FAILED = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__CAMPAIGN_STATE)
 } Waqtor__V1__CampaignState;
+/*
+ * What a campaign does with the unsent recipients of a number that drops out.
+ */
+typedef enum _Waqtor__V1__NumberUnavailablePolicy {
+  /*
+   * Not set: WAIT.
+   */
+  WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_UNSPECIFIED = 0,
+  /*
+   * They wait for the number to be connected again (a contact keeps its number).
+   */
+  WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_WAIT = 1,
+  /*
+   * They move to the campaign's other connected numbers.
+   */
+  WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_REASSIGN = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY)
+} Waqtor__V1__NumberUnavailablePolicy;
 /*
  * What happened (so far) to one recipient of a campaign.
  */
@@ -872,13 +893,30 @@ struct  Waqtor__V1__Campaign
    */
   Waqtor__V1__CampaignAudience *audience;
   /*
-   * The instance that sends it.
+   * The instance that sends it: the first of instance_ids. Setting only this field (instance_ids
+   * empty) means instance_ids = [instance_id].
    */
   char *instance_id;
   /*
-   * When to start sending; shown and interpreted in the tenant's time zone (unset: on start).
+   * The numbers it sends from, in order (at least one, at most 20). Each is paced on its own; a
+   * contact is always written to from the same number. Only connected numbers take part.
+   */
+  size_t n_instance_ids;
+  char **instance_ids;
+  /*
+   * What happens to a number's unsent recipients when it drops out (logged out, banned).
+   */
+  Waqtor__V1__NumberUnavailablePolicy on_number_unavailable;
+  /*
+   * When to start sending. Give either this instant or schedule_local_time; responses carry both.
    */
   Google__Protobuf__Timestamp *schedule_time;
+  /*
+   * When to start sending as a wall time in the account's time zone, "YYYY-MM-DDTHH:MM[:SS]".
+   * A time that happens twice (clocks set back) is the first; one that never happens (clocks set
+   * forward) is shifted forward by the gap (docs/CAMPAIGNS.md).
+   */
+  char *schedule_local_time;
   /*
    * Pacing for this campaign instead of the instance's (unset: the instance's).
    */
@@ -902,7 +940,7 @@ struct  Waqtor__V1__Campaign
 };
 #define WAQTOR__V1__CAMPAIGN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__campaign__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__CAMPAIGN_STATE__CAMPAIGN_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__CAMPAIGN_STATE__CAMPAIGN_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0,NULL, WAQTOR__V1__NUMBER_UNAVAILABLE_POLICY__NUMBER_UNAVAILABLE_POLICY_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, NULL }
 
 
 /*
@@ -1408,6 +1446,105 @@ struct  Waqtor__V1__WatchProgressResponse
 #define WAQTOR__V1__WATCH_PROGRESS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__watch_progress_response__descriptor) \
     , NULL }
+
+
+/*
+ * The request of CampaignService.PreviewCampaign.
+ */
+struct  Waqtor__V1__PreviewCampaignRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The campaign.
+   */
+  char *campaign_id;
+  /*
+   * How many recipients to render the template for (0: 3; at most 10).
+   */
+  int32_t sample_size;
+};
+#define WAQTOR__V1__PREVIEW_CAMPAIGN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__preview_campaign_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The template rendered for one recipient.
+ */
+struct  Waqtor__V1__CampaignPreviewSample
+{
+  ProtobufCMessage base;
+  /*
+   * The contact.
+   */
+  char *contact_id;
+  /*
+   * Its number.
+   */
+  char *phone_number;
+  /*
+   * The text it would receive (the caption, with media).
+   */
+  char *text;
+};
+#define WAQTOR__V1__CAMPAIGN_PREVIEW_SAMPLE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__campaign_preview_sample__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * The response of CampaignService.PreviewCampaign.
+ */
+struct  Waqtor__V1__PreviewCampaignResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The template rendered for the first recipients of the audience.
+   */
+  size_t n_samples;
+  Waqtor__V1__CampaignPreviewSample **samples;
+  /*
+   * Recipients after removing duplicates and opted-out contacts.
+   */
+  int64_t recipient_count;
+  /*
+   * Contacts of the audience left out because they opted out.
+   */
+  int64_t opted_out_count;
+  /*
+   * Contacts named more than once (in several lists, or as lists and contacts), counted once.
+   */
+  int64_t duplicate_count;
+  /*
+   * How many different texts the template's spintax can produce.
+   */
+  int64_t variant_count;
+  /*
+   * The campaign's numbers that are connected now (only they would send).
+   */
+  int32_t connected_number_count;
+  /*
+   * How long sending would take at the numbers' pacing, in seconds (0 when nothing would send).
+   */
+  int64_t estimated_duration_seconds;
+  /*
+   * When sending would end if started now (or at its schedule time).
+   */
+  Google__Protobuf__Timestamp *estimated_finish_time;
+  /*
+   * The estimate for a person, in the account's time zone, e.g. "about 14 h on 2 numbers,
+   * ending Tue 09:40 (Africa/Cairo), with quiet hours".
+   */
+  char *estimate;
+  /*
+   * What the tenant should know before starting (a number not connected, texts that may be long).
+   */
+  size_t n_warnings;
+  char **warnings;
+};
+#define WAQTOR__V1__PREVIEW_CAMPAIGN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__preview_campaign_response__descriptor) \
+    , 0,NULL, 0, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /* Waqtor__V1__Contact methods */
@@ -2360,6 +2497,63 @@ Waqtor__V1__WatchProgressResponse *
 void   waqtor__v1__watch_progress_response__free_unpacked
                      (Waqtor__V1__WatchProgressResponse *message,
                       ProtobufCAllocator *allocator);
+/* Waqtor__V1__PreviewCampaignRequest methods */
+void   waqtor__v1__preview_campaign_request__init
+                     (Waqtor__V1__PreviewCampaignRequest         *message);
+size_t waqtor__v1__preview_campaign_request__get_packed_size
+                     (const Waqtor__V1__PreviewCampaignRequest   *message);
+size_t waqtor__v1__preview_campaign_request__pack
+                     (const Waqtor__V1__PreviewCampaignRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__preview_campaign_request__pack_to_buffer
+                     (const Waqtor__V1__PreviewCampaignRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__PreviewCampaignRequest *
+       waqtor__v1__preview_campaign_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__preview_campaign_request__free_unpacked
+                     (Waqtor__V1__PreviewCampaignRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__CampaignPreviewSample methods */
+void   waqtor__v1__campaign_preview_sample__init
+                     (Waqtor__V1__CampaignPreviewSample         *message);
+size_t waqtor__v1__campaign_preview_sample__get_packed_size
+                     (const Waqtor__V1__CampaignPreviewSample   *message);
+size_t waqtor__v1__campaign_preview_sample__pack
+                     (const Waqtor__V1__CampaignPreviewSample   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__campaign_preview_sample__pack_to_buffer
+                     (const Waqtor__V1__CampaignPreviewSample   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__CampaignPreviewSample *
+       waqtor__v1__campaign_preview_sample__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__campaign_preview_sample__free_unpacked
+                     (Waqtor__V1__CampaignPreviewSample *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__PreviewCampaignResponse methods */
+void   waqtor__v1__preview_campaign_response__init
+                     (Waqtor__V1__PreviewCampaignResponse         *message);
+size_t waqtor__v1__preview_campaign_response__get_packed_size
+                     (const Waqtor__V1__PreviewCampaignResponse   *message);
+size_t waqtor__v1__preview_campaign_response__pack
+                     (const Waqtor__V1__PreviewCampaignResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__preview_campaign_response__pack_to_buffer
+                     (const Waqtor__V1__PreviewCampaignResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__PreviewCampaignResponse *
+       waqtor__v1__preview_campaign_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__preview_campaign_response__free_unpacked
+                     (Waqtor__V1__PreviewCampaignResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Waqtor__V1__Contact_Closure)
@@ -2512,6 +2706,15 @@ typedef void (*Waqtor__V1__WatchProgressRequest_Closure)
 typedef void (*Waqtor__V1__WatchProgressResponse_Closure)
                  (const Waqtor__V1__WatchProgressResponse *message,
                   void *closure_data);
+typedef void (*Waqtor__V1__PreviewCampaignRequest_Closure)
+                 (const Waqtor__V1__PreviewCampaignRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__CampaignPreviewSample_Closure)
+                 (const Waqtor__V1__CampaignPreviewSample *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__PreviewCampaignResponse_Closure)
+                 (const Waqtor__V1__PreviewCampaignResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2603,6 +2806,10 @@ struct Waqtor__V1__CampaignService_Service
                          const Waqtor__V1__WatchProgressRequest *input,
                          Waqtor__V1__WatchProgressResponse_Closure closure,
                          void *closure_data);
+  void (*preview_campaign)(Waqtor__V1__CampaignService_Service *service,
+                           const Waqtor__V1__PreviewCampaignRequest *input,
+                           Waqtor__V1__PreviewCampaignResponse_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Waqtor__V1__CampaignService_ServiceDestroy)(Waqtor__V1__CampaignService_Service *);
 void waqtor__v1__campaign_service__init (Waqtor__V1__CampaignService_Service *service,
@@ -2631,7 +2838,8 @@ void waqtor__v1__campaign_service__init (Waqtor__V1__CampaignService_Service *se
       function_prefix__ ## cancel_campaign,\
       function_prefix__ ## get_campaign_progress,\
       function_prefix__ ## list_recipient_results,\
-      function_prefix__ ## watch_progress  }
+      function_prefix__ ## watch_progress,\
+      function_prefix__ ## preview_campaign  }
 void waqtor__v1__campaign_service__create_contact(ProtobufCService *service,
                                                   const Waqtor__V1__CreateContactRequest *input,
                                                   Waqtor__V1__CreateContactResponse_Closure closure,
@@ -2716,12 +2924,17 @@ void waqtor__v1__campaign_service__watch_progress(ProtobufCService *service,
                                                   const Waqtor__V1__WatchProgressRequest *input,
                                                   Waqtor__V1__WatchProgressResponse_Closure closure,
                                                   void *closure_data);
+void waqtor__v1__campaign_service__preview_campaign(ProtobufCService *service,
+                                                    const Waqtor__V1__PreviewCampaignRequest *input,
+                                                    Waqtor__V1__PreviewCampaignResponse_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    waqtor__v1__phone_number_type__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__consent_source__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__campaign_state__descriptor;
+extern const ProtobufCEnumDescriptor    waqtor__v1__number_unavailable_policy__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__recipient_state__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__contact__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__create_contact_request__descriptor;
@@ -2773,6 +2986,9 @@ extern const ProtobufCMessageDescriptor waqtor__v1__list_recipient_results_reque
 extern const ProtobufCMessageDescriptor waqtor__v1__list_recipient_results_response__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__watch_progress_request__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__watch_progress_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__preview_campaign_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__campaign_preview_sample__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__preview_campaign_response__descriptor;
 extern const ProtobufCServiceDescriptor waqtor__v1__campaign_service__descriptor;
 
 PROTOBUF_C__END_DECLS
