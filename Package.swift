@@ -203,7 +203,7 @@ let package = Package(
         // tenant's time zone, audiences and progress.
         .target(
             name: "WaqtorCampaigns",
-            dependencies: ["WaqtorCore"],
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorTenants", "WaqtorContacts", "WaqtorTemplates"],
             swiftSettings: swiftSettings
         ),
 
@@ -239,7 +239,7 @@ let package = Package(
             name: "WaqtorApp",
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
-                "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
+                "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -370,7 +370,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorTenantsIntegrationTests",
-            dependencies: ["WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorSecurity", "WaqtorPostgres", "WaqtorSchema", "WaqtorCore", "WaqtorTestSupport"],
+            dependencies: ["WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorSecurity", "WaqtorPostgres", "WaqtorSchema", "WaqtorCore", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,7 +1,10 @@
 import Foundation
 import Logging
 import WaqtorContacts
+import WaqtorCampaigns
 import WaqtorCore
+import WaqtorSecurity
+import WaqtorTemplates
 import WaqtorImport
 import WaqtorPhone
 import WaqtorProto
@@ -12,13 +15,17 @@ import WaqtorTenants
 /// works on the caller's tenant; another tenant's ids are NOT_FOUND.
 public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     let contacts: ContactStore
+    let campaigns: CampaignStore
     let tenants: TenantStore
     let quota: PlanQuota
+    let clock: any WaqtorClock
 
-    public init(contacts: ContactStore, tenants: TenantStore, quota: PlanQuota) {
+    public init(contacts: ContactStore, campaigns: CampaignStore, tenants: TenantStore, quota: PlanQuota, clock: any WaqtorClock = SystemClock()) {
         self.contacts = contacts
+        self.campaigns = campaigns
         self.tenants = tenants
         self.quota = quota
+        self.clock = clock
     }
 
     // MARK: Contacts
@@ -285,24 +292,158 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         return response
     }
 
-    // MARK: Campaigns (not served yet)
+    // MARK: Campaigns
 
     static func notYet(_ method: String) -> RPCError {
-        RPCError(code: .unimplemented, message: "CampaignService.\(method) is not served by this server version yet")
+        RPCError(code: .unimplemented, message: "CampaignService.\(method) is not served by this server version yet: campaigns can be prepared and previewed, and start with the send queue")
     }
 
-    public func createCampaign(_ request: Waqtor_V1_CreateCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CreateCampaignResponse { throw Self.notYet("CreateCampaign") }
-    public func getCampaign(_ request: Waqtor_V1_GetCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_GetCampaignResponse { throw Self.notYet("GetCampaign") }
-    public func listCampaigns(_ request: Waqtor_V1_ListCampaignsRequest, context: ServerContext) async throws -> Waqtor_V1_ListCampaignsResponse { throw Self.notYet("ListCampaigns") }
-    public func updateCampaign(_ request: Waqtor_V1_UpdateCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_UpdateCampaignResponse { throw Self.notYet("UpdateCampaign") }
+    public func createCampaign(_ request: Waqtor_V1_CreateCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CreateCampaignResponse {
+        let caller = try Caller.require()
+        let profile = try await accountProfile(caller)
+        let settings = try CampaignValidate.settings(request.campaign ?? Waqtor_V1_Campaign(), paths: nil, base: nil, timeZone: profile.timeZone)
+        try await checkTemplate(settings, caller: caller)
+        let campaign = try await campaigns.create(tenantID: caller.tenantID, settings: settings)
+        context.logger.info("campaign created", metadata: ["campaign": .string(campaign.id.rawValue)])
+        var response = Waqtor_V1_CreateCampaignResponse()
+        response.campaign = CampaignConvert.campaign(campaign)
+        return response
+    }
+
+    public func getCampaign(_ request: Waqtor_V1_GetCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_GetCampaignResponse {
+        let caller = try Caller.require()
+        var response = Waqtor_V1_GetCampaignResponse()
+        response.campaign = CampaignConvert.campaign(try await myCampaign(request.campaignID, caller))
+        return response
+    }
+
+    public func listCampaigns(_ request: Waqtor_V1_ListCampaignsRequest, context: ServerContext) async throws -> Waqtor_V1_ListCampaignsResponse {
+        let caller = try Caller.require()
+        let size = try ContactValidate.pageSize(request.pageSize, maximum: 100)
+        let cursor = try ContactValidate.cursor(request.pageToken, kind: CampaignStore.cursorKind)
+        var filter = CampaignFilter(state: try CampaignConvert.state(request.state))
+        if !request.instanceID.isEmpty { filter.instanceID = try Validate.id(request.instanceID, field: "instance_id") }
+        let page = try await campaigns.list(tenantID: caller.tenantID, filter: filter, after: cursor, limit: size)
+        var response = Waqtor_V1_ListCampaignsResponse()
+        response.campaigns = page.items.map(CampaignConvert.campaign)
+        response.nextPageToken = page.next?.token ?? ""
+        return response
+    }
+
+    public func updateCampaign(_ request: Waqtor_V1_UpdateCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_UpdateCampaignResponse {
+        let caller = try Caller.require()
+        let input = request.campaign ?? Waqtor_V1_Campaign()
+        let current = try await myCampaign(input.id, caller, field: "campaign.id")
+        _ = try current.lifecycle.applying(.edit)
+        let profile = try await accountProfile(caller)
+        let settings = try CampaignValidate.settings(
+            input, paths: request.updatePaths.isEmpty ? nil : Set(request.updatePaths), base: current.settings, timeZone: profile.timeZone)
+        try await checkTemplate(settings, caller: caller)
+        guard let updated = try await campaigns.update(tenantID: caller.tenantID, id: current.id, settings: settings) else {
+            throw RPCError(code: .notFound, message: "no campaign \(current.id) in this account")
+        }
+        var response = Waqtor_V1_UpdateCampaignResponse()
+        response.campaign = CampaignConvert.campaign(updated)
+        return response
+    }
+
+    public func previewCampaign(_ request: Waqtor_V1_PreviewCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PreviewCampaignResponse {
+        let caller = try Caller.require()
+        let campaign = try await myCampaign(request.campaignID, caller)
+        guard (0...10).contains(request.sampleSize) else {
+            throw RPCError(code: .invalidArgument, message: "sample_size must be from 0 to 10 (0: 3)")
+        }
+        let profile = try await accountProfile(caller)
+        let zone = TimeZone(identifier: profile.timeZone) ?? TimeZone(identifier: "UTC")!
+        let settings = campaign.settings
+        let audience = try await campaigns.audience(
+            tenantID: caller.tenantID, lists: settings.listIDs, contacts: settings.contactIDs,
+            sample: request.sampleSize == 0 ? 3 : Int(request.sampleSize))
+        let template = try CampaignValidate.template(settings.templateText, media: settings.media != nil, known: audience.attributeKeys)
+        let maxLength = settings.media != nil ? TemplateLimits.mediaCaption : TemplateLimits.textBody
+        var response = Waqtor_V1_PreviewCampaignResponse()
+        var warnings: [String] = []
+        for contact in audience.sample {
+            var sample = Waqtor_V1_CampaignPreviewSample()
+            sample.contactID = contact.id.rawValue
+            sample.phoneNumber = contact.phoneNumber
+            do {
+                sample.text = try template.render(values: contact.templateValues, seed: Self.seed(campaign.id, contact.id), maxLength: maxLength)
+            } catch {
+                warnings.append("\(contact.phoneNumber): \(error.message)")
+            }
+            response.samples.append(sample)
+        }
+        response.recipientCount = Int64(audience.recipients)
+        response.optedOutCount = Int64(audience.optedOut)
+        response.duplicateCount = Int64(audience.duplicates)
+        response.variantCount = Int64(clamping: template.variantCount)
+        if template.lengthBounds.longestWithDefaults > maxLength {
+            warnings.append("the longest variant may be over WhatsApp's \(maxLength)-character limit with long attribute values; such recipients are skipped")
+        }
+
+        let numbers = try await campaigns.numbers(tenantID: caller.tenantID, ids: settings.instanceIDs)
+        let connected = numbers.filter(\.connected)
+        for number in numbers where !number.connected {
+            warnings.append("number \(number.id) is not connected: it will not send until it is paired")
+        }
+        response.connectedNumberCount = Int32(connected.count)
+        if audience.recipients == 0 { warnings.append("the audience has no one to send to") }
+        let start = max(clock.now(), settings.schedule?.time ?? clock.now())
+        let paces = connected.map { number in
+            let min = settings.pacing?.minDelayMs ?? number.minDelayMs
+            let max = settings.pacing?.maxDelayMs ?? number.maxDelayMs
+            let cap = [settings.pacing?.dailyCap, number.dailyCap].compactMap { $0 }.min()
+            return NumberPace(meanGapMs: (min + max) / 2, dailyCap: cap, quietStartMinute: number.quietStartMinute, quietEndMinute: number.quietEndMinute)
+        }
+        if audience.recipients > 0, let estimate = SendEstimate.estimate(recipients: audience.recipients, numbers: paces, start: start, zone: zone) {
+            let duration = estimate.finish.timeIntervalSince(start)
+            response.estimatedDurationSeconds = Int64(duration.rounded())
+            response.estimatedFinishTime = Google_Protobuf_Timestamp(date: estimate.finish)
+            response.estimate = SendEstimate.describe(
+                duration: duration, numbers: paces.count, finish: estimate.finish, zone: zone, zoneName: profile.timeZone,
+                quiet: estimate.pausesForQuietHours, capped: estimate.pausesForDailyCap)
+        } else if audience.recipients > 0 {
+            response.estimate = "no estimate: none of the campaign's numbers can send now"
+        }
+        response.warnings = warnings
+        return response
+    }
+
     public func startCampaign(_ request: Waqtor_V1_StartCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_StartCampaignResponse { throw Self.notYet("StartCampaign") }
     public func pauseCampaign(_ request: Waqtor_V1_PauseCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PauseCampaignResponse { throw Self.notYet("PauseCampaign") }
     public func resumeCampaign(_ request: Waqtor_V1_ResumeCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_ResumeCampaignResponse { throw Self.notYet("ResumeCampaign") }
     public func cancelCampaign(_ request: Waqtor_V1_CancelCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CancelCampaignResponse { throw Self.notYet("CancelCampaign") }
     public func getCampaignProgress(_ request: Waqtor_V1_GetCampaignProgressRequest, context: ServerContext) async throws -> Waqtor_V1_GetCampaignProgressResponse { throw Self.notYet("GetCampaignProgress") }
     public func listRecipientResults(_ request: Waqtor_V1_ListRecipientResultsRequest, context: ServerContext) async throws -> Waqtor_V1_ListRecipientResultsResponse { throw Self.notYet("ListRecipientResults") }
-    public func previewCampaign(_ request: Waqtor_V1_PreviewCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PreviewCampaignResponse { throw Self.notYet("PreviewCampaign") }
     public func watchProgress(_ request: Waqtor_V1_WatchProgressRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_WatchProgressResponse>) async throws { throw Self.notYet("WatchProgress") }
+
+    /// The rendering seed of a recipient (TEMPLATES.md): SHA-256 of "<campaign>:<contact>", first 8 bytes.
+    static func seed(_ campaign: CampaignID, _ contact: ContactID) -> UInt64 {
+        Template.seed(digest: Hashing.sha256(Array("\(campaign.rawValue):\(contact.rawValue)".utf8)))
+    }
+
+    /// The caller's campaign, or NOT_FOUND (also for another tenant's id).
+    func myCampaign(_ raw: String, _ caller: Principal, field: String = "campaign_id") async throws -> Campaign {
+        let id: CampaignID = try Validate.id(raw, field: field)
+        guard let campaign = try await campaigns.get(tenantID: caller.tenantID, id: id) else {
+            throw RPCError(code: .notFound, message: "no campaign \(id) in this account")
+        }
+        return campaign
+    }
+
+    func accountProfile(_ caller: Principal) async throws -> TenantProfile {
+        guard let profile = try await tenants.profile(tenantID: caller.tenantID) else {
+            throw RPCError(code: .notFound, message: "the account no longer exists")
+        }
+        return profile
+    }
+
+    /// The template parses, and uses only variables the audience's contacts have (or with a default).
+    func checkTemplate(_ settings: CampaignSettings, caller: Principal) async throws {
+        let audience = try await campaigns.audience(tenantID: caller.tenantID, lists: settings.listIDs, contacts: settings.contactIDs, sample: 0)
+        _ = try CampaignValidate.template(settings.templateText, media: settings.media != nil, known: audience.attributeKeys)
+    }
 
     // MARK: Helpers
 

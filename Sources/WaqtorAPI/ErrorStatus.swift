@@ -121,6 +121,7 @@ extension PlanLimitReached: RPCErrorConvertible {}
 extension GatewayFailure: RPCErrorConvertible {}
 extension ContactError: RPCErrorConvertible {}
 extension CampaignTransitionRefused: RPCErrorConvertible {}
+extension CampaignError: RPCErrorConvertible {}
 extension TemplateError: RPCErrorConvertible {}
 
 /// The status of each domain error category.

@@ -9,6 +9,7 @@ import WaqtorCore
 import WaqtorTenants
 import WaqtorInstances
 import WaqtorContacts
+import WaqtorCampaigns
 import WaqtorSchema
 import WaqtorAPI
 import WaqtorWebhooks
@@ -116,7 +117,9 @@ public final class WaqtorApplication: Sendable {
             clock: clock
         ).register(into: &router)
         contacts = ContactStore(pool: postgres)
-        CampaignService(contacts: contacts, tenants: tenants, quota: PlanQuota(store: tenants)).register(into: &router)
+        CampaignService(
+            contacts: contacts, campaigns: CampaignStore(pool: postgres), tenants: tenants, quota: PlanQuota(store: tenants), clock: clock
+        ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
         self.router = router

@@ -93,12 +93,6 @@ public struct ContactList: Sendable, Hashable {
     public var createdAt: Date
 }
 
-/// One page of a keyset listing: the items and the cursor after the last one (nil at the end).
-public struct KeysetPage<Item: Sendable & Hashable>: Sendable, Hashable {
-    public var items: [Item]
-    public var next: PageCursor?
-}
-
 /// A contact store refusal a person can act on.
 public struct ContactError: DomainError, Hashable {
     public var category: DomainErrorCategory

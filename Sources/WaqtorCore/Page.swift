@@ -8,3 +8,14 @@ public struct Page<Item: Sendable & Hashable>: Sendable, Hashable {
         self.total = total
     }
 }
+
+/// One page of a keyset listing: the items and the cursor after the last one (nil at the end).
+public struct KeysetPage<Item: Sendable & Hashable>: Sendable, Hashable {
+    public var items: [Item]
+    public var next: PageCursor?
+
+    public init(items: [Item], next: PageCursor?) {
+        self.items = items
+        self.next = next
+    }
+}

@@ -7,6 +7,7 @@ import WaqtorCore
 import WaqtorTenants
 import WaqtorInstances
 import WaqtorContacts
+import WaqtorCampaigns
 import WaqtorTestSupport
 
 /// The real database of tools/setup.sh: migrations applied once per process with the real
@@ -24,6 +25,7 @@ let tenantTables: [(table: String, tenantColumn: String)] = [
     ("tenants", "id"), ("sessions", "tenant_id"), ("api_keys", "tenant_id"), ("upgrade_requests", "tenant_id"),
     ("plan_changes", "tenant_id"), ("usage_daily", "tenant_id"), ("instances", "tenant_id"), ("webhook_events", "tenant_id"),
     ("contacts", "tenant_id"), ("contact_lists", "tenant_id"), ("contact_list_members", "tenant_id"),
+    ("campaigns", "tenant_id"), ("campaign_numbers", "tenant_id"),
 ]
 
 /// A store over a fresh app-role pool, plus an owner-role pool for inspection. Unique e-mails.
@@ -82,6 +84,8 @@ struct Fixture {
             name: "Ana", attributes: ["city": "Recife"], optedOut: false, consentSource: .manual, limit: nil)
         let list = try await contacts.createList(tenantID: profile.id, name: "VIP", description: "")
         _ = try await contacts.addToList(tenantID: profile.id, listID: list.id, contactIDs: [contact.id])
+        _ = try await CampaignStore(pool: pool).create(tenantID: profile.id, settings: CampaignSettings(
+            name: "Launch", templateText: "Hi {{name}}", listIDs: [list.id], instanceIDs: [instance.instance.id]))
         return (profile, session, key)
     }
 

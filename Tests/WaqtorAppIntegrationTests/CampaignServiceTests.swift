@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import WaqtorApp
+@testable import WaqtorAPI
+import WaqtorCore
+import WaqtorInstances
+import WaqtorProto
+import WaqtorRPC
+import WaqtorTestSupport
+
+@Suite("CampaignService: preparing and previewing campaigns over RPC")
+struct CampaignServiceTests {
+    /// An account (Africa/Cairo) with a WhatsApp number, a list of `count` contacts (one opted out,
+    /// one also named by id) and the campaign client.
+    static func prepared(_ app: WaqtorApplication, _ client: RPCClient, count: Int = 6)
+        async throws -> (account: Account, campaigns: Waqtor_V1_CampaignServiceClient, list: String, contacts: [String], instance: String)
+    {
+        let account = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+        let campaigns = Waqtor_V1_CampaignServiceClient(client: client)
+        let instance = try await app.instances.create(tenantID: TenantID(trusted: account.tenant.id), displayName: "Sales")
+        var create = Waqtor_V1_CreateContactListRequest()
+        create.name = "Customers"
+        let list = try #require(try await campaigns.createContactList(create, options: account.auth).contactList).id
+        var ids: [String] = []
+        for i in 0..<count {
+            let contact = try await campaigns.createContact(
+                newContact("+5511987652\(String(format: "%03d", i))", name: "Client \(i)", attributes: i % 2 == 0 ? ["city": "Recife"] : [:],
+                           optedOut: i == 1), options: account.auth).contact
+            ids.append(try #require(contact).id)
+        }
+        var add = Waqtor_V1_AddContactsToListRequest()
+        add.contactListID = list
+        add.contactIds = ids
+        _ = try await campaigns.addContactsToList(add, options: account.auth)
+        return (account, campaigns, list, ids, instance.instance.id.rawValue)
+    }
+
+    static func campaign(name: String = "Launch", text: String, list: String, contacts: [String] = [], instance: String) -> Waqtor_V1_Campaign {
+        var c = Waqtor_V1_Campaign()
+        c.name = name
+        c.templateText = text
+        var audience = Waqtor_V1_CampaignAudience()
+        audience.contactListIds = [list]
+        audience.contactIds = contacts
+        c.audience = audience
+        c.instanceID = instance
+        return c
+    }
+
+    @Test("create, get, list and update a draft; template errors name their position; another account's ids are NOT_FOUND")
+    func drafts() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let p = try await Self.prepared(app, client)
+            var create = Waqtor_V1_CreateCampaignRequest()
+            create.campaign = Self.campaign(text: "{Hi|Hello} {{name|there}}, news from {{city|your city}}!", list: p.list, instance: p.instance)
+            let made = try #require(try await p.campaigns.createCampaign(create, options: p.account.auth).campaign)
+            #expect(made.state == .draft && made.instanceIds == [p.instance] && made.instanceID == p.instance)
+            #expect(made.audience?.contactListIds == [p.list] && made.onNumberUnavailable == .wait)
+
+            var get = Waqtor_V1_GetCampaignRequest()
+            get.campaignID = made.id
+            #expect(try await p.campaigns.getCampaign(get, options: p.account.auth).campaign == made)
+            let other = try await signUp(Waqtor_V1_TenantServiceClient(client: client), name: "Other")
+            #expect(await rpcCode { _ = try await p.campaigns.getCampaign(get, options: other.auth) } == .notFound)
+            var foreign = create
+            foreign.campaign = Self.campaign(text: "hi", list: p.list, instance: p.instance)
+            let refused = await rpcError { _ = try await p.campaigns.createCampaign(foreign, options: other.auth) }
+            #expect(refused?.code == .notFound && refused?.message.contains("contact list") == true, "\(refused?.message ?? "")")
+
+            for (text, fragment) in [("Hi {{name", "line 1, column 4"), ("{Hi||Hello}", "line 1"), ("Hi {{shoe_size}}", "shoe_size"), ("{only}", "line 1")] {
+                var bad = create
+                bad.campaign = Self.campaign(text: text, list: p.list, instance: p.instance)
+                let error = await rpcError { _ = try await p.campaigns.createCampaign(bad, options: p.account.auth) }
+                #expect(error?.code == .invalidArgument && error?.message.contains(fragment) == true, "\(text): \(error?.message ?? "")")
+            }
+
+            var update = Waqtor_V1_UpdateCampaignRequest()
+            var changed = made
+            changed.name = "Launch v2"
+            changed.scheduleLocalTime = "2026-03-27T02:30"
+            update.campaign = changed
+            update.updatePaths = ["name", "schedule_local_time"]
+            let updated = try #require(try await p.campaigns.updateCampaign(update, options: p.account.auth).campaign)
+            #expect(updated.name == "Launch v2" && updated.templateText == made.templateText)
+            #expect(updated.scheduleLocalTime == "2026-03-27T02:30:00")
+            // Cairo is UTC+2 in March (before its summer time starts on the last Friday of April).
+            #expect(updated.scheduleTime?.date == Date(timeIntervalSince1970: 1_774_571_400))
+            update.updatePaths = ["state"]
+            #expect(await rpcCode { _ = try await p.campaigns.updateCampaign(update, options: p.account.auth) } == .invalidArgument)
+
+            for i in 0..<4 {
+                create.campaign = Self.campaign(name: "C\(i)", text: "Hi {{name}}", list: p.list, instance: p.instance)
+                _ = try await p.campaigns.createCampaign(create, options: p.account.auth)
+            }
+            var listRequest = Waqtor_V1_ListCampaignsRequest()
+            listRequest.pageSize = 2
+            var names: [String] = []
+            repeat {
+                let page = try await p.campaigns.listCampaigns(listRequest, options: p.account.auth)
+                names += page.campaigns.map(\.name)
+                listRequest.pageToken = page.nextPageToken
+            } while !listRequest.pageToken.isEmpty
+            #expect(names == ["C3", "C2", "C1", "C0", "Launch v2"], "newest first, every campaign once")
+            listRequest.state = .running
+            #expect(try await p.campaigns.listCampaigns(listRequest, options: p.account.auth).campaigns.isEmpty)
+
+            var start = Waqtor_V1_StartCampaignRequest()
+            start.campaignID = made.id
+            #expect(await rpcCode { _ = try await p.campaigns.startCampaign(start, options: p.account.auth) } == .unimplemented)
+        }
+    }
+
+    @Test("preview: rendered samples, the audience after duplicates and opt-outs, variants and an estimate at the numbers' pacing")
+    func preview() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let p = try await Self.prepared(app, client, count: 6)
+            var create = Waqtor_V1_CreateCampaignRequest()
+            // Contact 0 is named twice (list and id); contact 1 opted out.
+            create.campaign = Self.campaign(text: "{Hi|Hello|Hey} {{name}} from {{city|Cairo}}", list: p.list, contacts: [p.contacts[0]], instance: p.instance)
+            let made = try #require(try await p.campaigns.createCampaign(create, options: p.account.auth).campaign)
+            var request = Waqtor_V1_PreviewCampaignRequest()
+            request.campaignID = made.id
+            request.sampleSize = 5
+            let preview = try await p.campaigns.previewCampaign(request, options: p.account.auth)
+            #expect(preview.recipientCount == 5 && preview.optedOutCount == 1 && preview.duplicateCount == 1)
+            #expect(preview.variantCount == 3)
+            #expect(preview.samples.count == 5)
+            for sample in preview.samples {
+                let index = try #require(p.contacts.firstIndex(of: sample.contactID))
+                let city = index % 2 == 0 ? "Recife" : "Cairo"
+                #expect(["Hi", "Hello", "Hey"].contains { sample.text == "\($0) Client \(index) from \(city)" }, "\(sample.text)")
+            }
+            let again = try await p.campaigns.previewCampaign(request, options: p.account.auth)
+            #expect(again.samples.map(\.text) == preview.samples.map(\.text), "the same recipient gets the same text")
+            // The number is not connected: no estimate, and a warning that says so.
+            #expect(preview.connectedNumberCount == 0 && preview.estimatedDurationSeconds == 0)
+            #expect(preview.warnings.contains { $0.contains("not connected") })
+
+            // Once it is open: 5 recipients at the default 3-9 s gaps, one number.
+            _ = try await app.instances.updateConnection(tenantID: TenantID(trusted: p.account.tenant.id), id: InstanceID(trusted: p.instance),
+                                                         .event(.connection(.open, reason: 200), at: nil))
+            let connected = try await p.campaigns.previewCampaign(request, options: p.account.auth)
+            #expect(connected.connectedNumberCount == 1)
+            #expect(connected.estimatedDurationSeconds == 24, "four gaps of 6 s")
+            #expect(connected.estimate.hasPrefix("under a minute on 1 number, ending") && connected.estimate.hasSuffix("(Africa/Cairo)"), "\(connected.estimate)")
+        }
+    }
+}
