@@ -171,6 +171,43 @@ enum CampaignConvert {
         }
     }
 
+    static func recipientState(_ state: Waqtor_V1_RecipientState) throws -> RecipientState? {
+        switch state {
+        case .unspecified: nil
+        case .pending: .pending
+        case .queued: .queued
+        case .sent: .sent
+        case .delivered: .delivered
+        case .read: .read
+        case .failed: .failed
+        case .skipped: .skipped
+        case .cancelled: .cancelled
+        case .UNRECOGNIZED(let value): throw RPCError(code: .invalidArgument, message: "state: \(value) is not a recipient state")
+        }
+    }
+
+    static func result(_ r: RecipientResult) -> Waqtor_V1_RecipientResult {
+        var value = Waqtor_V1_RecipientResult()
+        value.contactID = r.contactID.rawValue
+        value.phoneNumber = r.phoneNumber
+        value.state = switch r.state {
+        case .pending: .pending
+        case .queued: .queued
+        case .sent: .sent
+        case .delivered: .delivered
+        case .read: .read
+        case .failed: .failed
+        case .skipped: .skipped
+        case .cancelled: .cancelled
+        }
+        value.messageID = r.messageID ?? ""
+        value.error = r.error
+        value.attemptCount = Int32(clamping: r.attempts)
+        value.updateTime = Google_Protobuf_Timestamp(date: r.updatedAt)
+        value.sendTime = r.sentAt.map { Google_Protobuf_Timestamp(date: $0) }
+        return value
+    }
+
     static func campaign(_ c: Campaign) -> Waqtor_V1_Campaign {
         var value = Waqtor_V1_Campaign()
         value.id = c.id.rawValue

@@ -295,7 +295,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     // MARK: Campaigns
 
     static func notYet(_ method: String) -> RPCError {
-        RPCError(code: .unimplemented, message: "CampaignService.\(method) is not served by this server version yet: campaigns can be prepared and previewed, and start with the send queue")
+        RPCError(code: .unimplemented, message: "CampaignService.\(method) is not served by this server version yet")
     }
 
     public func createCampaign(_ request: Waqtor_V1_CreateCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CreateCampaignResponse {
@@ -410,13 +410,135 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         return response
     }
 
-    public func startCampaign(_ request: Waqtor_V1_StartCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_StartCampaignResponse { throw Self.notYet("StartCampaign") }
-    public func pauseCampaign(_ request: Waqtor_V1_PauseCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PauseCampaignResponse { throw Self.notYet("PauseCampaign") }
-    public func resumeCampaign(_ request: Waqtor_V1_ResumeCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_ResumeCampaignResponse { throw Self.notYet("ResumeCampaign") }
-    public func cancelCampaign(_ request: Waqtor_V1_CancelCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CancelCampaignResponse { throw Self.notYet("CancelCampaign") }
-    public func getCampaignProgress(_ request: Waqtor_V1_GetCampaignProgressRequest, context: ServerContext) async throws -> Waqtor_V1_GetCampaignProgressResponse { throw Self.notYet("GetCampaignProgress") }
-    public func listRecipientResults(_ request: Waqtor_V1_ListRecipientResultsRequest, context: ServerContext) async throws -> Waqtor_V1_ListRecipientResultsResponse { throw Self.notYet("ListRecipientResults") }
-    public func watchProgress(_ request: Waqtor_V1_WatchProgressRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_WatchProgressResponse>) async throws { throw Self.notYet("WatchProgress") }
+    public func startCampaign(_ request: Waqtor_V1_StartCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_StartCampaignResponse {
+        let caller = try Caller.require()
+        let campaign = try await myCampaign(request.campaignID, caller)
+        // The template again, against the audience as it is now.
+        try await checkTemplate(campaign.settings, caller: caller)
+        let started = try await transition(campaign, .start(scheduleTime: campaign.settings.schedule?.time, now: clock.now()), caller: caller)
+        context.logger.info("campaign started", metadata: ["campaign": .string(campaign.id.rawValue), "state": .string(started.lifecycle.state.rawValue)])
+        var response = Waqtor_V1_StartCampaignResponse()
+        response.campaign = CampaignConvert.campaign(started)
+        return response
+    }
+
+    public func pauseCampaign(_ request: Waqtor_V1_PauseCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_PauseCampaignResponse {
+        let caller = try Caller.require()
+        let campaign = try await myCampaign(request.campaignID, caller)
+        var response = Waqtor_V1_PauseCampaignResponse()
+        response.campaign = CampaignConvert.campaign(try await transition(campaign, .pause(.byTenant), caller: caller))
+        return response
+    }
+
+    public func resumeCampaign(_ request: Waqtor_V1_ResumeCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_ResumeCampaignResponse {
+        let caller = try Caller.require()
+        let campaign = try await myCampaign(request.campaignID, caller)
+        if !campaign.lifecycle.materialized { try await checkTemplate(campaign.settings, caller: caller) }
+        var response = Waqtor_V1_ResumeCampaignResponse()
+        response.campaign = CampaignConvert.campaign(
+            try await transition(campaign, .resume(scheduleTime: campaign.settings.schedule?.time, now: clock.now()), caller: caller))
+        return response
+    }
+
+    public func cancelCampaign(_ request: Waqtor_V1_CancelCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_CancelCampaignResponse {
+        let caller = try Caller.require()
+        let campaign = try await myCampaign(request.campaignID, caller)
+        var response = Waqtor_V1_CancelCampaignResponse()
+        response.campaign = CampaignConvert.campaign(try await transition(campaign, .cancel, caller: caller))
+        return response
+    }
+
+    func transition(_ campaign: Campaign, _ event: CampaignEvent, caller: Principal) async throws -> Campaign {
+        let context = StartContext(now: clock.now(), seed: { Self.seed($0, $1) })
+        guard let next = try await campaigns.apply(tenantID: caller.tenantID, id: campaign.id, event: event, context: context) else {
+            throw RPCError(code: .notFound, message: "no campaign \(campaign.id) in this account")
+        }
+        return next
+    }
+
+    public func getCampaignProgress(_ request: Waqtor_V1_GetCampaignProgressRequest, context: ServerContext) async throws -> Waqtor_V1_GetCampaignProgressResponse {
+        let caller = try Caller.require()
+        var response = Waqtor_V1_GetCampaignProgressResponse()
+        response.progress = try await progress(request.campaignID, caller: caller)
+        return response
+    }
+
+    public func listRecipientResults(_ request: Waqtor_V1_ListRecipientResultsRequest, context: ServerContext) async throws -> Waqtor_V1_ListRecipientResultsResponse {
+        let caller = try Caller.require()
+        let id: CampaignID = try Validate.id(request.campaignID, field: "campaign_id")
+        let size = try ContactValidate.pageSize(request.pageSize, maximum: 500)
+        var cursor: PageCursor?
+        if !request.pageToken.isEmpty {
+            guard let parsed = PageCursor(token: request.pageToken, kind: CampaignStore.resultsCursorKind, count: 1), Int64(parsed.fields[0]) != nil else {
+                throw RPCError(code: .invalidArgument, message: "page_token is not one this server issued for this listing; start again without it")
+            }
+            cursor = parsed
+        }
+        let state = try CampaignConvert.recipientState(request.state)
+        guard let page = try await campaigns.results(tenantID: caller.tenantID, id: id, state: state, after: cursor, limit: size) else {
+            throw RPCError(code: .notFound, message: "no campaign \(id) in this account")
+        }
+        var response = Waqtor_V1_ListRecipientResultsResponse()
+        response.results = page.items.map(CampaignConvert.result)
+        response.nextPageToken = page.next?.token ?? ""
+        return response
+    }
+
+    public func watchProgress(_ request: Waqtor_V1_WatchProgressRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_WatchProgressResponse>) async throws {
+        let caller = try Caller.require()
+        guard request.minIntervalMs == 0 || request.minIntervalMs >= 250 else {
+            throw RPCError(code: .invalidArgument, message: "min_interval_ms must be 0 (1000) or at least 250")
+        }
+        let interval = Duration.milliseconds(request.minIntervalMs == 0 ? 1000 : Int64(request.minIntervalMs))
+        // Snapshots come from PostgreSQL, so a watcher on any server sees every server's sends.
+        // A draining server ends the stream cleanly (OK); the caller may watch again elsewhere.
+        _ = try await context.cancelWhenDraining {
+            while true {
+                let snapshot = try await self.progress(request.campaignID, caller: caller)
+                var message = Waqtor_V1_WatchProgressResponse()
+                message.progress = snapshot
+                try await stream.send(message)
+                if [.completed, .cancelled, .failed].contains(snapshot.state) { return }
+                try await self.clock.sleep(for: interval)
+            }
+        }
+    }
+
+    /// A progress snapshot from the counts table, with an estimated finish while it runs.
+    func progress(_ raw: String, caller: Principal) async throws -> Waqtor_V1_CampaignProgress {
+        let id: CampaignID = try Validate.id(raw, field: "campaign_id")
+        guard let (campaign, counts) = try await campaigns.progress(tenantID: caller.tenantID, id: id) else {
+            throw RPCError(code: .notFound, message: "no campaign \(id) in this account")
+        }
+        let now = clock.now()
+        var p = Waqtor_V1_CampaignProgress()
+        p.campaignID = id.rawValue
+        p.state = CampaignConvert.state(campaign.lifecycle.state)
+        p.totalCount = Int64(counts.total)
+        p.pendingCount = Int64(counts.byState[.pending] ?? 0)
+        p.queuedCount = Int64(counts.byState[.queued] ?? 0)
+        p.sentCount = Int64(counts.byState[.sent] ?? 0)
+        p.deliveredCount = Int64(counts.byState[.delivered] ?? 0)
+        p.readCount = Int64(counts.byState[.read] ?? 0)
+        p.failedCount = Int64(counts.byState[.failed] ?? 0)
+        p.skippedCount = Int64(counts.byState[.skipped] ?? 0)
+        p.cancelledCount = Int64(counts.byState[.cancelled] ?? 0)
+        p.snapshotTime = Google_Protobuf_Timestamp(date: now)
+        if campaign.lifecycle.state == .running, counts.unsent > 0 {
+            let numbers = try await campaigns.numbers(tenantID: caller.tenantID, ids: campaign.settings.instanceIDs).filter(\.connected)
+            let paces = numbers.map { n in
+                NumberPace(meanGapMs: ((campaign.settings.pacing?.minDelayMs ?? n.minDelayMs) + (campaign.settings.pacing?.maxDelayMs ?? n.maxDelayMs)) / 2,
+                           dailyCap: [campaign.settings.pacing?.dailyCap, n.dailyCap].compactMap { $0 }.min(),
+                           quietStartMinute: n.quietStartMinute, quietEndMinute: n.quietEndMinute)
+            }
+            let profile = try await accountProfile(caller)
+            if let zone = TimeZone(identifier: profile.timeZone),
+               let estimate = SendEstimate.estimate(recipients: counts.unsent, numbers: paces, start: now, zone: zone) {
+                p.estimatedFinishTime = Google_Protobuf_Timestamp(date: estimate.finish)
+            }
+        }
+        return p
+    }
 
     /// The rendering seed of a recipient (TEMPLATES.md): SHA-256 of "<campaign>:<contact>", first 8 bytes.
     static func seed(_ campaign: CampaignID, _ contact: ContactID) -> UInt64 {

@@ -4,6 +4,8 @@ import Testing
 @testable import WaqtorAPI
 import WaqtorCore
 import WaqtorInstances
+import WaqtorPostgres
+import WaqtorTenants
 import WaqtorProto
 import WaqtorRPC
 import WaqtorTestSupport
@@ -104,9 +106,6 @@ struct CampaignServiceTests {
             listRequest.state = .running
             #expect(try await p.campaigns.listCampaigns(listRequest, options: p.account.auth).campaigns.isEmpty)
 
-            var start = Waqtor_V1_StartCampaignRequest()
-            start.campaignID = made.id
-            #expect(await rpcCode { _ = try await p.campaigns.startCampaign(start, options: p.account.auth) } == .unimplemented)
         }
     }
 
@@ -143,6 +142,122 @@ struct CampaignServiceTests {
             #expect(connected.connectedNumberCount == 1)
             #expect(connected.estimatedDurationSeconds == 24, "four gaps of 6 s")
             #expect(connected.estimate.hasPrefix("under a minute on 1 number, ending") && connected.estimate.hasSuffix("(Africa/Cairo)"), "\(connected.estimate)")
+        }
+    }
+
+    @Test("start materialises the audience (each contact once, opt-outs skipped, texts fixed, a number each); pause, resume, cancel; progress, results and a watch that ends with the campaign")
+    func lifecycle() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let p = try await Self.prepared(app, client, count: 6)
+            var create = Waqtor_V1_CreateCampaignRequest()
+            create.campaign = Self.campaign(text: "{Hi|Hello} {{name}}", list: p.list, contacts: [p.contacts[0]], instance: p.instance)
+            let made = try #require(try await p.campaigns.createCampaign(create, options: p.account.auth).campaign)
+            var start = Waqtor_V1_StartCampaignRequest()
+            start.campaignID = made.id
+            let offline = await rpcError { _ = try await p.campaigns.startCampaign(start, options: p.account.auth) }
+            #expect(offline?.code == .failedPrecondition && offline?.message.contains("connected") == true, "\(offline?.message ?? "")")
+
+            _ = try await app.instances.updateConnection(tenantID: TenantID(trusted: p.account.tenant.id), id: InstanceID(trusted: p.instance),
+                                                         .event(.connection(.open, reason: 200), at: nil))
+            var preview = Waqtor_V1_PreviewCampaignRequest()
+            preview.campaignID = made.id
+            preview.sampleSize = 10
+            let previewed = try await p.campaigns.previewCampaign(preview, options: p.account.auth)
+            let running = try #require(try await p.campaigns.startCampaign(start, options: p.account.auth).campaign)
+            #expect(running.state == .running && running.startTime != nil)
+            #expect(await rpcError { _ = try await p.campaigns.startCampaign(start, options: p.account.auth) }?.message.contains("RUNNING") == true)
+
+            var progressRequest = Waqtor_V1_GetCampaignProgressRequest()
+            progressRequest.campaignID = made.id
+            let progress = try #require(try await p.campaigns.getCampaignProgress(progressRequest, options: p.account.auth).progress)
+            #expect(progress.totalCount == 6 && progress.pendingCount == 5 && progress.skippedCount == 1, "\(progress)")
+
+            var results = Waqtor_V1_ListRecipientResultsRequest()
+            results.campaignID = made.id
+            results.pageSize = 4
+            var all: [Waqtor_V1_RecipientResult] = []
+            repeat {
+                let page = try await p.campaigns.listRecipientResults(results, options: p.account.auth)
+                all += page.results
+                results.pageToken = page.nextPageToken
+            } while !results.pageToken.isEmpty
+            #expect(all.count == 6 && Set(all.map(\.contactID)) == Set(p.contacts), "each contact once, though named twice")
+            #expect(all.first { $0.contactID == p.contacts[1] }?.state == .skipped)
+            #expect(all.first { $0.contactID == p.contacts[1] }?.error == "opted out")
+            results.state = .pending
+            results.pageToken = ""
+            results.pageSize = 10
+            #expect(try await p.campaigns.listRecipientResults(results, options: p.account.auth).results.count == 5)
+
+            // The texts fixed at start are the preview's, recipient by recipient.
+            let fixed = try await app.postgres.withTransaction(tenant: TenantID(trusted: p.account.tenant.id)) { tx in
+                try await tx.query("SELECT contact_id::text AS c, rendered_text, instance_id::text AS i FROM campaign_recipients WHERE state = 'pending'")
+            }
+            for row in fixed {
+                let sample = try #require(previewed.samples.first { $0.contactID == row["c"].string })
+                #expect(row["rendered_text"].string == sample.text)
+                #expect(row["i"].string == p.instance)
+            }
+
+            var pause = Waqtor_V1_PauseCampaignRequest()
+            pause.campaignID = made.id
+            let paused = try #require(try await p.campaigns.pauseCampaign(pause, options: p.account.auth).campaign)
+            #expect(paused.state == .paused && paused.stateDetail == "paused by the account")
+            var resume = Waqtor_V1_ResumeCampaignRequest()
+            resume.campaignID = made.id
+            #expect(try await p.campaigns.resumeCampaign(resume, options: p.account.auth).campaign?.state == .running)
+
+            // A watcher sees a snapshot at once, and the stream ends after the cancellation's.
+            var watch = Waqtor_V1_WatchProgressRequest()
+            watch.campaignID = made.id
+            watch.minIntervalMs = 250
+            let stream = p.campaigns.watchProgress(watch, options: p.account.auth)
+            var iterator = stream.makeAsyncIterator()
+            let first = try #require(try await iterator.next()?.progress)
+            #expect(first.state == .running && first.pendingCount == 5)
+            var cancel = Waqtor_V1_CancelCampaignRequest()
+            cancel.campaignID = made.id
+            let cancelled = try #require(try await p.campaigns.cancelCampaign(cancel, options: p.account.auth).campaign)
+            #expect(cancelled.state == .cancelled && cancelled.finishTime != nil)
+            var last = first
+            while let next = try await iterator.next() { last = try #require(next.progress) }
+            #expect(last.state == .cancelled && last.cancelledCount == 5 && last.pendingCount == 0 && last.skippedCount == 1)
+
+            let again = await rpcError { _ = try await p.campaigns.startCampaign(start, options: p.account.auth) }
+            #expect(again?.code == .failedPrecondition && again?.message.contains("CANCELLED") == true)
+            let other = try await signUp(Waqtor_V1_TenantServiceClient(client: client), name: "Other")
+            #expect(await rpcCode { _ = try await p.campaigns.getCampaignProgress(progressRequest, options: other.auth) } == .notFound)
+            #expect(await rpcCode { _ = try await p.campaigns.cancelCampaign(cancel, options: other.auth) } == .notFound)
+        }
+    }
+
+    @Test("a start with a schedule ahead waits (SCHEDULED, nothing materialised); a paused scheduled campaign resumes to SCHEDULED")
+    func scheduled() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let p = try await Self.prepared(app, client, count: 2)
+            var create = Waqtor_V1_CreateCampaignRequest()
+            var c = Self.campaign(text: "Hi {{name}}", list: p.list, instance: p.instance)
+            c.scheduleTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(86_400))
+            create.campaign = c
+            let made = try #require(try await p.campaigns.createCampaign(create, options: p.account.auth).campaign)
+            var start = Waqtor_V1_StartCampaignRequest()
+            start.campaignID = made.id
+            #expect(try await p.campaigns.startCampaign(start, options: p.account.auth).campaign?.state == .scheduled)
+            var progress = Waqtor_V1_GetCampaignProgressRequest()
+            progress.campaignID = made.id
+            #expect(try await p.campaigns.getCampaignProgress(progress, options: p.account.auth).progress?.totalCount == 0)
+            var pause = Waqtor_V1_PauseCampaignRequest()
+            pause.campaignID = made.id
+            _ = try await p.campaigns.pauseCampaign(pause, options: p.account.auth)
+            var resume = Waqtor_V1_ResumeCampaignRequest()
+            resume.campaignID = made.id
+            #expect(try await p.campaigns.resumeCampaign(resume, options: p.account.auth).campaign?.state == .scheduled)
+            var update = Waqtor_V1_UpdateCampaignRequest()
+            var changed = made
+            changed.name = "Renamed while scheduled"
+            update.campaign = changed
+            update.updatePaths = ["name"]
+            #expect(try await p.campaigns.updateCampaign(update, options: p.account.auth).campaign?.name == "Renamed while scheduled")
         }
     }
 }

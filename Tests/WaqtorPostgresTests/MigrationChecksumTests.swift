@@ -16,6 +16,7 @@ struct MigrationChecksumTests {
         6: "57bc27beafbf69cb0b2204a53debe2dc09015cd3a0e438ac75f15cc7720b0a28",
         7: "cdf88ab1b805e3b629d49de15fa9319e8c8fd260537f8c74ee58ac964c8f6cc1",
         8: "b5e6c13d8125803ac12cbc206a96bfaedacf09cf963c8c3a50593daa10839d99",
+        9: "5730ddc22b05466463ca87fd04d1f61560cefa180aca7c9362d96b61b58d60f0",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {

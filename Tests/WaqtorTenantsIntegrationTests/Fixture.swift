@@ -25,8 +25,11 @@ let tenantTables: [(table: String, tenantColumn: String)] = [
     ("tenants", "id"), ("sessions", "tenant_id"), ("api_keys", "tenant_id"), ("upgrade_requests", "tenant_id"),
     ("plan_changes", "tenant_id"), ("usage_daily", "tenant_id"), ("instances", "tenant_id"), ("webhook_events", "tenant_id"),
     ("contacts", "tenant_id"), ("contact_lists", "tenant_id"), ("contact_list_members", "tenant_id"),
-    ("campaigns", "tenant_id"), ("campaign_numbers", "tenant_id"),
+    ("campaigns", "tenant_id"), ("campaign_numbers", "tenant_id"), ("campaign_recipients", "tenant_id"), ("campaign_counts", "tenant_id"),
 ]
+
+/// Tenant tables the application role only reads (triggers write them).
+let readOnlyTenantTables: Set<String> = ["campaign_counts"]
 
 /// A store over a fresh app-role pool, plus an owner-role pool for inspection. Unique e-mails.
 struct Fixture {
@@ -84,8 +87,13 @@ struct Fixture {
             name: "Ana", attributes: ["city": "Recife"], optedOut: false, consentSource: .manual, limit: nil)
         let list = try await contacts.createList(tenantID: profile.id, name: "VIP", description: "")
         _ = try await contacts.addToList(tenantID: profile.id, listID: list.id, contactIDs: [contact.id])
-        _ = try await CampaignStore(pool: pool).create(tenantID: profile.id, settings: CampaignSettings(
+        let campaigns = CampaignStore(pool: pool)
+        let campaign = try await campaigns.create(tenantID: profile.id, settings: CampaignSettings(
             name: "Launch", templateText: "Hi {{name}}", listIDs: [list.id], instanceIDs: [instance.instance.id]))
+        // The instance is open (the event above): the start writes a recipient and its counts.
+        let started = try await campaigns.apply(tenantID: profile.id, id: campaign.id, event: .start(scheduleTime: nil, now: Date()),
+                                                context: StartContext(now: Date(), seed: { _, _ in 1 }))
+        #expect(started?.lifecycle.state == .running)
         return (profile, session, key)
     }
 

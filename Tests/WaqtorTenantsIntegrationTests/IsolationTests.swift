@@ -47,10 +47,21 @@ struct IsolationTests {
             counts.append(try await tx.query("UPDATE sessions SET revoked_at = now() WHERE id = $1", [.uuid(b.session.id)]).rowsAffected)
             counts.append(try await tx.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [.uuid(b.key.record.id)]).rowsAffected)
             counts.append(try await tx.query("UPDATE usage_daily SET messages_sent = 0 WHERE tenant_id = $1", [.id(b.profile.id)]).rowsAffected)
-            for (table, column) in tenantTables {
+            for (table, column) in tenantTables where !readOnlyTenantTables.contains(table) {
                 counts.append(try await tx.query("DELETE FROM \(table) WHERE \(column) = $1", [.id(b.profile.id)]).rowsAffected)
             }
             return counts
+        }
+        // Tables only triggers write: the application role cannot even try.
+        for table in readOnlyTenantTables {
+            do {
+                _ = try await f.pool.withTransaction(tenant: a.profile.id) { tx in
+                    try await tx.query("DELETE FROM \(table) WHERE tenant_id = $1", [.id(b.profile.id)])
+                }
+                Issue.record("the application role could delete from \(table)")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "42501", "\(table): \(error)")
+            }
         }
         #expect(affected.allSatisfy { $0 == 0 }, "\(affected)")
         #expect(try await f.ownerCounts(b.profile.id) == before)
