@@ -159,8 +159,9 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
             for (index, contact) in rows.contacts.enumerated() {
                 // opted_out has no "unset" in rows: true opts the contact out, false leaves its
                 // consent as it is (an import never opts a contact back in).
+                // An empty name is "not given": an update keeps the contact's name.
                 written.append(ContactFileRow(
-                    rowNumber: first + index, phoneNumber: contact.phoneNumber, name: contact.name,
+                    rowNumber: first + index, phoneNumber: contact.phoneNumber, name: contact.name.isEmpty ? nil : contact.name,
                     optedOut: contact.optedOut ? true : nil, attributes: contact.attributes.map { ($0.key, $0.value) }))
             }
         case nil:

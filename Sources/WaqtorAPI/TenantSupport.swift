@@ -109,7 +109,7 @@ enum Validate {
     static func uuid(_ raw: String, field: String) throws -> String {
         let value = try id(raw, field: field)
         guard UUID(uuidString: value) != nil else {
-            throw RPCError(code: .notFound, message: "no \(field.replacingOccurrences(of: "_id", with: "")) with id '\(value)'")
+            throw RPCError(code: .notFound, message: "\(field): '\(value)' is not an id (no such thing exists)")
         }
         return value.lowercased()
     }

@@ -268,4 +268,28 @@ struct ContactServiceTests {
             #expect(updated.importedCount == 0 && Int(updated.updatedCount) == 10_000 - batchErrors)
         }
     }
+
+    @Test("rows without a name (or opted_out false) update nothing of those fields; an import never opts a contact back in")
+    func rowsKeepNamesAndConsent() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let account = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+            let campaigns = Waqtor_V1_CampaignServiceClient(client: client)
+            let made = try #require(try await campaigns.createContact(newContact("+5511987653001", name: "Pessoa 1", optedOut: true),
+                                                                     options: account.auth).contact)
+            var row = Waqtor_V1_Contact()
+            row.phoneNumber = "+5511987653001"
+            row.attributes = [{ var p = Waqtor_V1_KeyValue(); p.key = "tier"; p.value = "gold"; return p }()]
+            var rows = Waqtor_V1_ContactRows()
+            rows.contacts = [row]
+            var request = Waqtor_V1_ImportContactsRequest()
+            request.rows = rows
+            request.updateExisting = true
+            let response = try await campaigns.importContacts(request, options: account.auth)
+            #expect(response.updatedCount == 1 && response.errors.isEmpty)
+            var get = Waqtor_V1_GetContactRequest()
+            get.contactID = made.id
+            let after = try #require(try await campaigns.getContact(get, options: account.auth).contact)
+            #expect(after.name == "Pessoa 1" && after.optedOut && after.attributes.map(\.key) == ["tier"])
+        }
+    }
 }
