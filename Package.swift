@@ -257,7 +257,7 @@ let package = Package(
         .executableTarget(
             name: "waqtor",
             dependencies: [
-                "WaqtorRPC", "WaqtorProto",
+                "WaqtorRPC", "WaqtorProto", "WaqtorImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

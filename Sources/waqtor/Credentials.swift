@@ -212,6 +212,15 @@ extension GlobalOptions {
         }
     }
 
+    /// Like ``withAuthenticatedClient(_:_:)``, for the campaign service (contacts and lists).
+    func withCampaignClient<T>(
+        _ auth: AuthOptions, _ body: (Waqtor_V1_CampaignServiceClient, CallOptions) async throws -> T
+    ) async throws -> T {
+        try await withAuthenticatedRPCClient(auth) { client, options in
+            try await body(Waqtor_V1_CampaignServiceClient(client: client), options)
+        }
+    }
+
     /// Resolves the credential of `auth` and runs `body` with a client of the right server and
     /// call options that carry the `authorization` metadata.
     func withAuthenticatedRPCClient<T>(
