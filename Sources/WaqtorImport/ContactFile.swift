@@ -81,7 +81,7 @@ public struct ContactFileRow: Sendable, Hashable {
     /// The record's number, the header being 1 (a quoted newline does not start a new record).
     public var rowNumber: Int
     public var phoneNumber: String
-    /// nil when the file has no name column.
+    /// nil when the file has no name column or the cell is empty.
     public var name: String?
     /// nil when the file has no consent column or the cell is empty.
     public var optedOut: Bool?
@@ -195,7 +195,10 @@ public final class ContactFileReader {
             let value = fields[index]
             switch column {
             case .phoneNumber: row.phoneNumber = value
-            case .name: row.name = value.trimmingCharacters(in: .whitespaces)
+            case .name:
+                // An empty cell gives no name (an update keeps the contact's).
+                let name = value.trimmingCharacters(in: .whitespaces)
+                row.name = name.isEmpty ? nil : name
             case .optedOut:
                 switch value.trimmingCharacters(in: .whitespaces).lowercased() {
                 case "": row.optedOut = nil
