@@ -203,7 +203,7 @@ let package = Package(
         // tenant's time zone, audiences and progress.
         .target(
             name: "WaqtorCampaigns",
-            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorTenants", "WaqtorContacts", "WaqtorTemplates"],
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorSecurity", "WaqtorTenants", "WaqtorContacts", "WaqtorTemplates"],
             swiftSettings: swiftSettings
         ),
 
@@ -234,12 +234,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Workers: what a worker process runs (the campaign scheduler now; senders next).
+        .target(
+            name: "WaqtorWorkers",
+            dependencies: [
+                "WaqtorCore", "WaqtorCampaigns",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Composition root: configuration, logging, a ServiceGroup per role.
         .target(
             name: "WaqtorApp",
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
+                "WaqtorWorkers",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -378,7 +390,7 @@ let package = Package(
             dependencies: [
                 "WaqtorApp", "WaqtorAPI", "WaqtorWebhooks", "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorTenants",
                 "WaqtorInstances", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorEvolution",
-                "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "WaqtorContacts", "WaqtorCampaigns", "WaqtorWorkers", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

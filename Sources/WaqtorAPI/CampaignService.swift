@@ -450,7 +450,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     }
 
     func transition(_ campaign: Campaign, _ event: CampaignEvent, caller: Principal) async throws -> Campaign {
-        let context = StartContext(now: clock.now(), seed: { Self.seed($0, $1) })
+        let context = StartContext(now: clock.now())
         guard let next = try await campaigns.apply(tenantID: caller.tenantID, id: campaign.id, event: event, context: context) else {
             throw RPCError(code: .notFound, message: "no campaign \(campaign.id) in this account")
         }
@@ -541,10 +541,8 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         return p
     }
 
-    /// The rendering seed of a recipient (TEMPLATES.md): SHA-256 of "<campaign>:<contact>", first 8 bytes.
-    static func seed(_ campaign: CampaignID, _ contact: ContactID) -> UInt64 {
-        Template.seed(digest: Hashing.sha256(Array("\(campaign.rawValue):\(contact.rawValue)".utf8)))
-    }
+    /// The rendering seed of a recipient (CampaignSeed, TEMPLATES.md).
+    static func seed(_ campaign: CampaignID, _ contact: ContactID) -> UInt64 { CampaignSeed.of(campaign, contact) }
 
     /// The caller's campaign, or NOT_FOUND (also for another tenant's id).
     func myCampaign(_ raw: String, _ caller: Principal, field: String = "campaign_id") async throws -> Campaign {

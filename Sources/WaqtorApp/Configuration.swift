@@ -94,6 +94,8 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     // health.*
     /// How long a readiness check waits for each dependency.
     public var healthCheckTimeout: Duration = .seconds(2)
+    /// How often a worker looks for scheduled campaigns whose time has come.
+    public var campaignSchedulerInterval: Duration = .seconds(5)
 
     // log.*
     public var logLevel = "info"

@@ -35,6 +35,7 @@ public enum ConfigurationDescription {
             "gateway.embedded_port = \(c.gatewayEmbeddedPort)",
             "gateway.embedded_connect_after_ms = \(ms(c.gatewayEmbeddedConnectAfter))",
             "health.check_timeout_ms = \(ms(c.healthCheckTimeout))",
+            "campaign.scheduler_interval_ms = \(ms(c.campaignSchedulerInterval))",
             "log.level = \(c.logLevel)",
             "log.format = \(c.logFormat.rawValue)",
         ]

@@ -46,6 +46,7 @@ public enum ConfigurationLoader {
         ("gateway.embedded_port", "port of the embedded simulator"),
         ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
         ("health.check_timeout_ms", "how long readiness waits for each dependency"),
+        ("campaign.scheduler_interval_ms", "how often a worker starts scheduled campaigns whose time has come"),
         ("log.level", "trace, debug, info, notice, warning, error or critical"),
         ("log.format", "json or text"),
     ]
@@ -200,6 +201,7 @@ public enum ConfigurationLoader {
         case "gateway.embedded_port": c.gatewayEmbeddedPort = try int(1...65535)
         case "gateway.embedded_connect_after_ms": c.gatewayEmbeddedConnectAfter = try millis(0...86_400_000)
         case "health.check_timeout_ms": c.healthCheckTimeout = try millis(1...600_000)
+        case "campaign.scheduler_interval_ms": c.campaignSchedulerInterval = try millis(100...3_600_000)
         case "log.level":
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
                 throw bad("trace, debug, info, notice, warning, error or critical")

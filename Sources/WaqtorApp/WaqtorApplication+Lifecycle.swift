@@ -3,6 +3,7 @@ import WaqtorRPC
 import WaqtorRedis
 import WaqtorHTTP
 import WaqtorWebhooks
+import WaqtorWorkers
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -63,8 +64,8 @@ extension WaqtorApplication {
     ///
     /// - `api`: the RPC server, the webhook listener, and the embedded gateway when
     ///   `gateway.url = embedded` (a worker-only process reaches that gateway on its port).
-    /// - `worker`: the send-queue workers (they arrive with the campaign work; until then a worker
-    ///   process holds its backends and opens no port).
+    /// - `worker`: the campaign scheduler (and, next, the send-queue workers); a worker process
+    ///   opens no port.
     /// - `all`: both.
     func services(for role: WaqtorConfiguration.Role) -> [any Service] {
         let servesAPI = role == .api || role == .all
@@ -81,6 +82,11 @@ extension WaqtorApplication {
             listeners += [webhookGate, rpcGate]
             services.append(PartService(ready: webhookGate, start: { try await self.webhookServer.start() }, stop: { await self.webhookServer.shutdown() }))
             services.append(PartService(ready: rpcGate, start: { try await self.rpcServer.start() }, stop: { await self.rpcServer.shutdown() }))
+        }
+        if role == .worker || role == .all {
+            services.append(CampaignScheduler(
+                store: campaigns, clock: clock, interval: configuration.campaignSchedulerInterval,
+                logger: Logger(label: "waqtor.scheduler")))
         }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
         return services

@@ -31,6 +31,10 @@ public final class WaqtorApplication: Sendable {
     public let instances: InstanceStore
     /// Contacts and contact lists.
     public let contacts: ContactStore
+    /// Campaigns, their numbers and recipients.
+    public let campaigns: CampaignStore
+    /// Where every part reads the time.
+    let clock: any WaqtorClock
     /// The HTTP listener for the Evolution API's webhooks.
     public let webhookServer: WebhookServer
     /// Outbound HTTP (the gateway).
@@ -54,6 +58,7 @@ public final class WaqtorApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.embeddedGatewayLauncher = embeddedGateway
+        self.clock = clock
         let endpoints = try configuration.redisShards.map { address throws(ConfigurationError) -> RedisEndpoint in
             guard let endpoint = RedisEndpoint(address) else { throw ConfigurationError("redis.shards: '\(address)' is not host:port") }
             return endpoint
@@ -117,8 +122,9 @@ public final class WaqtorApplication: Sendable {
             clock: clock
         ).register(into: &router)
         contacts = ContactStore(pool: postgres)
+        campaigns = CampaignStore(pool: postgres)
         CampaignService(
-            contacts: contacts, campaigns: CampaignStore(pool: postgres), tenants: tenants, quota: PlanQuota(store: tenants), clock: clock
+            contacts: contacts, campaigns: campaigns, tenants: tenants, quota: PlanQuota(store: tenants), clock: clock
         ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
@@ -138,9 +144,10 @@ public final class WaqtorApplication: Sendable {
             logger: logger)
     }
 
-    /// Applies pending migrations (when `database.migrate` is on) and starts every part in this
-    /// process (the role `all`), for embedding and tests; stop with ``shutdown()``. The server
-    /// program uses ``run(role:)`` instead, which also handles signals.
+    /// Applies pending migrations (when `database.migrate` is on) and starts the API parts in this
+    /// process (RPC server, webhook listener, embedded gateway), for embedding and tests; stop with
+    /// ``shutdown()``. Workers (the campaign scheduler) run only under ``run(role:)``, which the
+    /// server program uses and which also handles signals; tests drive them directly.
     public func start() async throws {
         if configuration.databaseMigrate {
             try await migrate()

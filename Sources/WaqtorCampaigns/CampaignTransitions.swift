@@ -1,18 +1,28 @@
 import Foundation
 import WaqtorCore
 import WaqtorPostgres
+import WaqtorSecurity
 import WaqtorTemplates
 import WaqtorTenants
 
-/// What a start needs from outside the store: the template values' seed, the length limit.
+/// What a start needs from outside the store.
 public struct StartContext: Sendable {
     public var now: Date
-    /// The rendering seed of a recipient (TEMPLATES.md's contract).
+    /// The rendering seed of a recipient (TEMPLATES.md's contract; tests may fix it).
     public var seed: @Sendable (CampaignID, ContactID) -> UInt64
 
-    public init(now: Date, seed: @escaping @Sendable (CampaignID, ContactID) -> UInt64) {
+    public init(now: Date, seed: @escaping @Sendable (CampaignID, ContactID) -> UInt64 = CampaignSeed.of) {
         self.now = now
         self.seed = seed
+    }
+}
+
+/// The rendering seed of a recipient, as TEMPLATES.md fixes it: SHA-256 of
+/// "<campaign id>:<contact id>", its first 8 bytes big-endian. The preview and the start use it,
+/// so the preview shows the exact text a recipient gets, and a retry renders the same text.
+public enum CampaignSeed {
+    @Sendable public static func of(_ campaign: CampaignID, _ contact: ContactID) -> UInt64 {
+        Template.seed(digest: Hashing.sha256(Array("\(campaign.rawValue):\(contact.rawValue)".utf8)))
     }
 }
 
