@@ -199,6 +199,22 @@ struct CampaignServiceTests {
                 #expect(row["i"].string == p.instance)
             }
 
+            // Opting out during the campaign skips the contact's unsent message (here: contact 2).
+            var optOut = Waqtor_V1_UpdateContactRequest()
+            var contact = Waqtor_V1_Contact()
+            contact.id = p.contacts[2]
+            contact.optedOut = true
+            optOut.contact = contact
+            optOut.updatePaths = ["opted_out"]
+            _ = try await p.campaigns.updateContact(optOut, options: p.account.auth)
+            let afterOptOut = try #require(try await p.campaigns.getCampaignProgress(progressRequest, options: p.account.auth).progress)
+            #expect(afterOptOut.pendingCount == 4 && afterOptOut.skippedCount == 2, "\(afterOptOut)")
+            var skipped = Waqtor_V1_ListRecipientResultsRequest()
+            skipped.campaignID = made.id
+            skipped.state = .skipped
+            #expect(try await p.campaigns.listRecipientResults(skipped, options: p.account.auth).results
+                .first { $0.contactID == p.contacts[2] }?.error == "opted out")
+
             var pause = Waqtor_V1_PauseCampaignRequest()
             pause.campaignID = made.id
             let paused = try #require(try await p.campaigns.pauseCampaign(pause, options: p.account.auth).campaign)
@@ -214,14 +230,14 @@ struct CampaignServiceTests {
             let stream = p.campaigns.watchProgress(watch, options: p.account.auth)
             var iterator = stream.makeAsyncIterator()
             let first = try #require(try await iterator.next()?.progress)
-            #expect(first.state == .running && first.pendingCount == 5)
+            #expect(first.state == .running && first.pendingCount == 4)
             var cancel = Waqtor_V1_CancelCampaignRequest()
             cancel.campaignID = made.id
             let cancelled = try #require(try await p.campaigns.cancelCampaign(cancel, options: p.account.auth).campaign)
             #expect(cancelled.state == .cancelled && cancelled.finishTime != nil)
             var last = first
             while let next = try await iterator.next() { last = try #require(next.progress) }
-            #expect(last.state == .cancelled && last.cancelledCount == 5 && last.pendingCount == 0 && last.skippedCount == 1)
+            #expect(last.state == .cancelled && last.cancelledCount == 4 && last.pendingCount == 0 && last.skippedCount == 2)
 
             let again = await rpcError { _ = try await p.campaigns.startCampaign(start, options: p.account.auth) }
             #expect(again?.code == .failedPrecondition && again?.message.contains("CANCELLED") == true)

@@ -17,6 +17,7 @@ struct MigrationChecksumTests {
         7: "cdf88ab1b805e3b629d49de15fa9319e8c8fd260537f8c74ee58ac964c8f6cc1",
         8: "b5e6c13d8125803ac12cbc206a96bfaedacf09cf963c8c3a50593daa10839d99",
         9: "5730ddc22b05466463ca87fd04d1f61560cefa180aca7c9362d96b61b58d60f0",
+        10: "d1f437acd43b68655d41c9c0f816aa6f080f8e6541529a6b94a9df667b8938b1",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {
