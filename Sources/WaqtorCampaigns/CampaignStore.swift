@@ -193,10 +193,6 @@ public struct CampaignStore: Sendable {
     }
 
     func scoped<R: Sendable>(_ tenantID: TenantID, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
-        do {
-            return try await pool.withTransaction(tenant: tenantID, body)
-        } catch let error as PostgresError {
-            throw TenantStore.map(error)
-        }
+        try await pool.storeTransaction(tenant: tenantID, body)
     }
 }

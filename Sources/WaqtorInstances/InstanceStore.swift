@@ -378,7 +378,7 @@ public struct InstanceStore: Sendable {
     }
 
     func scoped<R: Sendable>(_ tenantID: TenantID, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
-        try await unscoped { try await pool.withTransaction(tenantID: tenantID.rawValue, body) }
+        try await pool.storeTransaction(tenant: tenantID, body)
     }
 
     func unscoped<R>(_ body: () async throws -> R) async throws -> R {

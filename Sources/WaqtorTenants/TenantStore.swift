@@ -419,7 +419,7 @@ public struct TenantStore: Sendable {
 
     /// Runs `body` in a transaction scoped to `tenantID`, mapping database errors.
     func scoped<R: Sendable>(_ tenantID: TenantID, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
-        try await unscoped { try await pool.withTransaction(tenantID: tenantID.rawValue, body) }
+        try await pool.storeTransaction(tenant: tenantID, body)
     }
 
     /// Maps PostgreSQL errors to ``TenantStoreError``.

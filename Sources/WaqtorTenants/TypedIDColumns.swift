@@ -19,6 +19,18 @@ extension PostgresValue {
 }
 
 extension PostgresPool {
+    /// ``withTransaction(tenant:_:)`` for the domain stores: PostgreSQL's errors come out as
+    /// ``TenantStoreError`` (taken, not found, invalid, or the database's own, for the error map).
+    public func storeTransaction<R: Sendable>(
+        tenant: TenantID, _ body: (PostgresTransaction) async throws -> R
+    ) async throws -> R {
+        do {
+            return try await withTransaction(tenantID: tenant.rawValue, body)
+        } catch let error as PostgresError {
+            throw TenantStore.map(error)
+        }
+    }
+
     /// A transaction scoped to one tenant: row-level security shows and changes only its rows.
     public func withTransaction<R: Sendable>(
         tenant: TenantID, _ body: (PostgresTransaction) async throws -> R
