@@ -158,27 +158,27 @@ final class WatchView: @unchecked Sendable {
 
     // MARK: - Drawing
 
-    /// `running  42% [#####.....]  420/1,000  sent 300  delivered 100  read 20  failed 0  skipped 0  cancelled 0  pending 580  2.1/s  ETA 4:35`
+    /// `running    42% [#####.....]  420/1,000  2.1/s  ETA 4:35  sent 300  delivered 100  read 20  failed 0  skipped 0  cancelled 0  pending 580`
     private func drawBar(_ p: Waqtor_V1_CampaignProgress, now: ContinuousClock.Instant) {
         let done = Self.done(p)
         let fraction = p.totalCount > 0 ? Double(done) / Double(p.totalCount) : (Self.final(p.state) ? 1 : 0)
         let rate = self.rate(done: done, now: now)
-        let head = Self.stateName(p).padding(toLength: 9, withPad: " ", startingAt: 0)
+        let head = Self.stateName(p).padding(toLength: 10, withPad: " ", startingAt: 0)
             + String(format: "%3d%% ", Int((fraction * 100).rounded(.down)))
-        let amount = "  \(ImportRun.grouped(Int(done)))/\(ImportRun.grouped(Int(p.totalCount)))"
-        let tail = "  " + Self.rateText(rate) + "  " + eta(p, done: done, rate: rate)
         let width = ProgressBar.columns() - 1
-        // The full counts when they fit, else only the ones that are not zero.
-        var counts = "  " + Self.counts(p, compact: false)
-        if head.count + 32 + amount.count + counts.count + tail.count > width { counts = "  " + Self.counts(p, compact: true) }
-        let room = width - head.count - amount.count - counts.count - tail.count - 2
+        // Every count on wide terminals, else the ones that are not zero. The bar's size depends
+        // on the width only, so that it does not move as the numbers change; it is left out when
+        // the numbers would not fit beside it, and what still does not fit is cut at the end.
+        let wide = width >= 140
+        let text = "  \(ImportRun.grouped(Int(done)))/\(ImportRun.grouped(Int(p.totalCount)))  " + Self.rateText(rate)
+            + "  " + eta(p, done: done, rate: rate) + "  " + Self.counts(p, compact: !wide)
+        let barWidth = min(30, width - head.count - 2 - (wide ? 95 : 50))
         var line = head
-        if room >= 10 {
-            let barWidth = min(room, 30)
+        if barWidth >= 10, head.count + barWidth + 2 + text.count <= width {
             let filled = Int((Double(barWidth) * min(max(fraction, 0), 1)).rounded(.down))
             line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled) + "]"
         }
-        line += amount + counts + tail
+        line += text
         if line.count > width { line = String(line.prefix(max(width, 1))) }
         ProgressBar.write("\r" + line + "\u{1B}[K")
         barVisible = true
@@ -228,7 +228,6 @@ final class WatchView: @unchecked Sendable {
             return
         }
         if barVisible {
-            if let p { drawBar(p, now: .now) }
             ProgressBar.write("\n")
             barVisible = false
         } else if mode == .bar, interrupted {
@@ -239,7 +238,7 @@ final class WatchView: @unchecked Sendable {
             return
         }
         let done = Self.done(p)
-        let what = "\(ImportRun.grouped(Int(done)))/\(ImportRun.grouped(Int(p.totalCount))) done (\(Self.counts(p, compact: false)))"
+        let what = "\(ImportRun.grouped(Int(done)))/\(ImportRun.grouped(Int(p.totalCount))) done (\(Self.counts(p, compact: false, separator: ", ")))"
         if interrupted {
             Output.line("stopped watching after \(ProgressBar.clock(elapsed)); the campaign is \(Names.campaignState(p.state)): \(what)")
         } else {
@@ -252,15 +251,15 @@ final class WatchView: @unchecked Sendable {
     static func stateName(_ p: Waqtor_V1_CampaignProgress) -> String { Names.campaignState(p.state) }
 
     /// `sent 3  delivered 1  read 0  failed 0  skipped 1  cancelled 0  pending 580` (pending
-    /// includes queued); compact: only the counts that are not zero (pending always).
-    static func counts(_ p: Waqtor_V1_CampaignProgress, compact: Bool) -> String {
+    /// includes queued); compact: only the counts that are not zero.
+    static func counts(_ p: Waqtor_V1_CampaignProgress, compact: Bool, separator: String = "  ") -> String {
         let pairs: [(String, Int64)] = [
             ("sent", p.sentCount), ("delivered", p.deliveredCount), ("read", p.readCount), ("failed", p.failedCount),
             ("skipped", p.skippedCount), ("cancelled", p.cancelledCount), ("pending", p.pendingCount + p.queuedCount),
         ]
-        return pairs.filter { !compact || $0.1 != 0 || $0.0 == "pending" }
+        return pairs.filter { !compact || $0.1 != 0 }
             .map { "\($0.0) \(ImportRun.grouped(Int($0.1)))" }
-            .joined(separator: "  ")
+            .joined(separator: separator)
     }
 
     static func rateText(_ rate: Double?) -> String {
