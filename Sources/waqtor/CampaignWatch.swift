@@ -88,8 +88,10 @@ final class WatchView: @unchecked Sendable {
     let mode: Mode
     private let lock = NSLock()
     private let started = ContinuousClock.now
-    /// The first snapshot's time and recipients done, for the rate over the watch.
-    private var first: (at: ContinuousClock.Instant, done: Int64)?
+    /// The first snapshot's time, recipients done and total, for the rate over the watch; taken
+    /// again when the total changes (a scheduled campaign's audience is materialised at its start,
+    /// with its opted-out contacts already skipped, which is no sending pace).
+    private var first: (at: ContinuousClock.Instant, done: Int64, total: Int64)?
     private var last: Waqtor_V1_CampaignProgress?
     private var lastLine = ""
     private var barVisible = false
@@ -110,7 +112,7 @@ final class WatchView: @unchecked Sendable {
         lock.withLock {
             guard !ended else { return }
             let now = ContinuousClock.now
-            if first == nil { first = (now, Self.done(p)) }
+            if first == nil || first?.total != p.totalCount { first = (now, Self.done(p), p.totalCount) }
             last = p
             switch mode {
             case .json:
@@ -170,8 +172,9 @@ final class WatchView: @unchecked Sendable {
         // on the width only, so that it does not move as the numbers change; it is left out when
         // the numbers would not fit beside it, and what still does not fit is cut at the end.
         let wide = width >= 140
+        let counts = Self.counts(p, compact: !wide)
         let text = "  \(ImportRun.grouped(Int(done)))/\(ImportRun.grouped(Int(p.totalCount)))  " + Self.rateText(rate)
-            + "  " + eta(p, done: done, rate: rate) + "  " + Self.counts(p, compact: !wide)
+            + "  " + eta(p, done: done, rate: rate) + (counts.isEmpty ? "" : "  " + counts)
         let barWidth = min(30, width - head.count - 2 - (wide ? 95 : 50))
         var line = head
         if barWidth >= 10, head.count + barWidth + 2 + text.count <= width {
