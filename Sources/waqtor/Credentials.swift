@@ -212,11 +212,12 @@ extension GlobalOptions {
         }
     }
 
-    /// Like ``withAuthenticatedClient(_:_:)``, for the campaign service (contacts and lists).
+    /// Like ``withAuthenticatedClient(_:_:)``, for the campaign service (contacts, lists and
+    /// campaigns). With `streaming`, the call options carry no timeout (see ``withClient``).
     func withCampaignClient<T>(
-        _ auth: AuthOptions, _ body: (Waqtor_V1_CampaignServiceClient, CallOptions) async throws -> T
+        _ auth: AuthOptions, streaming: Bool = false, _ body: (Waqtor_V1_CampaignServiceClient, CallOptions) async throws -> T
     ) async throws -> T {
-        try await withAuthenticatedRPCClient(auth) { client, options in
+        try await withAuthenticatedRPCClient(auth, streaming: streaming) { client, options in
             try await body(Waqtor_V1_CampaignServiceClient(client: client), options)
         }
     }
@@ -224,7 +225,7 @@ extension GlobalOptions {
     /// Resolves the credential of `auth` and runs `body` with a client of the right server and
     /// call options that carry the `authorization` metadata.
     func withAuthenticatedRPCClient<T>(
-        _ auth: AuthOptions, _ body: (RPCClient, CallOptions) async throws -> T
+        _ auth: AuthOptions, streaming: Bool = false, _ body: (RPCClient, CallOptions) async throws -> T
     ) async throws -> T {
         let credential: AuthOptions.Credential
         var endpointOverride: ServerEndpoint?
@@ -250,8 +251,9 @@ extension GlobalOptions {
         }
         var options = callOptions
         options.metadata[Metadata.Keys.authorization] = "Bearer \(credential.token)"
+        if streaming { options.timeout = nil }
         let callOptions = options
-        return try await withClient(endpoint: endpointOverride) { client in
+        return try await withClient(endpoint: endpointOverride, streaming: streaming) { client in
             try await body(client, callOptions)
         }
     }

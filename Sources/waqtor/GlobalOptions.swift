@@ -58,11 +58,13 @@ struct GlobalOptions: ParsableArguments {
     /// Runs `body` with a client of the server (`endpoint`, else ``endpoint()``) and closes it
     /// afterwards. An ``RPCError`` thrown by `body` is reported (stderr, and stdout with --json) and
     /// becomes exit status 2; a ``CLIFailure`` is reported likewise with its own status.
-    func withClient<T>(endpoint: ServerEndpoint? = nil, _ body: (RPCClient) async throws -> T) async throws -> T {
+    /// With `streaming`, calls have no default timeout (--timeout only bounds connecting), for
+    /// streams that last as long as what they watch.
+    func withClient<T>(endpoint: ServerEndpoint? = nil, streaming: Bool = false, _ body: (RPCClient) async throws -> T) async throws -> T {
         let endpoint = try endpoint ?? self.endpoint()
         let client = RPCClient(
             host: endpoint.host, port: endpoint.port,
-            configuration: RPCClientConfiguration(connectTimeout: callTimeout, defaultTimeout: callTimeout))
+            configuration: RPCClientConfiguration(connectTimeout: callTimeout, defaultTimeout: streaming ? nil : callTimeout))
         do {
             let result = try await body(client)
             await client.close()
