@@ -93,7 +93,9 @@ enum CampaignValidate {
         guard (0..<1_000_000_000).contains(time.nanos) else {
             throw RPCError(code: .invalidArgument, message: "campaign.schedule_time: nanos must be from 0 to 999999999")
         }
-        return CampaignSchedule(time: time.date)
+        // Shown back as a wall time in the account's zone too.
+        let wall = TimeZone(identifier: timeZone).map { LocalDateTime(time.date, in: $0).description }
+        return CampaignSchedule(time: time.date, local: wall, zone: wall == nil ? nil : timeZone)
     }
 
     static func media(_ media: Waqtor_V1_Media?) throws -> CampaignMedia? {

@@ -389,6 +389,12 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
             warnings.append("number \(number.id) is not connected: it will not send until it is paired")
         }
         response.connectedNumberCount = Int32(connected.count)
+        if campaign.lifecycle.state.isFinal || campaign.lifecycle.materialized {
+            // Over, or its audience taken already: nothing a start would do.
+            warnings.append("the campaign is \(campaign.lifecycle.state.label): a preview shows what a start would send, and it \(campaign.lifecycle.state.isFinal ? "will not send again" : "has started already")")
+            response.warnings = warnings
+            return response
+        }
         if audience.recipients == 0 { warnings.append("the audience has no one to send to") }
         let start = max(clock.now(), settings.schedule?.time ?? clock.now())
         let paces = connected.map { number in

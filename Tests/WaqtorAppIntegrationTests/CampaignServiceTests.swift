@@ -3,6 +3,7 @@ import Testing
 @testable import WaqtorApp
 @testable import WaqtorAPI
 import WaqtorCore
+import WaqtorCampaigns
 import WaqtorInstances
 import WaqtorPostgres
 import WaqtorTenants
@@ -259,6 +260,9 @@ struct CampaignServiceTests {
             var start = Waqtor_V1_StartCampaignRequest()
             start.campaignID = made.id
             #expect(try await p.campaigns.startCampaign(start, options: p.account.auth).campaign?.state == .scheduled)
+            // Given as an instant, shown back as a wall time in the account's zone (Cairo) too.
+            let wall = LocalDateTime(c.scheduleTime!.date, in: TimeZone(identifier: "Africa/Cairo")!).description
+            #expect(made.scheduleLocalTime == wall)
             var progress = Waqtor_V1_GetCampaignProgressRequest()
             progress.campaignID = made.id
             #expect(try await p.campaigns.getCampaignProgress(progress, options: p.account.auth).progress?.totalCount == 0)
