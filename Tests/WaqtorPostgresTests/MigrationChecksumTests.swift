@@ -15,7 +15,7 @@ struct MigrationChecksumTests {
         5: "05d1652b32e47f2c4094bb1dc56864ffe22972ae798e528acc5ea13bbdf0e7f0",
         6: "57bc27beafbf69cb0b2204a53debe2dc09015cd3a0e438ac75f15cc7720b0a28",
         7: "cdf88ab1b805e3b629d49de15fa9319e8c8fd260537f8c74ee58ac964c8f6cc1",
-        8: "b5e6c13d8125803ac12cbc206a96bfaedacf09cf963c8c3a50593daa10839d99",
+        8: "1daceb0b44ceae4b2faac58b5017a78f6d125b216d82a15bfa3d34b561ec93f2",
         9: "5730ddc22b05466463ca87fd04d1f61560cefa180aca7c9362d96b61b58d60f0",
         10: "d1f437acd43b68655d41c9c0f816aa6f080f8e6541529a6b94a9df667b8938b1",
     ]

@@ -104,11 +104,13 @@ GRANT UPDATE (instance_id, state, error, rendered_text, attempt_count, message_i
 -- the start itself runs in the tenant's own transaction like every other change).
 CREATE FUNCTION campaign_due_scheduled(p_limit integer)
     RETURNS TABLE (campaign_id uuid, tenant_id uuid)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
-        SELECT c.id, c.tenant_id FROM campaigns c
-        WHERE c.state = 'scheduled' AND c.schedule_time <= now()
-        ORDER BY c.schedule_time LIMIT p_limit
+    BEGIN
+        RETURN QUERY SELECT c.id, c.tenant_id FROM campaigns c
+            WHERE c.state = 'scheduled' AND c.schedule_time <= now()
+            ORDER BY c.schedule_time LIMIT p_limit;
+    END
     $$;
 REVOKE ALL ON FUNCTION campaign_due_scheduled(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION campaign_due_scheduled(integer) TO waqtor_app;
