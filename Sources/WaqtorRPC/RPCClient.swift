@@ -89,41 +89,98 @@ public final class RPCClient: Sendable {
     }
 
     /// Makes a unary call.
+    ///
+    /// Runs where the calling task runs (`nonisolated(nonsending)`): on the caller's actor, if it
+    /// has one, or on its executor preference (``withPreferredExecutor(_:)``); only the request's
+    /// encoding and the answer's decoding run there, the wait itself occupies nothing.
     @inlinable
+    nonisolated(nonsending)
     public func unary<Request: ProtoMessage, Response: ProtoMessage>(
         method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
     ) async throws(RPCError) -> Response {
-        try await unaryWithMetadata(method: method, request: request, responseType: responseType, options: options).message
-    }
-
-    /// Makes a unary call and also returns the metadata the server sent with its answer.
-    @inlinable
-    public func unaryWithMetadata<Request: ProtoMessage, Response: ProtoMessage>(
-        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
-    ) async throws(RPCError) -> (message: Response, metadata: Metadata) {
         // Inlinable around a non-generic core, as `startUnary`: the caller's message types are
         // known where the request is encoded and the answer decoded.
         let frame = try encodeRequest(method: method, request: request, options: options)
-        let (head, body) = try await unary(frame: frame, timeout: options.timeout)
-        guard head.status == .ok else {
-            throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
-        }
+        let body = try await unaryBody(frame: frame, timeout: options.timeout)
         do {
-            return (try Response(buffer: body), head.metadata)
+            return try Response(buffer: body)
         } catch {
             throw RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")
         }
     }
 
-    /// Makes a unary call from its encoded REQUEST frame; the answer's head and body, whatever its status.
+    /// Makes a unary call and also returns the metadata the server sent with its answer.
+    @inlinable
+    nonisolated(nonsending)
+    public func unaryWithMetadata<Request: ProtoMessage, Response: ProtoMessage>(
+        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
+    ) async throws(RPCError) -> (message: Response, metadata: Metadata) {
+        let frame = try encodeRequest(method: method, request: request, options: options)
+        let (metadata, body) = try await unaryMetadataAndBody(frame: frame, timeout: options.timeout)
+        do {
+            return (try Response(buffer: body), metadata)
+        } catch {
+            throw RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")
+        }
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the metadata and body of an OK answer.
     @usableFromInline
-    func unary(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> (EndHead, ByteBuffer) {
-        var attempt = 0
-        var answer: (EndHead, ByteBuffer)?
-        while answer == nil {
+    nonisolated(nonsending)
+    func unaryMetadataAndBody(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> (Metadata, ByteBuffer) {
+        var end = try await unary(frame: frame, timeout: timeout)
+        let head: EndHead
+        do { head = try EndHead.read(from: &end) } catch { throw ClientConnection.malformedEnd(error) }
+        guard head.status == .ok else {
+            throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
+        }
+        return (head.metadata, end)
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the body of an OK answer. The answer's
+    /// head is walked by its lengths without building its strings when the status is OK (the
+    /// caller does not want the metadata), and read in full for the error otherwise.
+    @usableFromInline
+    nonisolated(nonsending)
+    func unaryBody(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> ByteBuffer {
+        var end = try await unary(frame: frame, timeout: timeout)
+        var body = end
+        let status: RPCStatusCode
+        do { status = try EndHead.skip(from: &body) } catch { throw ClientConnection.malformedEnd(error) }
+        if status == .ok { return body }
+        let head: EndHead
+        do { head = try EndHead.read(from: &end) } catch { throw ClientConnection.malformedEnd(error) }
+        throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the answer's END payload (head and body,
+    /// not decoded), whatever its status.
+    nonisolated(nonsending)
+    func unary(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> ByteBuffer {
+        let timeout = timeout ?? configuration.defaultTimeout
+        // First on the connection at hand, without asking it whether it is closing (`start` checks
+        // that under its own lock anyway): a call it refuses for that was never sent, and goes to
+        // a fresh connection without counting as an attempt.
+        if let ready = readyConnection() {
+            do {
+                return try await ready.unary(frame: frame, timeout: timeout)
+            } catch where !error.refused {
+                guard error.notRun else { throw error.error }
+                return try await unaryRetrying(frame: frame, timeout: timeout, attempt: 1)
+            } catch {}
+        }
+        return try await unaryRetrying(frame: frame, timeout: timeout, attempt: 0)
+    }
+
+    /// The slow path of ``unary(frame:timeout:)``: waits for a usable connection (opening one if
+    /// needed); a call the server never ran (it sent GOAWAY first) is sent again, up to 3 attempts.
+    nonisolated(nonsending)
+    private func unaryRetrying(frame: ByteBuffer, timeout: Duration?, attempt: Int) async throws(RPCError) -> ByteBuffer {
+        var attempt = attempt
+        while true {
             let connection = try await connection()
             do {
-                answer = try await connection.unary(frame: frame, timeout: timeout ?? configuration.defaultTimeout)
+                return try await connection.unary(frame: frame, timeout: timeout)
             } catch {
                 // A call the server never ran (it sent GOAWAY first) is safe to send again once,
                 // on a fresh connection.
@@ -131,7 +188,14 @@ public final class RPCClient: Sendable {
                 guard error.notRun, attempt < 3 else { throw error.error }
             }
         }
-        return answer!
+    }
+
+    /// The open connection, without checking whether it still takes calls.
+    private func readyConnection() -> ClientConnection? {
+        state.withLockedValue { state in
+            if case .ready(let connection) = state { return connection }
+            return nil
+        }
     }
 
     /// Starts a unary call without a task per call; `completion` runs once with the answer or the
@@ -238,6 +302,7 @@ public final class RPCClient: Sendable {
 
     // MARK: Connection management
 
+    nonisolated(nonsending)
     private func connection() async throws(RPCError) -> ClientConnection {
         enum Next { case use(ClientConnection), wait, connect, closed }
         // Fast path without a continuation.
