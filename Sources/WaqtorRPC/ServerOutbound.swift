@@ -35,25 +35,31 @@ final class ServerOutbound: Sendable {
     /// Runs the drain on the event loop; set once the handler is in the pipeline, cleared on close.
     private let drain: NIOLoopBoundBox<(() -> Void)?>
     /// Takes the END of the call being started, while ``deliveringEndDirectly(callID:_:)`` runs.
-    private let direct: NIOLoopBoundBox<Direct>
+    private let direct: Direct
 
-    private struct Direct {
-        var sink: ((Item) -> Void)?
+    /// Touched on every call: a plain class whose fields skip the runtime's dynamic exclusivity
+    /// tracking (an `NIOLoopBoundBox` tracked every access, several per call).
+    private final class Direct: @unchecked Sendable {
+        // Invariant for @unchecked Sendable: both fields are read and written only on the
+        // connection's event loop (`install`, `deliveringEndDirectly` and `close` run there, and
+        // `enqueue` checks `inEventLoop` before reading them); asserted in debug builds.
+        @exclusivity(unchecked) var sink: ((Item) -> Void)?
         /// The call whose task is being started, while the window is open.
-        var callID: UInt32?
+        @exclusivity(unchecked) var callID: UInt32?
     }
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
         self.drain = NIOLoopBoundBox(nil, eventLoop: eventLoop)
-        self.direct = NIOLoopBoundBox(Direct(), eventLoop: eventLoop)
+        self.direct = Direct()
     }
 
     /// On the event loop: installs the drain action, and the sink for the END of a call whose task
     /// finishes before it first suspends.
     func install(drain action: @escaping () -> Void, endSink: @escaping (Item) -> Void) {
         drain.value = action
-        direct.value.sink = endSink
+        assert(eventLoop.inEventLoop)
+        direct.sink = endSink
     }
 
     /// On the event loop: runs `body`, which starts unary call `callID`'s task with `Task.immediate`.
@@ -65,8 +71,9 @@ final class ServerOutbound: Sendable {
     /// producer ran on the event loop until the channel stopped being writable, stalling every
     /// other connection of that loop for seconds.
     func deliveringEndDirectly<T>(callID: UInt32, _ body: () -> T) -> T {
-        direct.value.callID = callID
-        defer { direct.value.callID = nil }
+        assert(eventLoop.inEventLoop)
+        direct.callID = callID
+        defer { direct.callID = nil }
         return body()
     }
 
@@ -76,7 +83,7 @@ final class ServerOutbound: Sendable {
         // Only the task started inside `deliveringEndDirectly` runs on the event loop while the
         // window is open (tasks resume elsewhere after suspending); other calls' frames (a writer
         // shared between calls) take the queue, whose drain drops those of ended calls.
-        if item.kind == .end, eventLoop.inEventLoop, direct.value.callID == item.callID, let sink = direct.value.sink {
+        if item.kind == .end, eventLoop.inEventLoop, direct.callID == item.callID, let sink = direct.sink {
             sink(item)
             return true
         }
@@ -154,7 +161,9 @@ final class ServerOutbound: Sendable {
             return state.waiters
         }
         drain.value = nil
-        direct.value = Direct()
+        assert(eventLoop.inEventLoop)
+        direct.sink = nil
+        direct.callID = nil
         for waiter in waiters { waiter.resume() }
     }
 }
