@@ -77,6 +77,14 @@ final class ServerOutbound: Sendable {
         return body()
     }
 
+    /// On the event loop, from a task that has not suspended yet (see ``UnaryBatch``): moves the
+    /// window to the next call that task runs (nil closes it). The window must be closed by the
+    /// code that started the task once `Task.immediate` has returned.
+    func setDirectCall(_ callID: UInt32?) {
+        assert(eventLoop.inEventLoop)
+        direct.callID = callID
+    }
+
     /// Queues a frame; returns false when the connection is gone.
     @discardableResult
     func enqueue(_ item: Item) -> Bool {
