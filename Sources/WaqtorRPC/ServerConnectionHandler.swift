@@ -71,8 +71,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The method of the previous call, so that a connection calling one method over and over
     /// looks it up without hashing its name.
     @exclusivity(unchecked) private var lastMethod: MethodTable.Entry?
-    /// Set when the call being started ended before its task first suspended.
-    @exclusivity(unchecked) private var endedNow = false
     /// Unary calls of ordinary async methods read in this read, started together when the read is
     /// done (``startUnaryBatch()``).
     @exclusivity(unchecked) private var pendingUnary: [UnaryBatch.Call] = []
@@ -385,13 +383,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             call.timeoutMicros = timeoutMicros
             call.requestID = requestID
         }
-        endedNow = false
         call.task = CallRunner.start(
             callID: callID, handler: method.handler, request: payload, context: serverContext, outbound: outbound)
-        // A handler that answered (or threw) without suspending has ended: nothing to track. Nor
-        // is there when the connection went away meanwhile.
-        if endedNow || closing {
-            if !endedNow { call.task?.cancel() }
+        // Nothing to track when the connection went away meanwhile.
+        if closing {
+            call.task?.cancel()
             return
         }
         calls[callID] = call
@@ -416,7 +412,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var next = 0
         while next < calls.count {
             let progress = UnaryBatch.Progress(current: next)
-            endedNow = false
             let task = UnaryBatch.start(calls, from: next, progress: progress, outbound: outbound, eventLoop: context.eventLoop)
             progress.synchronous = false
             outbound.setDirectCall(nil)
@@ -436,10 +431,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Takes the END of a call whose task ended while being started from ``receiveRequest`` (the
-    /// call is not in the table yet): into this read's outgoing batch.
+    /// Takes the END of a unary call that ended before its task first suspended (the call is not
+    /// in the table): into this read's outgoing batch.
     private func endNow(_ item: ServerOutbound.Item) {
-        endedNow = true
         // With no batch yet, the frame's own buffer starts it: no copy, no allocation.
         appendToBatch(startingWith: item.frame) { $0.writeImmutableBuffer(item.frame) }
     }
@@ -715,7 +709,8 @@ enum UnaryBatch {
     }
 }
 
-/// Runs one call's handler in its own task and queues its frames.
+/// Runs calls' handlers and queues their frames: a streaming call in its own task (``start``),
+/// a unary call inside a batch's task (``runUnary``, see ``UnaryBatch``).
 enum CallRunner {
     /// Runs one unary call of a batch (``UnaryBatch``) and queues its END.
     static func runUnary(_ call: UnaryBatch.Call, outbound: ServerOutbound) async {

@@ -34,14 +34,14 @@ final class ServerOutbound: Sendable {
     let eventLoop: any EventLoop
     /// Runs the drain on the event loop; set once the handler is in the pipeline, cleared on close.
     private let drain: NIOLoopBoundBox<(() -> Void)?>
-    /// Takes the END of the call being started, while ``deliveringEndDirectly(callID:_:)`` runs.
+    /// Takes the END of the call whose window is open (``setDirectCall(_:)``).
     private let direct: Direct
 
     /// Touched on every call: a plain class whose fields skip the runtime's dynamic exclusivity
     /// tracking (an `NIOLoopBoundBox` tracked every access, several per call).
     private final class Direct: @unchecked Sendable {
         // Invariant for @unchecked Sendable: both fields are read and written only on the
-        // connection's event loop (`install`, `deliveringEndDirectly` and `close` run there, and
+        // connection's event loop (`install`, `setDirectCall` and `close` run there, and
         // `enqueue` checks `inEventLoop` before reading them); asserted in debug builds.
         @exclusivity(unchecked) var sink: ((Item) -> Void)?
         /// The call whose task is being started, while the window is open.
@@ -62,24 +62,16 @@ final class ServerOutbound: Sendable {
         direct.sink = endSink
     }
 
-    /// On the event loop: runs `body`, which starts unary call `callID`'s task with `Task.immediate`.
-    /// If that task ends before it first suspends, its END goes straight to the sink (into the
-    /// read's batch), without the lock and a scheduled drain.
+    /// On the event loop, from a task started with `Task.immediate` that has not suspended yet (see
+    /// `UnaryBatch`): opens the window for unary call `callID`, the call that task runs now (nil
+    /// closes it). While it is open, that call's END goes straight to the sink (into the read's
+    /// batch), without the lock and a scheduled drain. The code that started the task closes the
+    /// window once `Task.immediate` has returned.
     ///
     /// Only the END: stream MESSAGEs still take the queue, whose byte bound makes a producer that
     /// never suspends on its own wait (and so leave the event loop). Without that bound such a
     /// producer ran on the event loop until the channel stopped being writable, stalling every
     /// other connection of that loop for seconds.
-    func deliveringEndDirectly<T>(callID: UInt32, _ body: () -> T) -> T {
-        assert(eventLoop.inEventLoop)
-        direct.callID = callID
-        defer { direct.callID = nil }
-        return body()
-    }
-
-    /// On the event loop, from a task that has not suspended yet (see ``UnaryBatch``): moves the
-    /// window to the next call that task runs (nil closes it). The window must be closed by the
-    /// code that started the task once `Task.immediate` has returned.
     func setDirectCall(_ callID: UInt32?) {
         assert(eventLoop.inEventLoop)
         direct.callID = callID
@@ -88,9 +80,9 @@ final class ServerOutbound: Sendable {
     /// Queues a frame; returns false when the connection is gone.
     @discardableResult
     func enqueue(_ item: Item) -> Bool {
-        // Only the task started inside `deliveringEndDirectly` runs on the event loop while the
-        // window is open (tasks resume elsewhere after suspending); other calls' frames (a writer
-        // shared between calls) take the queue, whose drain drops those of ended calls.
+        // Only the task that opened the window runs on the event loop while it is open (tasks
+        // resume elsewhere after suspending); other calls' frames (a writer shared between calls)
+        // take the queue, whose drain drops those of ended calls.
         if item.kind == .end, eventLoop.inEventLoop, direct.callID == item.callID, let sink = direct.sink {
             sink(item)
             return true
