@@ -403,22 +403,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// outgoing batch.
     private func startUnaryBatch() {
         guard !pendingUnary.isEmpty else { return }
-        guard !closing, let outbound, let context else {
+        guard !closing, let outbound else {
             pendingUnary.removeAll()
             return
         }
-        let calls = pendingUnary
-        pendingUnary.removeAll(keepingCapacity: true)
+        var calls: [UnaryBatch.Call] = []
+        swap(&calls, &pendingUnary)
         var next = 0
         while next < calls.count {
-            let progress = UnaryBatch.Progress(current: next)
-            let task = UnaryBatch.start(calls, from: next, progress: progress, outbound: outbound, eventLoop: context.eventLoop)
-            progress.synchronous = false
-            outbound.setDirectCall(nil)
-            if progress.finished { return }
+            outbound.beginBatch(at: next, callID: calls[next].callID)
+            let task = UnaryBatch.start(calls, from: next, outbound: outbound)
+            let (finished, current) = outbound.endBatch()
+            if finished { break }
             // The task suspended in call `current`: it now serves that call alone.
-            let suspended = calls[progress.current]
-            next = progress.current + 1
+            let suspended = calls[current]
+            next = current + 1
             if closing {
                 // The connection went away meanwhile: the calls not started yet do not run.
                 task.cancel()
@@ -429,6 +428,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.calls[suspended.callID] = call
             if let at = call.deadline { trackDeadline(at: at, callID: suspended.callID) }
         }
+        // The tasks that ran to the end have released the array: its storage serves the next read.
+        calls.removeAll(keepingCapacity: true)
+        if pendingUnary.isEmpty { pendingUnary = calls }
     }
 
     /// Takes the END of a unary call that ended before its task first suspended (the call is not
@@ -663,47 +665,21 @@ enum UnaryBatch {
         let active: ServerConnectionHandler.ActiveCall
     }
 
-    /// Where a batch's task is, as seen from the event loop that started it.
-    final class Progress: @unchecked Sendable {
-        // Invariant for @unchecked Sendable: the fields are read and written only on the event
-        // loop that started the task: by that loop's code around `Task.immediate`, and by the task
-        // only after it has checked that it runs on that loop (it then cannot run concurrently
-        // with the loop's code; see `start`).
-        /// The index of the call the task is running.
-        @exclusivity(unchecked) var current: Int
-        /// True until `Task.immediate` has returned to the loop.
-        @exclusivity(unchecked) var synchronous = true
-        /// Set by the task when it ran its last call without suspending.
-        @exclusivity(unchecked) var finished = false
-
-        init(current: Int) { self.current = current }
-    }
-
     /// Starts a task running `calls[first...]` one after the other while none suspends (see
-    /// `ServerConnectionHandler.startUnaryBatch`). On the event loop.
-    static func start(
-        _ calls: [Call], from first: Int, progress: Progress, outbound: ServerOutbound, eventLoop: any EventLoop
-    ) -> Task<Void, Never> {
-        outbound.setDirectCall(calls[first].callID)
+    /// `ServerConnectionHandler.startUnaryBatch`), between ``ServerOutbound/beginBatch(at:callID:)``
+    /// and ``ServerOutbound/endBatch()``. On the event loop.
+    static func start(_ calls: [Call], from first: Int, outbound: ServerOutbound) -> Task<Void, Never> {
         // `Task.immediate` runs the task on the event loop until its first suspension (see
         // `CallRunner.start`).
-        return Task.immediate {
+        Task.immediate {
             var index = first
             while true {
                 await CallRunner.runUnary(calls[index], outbound: outbound)
                 index += 1
-                // Go on only while the task has never suspended: then it is still inside
-                // `Task.immediate`, on the loop. Once it has suspended, it resumes elsewhere (not
-                // on this loop), or on this loop only after `Task.immediate` returned
-                // (`synchronous` is false then); either way the calls after this one belong to
-                // another task. The loop check comes first, so that `progress` is read on the loop only.
-                guard eventLoop.inEventLoop, progress.synchronous else { return }
-                if index == calls.count {
-                    progress.finished = true
-                    return
-                }
-                progress.current = index
-                outbound.setDirectCall(calls[index].callID)
+                // On only while the task has never suspended (then the calls after this one
+                // belong to another task).
+                guard outbound.batchContinues(to: index, of: calls.count, callID: index < calls.count ? calls[index].callID : nil)
+                else { return }
             }
         }
     }
