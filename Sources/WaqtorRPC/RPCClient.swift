@@ -288,16 +288,46 @@ public final class RPCClient: Sendable {
     @inlinable
     func encodeRequest<Request: ProtoMessage>(method: String, request: Request, options: CallOptions) throws(RPCError) -> ByteBuffer {
         var frame = ByteBufferAllocator().buffer(capacity: 128 + method.utf8.count)
-        frame.moveWriterIndex(forwardBy: Frame.headerSize)
         let timeout = options.timeout ?? configuration.defaultTimeout
         let micros: UInt64 = timeout.map { UInt64(clamping: max(1, $0.nanoseconds / 1000)) } ?? 0
-        RequestHead(method: method, timeoutMicros: micros, metadata: options.metadata).write(to: &frame)
+        Self.writeRequestHeads(method: method, timeoutMicros: micros, metadata: options.metadata, to: &frame)
         request.serialize(into: &frame)
-        let length = frame.readableBytes - 4
-        frame.setInteger(UInt32(length), at: 0)
-        frame.setInteger(FrameType.request.rawValue, at: 4)
-        frame.setInteger(UInt8(0), at: 5)
+        frame.setInteger(UInt32(frame.readableBytes - 4), at: frame.readerIndex)
         return frame
+    }
+
+    /// Writes a REQUEST frame's header (its length left 0, its call id 0, both set later) and the
+    /// request head. Without metadata (the common case) in one write to the buffer's bytes rather
+    /// than one per field (each a dynamically checked access to the buffer's storage).
+    @usableFromInline
+    static func writeRequestHeads(method: String, timeoutMicros: UInt64, metadata: Metadata, to frame: inout ByteBuffer) {
+        let methodLength = method.utf8.count
+        guard metadata.isEmpty, methodLength <= Int(UInt16.max) else {
+            frame.moveWriterIndex(forwardBy: Frame.headerSize)
+            frame.setInteger(FrameType.request.rawValue, at: frame.readerIndex + 4)
+            frame.setInteger(UInt8(0), at: frame.readerIndex + 5)
+            RequestHead(method: method, timeoutMicros: timeoutMicros, metadata: metadata).write(to: &frame)
+            return
+        }
+        let size = Frame.headerSize + 8 + 2 + methodLength + 2
+        var method = method
+        method.withUTF8 { name in
+            frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+                // length:u32 (set later) | type:u8 | flags:u8 | call id:u32 (set later)
+                raw.storeBytes(of: 0, toByteOffset: 0, as: UInt32.self)
+                raw.storeBytes(of: FrameType.request.rawValue, toByteOffset: 4, as: UInt8.self)
+                raw.storeBytes(of: 0, toByteOffset: 5, as: UInt8.self)
+                raw.storeBytes(of: 0, toByteOffset: 6, as: UInt32.self)
+                // timeout_micros:u64 | method_len:u16 | method | metadata count:u16 (0)
+                raw.storeBytes(of: timeoutMicros.bigEndian, toByteOffset: 10, as: UInt64.self)
+                raw.storeBytes(of: UInt16(methodLength).bigEndian, toByteOffset: 18, as: UInt16.self)
+                if methodLength > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: raw[20..<(20 + methodLength)]).copyMemory(from: UnsafeRawBufferPointer(name))
+                }
+                raw.storeBytes(of: 0, toByteOffset: 20 + methodLength, as: UInt16.self)
+                return size
+            }
+        }
     }
 
     // MARK: Connection management
