@@ -199,6 +199,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .frame(let frame):
             handle(frame)
         case .oversized(let rawType, let callID, let length, let limit):
+            startUnaryBatch()  // the calls read before this frame first
             let message = "frame of \(length) bytes exceeds this server's limit of \(limit) bytes"
             if handshakeDone, rawType == FrameType.request.rawValue, callID != 0, calls[callID] == nil {
                 write(FrameBuilder.end(callID: callID, status: .resourceExhausted, message: message, requestID: "", body: ByteBuffer()))
