@@ -6,7 +6,8 @@ import NIOCore
 ///
 /// Thread-safe: callers on any thread start and cancel calls; the event loop delivers frames.
 final class ClientConnection: Sendable {
-    typealias UnaryResult = Result<(EndHead, ByteBuffer), ClientCallFailure>
+    /// A unary call's END payload (head and body, not decoded: the caller decodes what it needs).
+    typealias UnaryResult = Result<ByteBuffer, ClientCallFailure>
 
     private enum PendingCall {
         /// Resumed exactly once: by whoever removes the call's entry from the table (answer,
@@ -85,14 +86,20 @@ final class ClientConnection: Sendable {
 
     // MARK: Calls
 
-    func unary(frame: ByteBuffer, timeout: Duration?) async throws(ClientCallFailure) -> (EndHead, ByteBuffer) {
+    /// Makes a unary call; returns its END payload (see ``EndHead/read(from:)``), whatever its status.
+    /// `nonisolated(nonsending)`: it runs where its caller runs, without a hop to the generic
+    /// executor on entry and one back after the answer (each a `swift_task_switch`, which takes the
+    /// task's status lock when the task has an executor preference).
+    nonisolated(nonsending)
+    func unary(frame: ByteBuffer, timeout: Duration?) async throws(ClientCallFailure) -> ByteBuffer {
         let token = CallToken()
         // Unsafe rather than checked: the call table guarantees the single resume (see
         // `PendingCall.unary`), and the checked variant costs an allocation and an atomic per call.
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<UnaryResult, Never>) in
                 if let error = start(frame: frame, token: token, call: .unary(continuation), timeout: timeout) {
-                    continuation.resume(returning: .failure(ClientCallFailure(error: error, notRun: error.code == .unavailable)))
+                    let closing = error.code == .unavailable
+                    continuation.resume(returning: .failure(ClientCallFailure(error: error, notRun: closing, refused: closing)))
                 }
             }
         } onCancel: {
@@ -361,17 +368,22 @@ final class ClientConnection: Sendable {
         switch frame.type {
         case .end:
             guard let entry = state.withLockedValue({ $0.calls.removeValue(forKey: frame.callID) }) else { return }
+            if case .unary(let continuation) = entry.call {
+                // Decoded by the caller, which knows whether it wants the metadata.
+                continuation.resume(returning: .success(frame.payload))
+                return
+            }
             var payload = frame.payload
             let head: EndHead
             do {
                 head = try EndHead.read(from: &payload)
             } catch {
-                Self.fail(entry.call, RPCError(code: .internalError, message: "malformed END frame from the server: \(error)"))
+                Self.fail(entry.call, Self.malformedEnd(error))
                 return
             }
             switch entry.call {
-            case .unary(let continuation):
-                continuation.resume(returning: .success((head, payload)))
+            case .unary:
+                break  // answered above
             case .callback(let completion):
                 completion(.success((head, payload)))
             case .stream(let continuation):
@@ -426,6 +438,11 @@ final class ClientConnection: Sendable {
         case .ping, .request, .cancel:
             break  // PING is handled by ClientInboundHandler; the others never come from a server.
         }
+    }
+
+    /// The error of a call whose END frame cannot be read.
+    static func malformedEnd(_ error: WireFormatError) -> RPCError {
+        RPCError(code: .internalError, message: "malformed END frame from the server: \(error)")
     }
 
     /// The channel closed: every waiting call fails with UNAVAILABLE.
@@ -573,6 +590,9 @@ final class ClientInboundHandler: ChannelInboundHandler {
 struct ClientCallFailure: Error {
     var error: RPCError
     var notRun: Bool
+    /// The connection refused the call before sending it because it is closing (it was closed, or
+    /// the server sent GOAWAY): the call may go to a fresh connection.
+    var refused = false
 }
 
 /// A running server-streaming call as its consumer holds it. The connection's call table keeps the

@@ -89,41 +89,98 @@ public final class RPCClient: Sendable {
     }
 
     /// Makes a unary call.
+    ///
+    /// Runs where the calling task runs (`nonisolated(nonsending)`): on the caller's actor, if it
+    /// has one, or on its executor preference (``withPreferredExecutor(_:)``); only the request's
+    /// encoding and the answer's decoding run there, the wait itself occupies nothing.
     @inlinable
+    nonisolated(nonsending)
     public func unary<Request: ProtoMessage, Response: ProtoMessage>(
         method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
     ) async throws(RPCError) -> Response {
-        try await unaryWithMetadata(method: method, request: request, responseType: responseType, options: options).message
-    }
-
-    /// Makes a unary call and also returns the metadata the server sent with its answer.
-    @inlinable
-    public func unaryWithMetadata<Request: ProtoMessage, Response: ProtoMessage>(
-        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
-    ) async throws(RPCError) -> (message: Response, metadata: Metadata) {
         // Inlinable around a non-generic core, as `startUnary`: the caller's message types are
         // known where the request is encoded and the answer decoded.
         let frame = try encodeRequest(method: method, request: request, options: options)
-        let (head, body) = try await unary(frame: frame, timeout: options.timeout)
-        guard head.status == .ok else {
-            throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
-        }
+        let body = try await unaryBody(frame: frame, timeout: options.timeout)
         do {
-            return (try Response(buffer: body), head.metadata)
+            return try Response(buffer: body)
         } catch {
             throw RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")
         }
     }
 
-    /// Makes a unary call from its encoded REQUEST frame; the answer's head and body, whatever its status.
+    /// Makes a unary call and also returns the metadata the server sent with its answer.
+    @inlinable
+    nonisolated(nonsending)
+    public func unaryWithMetadata<Request: ProtoMessage, Response: ProtoMessage>(
+        method: String, request: Request, responseType: Response.Type = Response.self, options: CallOptions = .init()
+    ) async throws(RPCError) -> (message: Response, metadata: Metadata) {
+        let frame = try encodeRequest(method: method, request: request, options: options)
+        let (metadata, body) = try await unaryMetadataAndBody(frame: frame, timeout: options.timeout)
+        do {
+            return (try Response(buffer: body), metadata)
+        } catch {
+            throw RPCError(code: .internalError, message: "the server's answer is not a valid \(Response.protoMessageName): \(error)")
+        }
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the metadata and body of an OK answer.
     @usableFromInline
-    func unary(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> (EndHead, ByteBuffer) {
-        var attempt = 0
-        var answer: (EndHead, ByteBuffer)?
-        while answer == nil {
+    nonisolated(nonsending)
+    func unaryMetadataAndBody(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> (Metadata, ByteBuffer) {
+        var end = try await unary(frame: frame, timeout: timeout)
+        let head: EndHead
+        do { head = try EndHead.read(from: &end) } catch { throw ClientConnection.malformedEnd(error) }
+        guard head.status == .ok else {
+            throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
+        }
+        return (head.metadata, end)
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the body of an OK answer. The answer's
+    /// head is walked by its lengths without building its strings when the status is OK (the
+    /// caller does not want the metadata), and read in full for the error otherwise.
+    @usableFromInline
+    nonisolated(nonsending)
+    func unaryBody(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> ByteBuffer {
+        var end = try await unary(frame: frame, timeout: timeout)
+        var body = end
+        let status: RPCStatusCode
+        do { status = try EndHead.skip(from: &body) } catch { throw ClientConnection.malformedEnd(error) }
+        if status == .ok { return body }
+        let head: EndHead
+        do { head = try EndHead.read(from: &end) } catch { throw ClientConnection.malformedEnd(error) }
+        throw RPCError(code: head.status, message: head.message, metadata: head.metadata)
+    }
+
+    /// Makes a unary call from its encoded REQUEST frame; the answer's END payload (head and body,
+    /// not decoded), whatever its status.
+    nonisolated(nonsending)
+    func unary(frame: ByteBuffer, timeout: Duration?) async throws(RPCError) -> ByteBuffer {
+        let timeout = timeout ?? configuration.defaultTimeout
+        // First on the connection at hand, without asking it whether it is closing (`start` checks
+        // that under its own lock anyway): a call it refuses for that was never sent, and goes to
+        // a fresh connection without counting as an attempt.
+        if let ready = readyConnection() {
+            do {
+                return try await ready.unary(frame: frame, timeout: timeout)
+            } catch where !error.refused {
+                guard error.notRun else { throw error.error }
+                return try await unaryRetrying(frame: frame, timeout: timeout, attempt: 1)
+            } catch {}
+        }
+        return try await unaryRetrying(frame: frame, timeout: timeout, attempt: 0)
+    }
+
+    /// The slow path of ``unary(frame:timeout:)``: waits for a usable connection (opening one if
+    /// needed); a call the server never ran (it sent GOAWAY first) is sent again, up to 3 attempts.
+    nonisolated(nonsending)
+    private func unaryRetrying(frame: ByteBuffer, timeout: Duration?, attempt: Int) async throws(RPCError) -> ByteBuffer {
+        var attempt = attempt
+        while true {
             let connection = try await connection()
             do {
-                answer = try await connection.unary(frame: frame, timeout: timeout ?? configuration.defaultTimeout)
+                return try await connection.unary(frame: frame, timeout: timeout)
             } catch {
                 // A call the server never ran (it sent GOAWAY first) is safe to send again once,
                 // on a fresh connection.
@@ -131,7 +188,14 @@ public final class RPCClient: Sendable {
                 guard error.notRun, attempt < 3 else { throw error.error }
             }
         }
-        return answer!
+    }
+
+    /// The open connection, without checking whether it still takes calls.
+    private func readyConnection() -> ClientConnection? {
+        state.withLockedValue { state in
+            if case .ready(let connection) = state { return connection }
+            return nil
+        }
     }
 
     /// Starts a unary call without a task per call; `completion` runs once with the answer or the
@@ -224,20 +288,51 @@ public final class RPCClient: Sendable {
     @inlinable
     func encodeRequest<Request: ProtoMessage>(method: String, request: Request, options: CallOptions) throws(RPCError) -> ByteBuffer {
         var frame = ByteBufferAllocator().buffer(capacity: 128 + method.utf8.count)
-        frame.moveWriterIndex(forwardBy: Frame.headerSize)
         let timeout = options.timeout ?? configuration.defaultTimeout
         let micros: UInt64 = timeout.map { UInt64(clamping: max(1, $0.nanoseconds / 1000)) } ?? 0
-        RequestHead(method: method, timeoutMicros: micros, metadata: options.metadata).write(to: &frame)
+        Self.writeRequestHeads(method: method, timeoutMicros: micros, metadata: options.metadata, to: &frame)
         request.serialize(into: &frame)
-        let length = frame.readableBytes - 4
-        frame.setInteger(UInt32(length), at: 0)
-        frame.setInteger(FrameType.request.rawValue, at: 4)
-        frame.setInteger(UInt8(0), at: 5)
+        frame.setInteger(UInt32(frame.readableBytes - 4), at: frame.readerIndex)
         return frame
+    }
+
+    /// Writes a REQUEST frame's header (its length left 0, its call id 0, both set later) and the
+    /// request head. Without metadata (the common case) in one write to the buffer's bytes rather
+    /// than one per field (each a dynamically checked access to the buffer's storage).
+    @usableFromInline
+    static func writeRequestHeads(method: String, timeoutMicros: UInt64, metadata: Metadata, to frame: inout ByteBuffer) {
+        let methodLength = method.utf8.count
+        guard metadata.isEmpty, methodLength <= Int(UInt16.max) else {
+            frame.moveWriterIndex(forwardBy: Frame.headerSize)
+            frame.setInteger(FrameType.request.rawValue, at: frame.readerIndex + 4)
+            frame.setInteger(UInt8(0), at: frame.readerIndex + 5)
+            RequestHead(method: method, timeoutMicros: timeoutMicros, metadata: metadata).write(to: &frame)
+            return
+        }
+        let size = Frame.headerSize + 8 + 2 + methodLength + 2
+        var method = method
+        method.withUTF8 { name in
+            frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+                // length:u32 (set later) | type:u8 | flags:u8 | call id:u32 (set later)
+                raw.storeBytes(of: 0, toByteOffset: 0, as: UInt32.self)
+                raw.storeBytes(of: FrameType.request.rawValue, toByteOffset: 4, as: UInt8.self)
+                raw.storeBytes(of: 0, toByteOffset: 5, as: UInt8.self)
+                raw.storeBytes(of: 0, toByteOffset: 6, as: UInt32.self)
+                // timeout_micros:u64 | method_len:u16 | method | metadata count:u16 (0)
+                raw.storeBytes(of: timeoutMicros.bigEndian, toByteOffset: 10, as: UInt64.self)
+                raw.storeBytes(of: UInt16(methodLength).bigEndian, toByteOffset: 18, as: UInt16.self)
+                if methodLength > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: raw[20..<(20 + methodLength)]).copyMemory(from: UnsafeRawBufferPointer(name))
+                }
+                raw.storeBytes(of: 0, toByteOffset: 20 + methodLength, as: UInt16.self)
+                return size
+            }
+        }
     }
 
     // MARK: Connection management
 
+    nonisolated(nonsending)
     private func connection() async throws(RPCError) -> ClientConnection {
         enum Next { case use(ClientConnection), wait, connect, closed }
         // Fast path without a continuation.

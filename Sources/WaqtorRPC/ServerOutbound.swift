@@ -34,49 +34,90 @@ final class ServerOutbound: Sendable {
     let eventLoop: any EventLoop
     /// Runs the drain on the event loop; set once the handler is in the pipeline, cleared on close.
     private let drain: NIOLoopBoundBox<(() -> Void)?>
-    /// Takes the END of the call being started, while ``deliveringEndDirectly(callID:_:)`` runs.
-    private let direct: NIOLoopBoundBox<Direct>
+    /// Takes the END of the call whose window is open (``beginBatch(at:callID:)``).
+    private let direct: Direct
 
-    private struct Direct {
-        var sink: ((Item) -> Void)?
+    /// Touched on every call: a plain class whose fields skip the runtime's dynamic exclusivity
+    /// tracking (an `NIOLoopBoundBox` tracked every access, several per call).
+    private final class Direct: @unchecked Sendable {
+        // Invariant for @unchecked Sendable: the fields are read and written only on the
+        // connection's event loop (`install`, `beginBatch`, `endBatch` and `close` run there, and
+        // `enqueue` and `batchContinues` check `inEventLoop` before touching them); asserted in
+        // debug builds.
+        @exclusivity(unchecked) var sink: ((Item) -> Void)?
         /// The call whose task is being started, while the window is open.
-        var callID: UInt32?
+        @exclusivity(unchecked) var callID: UInt32?
+        /// The batch being started (`UnaryBatch`): true while its task runs inside
+        /// `Task.immediate`; the index of the call it runs; whether it ran its last call.
+        @exclusivity(unchecked) var batchRunning = false
+        @exclusivity(unchecked) var batchIndex = 0
+        @exclusivity(unchecked) var batchFinished = false
     }
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
         self.drain = NIOLoopBoundBox(nil, eventLoop: eventLoop)
-        self.direct = NIOLoopBoundBox(Direct(), eventLoop: eventLoop)
+        self.direct = Direct()
     }
 
     /// On the event loop: installs the drain action, and the sink for the END of a call whose task
     /// finishes before it first suspends.
     func install(drain action: @escaping () -> Void, endSink: @escaping (Item) -> Void) {
         drain.value = action
-        direct.value.sink = endSink
+        assert(eventLoop.inEventLoop)
+        direct.sink = endSink
     }
 
-    /// On the event loop: runs `body`, which starts unary call `callID`'s task with `Task.immediate`.
-    /// If that task ends before it first suspends, its END goes straight to the sink (into the
-    /// read's batch), without the lock and a scheduled drain.
+    /// On the event loop, before starting a batch's task with `Task.immediate` (see `UnaryBatch`):
+    /// the task will run call `index` of the batch first, unary call `callID`. Opens that call's
+    /// window: while it is open, the call's END goes straight to the sink (into the read's batch),
+    /// without the lock and a scheduled drain.
     ///
-    /// Only the END: stream MESSAGEs still take the queue, whose byte bound makes a producer that
-    /// never suspends on its own wait (and so leave the event loop). Without that bound such a
-    /// producer ran on the event loop until the channel stopped being writable, stalling every
-    /// other connection of that loop for seconds.
-    func deliveringEndDirectly<T>(callID: UInt32, _ body: () -> T) -> T {
-        direct.value.callID = callID
-        defer { direct.value.callID = nil }
-        return body()
+    /// Only ENDs of unary calls: stream MESSAGEs still take the queue, whose byte bound makes a
+    /// producer that never suspends on its own wait (and so leave the event loop). Without that
+    /// bound such a producer ran on the event loop until the channel stopped being writable,
+    /// stalling every other connection of that loop for seconds.
+    func beginBatch(at index: Int, callID: UInt32) {
+        assert(eventLoop.inEventLoop)
+        direct.batchRunning = true
+        direct.batchFinished = false
+        direct.batchIndex = index
+        direct.callID = callID
+    }
+
+    /// From a batch's task, once a call has ended: whether the task has not suspended yet (it is
+    /// still inside `Task.immediate`, on the loop) and so goes on with call `index` of the batch
+    /// (unary call `callID`; nil when `index == count`, the end of the batch). Records where it is
+    /// and moves the window. Once the task has suspended it resumes off the loop, or on the loop
+    /// only after ``endBatch()``; either way this is false and the calls after belong to another task.
+    func batchContinues(to index: Int, of count: Int, callID: UInt32?) -> Bool {
+        // The loop check first: the fields are read on the loop only.
+        guard eventLoop.inEventLoop, direct.batchRunning else { return false }
+        guard index < count, let callID else {
+            direct.batchFinished = true
+            return false
+        }
+        direct.batchIndex = index
+        direct.callID = callID
+        return true
+    }
+
+    /// On the event loop, once `Task.immediate` has returned: closes the window; whether the task
+    /// ran the batch to its end, and otherwise the index of the call it suspended in.
+    func endBatch() -> (finished: Bool, index: Int) {
+        assert(eventLoop.inEventLoop)
+        direct.batchRunning = false
+        direct.callID = nil
+        return (direct.batchFinished, direct.batchIndex)
     }
 
     /// Queues a frame; returns false when the connection is gone.
     @discardableResult
     func enqueue(_ item: Item) -> Bool {
-        // Only the task started inside `deliveringEndDirectly` runs on the event loop while the
-        // window is open (tasks resume elsewhere after suspending); other calls' frames (a writer
-        // shared between calls) take the queue, whose drain drops those of ended calls.
-        if item.kind == .end, eventLoop.inEventLoop, direct.value.callID == item.callID, let sink = direct.value.sink {
+        // Only the task that opened the window runs on the event loop while it is open (tasks
+        // resume elsewhere after suspending); other calls' frames (a writer shared between calls)
+        // take the queue, whose drain drops those of ended calls.
+        if item.kind == .end, eventLoop.inEventLoop, direct.callID == item.callID, let sink = direct.sink {
             sink(item)
             return true
         }
@@ -154,7 +195,9 @@ final class ServerOutbound: Sendable {
             return state.waiters
         }
         drain.value = nil
-        direct.value = Direct()
+        assert(eventLoop.inEventLoop)
+        direct.sink = nil
+        direct.callID = nil
         for waiter in waiters { waiter.resume() }
     }
 }
