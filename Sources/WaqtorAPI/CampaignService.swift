@@ -397,12 +397,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         }
         if audience.recipients == 0 { warnings.append("the audience has no one to send to") }
         let start = max(clock.now(), settings.schedule?.time ?? clock.now())
-        let paces = connected.map { number in
-            let min = settings.pacing?.minDelayMs ?? number.minDelayMs
-            let max = settings.pacing?.maxDelayMs ?? number.maxDelayMs
-            let cap = [settings.pacing?.dailyCap, number.dailyCap].compactMap { $0 }.min()
-            return NumberPace(meanGapMs: (min + max) / 2, dailyCap: cap, quietStartMinute: number.quietStartMinute, quietEndMinute: number.quietEndMinute)
-        }
+        let paces = connected.map { $0.pace(override: settings.pacing) }
         if audience.recipients > 0, let estimate = SendEstimate.estimate(recipients: audience.recipients, numbers: paces, start: start, zone: zone) {
             let duration = estimate.finish.timeIntervalSince(start)
             response.estimatedDurationSeconds = Int64(duration.rounded())
@@ -533,11 +528,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         p.snapshotTime = Google_Protobuf_Timestamp(date: now)
         if campaign.lifecycle.state == .running, counts.unsent > 0 {
             let numbers = try await campaigns.numbers(tenantID: caller.tenantID, ids: campaign.settings.instanceIDs).filter(\.connected)
-            let paces = numbers.map { n in
-                NumberPace(meanGapMs: ((campaign.settings.pacing?.minDelayMs ?? n.minDelayMs) + (campaign.settings.pacing?.maxDelayMs ?? n.maxDelayMs)) / 2,
-                           dailyCap: [campaign.settings.pacing?.dailyCap, n.dailyCap].compactMap { $0 }.min(),
-                           quietStartMinute: n.quietStartMinute, quietEndMinute: n.quietEndMinute)
-            }
+            let paces = numbers.map { $0.pace(override: campaign.settings.pacing) }
             let profile = try await accountProfile(caller)
             if let zone = TimeZone(identifier: profile.timeZone),
                let estimate = SendEstimate.estimate(recipients: counts.unsent, numbers: paces, start: now, zone: zone) {

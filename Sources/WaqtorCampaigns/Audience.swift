@@ -44,6 +44,18 @@ public struct CampaignNumber: Sendable, Hashable {
     public var quietEndMinute: Int?
 }
 
+extension CampaignNumber {
+    /// How this number sends for a campaign, for an estimate: the campaign's gap range if it has
+    /// one, else the number's (at its middle); the lower of the two daily caps; the number's quiet
+    /// hours.
+    public func pace(override: CampaignPacing?) -> NumberPace {
+        let min = override?.minDelayMs ?? minDelayMs
+        let max = override?.maxDelayMs ?? maxDelayMs
+        return NumberPace(meanGapMs: (min + max) / 2, dailyCap: [override?.dailyCap, dailyCap].compactMap { $0 }.min(),
+                          quietStartMinute: quietStartMinute, quietEndMinute: quietEndMinute)
+    }
+}
+
 extension CampaignStore {
     /// The audience of `lists` and `contacts` now (contacts deleted since are not counted).
     public func audience(tenantID: TenantID, lists: [ContactListID], contacts: [ContactID], sample: Int) async throws -> AudienceSummary {
