@@ -369,7 +369,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
             sample.contactID = contact.id.rawValue
             sample.phoneNumber = contact.phoneNumber
             do {
-                sample.text = try template.render(values: contact.templateValues, seed: Self.seed(campaign.id, contact.id), maxLength: maxLength)
+                sample.text = try template.render(values: contact.templateValues, seed: CampaignSeed.of(campaign.id, contact.id), maxLength: maxLength)
             } catch {
                 warnings.append("\(contact.phoneNumber): \(error.message)")
             }
@@ -538,8 +538,6 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         return p
     }
 
-    /// The rendering seed of a recipient (CampaignSeed, TEMPLATES.md).
-    static func seed(_ campaign: CampaignID, _ contact: ContactID) -> UInt64 { CampaignSeed.of(campaign, contact) }
 
     /// The caller's campaign, or NOT_FOUND (also for another tenant's id).
     func myCampaign(_ raw: String, _ caller: Principal, field: String = "campaign_id") async throws -> Campaign {

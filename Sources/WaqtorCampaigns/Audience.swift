@@ -65,7 +65,7 @@ extension CampaignStore {
                 SELECT m.contact_id FROM contact_list_members m WHERE m.list_id = ANY($1::uuid[])
                 UNION ALL
                 SELECT c.id FROM contacts c WHERE c.id = ANY($2::uuid[])
-                """, [.text(Self.uuidArray(lists.map(\.rawValue))), .text(Self.uuidArray(contacts.map(\.rawValue)))])
+                """, [.text(PostgresArray.uuids(lists.map(\.rawValue))), .text(PostgresArray.uuids(contacts.map(\.rawValue)))])
             let counts = try await tx.query("""
                 SELECT (SELECT count(*) FROM audience_named) AS named,
                        count(*) FILTER (WHERE NOT c.opted_out) AS recipients,
@@ -103,7 +103,7 @@ extension CampaignStore {
                 SELECT i.id, i.state, i.min_delay_ms, i.max_delay_ms, i.daily_cap, i.quiet_start_minute, i.quiet_end_minute
                 FROM unnest($1::uuid[]) WITH ORDINALITY AS n(id, position) JOIN instances i ON i.id = n.id
                 ORDER BY n.position
-                """, [.text(Self.uuidArray(ids.map(\.rawValue)))])
+                """, [.text(PostgresArray.uuids(ids.map(\.rawValue)))])
             return rows.compactMap { row in
                 guard let id: InstanceID = row["id"].id() else { return nil }
                 return CampaignNumber(

@@ -118,7 +118,7 @@ public struct CampaignStore: Sendable {
         }
         return [
             .id(tenantID), .text(s.name), .text(s.templateText), media,
-            .text(uuidArray(s.listIDs.map(\.rawValue))), .text(uuidArray(s.contactIDs.map(\.rawValue))),
+            .text(PostgresArray.uuids(s.listIDs.map(\.rawValue))), .text(PostgresArray.uuids(s.contactIDs.map(\.rawValue))),
             .text(s.onNumberUnavailable.rawValue), s.schedule.map { .timestamptz($0.time) },
             s.schedule?.local.map { .text($0) }, s.schedule?.zone.map { .text($0) },
             s.pacing.map { .int(Int64($0.minDelayMs)) }, s.pacing.map { .int(Int64($0.maxDelayMs)) },
@@ -126,13 +126,12 @@ public struct CampaignStore: Sendable {
         ]
     }
 
-    static func uuidArray(_ ids: [String]) -> String { "{" + ids.joined(separator: ",") + "}" }
 
     /// NOT_FOUND for the first list, contact or number that is not the tenant's.
     static func checkReferences(_ s: CampaignSettings, _ tx: PostgresTransaction) async throws {
         func missing(_ table: String, _ ids: [String]) async throws -> String? {
             guard !ids.isEmpty else { return nil }
-            let found = Set(try await tx.query("SELECT id::text AS id FROM \(table) WHERE id = ANY($1::uuid[])", [.text(uuidArray(ids))])
+            let found = Set(try await tx.query("SELECT id::text AS id FROM \(table) WHERE id = ANY($1::uuid[])", [.text(PostgresArray.uuids(ids))])
                 .compactMap { $0["id"].string })
             return ids.first { !found.contains($0) }
         }
@@ -152,7 +151,7 @@ public struct CampaignStore: Sendable {
         _ = try await tx.query("""
             INSERT INTO campaign_numbers (tenant_id, campaign_id, instance_id, position)
             SELECT $1, $2, instance_id, position FROM unnest($3::uuid[]) WITH ORDINALITY AS n(instance_id, position)
-            """, [.id(tenantID), .id(id), .text(uuidArray(instances.map(\.rawValue)))])
+            """, [.id(tenantID), .id(id), .text(PostgresArray.uuids(instances.map(\.rawValue)))])
     }
 
     static func fetchIfAny(_ id: CampaignID, _ tx: PostgresTransaction) async throws -> Campaign? {

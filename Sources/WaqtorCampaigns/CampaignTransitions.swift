@@ -90,8 +90,8 @@ extension CampaignStore {
             FROM contacts c
             WHERE c.id IN (SELECT m.contact_id FROM contact_list_members m WHERE m.list_id = ANY($3::uuid[])
                            UNION SELECT unnest($4::uuid[]))
-            """, [.id(campaign.tenantID), .id(campaign.id), .text(uuidArray(settings.listIDs.map(\.rawValue))),
-                  .text(uuidArray(settings.contactIDs.map(\.rawValue))), .text(uuidArray(numbers))]).rowsAffected
+            """, [.id(campaign.tenantID), .id(campaign.id), .text(PostgresArray.uuids(settings.listIDs.map(\.rawValue))),
+                  .text(PostgresArray.uuids(settings.contactIDs.map(\.rawValue))), .text(PostgresArray.uuids(numbers))]).rowsAffected
         guard inserted > 0 else {
             throw CampaignError(.failedPrecondition, "the campaign's audience has no contacts; add contacts to its lists first")
         }

@@ -207,14 +207,14 @@ public struct ContactStore: Sendable {
             guard try await !tx.query("SELECT 1 FROM contact_lists WHERE id = $1 FOR UPDATE", [.id(listID)]).isEmpty else { return nil }
             let ids = Array(Set(contactIDs.map(\.rawValue))).sorted()
             let found = try await tx.query(
-                "SELECT id::text AS id FROM contacts WHERE id = ANY($1::uuid[])", [.text(Self.uuidArray(ids))]).compactMap { $0["id"].string }
+                "SELECT id::text AS id FROM contacts WHERE id = ANY($1::uuid[])", [.text(PostgresArray.uuids(ids))]).compactMap { $0["id"].string }
             if let missing = ids.first(where: { !Set(found).contains($0) }) {
                 throw ContactError(.notFound, "no contact \(missing) in this account")
             }
             let added = try await tx.query("""
                 INSERT INTO contact_list_members (tenant_id, list_id, contact_id)
                 SELECT $1, $2, id FROM unnest($3::uuid[]) AS id ON CONFLICT DO NOTHING
-                """, [.id(tenantID), .id(listID), .text(Self.uuidArray(ids))]).rowsAffected
+                """, [.id(tenantID), .id(listID), .text(PostgresArray.uuids(ids))]).rowsAffected
             return (added, try await Self.fetchList(listID, tx))
         }
     }
@@ -227,7 +227,7 @@ public struct ContactStore: Sendable {
             let ids = Array(Set(contactIDs.map(\.rawValue))).sorted()
             let removed = try await tx.query(
                 "DELETE FROM contact_list_members WHERE list_id = $1 AND contact_id = ANY($2::uuid[])",
-                [.id(listID), .text(Self.uuidArray(ids))]).rowsAffected
+                [.id(listID), .text(PostgresArray.uuids(ids))]).rowsAffected
             return (removed, try await Self.fetchList(listID, tx))
         }
     }
@@ -307,9 +307,6 @@ public struct ContactStore: Sendable {
         }
         return out
     }
-
-    /// A PostgreSQL array literal of UUIDs (validated ids: no quoting needed).
-    static func uuidArray(_ ids: [String]) -> String { "{" + ids.joined(separator: ",") + "}" }
 
     func scoped<R: Sendable>(_ tenantID: TenantID, _ body: (PostgresTransaction) async throws -> R) async throws -> R {
         try await pool.storeTransaction(tenant: tenantID, body)

@@ -38,3 +38,9 @@ extension PostgresPool {
         try await withTransaction(tenantID: tenant.rawValue, body)
     }
 }
+
+/// PostgreSQL array literals for `= ANY($n::uuid[])` parameters.
+public enum PostgresArray {
+    /// `{a,b,c}` of ids that are UUIDs already (typed ids' raw values): no quoting is needed.
+    public static func uuids(_ ids: [String]) -> String { "{" + ids.joined(separator: ",") + "}" }
+}
