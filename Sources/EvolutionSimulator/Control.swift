@@ -20,6 +20,22 @@ extension EvolutionSimulator {
         case ("DELETE", "requests"):
             let count = state.withLockedValue { state in defer { state.requests.removeAll() }; return state.requests.count }
             return Self.ok(200, ["cleared": count])
+        case ("GET", "sends"):
+            let origin = startedAt
+            func milliseconds(_ instant: ContinuousClock.Instant) -> Double {
+                let (seconds, attoseconds) = (instant - origin).components
+                return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            }
+            return Self.ok(200, sends().map { send -> [String: Any] in
+                ["instance": send.instance, "route": send.isMedia ? "sendMedia" : "sendText",
+                 "number": send.number.map { $0 as Any } ?? NSNull(), "text": send.text.map { $0 as Any } ?? NSNull(),
+                 "delay": send.delay, "status": send.status, "messageId": send.messageId.map { $0 as Any } ?? NSNull(),
+                 "arrivedAt": milliseconds(send.arrivedAt), "answeredAt": milliseconds(send.answeredAt),
+                 "answerWritten": send.answerWritten]
+            })
+        case ("DELETE", "sends"):
+            let count = sendLog.withLockedValue { log in defer { log.removeAll() }; return log.count }
+            return Self.ok(200, ["cleared": count])
         case ("GET", "webhooks"):
             return Self.ok(200, deliveries.map { delivery -> [String: Any] in
                 ["event": delivery.event, "instance": delivery.instance, "url": delivery.url,
@@ -63,7 +79,13 @@ extension EvolutionSimulator {
             return Self.ok(200, ["instance": target, "state": "close", "statusReason": reason])
         case ("POST", "send-failure"):
             guard let mode = SendFailure.Mode(rawValue: SimJSON.string(body["mode"]) ?? "none") else {
-                return Self.fail(400, ["mode must be none, unknown-number or connection-closed"])
+                return Self.fail(400, ["mode must be none, unknown-number, connection-closed or server-error"])
+            }
+            var count: Int?
+            if let raw = body["count"], !(raw is NSNull) {
+                guard let parsed = SimJSON.int(raw), parsed > 0 else { return Self.fail(400, ["count must be a positive integer"]) }
+                guard mode == .serverError else { return Self.fail(400, ["count applies to mode server-error only"]) }
+                count = parsed
             }
             var shape: SendFailure.ClosedShape?
             if let raw = SimJSON.string(body["shape"]) {
@@ -72,9 +94,12 @@ extension EvolutionSimulator {
                 }
                 shape = parsed
             }
-            let failure = SendFailure(mode: mode, shape: shape, delayMilliseconds: max(0, SimJSON.int(body["delayMs"]) ?? 0))
+            let failure = SendFailure(mode: mode, shape: shape, delayMilliseconds: max(0, SimJSON.int(body["delayMs"]) ?? 0), count: count)
             setSendFailure(failure, instance: target == "*" ? nil : target)
-            return Self.ok(200, ["instance": (target ?? "*") as Any, "mode": mode.rawValue, "shape": shape?.rawValue ?? NSNull(), "delayMs": failure.delayMilliseconds])
+            return Self.ok(200, [
+                "instance": (target ?? "*") as Any, "mode": mode.rawValue, "shape": shape?.rawValue ?? NSNull(),
+                "delayMs": failure.delayMilliseconds, "count": count.map { $0 as Any } ?? NSNull(),
+            ])
         case ("POST", "connect-mode"):
             let mode = SimJSON.string(body["mode"]) ?? "qr"
             guard ["qr", "no-qr", "error", "slow-qr"].contains(mode) else {

@@ -27,11 +27,14 @@ public final class EvolutionSimulator: Sendable {
         /// The gateway machine's zone: envelopes' `date_time` is its wall-clock time written with a
         /// `Z` suffix, as 2.3.6 does. Default America/Sao_Paulo, the official image's zone.
         public var timeZone: TimeZone
+        /// The send log (``EvolutionSimulator/sends()``) keeps this many sends, the latest.
+        public var maxRecordedSends: Int
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, apiKey: String = "sim-global-key", connectAfter: Duration? = nil,
             ackInterval: Duration = .milliseconds(5), serverURL: String? = nil,
-            timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo") ?? TimeZone(secondsFromGMT: -3 * 3600)!
+            timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo") ?? TimeZone(secondsFromGMT: -3 * 3600)!,
+            maxRecordedSends: Int = 2_000_000
         ) {
             self.host = host
             self.port = port
@@ -40,11 +43,15 @@ public final class EvolutionSimulator: Sendable {
             self.ackInterval = ackInterval
             self.serverURL = serverURL
             self.timeZone = timeZone
+            self.maxRecordedSends = maxRecordedSends
         }
     }
 
     public let configuration: Configuration
+    /// When the simulator was made: the origin of the times `GET /_sim/sends` reports.
+    public let startedAt: ContinuousClock.Instant
     let state: NIOLockedValueBox<SimState>
+    let sendLog: NIOLockedValueBox<SimSendLog>
     let webhookState = NIOLockedValueBox(SimWebhookState())
     private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
     /// Accepted connections, closed by ``stop()`` (a stopped gateway answers nothing, also on a
@@ -58,7 +65,9 @@ public final class EvolutionSimulator: Sendable {
 
     private init(configuration: Configuration) {
         self.configuration = configuration
+        self.startedAt = ContinuousClock.now
         self.state = NIOLockedValueBox(SimState())
+        self.sendLog = NIOLockedValueBox(SimSendLog(capacity: configuration.maxRecordedSends))
         self.http = HTTPClient(configuration: HTTPClientConfiguration(timeout: .seconds(10), connectTimeout: .seconds(5), userAgent: "axios/1.7.9"))
         let (stream, continuation) = AsyncStream.makeStream(of: WebhookJob.self)
         self.webhookQueue = continuation
@@ -121,6 +130,32 @@ public final class EvolutionSimulator: Sendable {
     public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
 
     public func clearRequests() { state.withLockedValue { $0.requests.removeAll() } }
+
+    /// Every message send that reached the send handler (``SimSend``) and was answered, in arrival
+    /// order: the latest ``Configuration/maxRecordedSends``. A send whose answer is still being
+    /// delayed appears once it is written.
+    public func sends() -> [SimSend] { sendLog.withLockedValue { $0.sends() } }
+
+    /// Empties the send log (answers still pending are not logged either).
+    public func clearSends() { sendLog.withLockedValue { $0.removeAll() } }
+
+    /// Waits (polling) until at least `count` sends were answered, or `timeout` passes; returns
+    /// ``sends()`` either way.
+    public func waitForSends(count: Int, timeout: Duration = .seconds(10)) async -> [SimSend] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let settled = sendLog.withLockedValue { $0.settledCount }
+            if settled >= count || ContinuousClock.now >= deadline { return sends() }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Sends in the log, answered or not.
+    var loggedSendCount: Int { sendLog.withLockedValue { $0.count } }
+
+    func settleSend(_ sequence: Int, answeredAt: ContinuousClock.Instant, written: Bool) {
+        sendLog.withLockedValue { $0.settle(sequence, answeredAt: answeredAt, written: written) }
+    }
 
     /// Every webhook posted so far (and every one dropped, with the error "dropped"), in the order
     /// their posts ended.

@@ -6,6 +6,8 @@ struct SimResponse: Sendable {
     var status: Int
     var body: [UInt8]
     var delay: Duration = .zero
+    /// For a send: its place in the send log, settled when the answer is written.
+    var sendSequence: Int?
 }
 
 extension EvolutionSimulator {
@@ -302,7 +304,7 @@ extension EvolutionSimulator {
             return Self.ok(200, Self.webhookRow(webhook, record))
 
         case "message/sendText", "message/sendMedia":
-            return send(action == "message/sendText", &record, state, body: body)
+            return send(action == "message/sendText", &record, &state, body: body)
 
         case "chat/whatsappNumbers":
             guard let numbers = body["numbers"] as? [Any] else {
@@ -330,35 +332,48 @@ extension EvolutionSimulator {
         }
     }
 
-    private func send(_ isText: Bool, _ record: inout SimInstance, _ state: SimState, body: [String: Any]) -> SimResponse {
+    /// A send, logged (``SimSend``): arrival now, the answer's time when it is written.
+    private func send(_ isText: Bool, _ record: inout SimInstance, _ state: inout SimState, body: [String: Any]) -> SimResponse {
+        let arrivedAt = ContinuousClock.now
+        var (response, messageID) = sendAnswer(isText, &record, &state, body: body)
+        let logged = SimSend(
+            instance: record.name, isMedia: !isText, number: SimJSON.string(body["number"]),
+            text: SimJSON.string(body[isText ? "text" : "caption"]), delay: SimJSON.int(body["delay"]) ?? 0,
+            status: response.status, messageId: messageID, arrivedAt: arrivedAt, answeredAt: arrivedAt, answerWritten: false)
+        response.sendSequence = sendLog.withLockedValue { $0.append(logged) }
+        return response
+    }
+
+    /// The answer to a send, and the sent message's id when it succeeded.
+    private func sendAnswer(_ isText: Bool, _ record: inout SimInstance, _ state: inout SimState, body: [String: Any]) -> (SimResponse, String?) {
         guard let number = SimJSON.string(body["number"]), !number.isEmpty else {
-            return Self.fail(400, ["instance requires property \"number\""])
+            return (Self.fail(400, ["instance requires property \"number\""]), nil)
         }
         var message: [String: Any]
         var messageType: String
         if isText {
             guard let text = SimJSON.string(body["text"]) else {
-                return Self.fail(400, ["instance requires property \"text\""])
+                return (Self.fail(400, ["instance requires property \"text\""]), nil)
             }
             message = ["conversation": text]
             messageType = "conversation"
         } else {
             guard let mediatype = SimJSON.string(body["mediatype"]) else {
-                return Self.fail(400, ["instance requires property \"mediatype\""])
+                return (Self.fail(400, ["instance requires property \"mediatype\""]), nil)
             }
             guard ["image", "document", "video", "audio"].contains(mediatype) else {
-                return Self.fail(400, ["instance.mediatype is not one of enum values: image,document,video,audio"])
+                return (Self.fail(400, ["instance.mediatype is not one of enum values: image,document,video,audio"]), nil)
             }
             guard let media = SimJSON.string(body["media"]) else {
-                return Self.fail(400, ["instance requires property \"media\""])
+                return (Self.fail(400, ["instance requires property \"media\""]), nil)
             }
             let isURL = Self.isMediaURL(media)
             guard isURL || Self.isBase64(media) else {
-                return Self.fail(400, ["Owned media must be a url or base64"])
+                return (Self.fail(400, ["Owned media must be a url or base64"]), nil)
             }
             let fileName = SimJSON.string(body["fileName"])
             if !isURL, mediatype == "document", fileName == nil {
-                return Self.fail(400, ["For base64 the file name must be informed."])
+                return (Self.fail(400, ["For base64 the file name must be informed."]), nil)
             }
             var mimetype = SimJSON.string(body["mimetype"]) ?? Self.defaultMime(mediatype)
             if let fileName, let fromName = Self.mime(forFileName: fileName) { mimetype = fromName }
@@ -377,7 +392,10 @@ extension EvolutionSimulator {
         let delay = Duration.milliseconds(failure.delayMilliseconds + typing)
         let digits = SimState.digits(number)
         var response: SimResponse
-        if record.state != "open" || failure.mode == .connectionClosed {
+        var sentID: String?
+        if state.takeServerError(for: record.name) {
+            response = Self.fail(500, ["Error: simulated server error"])
+        } else if record.state != "open" || failure.mode == .connectionClosed {
             response = Self.closed(failure.shape ?? (isText ? .text400 : .media500))
         } else if failure.mode == .unknownNumber || state.unknownNumbers.contains(digits) {
             response = Self.fail(400, [["jid": SimState.jid(number), "exists": false, "number": digits]])
@@ -404,9 +422,10 @@ extension EvolutionSimulator {
                 ], pauseAfter: gap)
             }
             response = Self.ok(201, sent)
+            sentID = id
         }
         response.delay = delay
-        return response
+        return (response, sentID)
     }
 
     // MARK: Helpers

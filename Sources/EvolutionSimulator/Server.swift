@@ -37,7 +37,12 @@ final class SimulatorHTTPHandler: ChannelInboundHandler {
             let bound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
             context.eventLoop.makeFutureWithTask { await simulator.handle(request) }.whenSuccess { response in
                 let (context, handler) = bound.value
-                guard context.channel.isActive else { return }
+                let answeredAt = ContinuousClock.now
+                guard context.channel.isActive else {
+                    if let sequence = response.sendSequence { simulator.settleSend(sequence, answeredAt: answeredAt, written: false) }
+                    return
+                }
+                if let sequence = response.sendSequence { simulator.settleSend(sequence, answeredAt: answeredAt, written: true) }
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
                 headers.add(name: "Content-Length", value: String(response.body.count))

@@ -76,6 +76,16 @@ struct SimState: Sendable {
 
     func failure(for instance: String) -> SendFailure { failures[instance] ?? defaultFailure }
 
+    /// Whether this send of the instance fails with `server-error`, taking one from the count of
+    /// the failure that applies (the instance's own, else the default `*`).
+    mutating func takeServerError(for instance: String) -> Bool {
+        if var failure = failures[instance] {
+            defer { failures[instance] = failure }
+            return failure.takeServerError()
+        }
+        return defaultFailure.takeServerError()
+    }
+
     static func digits(_ number: String) -> String {
         if number.contains("@") { return String(number.prefix { $0 != "@" }) }
         return String(number.filter { $0.isNumber })
@@ -140,4 +150,73 @@ enum SimJSON {
     }
 
     static func bool(_ value: Any?) -> Bool? { value as? Bool }
+}
+
+/// The send log: the latest `capacity` sends in arrival order, in a ring (dropping the oldest
+/// costs nothing). An entry is appended when the send handler takes the request and settled when
+/// its answer is written; only settled entries are reported. Under its own lock, which may be
+/// taken while the state's lock is held, never the other way round.
+struct SimSendLog: Sendable {
+    struct Entry: Sendable {
+        var send: SimSend
+        var settled: Bool
+    }
+
+    let capacity: Int
+    private var storage: [Entry] = []
+    /// Index in `storage` of the oldest entry (non-zero only once the ring is full).
+    private var start = 0
+    /// Sequence number of the oldest entry; entries are numbered from 0 in arrival order.
+    private var firstSequence = 0
+    private(set) var settledCount = 0
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var count: Int { storage.count }
+
+    /// Logs a send; returns its sequence number, for ``settle(_:answeredAt:written:)``.
+    mutating func append(_ send: SimSend) -> Int {
+        let sequence = firstSequence + storage.count
+        let entry = Entry(send: send, settled: false)
+        if storage.count < capacity {
+            storage.append(entry)
+        } else {
+            if storage[start].settled { settledCount -= 1 }
+            storage[start] = entry
+            start = (start + 1) % capacity
+            firstSequence += 1
+        }
+        return sequence
+    }
+
+    /// Stamps the answer of a logged send (nothing when it was dropped or cleared since).
+    mutating func settle(_ sequence: Int, answeredAt: ContinuousClock.Instant, written: Bool) {
+        let offset = sequence - firstSequence
+        guard offset >= 0, offset < storage.count else { return }
+        let index = (start + offset) % storage.count
+        guard !storage[index].settled else { return }
+        storage[index].send.answeredAt = answeredAt
+        storage[index].send.answerWritten = written
+        storage[index].settled = true
+        settledCount += 1
+    }
+
+    /// The settled sends, oldest first.
+    func sends() -> [SimSend] {
+        var result: [SimSend] = []
+        result.reserveCapacity(settledCount)
+        for offset in 0..<storage.count {
+            let entry = storage[(start + offset) % storage.count]
+            if entry.settled { result.append(entry.send) }
+        }
+        return result
+    }
+
+    /// Empties the log; answers still pending are not logged when they come.
+    mutating func removeAll() {
+        firstSequence += storage.count
+        storage = []
+        start = 0
+        settledCount = 0
+    }
 }

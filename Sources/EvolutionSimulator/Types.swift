@@ -45,6 +45,11 @@ public struct SendFailure: Sendable, Hashable {
         case unknownNumber = "unknown-number"
         /// "Connection Closed" in the route's shape (or ``shape``).
         case connectionClosed = "connection-closed"
+        /// 500 in the gateway's generic envelope,
+        /// `{"status":500,"error":"Internal Server Error","response":{"message":["Error: simulated server error"]}}`:
+        /// a transient failure of the gateway itself. Message sends only (`sendText`, `sendMedia`);
+        /// number checks answer as usual. With ``SendFailure/count``, only that many sends fail.
+        case serverError = "server-error"
     }
 
     /// The three shapes of "Connection Closed" in Evolution API 2.3.6.
@@ -65,10 +70,72 @@ public struct SendFailure: Sendable, Hashable {
     public var shape: ClosedShape?
     /// Answers this much later (a slow gateway).
     public var delayMilliseconds: Int
+    /// For ``Mode/serverError``: how many more sends fail (nil: every send, until reset). Each
+    /// failed send takes one, under the simulator's lock; after the last the mode is back to
+    /// ``Mode/none`` (``delayMilliseconds`` and ``shape`` stay). Ignored by the other modes.
+    public var count: Int?
 
-    public init(mode: Mode = .none, shape: ClosedShape? = nil, delayMilliseconds: Int = 0) {
+    public init(mode: Mode = .none, shape: ClosedShape? = nil, delayMilliseconds: Int = 0, count: Int? = nil) {
         self.mode = mode
         self.shape = shape
         self.delayMilliseconds = delayMilliseconds
+        self.count = count
+    }
+
+    /// Whether this send fails with ``Mode/serverError``; takes one from ``count``, and resets the
+    /// mode to ``Mode/none`` after the last one.
+    mutating func takeServerError() -> Bool {
+        guard mode == .serverError else { return false }
+        guard let remaining = count else { return true }
+        if remaining <= 1 {
+            mode = .none
+            count = nil
+        } else {
+            count = remaining - 1
+        }
+        return remaining >= 1
+    }
+}
+
+/// One message send (`POST /message/sendText/{i}` or `/message/sendMedia/{i}`) that reached the
+/// send handler: the instance exists and the key was good. Invalid bodies (400) are recorded too.
+public struct SimSend: Sendable, Hashable {
+    public var instance: String
+    /// `sendMedia` (else `sendText`).
+    public var isMedia: Bool
+    /// `number` as given in the body; nil when the body had none.
+    public var number: String?
+    /// sendText's `text`, or sendMedia's `caption`; nil when there was none.
+    public var text: String?
+    /// `delay` (ms) as given in the body; 0 when absent. The gateway sleeps this long (plus a
+    /// ``SendFailure/delayMilliseconds``) before a valid send's answer.
+    public var delay: Int
+    /// The HTTP status answered.
+    public var status: Int
+    /// The sent message's id (`key.id`) when the send succeeded.
+    public var messageId: String?
+    /// When the send handler took the request (before any delay). Sends are logged in this order.
+    public var arrivedAt: ContinuousClock.Instant
+    /// When the answer was written to the connection, after its delay (or, when the client had
+    /// already closed it, when it would have been: see ``answerWritten``).
+    public var answeredAt: ContinuousClock.Instant
+    /// False when the connection was closed before the answer could be written (e.g. the client
+    /// timed out): the gateway did the send, the client never heard.
+    public var answerWritten: Bool
+
+    public init(
+        instance: String, isMedia: Bool, number: String?, text: String?, delay: Int, status: Int, messageId: String?,
+        arrivedAt: ContinuousClock.Instant, answeredAt: ContinuousClock.Instant, answerWritten: Bool
+    ) {
+        self.instance = instance
+        self.isMedia = isMedia
+        self.number = number
+        self.text = text
+        self.delay = delay
+        self.status = status
+        self.messageId = messageId
+        self.arrivedAt = arrivedAt
+        self.answeredAt = answeredAt
+        self.answerWritten = answerWritten
     }
 }
