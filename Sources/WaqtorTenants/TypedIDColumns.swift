@@ -43,4 +43,17 @@ extension PostgresPool {
 public enum PostgresArray {
     /// `{a,b,c}` of ids that are UUIDs already (typed ids' raw values): no quoting is needed.
     public static func uuids(_ ids: [String]) -> String { "{" + ids.joined(separator: ",") + "}" }
+
+    /// `{"a","b\"c",NULL}`: any texts (or NULLs), each quoted, `"` and `\` escaped.
+    public static func texts(_ values: [String?]) -> String {
+        "{" + values.map { value in
+            guard let value else { return "NULL" }
+            var out = "\""
+            for character in value.unicodeScalars {
+                if character == "\"" || character == "\\" { out.unicodeScalars.append("\\") }
+                out.unicodeScalars.append(character)
+            }
+            return out + "\""
+        }.joined(separator: ",") + "}"
+    }
 }
