@@ -207,6 +207,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The send queue: pacing rules (pure), the dispatch order on the Redis shards (Lua
+        // scripts), and the messages' truth in PostgreSQL.
+        .target(
+            name: "WaqtorSendQueue",
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorTenants", "WaqtorEvolution"],
+            swiftSettings: swiftSettings
+        ),
+
         // Edges: how the outside reaches the domains.
         // The RPC services: handlers, validation, access rules, and the one map from errors to statuses.
         .target(
@@ -238,8 +246,9 @@ let package = Package(
         .target(
             name: "WaqtorWorkers",
             dependencies: [
-                "WaqtorCore", "WaqtorCampaigns",
+                "WaqtorCore", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorEvolution", "WaqtorRedis", "WaqtorTenants",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -251,7 +260,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
-                "WaqtorWorkers",
+                "WaqtorWorkers", "WaqtorSendQueue",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -366,6 +375,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaqtorSendQueueTests",
+            dependencies: ["WaqtorSendQueue", "WaqtorCore", "WaqtorEvolution"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaqtorAPITests",
             dependencies: ["WaqtorAPI", "WaqtorCore", "WaqtorRPC", "WaqtorTenants", "WaqtorEvolution"],
             swiftSettings: swiftSettings
@@ -390,7 +404,7 @@ let package = Package(
             dependencies: [
                 "WaqtorApp", "WaqtorAPI", "WaqtorWebhooks", "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorTenants",
                 "WaqtorInstances", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorEvolution",
-                "WaqtorContacts", "WaqtorCampaigns", "WaqtorWorkers", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "WaqtorContacts", "WaqtorCampaigns", "WaqtorWorkers", "WaqtorSendQueue", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

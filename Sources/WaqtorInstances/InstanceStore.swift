@@ -346,6 +346,7 @@ public struct InstanceStore: Sendable {
                 state_gateway_time = $10::timestamp,
                 state_changed_at = CASE WHEN state IS DISTINCT FROM $2 OR state_reason IS DISTINCT FROM $3::integer
                                         THEN now() ELSE state_changed_at END,
+                warmup_started_at = CASE WHEN $2 = 'open' THEN coalesce(warmup_started_at, now()) ELSE warmup_started_at END,
                 updated_at = now()
             WHERE id = $1
             """,

@@ -18,6 +18,7 @@ struct MigrationChecksumTests {
         8: "1daceb0b44ceae4b2faac58b5017a78f6d125b216d82a15bfa3d34b561ec93f2",
         9: "5730ddc22b05466463ca87fd04d1f61560cefa180aca7c9362d96b61b58d60f0",
         10: "d1f437acd43b68655d41c9c0f816aa6f080f8e6541529a6b94a9df667b8938b1",
+        11: "8ec32bb5b0ee9cfeab4473792326e8ed985c4be7d3eafa425c6e721c251dd517",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {
