@@ -97,6 +97,26 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     /// How often a worker looks for scheduled campaigns whose time has come.
     public var campaignSchedulerInterval: Duration = .seconds(5)
 
+    // send.* (the send queue; docs/QUEUE.md)
+    /// Most campaign messages held in one number's window on its Redis shard.
+    public var sendWindowSize = 200
+    /// How long a claimed message is a worker's before another may take it.
+    public var sendLease: Duration = .seconds(25)
+    /// Timeout of one send to the gateway (its typing delay is added).
+    public var sendTimeout: Duration = .seconds(10)
+    /// Longest typing delay ("typing…") before a message, in ms (0: none).
+    public var sendMaxTypingDelayMs = 5000
+    /// Most sends in flight in one worker, and for one tenant in one worker.
+    public var sendMaxInFlight = 2048
+    public var sendMaxInFlightPerTenant = 512
+    /// Attempts of a message that fails for a passing reason, and the first retry's delay.
+    public var sendMaxAttempts = 5
+    public var sendRetryBase: Duration = .seconds(5)
+    /// How often a worker refills windows, reclaims leases, applies receipts and checks campaigns.
+    public var sendMaintenanceInterval: Duration = .milliseconds(250)
+    /// Redis connections per shard for the send queue (apart from `redis.connections_per_shard`).
+    public var sendRedisConnectionsPerShard = 4
+
     // log.*
     public var logLevel = "info"
     public var logFormat: LogFormat = .json

@@ -47,6 +47,16 @@ public enum ConfigurationLoader {
         ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
         ("health.check_timeout_ms", "how long readiness waits for each dependency"),
         ("campaign.scheduler_interval_ms", "how often a worker starts scheduled campaigns whose time has come"),
+        ("send.window_size", "most campaign messages held in one number's window on its Redis shard"),
+        ("send.lease_ms", "how long a claimed message is a worker's before another may take it (at least the send timeout plus the longest typing delay)"),
+        ("send.timeout_ms", "timeout of one send to the gateway (its typing delay is added)"),
+        ("send.max_typing_delay_ms", "longest typing delay before a message (0: none)"),
+        ("send.max_in_flight", "most sends in flight in one worker"),
+        ("send.max_in_flight_per_tenant", "most sends in flight for one tenant in one worker"),
+        ("send.max_attempts", "attempts of a message that fails for a passing reason before it is FAILED"),
+        ("send.retry_base_ms", "delay before the first retry (doubling, jittered, at most 5 min)"),
+        ("send.maintenance_interval_ms", "how often a worker refills windows, reclaims leases, applies receipts and checks campaigns"),
+        ("send.redis_connections_per_shard", "Redis connections per shard for the send queue"),
         ("log.level", "trace, debug, info, notice, warning, error or critical"),
         ("log.format", "json or text"),
     ]
@@ -202,6 +212,16 @@ public enum ConfigurationLoader {
         case "gateway.embedded_connect_after_ms": c.gatewayEmbeddedConnectAfter = try millis(0...86_400_000)
         case "health.check_timeout_ms": c.healthCheckTimeout = try millis(1...600_000)
         case "campaign.scheduler_interval_ms": c.campaignSchedulerInterval = try millis(100...3_600_000)
+        case "send.window_size": c.sendWindowSize = try int(2...5000)
+        case "send.lease_ms": c.sendLease = try millis(1000...600_000)
+        case "send.timeout_ms": c.sendTimeout = try millis(100...600_000)
+        case "send.max_typing_delay_ms": c.sendMaxTypingDelayMs = try int(0...25_000)
+        case "send.max_in_flight": c.sendMaxInFlight = try int(1...100_000)
+        case "send.max_in_flight_per_tenant": c.sendMaxInFlightPerTenant = try int(1...100_000)
+        case "send.max_attempts": c.sendMaxAttempts = try int(1...100)
+        case "send.retry_base_ms": c.sendRetryBase = try millis(0...3_600_000)
+        case "send.maintenance_interval_ms": c.sendMaintenanceInterval = try millis(10...60_000)
+        case "send.redis_connections_per_shard": c.sendRedisConnectionsPerShard = try int(1...256)
         case "log.level":
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
                 throw bad("trace, debug, info, notice, warning, error or critical")

@@ -4,6 +4,8 @@ import WaqtorRedis
 import WaqtorHTTP
 import WaqtorWebhooks
 import WaqtorWorkers
+import WaqtorSendQueue
+import WaqtorTenants
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -87,9 +89,33 @@ extension WaqtorApplication {
             services.append(CampaignScheduler(
                 store: campaigns, clock: clock, interval: configuration.campaignSchedulerInterval,
                 logger: Logger(label: "waqtor.scheduler")))
+            let lanes = SendLanes(redis: queueRedis)
+            let outbox = Outbox(pool: postgres)
+            let send = sendConfiguration
+            services.append(QueueMaintainer(
+                lanes: lanes, outbox: outbox, campaigns: campaigns, clock: clock, configuration: send,
+                logger: Logger(label: "waqtor.queue")))
+            services.append(SendWorker(
+                lanes: lanes, outbox: outbox, gateway: gateway, quota: PlanQuota(store: tenants), clock: clock,
+                configuration: send, logger: Logger(label: "waqtor.sender")))
         }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
         return services
+    }
+
+    /// The send queue's settings from the configuration.
+    var sendConfiguration: SendConfiguration {
+        var send = SendConfiguration()
+        send.windowSize = configuration.sendWindowSize
+        send.refillBelow = max(1, configuration.sendWindowSize / 2)
+        send.lease = configuration.sendLease
+        send.sendTimeout = configuration.sendTimeout
+        send.maxTypingDelayMs = configuration.sendMaxTypingDelayMs
+        send.maxInFlight = configuration.sendMaxInFlight
+        send.maxInFlightPerTenant = configuration.sendMaxInFlightPerTenant
+        send.retry = RetryPolicy(maxAttempts: configuration.sendMaxAttempts, baseDelayMs: Int(configuration.sendRetryBase.components.seconds * 1000 + configuration.sendRetryBase.components.attoseconds / 1_000_000_000_000_000))
+        send.maintenanceInterval = configuration.sendMaintenanceInterval
+        return send
     }
 
     /// Starts the embedded Evolution API simulator (`gateway.url = embedded`).
@@ -113,6 +139,7 @@ extension WaqtorApplication {
     func closeBackends() async {
         await http.shutdown()
         await redis.shutdown()
+        await queueRedis.shutdown()
         await postgres.shutdown()
     }
 }

@@ -25,6 +25,9 @@ public final class WaqtorApplication: Sendable {
     public let logger: Logger
     public let postgres: PostgresPool
     public let redis: RedisShards
+    /// The send queue's own connections to the shards (so that its traffic never waits behind,
+    /// or holds up, the API's).
+    public let queueRedis: RedisShards
     public let rpcServer: RPCServer
     public let tenants: TenantStore
     /// Instances (WhatsApp numbers) and their webhook events.
@@ -71,6 +74,9 @@ public final class WaqtorApplication: Sendable {
         redis = RedisShards(
             endpoints: endpoints,
             configuration: .init(connectionsPerShard: configuration.redisConnectionsPerShard))
+        queueRedis = RedisShards(
+            endpoints: endpoints,
+            configuration: .init(connectionsPerShard: configuration.sendRedisConnectionsPerShard))
 
         var router = RPCRouter()
         HealthService(

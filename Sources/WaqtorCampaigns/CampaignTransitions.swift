@@ -40,6 +40,14 @@ extension CampaignStore {
             if effects.contains(.materializeAudience) {
                 try await Self.materialize(current, tx: tx, context: context)
             }
+            if effects.contains(.holdSending) {
+                // Messages handed to the numbers' windows come back: the windows' entries are
+                // then stale and dropped by the senders, and a resume hands them out again.
+                _ = try await tx.query("""
+                    UPDATE campaign_recipients SET state = 'pending', queued_at = NULL, updated_at = now()
+                    WHERE campaign_id = $1 AND state = 'queued' AND (leased_until IS NULL OR leased_until < now())
+                    """, [.id(id)])
+            }
             if effects.contains(.cancelUnsentRecipients) {
                 _ = try await tx.query("""
                     UPDATE campaign_recipients SET state = 'cancelled', updated_at = now()

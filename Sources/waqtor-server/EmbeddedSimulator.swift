@@ -6,7 +6,9 @@ extension EmbeddedGateway {
     /// default of a local run). Only this program links it; the WaqtorApp library does not.
     static let simulator = EmbeddedGateway { settings in
         let simulator = try await EvolutionSimulator.start(.init(
-            host: settings.host, port: settings.port, apiKey: settings.apiKey, connectAfter: settings.connectAfter))
+            host: settings.host, port: settings.port, apiKey: settings.apiKey, connectAfter: settings.connectAfter,
+            // A long-running server keeps only the newest sends in the simulator's log.
+            maxRecordedSends: 10_000))
         return .init(baseURL: simulator.baseURL, stop: { await simulator.stop() })
     }
 }

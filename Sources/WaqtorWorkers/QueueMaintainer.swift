@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import WaqtorCampaigns
+import WaqtorCore
+import WaqtorRedis
+import WaqtorSendQueue
+
+/// Keeps the send queue whole (docs/QUEUE.md): every round it rebuilds a shard that lost its data,
+/// returns expired leases, completes campaigns whose recipients are all final, pauses campaigns
+/// whose number was logged out or banned (or hands its recipients to the campaign's other
+/// numbers, as the campaign asks), tops up the numbers' windows from PostgreSQL, and applies
+/// delivery receipts. Every `worker` or `all` process runs one; rounds of several processes
+/// overlap safely (each step is guarded in PostgreSQL or atomic in Redis).
+public struct QueueMaintainer: Service {
+    let lanes: SendLanes
+    let outbox: Outbox
+    let campaigns: CampaignStore
+    let clock: any WaqtorClock
+    let configuration: SendConfiguration
+    let logger: Logger
+    /// Shards rebuilt, and when: a second pass after a lease's length catches messages that were
+    /// leased (in flight) during the first.
+    let rebuilt = NIOLockedValueBox<[Int: Date]>([:])
+
+    public init(lanes: SendLanes, outbox: Outbox, campaigns: CampaignStore, clock: any WaqtorClock, configuration: SendConfiguration, logger: Logger) {
+        self.lanes = lanes
+        self.outbox = outbox
+        self.campaigns = campaigns
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastError: ContinuousClock.Instant?
+            while !Task.isCancelled {
+                do {
+                    try await self.runOnce()
+                } catch {
+                    let now = ContinuousClock.now
+                    if lastError.map({ now - $0 > .seconds(10) }) ?? true {
+                        self.logger.warning("send queue maintenance failed", metadata: ["error": "\(error)"])
+                        lastError = now
+                    }
+                }
+                do { try await self.clock.sleep(for: self.configuration.maintenanceInterval) } catch { return }
+            }
+        }
+    }
+
+    /// One round.
+    public func runOnce() async throws {
+        let now = clock.now()
+        let running = try await outbox.running().filter { configuration.tenants?.contains($0.tenantID) ?? true }
+        // 1. Shards that lost their data.
+        for shard in 0..<lanes.redis.shardCount {
+            let second = rebuilt.withLockedValue { $0[shard] }.map { now.timeIntervalSince($0) > configuration.lease.seconds + 5 } ?? false
+            if try await !lanes.hasEpoch(shard: shard) {
+                try await rebuild(shard: shard, running: running)
+                rebuilt.withLockedValue { $0[shard] = now }
+                try await lanes.setEpoch(shard: shard, value: UUID().uuidString)
+                logger.notice("send queue: shard rebuilt from PostgreSQL", metadata: ["shard": "\(shard)"])
+            } else if second {
+                try await rebuild(shard: shard, running: running)
+                rebuilt.withLockedValue { _ = $0.removeValue(forKey: shard) }
+            }
+            // 2. Expired leases (a worker died or stalled).
+            let reclaimed = try await lanes.reap(shard: shard, now: now)
+            if reclaimed > 0 { logger.notice("send queue: expired leases reclaimed", metadata: ["shard": "\(shard)", "count": "\(reclaimed)"]) }
+        }
+        // 3. Campaigns: finished, or a number dropped out.
+        var open: [CampaignID: [InstanceID]] = [:]
+        for number in running where number.instanceState == "open" { open[number.campaignID, default: []].append(number.instanceID) }
+        var done = Set<CampaignID>()
+        for number in running where !done.contains(number.campaignID) {
+            if number.unsent == 0 {
+                done.insert(number.campaignID)
+                _ = try? await campaigns.apply(tenantID: number.tenantID, id: number.campaignID, event: .allRecipientsFinal, context: StartContext(now: now))
+                continue
+            }
+            guard number.instanceState != "open" else { continue }
+            let others = open[number.campaignID] ?? []
+            if number.onNumberUnavailable == "reassign", !others.isEmpty {
+                let moved = try await outbox.reassign(tenantID: number.tenantID, campaign: number.campaignID, from: number.instanceID, to: others)
+                if moved > 0 {
+                    logger.notice("send queue: recipients moved off a number that dropped out", metadata: [
+                        "campaign": "\(number.campaignID)", "instance": "\(number.instanceID)", "count": "\(moved)"])
+                }
+            } else if number.instanceState == "needs_repairing" {
+                done.insert(number.campaignID)
+                let name = (try? await outbox.instanceName(tenantID: number.tenantID, instance: number.instanceID)) ?? number.instanceID.rawValue
+                let why = "WhatsApp number \"\(name)\" was logged out or banned; pair it again (waqtor instance qr \(number.instanceID)) and resume the campaign"
+                _ = try? await campaigns.apply(tenantID: number.tenantID, id: number.campaignID, event: .pause(.automatic(why)), context: StartContext(now: now))
+                logger.notice("campaign paused: its number was logged out or banned", metadata: ["campaign": "\(number.campaignID)", "instance": "\(number.instanceID)"])
+            }
+        }
+        // 4. Windows.
+        var campaignsOf: [InstanceID: (tenant: TenantID, campaigns: [CampaignID])] = [:]
+        for number in running where number.instanceState == "open" && !done.contains(number.campaignID) {
+            campaignsOf[number.instanceID, default: (number.tenantID, [])].campaigns.append(number.campaignID)
+        }
+        if !campaignsOf.isEmpty {
+            let lengths = try await lanes.windowLengths(Array(campaignsOf.keys))
+            for (instance, work) in campaignsOf {
+                let length = lengths[instance] ?? 0
+                guard length < configuration.refillBelow else { continue }
+                let entries = try await outbox.takeForWindow(tenantID: work.tenant, instance: instance, campaigns: work.campaigns,
+                                                             limit: configuration.windowSize - length)
+                guard !entries.isEmpty else { continue }
+                if try await lanes.refill(instance: instance, tenant: work.tenant, entries: entries, now: now) == nil {
+                    // The shard lost its data between the check and now: the next round rebuilds it,
+                    // which puts these back too.
+                    logger.notice("send queue: a shard has no epoch; rebuilding next round", metadata: ["instance": "\(instance)"])
+                }
+            }
+        }
+        // 5. Delivery receipts.
+        let receipts = try await outbox.pendingReceipts(limit: 2000).filter { configuration.tenants?.contains($0.tenantID) ?? true }
+        for (tenant, group) in Dictionary(grouping: receipts, by: \.tenantID) {
+            try await outbox.apply(receipts: group, tenantID: tenant, now: now)
+        }
+    }
+
+    /// QUEUED messages of the shard's numbers that no live lease holds go back to PENDING.
+    func rebuild(shard: Int, running: [RunningNumber]) async throws {
+        var byTenant: [TenantID: Set<InstanceID>] = [:]
+        for number in running where lanes.shard(of: number.instanceID) == shard {
+            byTenant[number.tenantID, default: []].insert(number.instanceID)
+        }
+        for (tenant, instances) in byTenant {
+            try await outbox.requeueLost(tenantID: tenant, instances: Array(instances))
+        }
+    }
+}

@@ -1,0 +1,387 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import WaqtorCampaigns
+import WaqtorCore
+import WaqtorEvolution
+import WaqtorRedis
+import WaqtorSendQueue
+import WaqtorTenants
+
+/// The send queue's settings (`send.*` in docs/CONFIGURATION.md).
+public struct SendConfiguration: Sendable {
+    /// Most campaign messages in one number's window on its shard.
+    public var windowSize = 200
+    /// A window is topped up when it holds fewer than this.
+    public var refillBelow = 100
+    /// How long a claimed message is a worker's before another may take it (its send, with the
+    /// typing delay, must fit: see `sendTimeout` and `maxTypingDelayMs`).
+    public var lease: Duration = .seconds(25)
+    /// Most messages claimed at once from one shard.
+    public var claimBatch = 256
+    /// Most sends in flight in one worker.
+    public var maxInFlight = 2048
+    /// Most sends in flight for one tenant in one worker (fairness between tenants).
+    public var maxInFlightPerTenant = 512
+    /// Timeout of one send (the typing delay is added).
+    public var sendTimeout: Duration = .seconds(10)
+    /// Longest typing delay sent as Evolution's `delay` (0: none).
+    public var maxTypingDelayMs = 5000
+    /// How long an idle worker waits before looking for due numbers again.
+    public var idlePoll: Duration = .milliseconds(20)
+    /// How often the maintainer refills windows, reclaims leases, applies receipts and checks
+    /// campaigns.
+    public var maintenanceInterval: Duration = .milliseconds(250)
+    /// How long a number that is not connected is held before its next message is looked at.
+    public var disconnectedHold: Duration = .seconds(5)
+    public var retry = RetryPolicy()
+    /// Serve only these tenants' campaigns (nil: every tenant's): a deployment can give some
+    /// tenants workers of their own, with their own key prefix.
+    public var tenants: Set<TenantID>?
+
+    public init() {}
+}
+
+/// Counts sends in flight, in all and per tenant.
+final class InFlight: Sendable {
+    private struct State {
+        var total = 0
+        var perTenant: [TenantID: Int] = [:]
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = NIOLockedValueBox(State())
+
+    var total: Int { state.withLockedValue { $0.total } }
+    func count(_ tenant: TenantID) -> Int { state.withLockedValue { $0.perTenant[tenant] ?? 0 } }
+
+    func add(_ tenant: TenantID) {
+        state.withLockedValue { s in
+            s.total += 1
+            s.perTenant[tenant, default: 0] += 1
+        }
+    }
+
+    func remove(_ tenant: TenantID) {
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
+            s.total -= 1
+            s.perTenant[tenant, default: 1] -= 1
+            if s.perTenant[tenant] == 0 { s.perTenant[tenant] = nil }
+            defer { s.waiters.removeAll() }
+            return s.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Waits until a send finishes (or returns at once when below `limit`).
+    func waitBelow(_ limit: Int) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLockedValue { s -> Bool in
+                if s.total < limit { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+}
+
+/// Sends campaign messages: claims due numbers' next messages from every shard, checks and leases
+/// them in PostgreSQL, applies each number's pacing, sends through the gateway (many at once, on
+/// the HTTP client's one thread), records outcomes in PostgreSQL, then ends the leases
+/// (docs/QUEUE.md). Every `worker` or `all` process runs one; any number of them share the work.
+public struct SendWorker: Service {
+    let lanes: SendLanes
+    let outbox: Outbox
+    let gateway: EvolutionClient
+    let quota: PlanQuota
+    let clock: any WaqtorClock
+    let configuration: SendConfiguration
+    let logger: Logger
+    let workerID: String
+    let inFlight = InFlight()
+    let closedStreak = NIOLockedValueBox<[InstanceID: Int]>([:])
+    let counter = NIOLockedValueBox<UInt64>(0)
+
+    public init(lanes: SendLanes, outbox: Outbox, gateway: EvolutionClient, quota: PlanQuota, clock: any WaqtorClock,
+                configuration: SendConfiguration, logger: Logger) {
+        self.lanes = lanes
+        self.outbox = outbox
+        self.gateway = EvolutionClient(baseURL: gateway.baseURL, apiKey: gateway.apiKey, http: gateway.http, timeout: configuration.sendTimeout)
+        self.quota = quota
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.workerID = UUID().uuidString.lowercased().prefix(12).description
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            var lastError: ContinuousClock.Instant?
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                await inFlight.waitBelow(configuration.maxInFlight)
+                var claimed: [ClaimedMessage] = []
+                let room = max(1, min(configuration.claimBatch, configuration.maxInFlight - inFlight.total))
+                for shard in 0..<lanes.redis.shardCount {
+                    do {
+                        claimed += try await lanes.claim(shard: shard, now: clock.now(), lease: configuration.lease, limit: room, tokenPrefix: nextTokenPrefix())
+                    } catch {
+                        let now = ContinuousClock.now
+                        if lastError.map({ now - $0 > .seconds(10) }) ?? true {
+                            logger.warning("send queue: claiming failed", metadata: ["error": "\(error)"])
+                            lastError = now
+                        }
+                    }
+                }
+                if claimed.isEmpty {
+                    try? await clock.sleep(for: configuration.idlePoll)
+                    continue
+                }
+                for (tenant, messages) in Dictionary(grouping: claimed, by: { $0.tenantID }) {
+                    guard let tenant else {
+                        // A window entry without its tenant (a shard half rebuilt): the rebuild from
+                        // PostgreSQL hands the message out again.
+                        _ = try? await lanes.acknowledge(messages.map { SendLanes.Ack(message: $0, nextDue: clock.now(), requeue: false) })
+                        continue
+                    }
+                    for message in messages { inFlight.add(tenant) }
+                    group.addTask { await self.dispatch(tenant: tenant, claimed: messages) }
+                }
+            }
+        }
+    }
+
+    func nextTokenPrefix() -> String {
+        let n = counter.withLockedValue { c -> UInt64 in
+            c &+= 1
+            return c
+        }
+        return "\(workerID)-\(n)"
+    }
+
+    /// One tenant's claimed messages: check and lease in PostgreSQL, then send each.
+    func dispatch(tenant: TenantID, claimed: [ClaimedMessage]) async {
+        var pending = claimed  // those still counted in flight
+        defer { for _ in pending { inFlight.remove(tenant) } }
+        var acks: [SendLanes.Ack] = []
+        var byEntry: [QueueEntry: ClaimedMessage] = [:]
+        for message in claimed {
+            if let entry = QueueEntry(message.entry), message.lane == .campaign {
+                byEntry[entry] = message
+            } else {
+                acks.append(.init(message: message, nextDue: clock.now(), requeue: false))
+            }
+        }
+        let now = clock.now()
+        // Counters a shard does not have (first send of the number, or lost data) come from PostgreSQL.
+        var counts: [InstanceID: Int] = [:]
+        let unknown = Array(Set(byEntry.values.filter { $0.day == nil }.map(\.instanceID)))
+        if !unknown.isEmpty {
+            do {
+                counts = try await outbox.sentToday(tenantID: tenant, instances: unknown)
+            } catch {
+                return await giveBack(claimed, after: .seconds(1), error)
+            }
+        }
+        var plans: [QueueEntry: Plan] = [:]
+        let result: (messages: [OutboundMessage], numbers: [InstanceID: OutboundNumber], zone: TimeZone, leased: Set<QueueEntry>)
+        do {
+            result = try await outbox.check(tenantID: tenant, entries: Array(byEntry.keys), lease: configuration.lease) { messages, numbers, zone in
+                let gate = SendGate(zone: zone)
+                let today = gate.dayKey(now)
+                var toLease: [(QueueEntry, String)] = [], toPending: [QueueEntry] = []
+                var tenantLoad = inFlight.count(tenant) - claimed.count
+                let rows = Dictionary(messages.map { ($0.entry, $0) }, uniquingKeysWith: { a, _ in a })
+                for (entry, message) in byEntry {
+                    guard let row = rows[entry], row.state == "queued", row.instanceID == message.instanceID, !row.leasedElsewhere else {
+                        plans[entry] = .drop  // sent, skipped, cancelled or moved meanwhile: a stale entry
+                        continue
+                    }
+                    guard row.campaignState == "running" else {
+                        if row.campaignState == "paused" || row.campaignState == "scheduled" { toPending.append(entry) }
+                        plans[entry] = .drop
+                        continue
+                    }
+                    guard let number = numbers[message.instanceID], number.state == "open" else {
+                        plans[entry] = .requeue(until: now.addingTimeInterval(configuration.disconnectedHold.seconds))
+                        continue
+                    }
+                    var pacing = number.pacing
+                    if let min = row.campaignMinDelayMs, let max = row.campaignMaxDelayMs {
+                        pacing.minDelayMs = min
+                        pacing.maxDelayMs = max
+                    }
+                    let sent = message.day == today ? message.sentToday : (message.day == nil ? counts[message.instanceID] ?? 0 : 0)
+                    switch gate.decide(now: now, pacing: pacing, campaignCap: row.campaignDailyCap, sentToday: sent) {
+                    case .wait(let until, _):
+                        plans[entry] = .requeue(until: until)
+                        continue
+                    case .send:
+                        break
+                    }
+                    if tenantLoad >= configuration.maxInFlightPerTenant {
+                        plans[entry] = .requeue(until: now.addingTimeInterval(0.2))
+                        continue
+                    }
+                    tenantLoad += 1
+                    toLease.append((entry, message.token))
+                    plans[entry] = .send(row, number, pacing, day: today, sentBefore: sent)
+                }
+                return (toLease, toPending)
+            }
+        } catch {
+            return await giveBack(claimed, after: .seconds(1), error)
+        }
+        _ = result
+        // The plan's messages-per-day quota, taken for the leased messages.
+        var granted = result.leased.count
+        if granted > 0 {
+            granted = await takeQuota(tenant: tenant, count: granted)
+        }
+        var sends: [(ClaimedMessage, OutboundMessage, OutboundNumber, NumberPacing, String, Int)] = []
+        var refused: [SendRecord] = []
+        for (entry, plan) in plans {
+            guard let message = byEntry[entry] else { continue }
+            switch plan {
+            case .drop:
+                acks.append(.init(message: message, nextDue: now, requeue: false))
+            case .requeue(let until):
+                acks.append(.init(message: message, nextDue: until, requeue: true))
+            case .send(let row, let number, let pacing, let day, let sentBefore):
+                if sends.count < granted {
+                    sends.append((message, row, number, pacing, day, sentBefore))
+                } else {
+                    refused.append(SendRecord(entry: entry, token: message.token,
+                                              result: .retry(error: "the plan's messages per day are used up", retryAfterMs: quotaResetMs, countsAsAttempt: false)))
+                    acks.append(.init(message: message, nextDue: now.addingTimeInterval(Double(quotaResetMs) / 1000), requeue: false))
+                }
+            }
+        }
+        if !refused.isEmpty { await recordReliably(tenant: tenant, refused) }
+        if !acks.isEmpty {
+            do { try await lanes.acknowledge(acks) } catch { logger.warning("send queue: ending leases failed", metadata: ["error": "\(error)"]) }
+        }
+        let sending = Set(sends.map { $0.0.token })
+        for message in pending where !sending.contains(message.token) { inFlight.remove(tenant) }
+        pending = []
+        await withDiscardingTaskGroup { group in
+            for (message, row, number, pacing, day, sentBefore) in sends {
+                group.addTask {
+                    await self.send(tenant: tenant, message: message, row: row, number: number, pacing: pacing, day: day, sentBefore: sentBefore)
+                    self.inFlight.remove(tenant)
+                }
+            }
+        }
+    }
+
+    enum Plan {
+        case drop
+        case requeue(until: Date)
+        case send(OutboundMessage, OutboundNumber, NumberPacing, day: String, sentBefore: Int)
+    }
+
+    var quotaResetMs: Int { 60_000 }
+
+    /// Takes `count` messages from the tenant's daily quota; on a refusal, as many as are left.
+    func takeQuota(tenant: TenantID, count: Int) async -> Int {
+        do {
+            try await quota.consume(tenantID: tenant, .messages, count: count)
+            return count
+        } catch is PlanLimitReached {
+            var granted = 0
+            while granted < count {
+                do { try await quota.consume(tenantID: tenant, .messages, count: 1) } catch { break }
+                granted += 1
+            }
+            return granted
+        } catch {
+            logger.warning("send queue: the plan quota could not be read", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// Sends one message and records what happened.
+    func send(tenant: TenantID, message: ClaimedMessage, row: OutboundMessage, number: OutboundNumber, pacing: NumberPacing, day: String, sentBefore: Int) async {
+        let text = row.text ?? ""
+        let typing = PacingRules.typingDelay(length: text.count, unit: Double.random(in: 0..<1), maximum: configuration.maxTypingDelayMs)
+        let phone = String(row.phoneNumber.filter(\.isNumber))
+        let outcome: SendRecord.Result
+        var numberDown = false
+        do {
+            let sent: EvolutionSendResult
+            if let media = row.mediaJSON.flatMap({ try? JSONDecoder().decode(CampaignMedia.self, from: Data($0.utf8)) }) {
+                sent = try await gateway.sendMedia(
+                    instance: number.gatewayName, number: phone, mediatype: EvolutionMediaType(rawValue: media.kind) ?? .document,
+                    media: .url(media.url), mimetype: media.mimeType.isEmpty ? nil : media.mimeType, caption: text.isEmpty ? nil : text,
+                    fileName: media.fileName.isEmpty ? nil : media.fileName, delay: typing)
+            } else {
+                sent = try await gateway.sendText(instance: number.gatewayName, number: phone, text: text, delay: typing)
+            }
+            outcome = .sent(messageID: sent.messageId)
+        } catch {
+            switch SendFailureClass.classify(error) {
+            case .permanent(let why):
+                outcome = .failed(error: why)
+            case .transient(let why):
+                if let after = configuration.retry.delay(afterAttempt: row.attempts + 1, unit: Double.random(in: 0..<1)) {
+                    outcome = .retry(error: why, retryAfterMs: after, countsAsAttempt: true)
+                } else {
+                    outcome = .failed(error: "gave up after \(row.attempts + 1) attempts: \(why)")
+                }
+            case .numberDown(let why):
+                numberDown = true
+                outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
+            }
+        }
+        await recordReliably(tenant: tenant, [SendRecord(entry: QueueEntry(message.entry)!, token: message.token, result: outcome)])
+        let now = clock.now()
+        var next: Date
+        if numberDown {
+            let streak = closedStreak.withLockedValue { s -> Int in
+                s[message.instanceID, default: 0] += 1
+                return s[message.instanceID]!
+            }
+            next = now.addingTimeInterval(Double(NumberBackoff.holdMilliseconds(consecutiveFailures: streak)) / 1000)
+        } else {
+            closedStreak.withLockedValue { _ = $0.removeValue(forKey: message.instanceID) }
+            let gap = PacingRules.gap(minDelayMs: pacing.minDelayMs, maxDelayMs: pacing.maxDelayMs, unit: Double.random(in: 0..<1))
+            next = now.addingTimeInterval(Double(gap) / 1000)
+        }
+        var counter: (day: String, count: Int)? = (day, sentBefore)
+        if case .sent = outcome { counter = (day, sentBefore + 1) }
+        do {
+            try await lanes.acknowledge([.init(message: message, nextDue: next, requeue: false, sentToday: counter)])
+        } catch {
+            // The lease expires and is reclaimed; the record above makes the retry a no-op.
+            logger.warning("send queue: ending a lease failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Records outcomes, retrying while PostgreSQL is unreachable: a send that happened must be
+    /// recorded, or its lease would expire and the message would go out again.
+    func recordReliably(tenant: TenantID, _ records: [SendRecord]) async {
+        var delay = 0.1
+        while true {
+            do {
+                try await outbox.record(tenantID: tenant, records)
+                return
+            } catch {
+                logger.warning("send queue: recording outcomes failed; retrying", metadata: ["error": "\(error)", "count": "\(records.count)"])
+                if Task.isCancelled { return }
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 2)
+            }
+        }
+    }
+
+    /// Puts claimed messages back (PostgreSQL was unreachable): their numbers wait `after`.
+    func giveBack(_ claimed: [ClaimedMessage], after: Duration, _ error: any Error) async {
+        logger.warning("send queue: checking claimed messages failed", metadata: ["error": "\(error)"])
+        let next = clock.now().addingTimeInterval(after.seconds)
+        _ = try? await lanes.acknowledge(claimed.map { .init(message: $0, nextDue: next, requeue: true) })
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
