@@ -113,7 +113,7 @@ extension EvolutionSimulator {
         case ("GET", "instance/connect", 3), ("GET", "instance/connectionState", 3), ("POST", "instance/restart", 3),
              ("DELETE", "instance/logout", 3), ("DELETE", "instance/delete", 3), ("POST", "webhook/set", 3),
              ("GET", "webhook/find", 3), ("POST", "message/sendText", 3), ("POST", "message/sendMedia", 3),
-             ("POST", "chat/whatsappNumbers", 3):
+             ("POST", "chat/whatsappNumbers", 3), ("POST", "chat/findMessages", 3):
             let name = segments[2]
             return state.withLockedValue { state -> SimResponse in
                 // Unknown instance: 404 before the key is checked.
@@ -306,6 +306,9 @@ extension EvolutionSimulator {
         case "message/sendText", "message/sendMedia":
             return send(action == "message/sendText", &record, &state, body: body)
 
+        case "chat/findMessages":
+            return findMessages(record, body: body)
+
         case "chat/whatsappNumbers":
             guard let numbers = body["numbers"] as? [Any] else {
                 return Self.fail(400, ["instance requires property \"numbers\""])
@@ -330,6 +333,39 @@ extension EvolutionSimulator {
         default:
             return Self.fail(404, ["Cannot \(action)"])
         }
+    }
+
+    /// `POST /chat/findMessages/{i}`: the gateway's store of messages, here the instance's
+    /// successful sends that were answered (what the gateway had sent), newest first, filtered by
+    /// `where.key.{id, remoteJid, fromMe}`, paged by `page` (1-based) and `offset` (page size, 50).
+    private func findMessages(_ record: SimInstance, body: [String: Any]) -> SimResponse {
+        let key = ((body["where"] as? [String: Any])?["key"] as? [String: Any]) ?? [:]
+        let wantedID = SimJSON.string(key["id"])
+        let wantedJid = SimJSON.string(key["remoteJid"])
+        let wantedFromMe = SimJSON.bool(key["fromMe"])
+        let perPage = max(1, SimJSON.int(body["offset"]) ?? 50)
+        let page = max(1, SimJSON.int(body["page"]) ?? 1)
+        let now = ContinuousClock.now
+        let wallNow = Date()
+        let matching = sendLog.withLockedValue { $0.sends() }.filter { send in
+            guard send.instance == record.name, send.status == 201, let id = send.messageId, let number = send.number else { return false }
+            if let wantedID, wantedID != id { return false }
+            if let wantedJid, wantedJid != SimState.jid(number) { return false }
+            if let wantedFromMe, wantedFromMe != true { return false }
+            return true
+        }.reversed()
+        let records = matching.dropFirst((page - 1) * perPage).prefix(perPage).map { send -> [String: Any] in
+            let sentAt = wallNow.addingTimeInterval(-Double((now - send.answeredAt).components.seconds))
+            let message: [String: Any] = send.isMedia ? ["imageMessage": ["caption": send.text ?? ""]] : ["conversation": send.text ?? ""]
+            return [
+                "id": UUID().uuidString.lowercased(),
+                "key": ["id": send.messageId ?? "", "fromMe": true, "remoteJid": SimState.jid(send.number ?? "")],
+                "pushName": "", "messageType": send.isMedia ? "imageMessage" : "conversation", "message": message,
+                "messageTimestamp": Int(sentAt.timeIntervalSince1970), "instanceId": record.id, "source": "web",
+            ]
+        }
+        let total = matching.count
+        return Self.ok(200, ["messages": ["total": total, "pages": (total + perPage - 1) / perPage, "currentPage": page, "records": records]])
     }
 
     /// A send, logged (``SimSend``): arrival now, the answer's time when it is written.

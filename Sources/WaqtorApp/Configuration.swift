@@ -116,6 +116,11 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var sendMaintenanceInterval: Duration = .milliseconds(250)
     /// Redis connections per shard for the send queue (apart from `redis.connections_per_shard`).
     public var sendRedisConnectionsPerShard = 4
+    /// The prefix of the send queue's Redis keys (workers sharing a queue share it).
+    public var sendKeyPrefix = "wq"
+    /// Serve only these tenants' campaigns (empty: every tenant's), e.g. workers of their own for
+    /// a large tenant, with their own key prefix.
+    public var sendTenants: [String] = []
 
     // log.*
     public var logLevel = "info"

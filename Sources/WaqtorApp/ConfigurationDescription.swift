@@ -46,6 +46,8 @@ public enum ConfigurationDescription {
             "send.retry_base_ms = \(ms(c.sendRetryBase))",
             "send.maintenance_interval_ms = \(ms(c.sendMaintenanceInterval))",
             "send.redis_connections_per_shard = \(c.sendRedisConnectionsPerShard)",
+            "send.key_prefix = \(c.sendKeyPrefix)",
+            "send.tenants = \(c.sendTenants.joined(separator: ","))",
             "log.level = \(c.logLevel)",
             "log.format = \(c.logFormat.rawValue)",
         ]

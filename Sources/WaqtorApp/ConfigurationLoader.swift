@@ -57,6 +57,8 @@ public enum ConfigurationLoader {
         ("send.retry_base_ms", "delay before the first retry (doubling, jittered, at most 5 min)"),
         ("send.maintenance_interval_ms", "how often a worker refills windows, reclaims leases, applies receipts and checks campaigns"),
         ("send.redis_connections_per_shard", "Redis connections per shard for the send queue"),
+        ("send.key_prefix", "prefix of the send queue's Redis keys"),
+        ("send.tenants", "serve only these tenants' campaigns (ids separated by commas; empty: all)"),
         ("log.level", "trace, debug, info, notice, warning, error or critical"),
         ("log.format", "json or text"),
     ]
@@ -222,6 +224,15 @@ public enum ConfigurationLoader {
         case "send.retry_base_ms": c.sendRetryBase = try millis(0...3_600_000)
         case "send.maintenance_interval_ms": c.sendMaintenanceInterval = try millis(10...60_000)
         case "send.redis_connections_per_shard": c.sendRedisConnectionsPerShard = try int(1...256)
+        case "send.key_prefix":
+            guard !value.isEmpty, value.count <= 64, !value.contains("{"), !value.contains("}"), !value.contains(" ") else {
+                throw bad("1 to 64 characters without spaces or braces")
+            }
+            c.sendKeyPrefix = value
+        case "send.tenants":
+            let ids = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard ids.allSatisfy({ UUID(uuidString: $0) != nil }) else { throw bad("tenant ids (UUIDs) separated by commas") }
+            c.sendTenants = ids.map { $0.lowercased() }
         case "log.level":
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
                 throw bad("trace, debug, info, notice, warning, error or critical")

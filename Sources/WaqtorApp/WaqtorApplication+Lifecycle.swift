@@ -6,6 +6,7 @@ import WaqtorWebhooks
 import WaqtorWorkers
 import WaqtorSendQueue
 import WaqtorTenants
+import WaqtorCore
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -89,7 +90,7 @@ extension WaqtorApplication {
             services.append(CampaignScheduler(
                 store: campaigns, clock: clock, interval: configuration.campaignSchedulerInterval,
                 logger: Logger(label: "waqtor.scheduler")))
-            let lanes = SendLanes(redis: queueRedis)
+            let lanes = SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix)
             let outbox = Outbox(pool: postgres)
             let send = sendConfiguration
             services.append(QueueMaintainer(
@@ -115,6 +116,7 @@ extension WaqtorApplication {
         send.maxInFlightPerTenant = configuration.sendMaxInFlightPerTenant
         send.retry = RetryPolicy(maxAttempts: configuration.sendMaxAttempts, baseDelayMs: Int(configuration.sendRetryBase.components.seconds * 1000 + configuration.sendRetryBase.components.attoseconds / 1_000_000_000_000_000))
         send.maintenanceInterval = configuration.sendMaintenanceInterval
+        send.tenants = configuration.sendTenants.isEmpty ? nil : Set(configuration.sendTenants.map { TenantID(trusted: $0) })
         return send
     }
 

@@ -168,6 +168,29 @@ public struct EvolutionClient: Sendable {
         }
     }
 
+    /// `POST /chat/findMessages/{i}` with `{"where":{"key":{"remoteJid","fromMe"}},"page","offset"}`:
+    /// messages the gateway stored for a chat, newest first (`messages.records`). The text is the
+    /// conversation, extended text or media caption.
+    public func findMessages(instance: String, remoteJid: String, fromMe: Bool? = nil, page: Int = 1, pageSize: Int = 50) async throws(EvolutionError) -> [EvolutionStoredMessage] {
+        var key: [String: Any] = ["remoteJid": remoteJid]
+        if let fromMe { key["fromMe"] = fromMe }
+        let object = try await call("POST", "/chat/findMessages/\(Self.segment(instance))", body: ["where": ["key": key], "page": page, "offset": pageSize])
+        guard let root = object as? [String: Any], let messages = root["messages"] as? [String: Any],
+              let records = messages["records"] as? [Any] else { throw invalid(object) }
+        return records.compactMap { item in
+            guard let record = item as? [String: Any], let key = record["key"] as? [String: Any], let id = JSON.string(key["id"]) else { return nil }
+            let message = record["message"] as? [String: Any] ?? [:]
+            var text = JSON.string(message["conversation"]) ?? JSON.string((message["extendedTextMessage"] as? [String: Any])?["text"])
+            if text == nil {
+                for kind in ["imageMessage", "videoMessage", "documentMessage", "audioMessage"] {
+                    if let caption = JSON.string((message[kind] as? [String: Any])?["caption"]) { text = caption; break }
+                }
+            }
+            return EvolutionStoredMessage(id: id, remoteJid: JSON.string(key["remoteJid"]) ?? "", fromMe: JSON.bool(key["fromMe"]) ?? false,
+                                          text: text, timestamp: Self.timestamp(record["messageTimestamp"]))
+        }
+    }
+
     // MARK: Plumbing
 
     private func call(_ method: String, _ path: String, body: [String: Any]? = nil, isCreate: Bool = false, extraTime: Duration = .zero) async throws(EvolutionError) -> Any? {

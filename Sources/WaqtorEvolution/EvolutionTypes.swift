@@ -173,3 +173,14 @@ public enum EvolutionMedia: Sendable, Hashable {
         }
     }
 }
+
+/// A message from the gateway's own store (`/chat/findMessages`).
+public struct EvolutionStoredMessage: Sendable, Hashable {
+    public var id: String
+    public var remoteJid: String
+    public var fromMe: Bool
+    /// The conversation text, extended text or media caption.
+    public var text: String?
+    /// Seconds since 1970, when the gateway gives it.
+    public var timestamp: Int64?
+}

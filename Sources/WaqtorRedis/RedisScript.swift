@@ -41,4 +41,25 @@ extension RedisShards {
         }
         throw RedisError(.protocolError, shardIndex: shard, endpoint: endpoints[shard], message: "the script could not be loaded")
     }
+
+    /// Runs `script` once per call on a shard, pipelined (one write, replies in order). Calls that
+    /// meet `NOSCRIPT` (the shard lost its scripts meanwhile) run again one by one.
+    public func evaluatePipelined(
+        _ script: RedisScript, onShard shard: Int, calls: [(keys: [RedisArgument], arguments: [RedisArgument])]
+    ) async throws(RedisError) -> [RedisReply] {
+        guard let firstCall = calls.first else { return [] }
+        // The first call loads the script if needed.
+        var replies = [try await evaluate(script, onShard: shard, keys: firstCall.keys, arguments: firstCall.arguments)]
+        let rest = calls.dropFirst()
+        guard !rest.isEmpty, let sha = script.sha(onShard: shard) else { return replies }
+        let piped = try await pipeline(onShard: shard, rest.map { ["EVALSHA", .string(sha), .int($0.keys.count)] + $0.keys + $0.arguments })
+        for (call, reply) in zip(rest, piped) {
+            if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+                replies.append(try await evaluate(script, onShard: shard, keys: call.keys, arguments: call.arguments))
+            } else {
+                replies.append(reply)
+            }
+        }
+        return replies
+    }
 }

@@ -29,6 +29,9 @@ public struct OutboundMessage: Sendable {
     public var attempts: Int
     /// Another worker holds a live lease on it.
     public var leasedElsewhere: Bool
+    /// A worker took it before and never recorded what happened (it died, or lost PostgreSQL for
+    /// longer than its lease): when that lease ended. The gateway may have sent it.
+    public var unrecordedLeaseEnded: Date?
     public var campaignState: String
     /// The campaign's own pacing, if any.
     public var campaignMinDelayMs: Int?
@@ -129,6 +132,21 @@ public struct Outbox: Sendable {
         }
     }
 
+    /// QUEUED recipients of a number whose window is empty, handed out longer than `olderThan`
+    /// ago and not leased, go back to PENDING: their window entries are gone (a key prefix no
+    /// worker serves any more, a crash between taking them and pushing them). Returns how many.
+    @discardableResult
+    public func requeueOrphans(tenantID: TenantID, instance: InstanceID, olderThan: Duration) async throws -> Int {
+        try await pool.storeTransaction(tenant: tenantID) { tx in
+            try await tx.query("""
+                UPDATE campaign_recipients SET state = 'pending', queued_at = NULL, updated_at = now()
+                WHERE tenant_id = $1 AND instance_id = $2 AND state = 'queued'
+                  AND queued_at < now() - $3::bigint * interval '1 millisecond'
+                  AND (leased_until IS NULL OR leased_until < now())
+                """, [.id(tenantID), .id(instance), .int(Self.milliseconds(olderThan))]).rowsAffected
+        }
+    }
+
     /// The claimed messages' rows (locked for this transaction) and their numbers, and the
     /// tenant's time zone; then `decide` says which to lease and which go back to PENDING, and
     /// both happen before the transaction commits.
@@ -139,10 +157,13 @@ public struct Outbox: Sendable {
         try await pool.storeTransaction(tenant: tenantID) { tx in
             let rows = try await tx.query("""
                 SELECT r.campaign_id, r.contact_id, r.state, r.instance_id, r.phone_number, r.rendered_text, r.attempt_count,
-                       coalesce(r.leased_until > now(), false) AS leased, c.state AS campaign_state, c.media::text AS media,
+                       coalesce(r.leased_until > now(), false) AS leased,
+                       CASE WHEN r.lease_token IS NOT NULL AND r.leased_until <= now() THEN r.leased_until END AS unrecorded_until,
+                       c.state AS campaign_state, c.media::text AS media,
                        c.min_delay_ms, c.max_delay_ms, c.daily_cap
                 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
                 WHERE (r.campaign_id, r.contact_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+                ORDER BY r.campaign_id, r.contact_id
                 FOR UPDATE OF r
                 """, [.text(PostgresArray.uuids(entries.map(\.campaignID.rawValue))), .text(PostgresArray.uuids(entries.map(\.contactID.rawValue)))])
             let messages = rows.compactMap { row -> OutboundMessage? in
@@ -151,6 +172,7 @@ public struct Outbox: Sendable {
                     entry: QueueEntry(campaignID: campaign, contactID: contact), state: row["state"].string ?? "",
                     instanceID: row["instance_id"].id(), phoneNumber: row["phone_number"].string ?? "", text: row["rendered_text"].string,
                     mediaJSON: row["media"].string, attempts: row["attempt_count"].int ?? 0, leasedElsewhere: row["leased"].bool ?? false,
+                    unrecordedLeaseEnded: row["unrecorded_until"].date,
                     campaignState: row["campaign_state"].string ?? "", campaignMinDelayMs: row["min_delay_ms"].int,
                     campaignMaxDelayMs: row["max_delay_ms"].int, campaignDailyCap: row["daily_cap"].int)
             }
@@ -227,7 +249,10 @@ public struct Outbox: Sendable {
             }
         }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
-            try await tx.query("""
+            // Rows are locked in key order first: statements that change many recipients at once
+            // (records, receipts, checks) never wait on each other in a cycle.
+            try await Self.lockInOrder(tx, campaigns: records.map(\.entry.campaignID.rawValue), contacts: records.map(\.entry.contactID.rawValue))
+            return try await tx.query("""
                 UPDATE campaign_recipients r SET state = u.state, error = u.error, message_id = coalesce(u.message_id, r.message_id),
                     sent_at = CASE WHEN u.state = 'sent' THEN now() ELSE r.sent_at END,
                     status_at = CASE WHEN u.state = 'sent' THEN now() ELSE r.status_at END,
@@ -265,6 +290,15 @@ public struct Outbox: Sendable {
         try await pool.storeTransaction(tenant: tenantID) { tx in
             try await tx.query("SELECT display_name FROM instances WHERE id = $1", [.id(instance)]).first?["display_name"].string ?? instance.rawValue
         }
+    }
+
+    /// Locks recipient rows in key order (campaign, contact) for the rest of the transaction.
+    static func lockInOrder(_ tx: PostgresTransaction, campaigns: [String], contacts: [String]) async throws {
+        _ = try await tx.query("""
+            SELECT 1 FROM campaign_recipients
+            WHERE (campaign_id, contact_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+            ORDER BY campaign_id, contact_id FOR UPDATE
+            """, [.text(PostgresArray.uuids(campaigns)), .text(PostgresArray.uuids(contacts))])
     }
 
     static func milliseconds(_ d: Duration) -> Int64 {

@@ -49,6 +49,12 @@ extension Outbox {
             let instances = PostgresArray.uuids(receipts.map(\.instanceID.rawValue))
             let messages = PostgresArray.texts(receipts.map(\.messageID))
             let statuses = PostgresArray.texts(receipts.map(\.status))
+            // The rows in key order first (see Outbox.lockInOrder).
+            _ = try await tx.query("""
+                SELECT 1 FROM campaign_recipients r
+                WHERE r.tenant_id = $1 AND (r.instance_id, r.message_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))
+                ORDER BY r.campaign_id, r.contact_id FOR UPDATE
+                """, [.id(tenantID), .text(instances), .text(messages)])
             _ = try await tx.query("""
                 WITH u AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(instance_id, message_id, status)),
                 k AS (

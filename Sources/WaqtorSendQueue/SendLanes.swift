@@ -197,16 +197,18 @@ public struct SendLanes: Sendable {
         }
     }
 
-    /// Ends leases (one script call each). Returns how many were still held.
+    /// Ends leases, pipelined per shard. Returns how many were still held.
     @discardableResult
     public func acknowledge(_ acks: [Ack]) async throws(RedisError) -> Int {
         var held = 0
         for (shard, group) in Dictionary(grouping: acks, by: { $0.message.shard }) {
-            for ack in group {
-                let reply = try await redis.evaluate(Self.ackScript, onShard: shard, keys: [dueKey, leasesKey], arguments: [
+            let calls = group.map { ack -> (keys: [RedisArgument], arguments: [RedisArgument]) in
+                ([dueKey, leasesKey], [
                     .string(ack.message.instanceID.rawValue), .string(ack.message.token), .int(Self.ms(ack.nextDue)),
                     .string(ack.requeue ? "1" : "0"), .string(prefix), .string(ack.sentToday?.day ?? ""), .int(ack.sentToday?.count ?? -1),
                 ])
+            }
+            for reply in try await redis.evaluatePipelined(Self.ackScript, onShard: shard, calls: calls) {
                 try check(reply, shard)
                 if reply.integer == 1 { held += 1 }
             }

@@ -107,6 +107,11 @@ public struct QueueMaintainer: Service {
             for (instance, work) in campaignsOf {
                 let length = lengths[instance] ?? 0
                 guard length < configuration.refillBelow else { continue }
+                if length == 0 {
+                    // An empty window while PostgreSQL still has QUEUED rows for the number that no
+                    // lease holds: their entries were lost; hand them out again.
+                    try await outbox.requeueOrphans(tenantID: work.tenant, instance: instance, olderThan: .seconds(10))
+                }
                 let entries = try await outbox.takeForWindow(tenantID: work.tenant, instance: instance, campaigns: work.campaigns,
                                                              limit: configuration.windowSize - length)
                 guard !entries.isEmpty else { continue }

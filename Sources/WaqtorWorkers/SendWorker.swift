@@ -102,6 +102,7 @@ public struct SendWorker: Service {
     let inFlight = InFlight()
     let closedStreak = NIOLockedValueBox<[InstanceID: Int]>([:])
     let counter = NIOLockedValueBox<UInt64>(0)
+    let batcher: OutcomeBatcher
 
     public init(lanes: SendLanes, outbox: Outbox, gateway: EvolutionClient, quota: PlanQuota, clock: any WaqtorClock,
                 configuration: SendConfiguration, logger: Logger) {
@@ -113,6 +114,18 @@ public struct SendWorker: Service {
         self.configuration = configuration
         self.logger = logger
         self.workerID = UUID().uuidString.lowercased().prefix(12).description
+        let outbox = self.outbox, lanes = self.lanes, logger = self.logger
+        self.batcher = OutcomeBatcher { items in
+            for (tenant, group) in Dictionary(grouping: items, by: \.tenant) {
+                await Self.recordReliably(outbox: outbox, logger: logger, tenant: tenant, group.map(\.record))
+            }
+            do {
+                try await lanes.acknowledge(items.map(\.ack))
+            } catch {
+                // The leases expire and are reclaimed; the records above make the resends no-ops.
+                logger.warning("send queue: ending leases failed", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     public func run() async throws {
@@ -307,7 +320,10 @@ public struct SendWorker: Service {
         let phone = String(row.phoneNumber.filter(\.isNumber))
         let outcome: SendRecord.Result
         var numberDown = false
-        do {
+        if let found = await previouslySent(row, number: number, phone: phone) {
+            // A worker sent it and died before recording: the gateway has it; do not send again.
+            outcome = .sent(messageID: found)
+        } else { do {
             let sent: EvolutionSendResult
             if let media = row.mediaJSON.flatMap({ try? JSONDecoder().decode(CampaignMedia.self, from: Data($0.utf8)) }) {
                 sent = try await gateway.sendMedia(
@@ -332,8 +348,7 @@ public struct SendWorker: Service {
                 numberDown = true
                 outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
             }
-        }
-        await recordReliably(tenant: tenant, [SendRecord(entry: QueueEntry(message.entry)!, token: message.token, result: outcome)])
+        } }
         let now = clock.now()
         var next: Date
         if numberDown {
@@ -349,17 +364,41 @@ public struct SendWorker: Service {
         }
         var counter: (day: String, count: Int)? = (day, sentBefore)
         if case .sent = outcome { counter = (day, sentBefore + 1) }
+        // Recorded in PostgreSQL, then the lease ends, in a batch with the other sends that
+        // finished meanwhile.
+        await batcher.submit(.init(
+            tenant: tenant, record: SendRecord(entry: row.entry, token: message.token, result: outcome),
+            ack: .init(message: message, nextDue: next, requeue: false, sentToday: counter)))
+    }
+
+    /// For a message whose previous lease ended without a record: the id of the message the
+    /// gateway stored for that chat since that lease began, with the same text, if any (a lookup
+    /// in `/chat/findMessages`); nil when there is none or the lookup fails (then it is sent, at
+    /// least once).
+    func previouslySent(_ row: OutboundMessage, number: OutboundNumber, phone: String) async -> String? {
+        guard let ended = row.unrecordedLeaseEnded else { return nil }
+        let since = ended.addingTimeInterval(-configuration.lease.seconds - 60).timeIntervalSince1970
         do {
-            try await lanes.acknowledge([.init(message: message, nextDue: next, requeue: false, sentToday: counter)])
+            let stored = try await gateway.findMessages(instance: number.gatewayName, remoteJid: "\(phone)@s.whatsapp.net", fromMe: true, pageSize: 20)
+            let match = stored.first { $0.fromMe && $0.text == (row.text ?? "") && Double($0.timestamp ?? Int64.max) >= since }
+            if let match {
+                logger.notice("send queue: a message sent by a worker that died was found at the gateway; not sent again",
+                              metadata: ["campaign": "\(row.entry.campaignID)", "message-id": "\(match.id)"])
+            }
+            return match?.id
         } catch {
-            // The lease expires and is reclaimed; the record above makes the retry a no-op.
-            logger.warning("send queue: ending a lease failed", metadata: ["error": "\(error)"])
+            logger.notice("send queue: the gateway's messages could not be looked up; sending again", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 
     /// Records outcomes, retrying while PostgreSQL is unreachable: a send that happened must be
     /// recorded, or its lease would expire and the message would go out again.
     func recordReliably(tenant: TenantID, _ records: [SendRecord]) async {
+        await Self.recordReliably(outbox: outbox, logger: logger, tenant: tenant, records)
+    }
+
+    static func recordReliably(outbox: Outbox, logger: Logger, tenant: TenantID, _ records: [SendRecord]) async {
         var delay = 0.1
         while true {
             do {

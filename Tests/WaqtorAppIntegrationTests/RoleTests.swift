@@ -31,6 +31,10 @@ final class ServerProcess: Sendable {
         environment["WAQTOR_DATABASE_MIGRATION_URL"] = TestEnvironment.databaseOwnerURL
         environment["WAQTOR_REDIS_SHARDS"] = TestEnvironment.redisShards.joined(separator: ",")
         environment["WAQTOR_LOG_FORMAT"] = "json"
+        // Its send queue serves no tenant of the tests running beside it (unless a test says whom).
+        environment["WAQTOR_SEND_TENANTS"] = UUID().uuidString.lowercased()
+        // Nor does its scheduler start other tests' campaigns (they run schedulers of their own).
+        environment["WAQTOR_CAMPAIGN_SCHEDULER_INTERVAL_MS"] = "3600000"
         for (key, value) in extraEnvironment { environment[key] = value }
         process.environment = environment
         let errors = Pipe()
