@@ -203,7 +203,7 @@ let package = Package(
         // tenant's time zone, audiences and progress.
         .target(
             name: "WaqtorCampaigns",
-            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorSecurity", "WaqtorTenants", "WaqtorContacts", "WaqtorTemplates"],
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorSecurity", "WaqtorTenants", "WaqtorContacts", "WaqtorTemplates", "WaqtorHTTP"],
             swiftSettings: swiftSettings
         ),
 

@@ -11,6 +11,18 @@ extension EvolutionSimulator {
             Self.notFound(name ?? "")
         }
         switch (method, segments.first ?? "") {
+        case ("GET", "media"), ("HEAD", "media"):
+            // Sample media for campaigns' attachments: /_sim/media/{bytes}/{file name}, typed by the
+            // file name's extension. HEAD answers any size; GET sends zeros, up to 32 MiB.
+            guard segments.count == 3, let size = Int(segments[1]), size >= 0 else {
+                return Self.fail(400, ["use /_sim/media/{bytes}/{file name}"])
+            }
+            let type = Self.mime(forFileName: segments[2]) ?? "application/octet-stream"
+            if method == "HEAD" {
+                return SimResponse(status: 200, body: [], contentType: type, headLength: size)
+            }
+            guard size <= 32 << 20 else { return Self.fail(400, ["GET serves at most 32 MiB; HEAD any size"]) }
+            return SimResponse(status: 200, body: [UInt8](repeating: 0, count: size), contentType: type)
         case ("GET", "requests"):
             return Self.ok(200, requests.map { request -> [String: Any] in
                 var headers: [String: String] = [:]

@@ -8,6 +8,10 @@ struct SimResponse: Sendable {
     var delay: Duration = .zero
     /// For a send: its place in the send log, settled when the answer is written.
     var sendSequence: Int?
+    /// Another content type than JSON (the sample media route).
+    var contentType: String?
+    /// A HEAD answer's Content-Length (no body is written).
+    var headLength: Int?
 }
 
 extension EvolutionSimulator {

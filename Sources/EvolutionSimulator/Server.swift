@@ -44,14 +44,16 @@ final class SimulatorHTTPHandler: ChannelInboundHandler {
                 }
                 if let sequence = response.sendSequence { simulator.settleSend(sequence, answeredAt: answeredAt, written: true) }
                 var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-                headers.add(name: "Content-Length", value: String(response.body.count))
+                headers.add(name: "Content-Type", value: response.contentType ?? "application/json; charset=utf-8")
+                headers.add(name: "Content-Length", value: String(response.headLength ?? response.body.count))
                 if !keepAlive { headers.add(name: "Connection", value: "close") }
                 let status = HTTPResponseStatus(statusCode: response.status)
                 context.write(handler.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-                var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-                buffer.writeBytes(response.body)
-                context.write(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                if response.headLength == nil {
+                    var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+                    buffer.writeBytes(response.body)
+                    context.write(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                }
                 let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
                 if !keepAlive {
                     let channel = context.channel

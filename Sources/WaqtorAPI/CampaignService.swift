@@ -19,13 +19,17 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     let tenants: TenantStore
     let quota: PlanQuota
     let clock: any WaqtorClock
+    /// Checks an attachment where it lives before a start (nil: not checked).
+    let mediaCheck: MediaCheck?
 
-    public init(contacts: ContactStore, campaigns: CampaignStore, tenants: TenantStore, quota: PlanQuota, clock: any WaqtorClock = SystemClock()) {
+    public init(contacts: ContactStore, campaigns: CampaignStore, tenants: TenantStore, quota: PlanQuota, clock: any WaqtorClock = SystemClock(),
+                mediaCheck: MediaCheck? = nil) {
         self.contacts = contacts
         self.campaigns = campaigns
         self.tenants = tenants
         self.quota = quota
         self.clock = clock
+        self.mediaCheck = mediaCheck
     }
 
     // MARK: Contacts
@@ -415,8 +419,9 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     public func startCampaign(_ request: Waqtor_V1_StartCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_StartCampaignResponse {
         let caller = try Caller.require()
         let campaign = try await myCampaign(request.campaignID, caller)
-        // The template again, against the audience as it is now.
+        // The template again, against the audience as it is now; the attachment where it lives.
         try await checkTemplate(campaign.settings, caller: caller)
+        if let media = campaign.settings.media, let mediaCheck { try await mediaCheck.check(media) }
         let started = try await transition(campaign, .start(scheduleTime: campaign.settings.schedule?.time, now: clock.now()), caller: caller)
         context.logger.info("campaign started", metadata: ["campaign": .string(campaign.id.rawValue), "state": .string(started.lifecycle.state.rawValue)])
         var response = Waqtor_V1_StartCampaignResponse()
@@ -435,7 +440,10 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     public func resumeCampaign(_ request: Waqtor_V1_ResumeCampaignRequest, context: ServerContext) async throws -> Waqtor_V1_ResumeCampaignResponse {
         let caller = try Caller.require()
         let campaign = try await myCampaign(request.campaignID, caller)
-        if !campaign.lifecycle.materialized { try await checkTemplate(campaign.settings, caller: caller) }
+        if !campaign.lifecycle.materialized {
+            try await checkTemplate(campaign.settings, caller: caller)
+            if let media = campaign.settings.media, let mediaCheck { try await mediaCheck.check(media) }
+        }
         var response = Waqtor_V1_ResumeCampaignResponse()
         response.campaign = CampaignConvert.campaign(
             try await transition(campaign, .resume(scheduleTime: campaign.settings.schedule?.time, now: clock.now()), caller: caller))

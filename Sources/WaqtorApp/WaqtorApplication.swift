@@ -130,7 +130,8 @@ public final class WaqtorApplication: Sendable {
         contacts = ContactStore(pool: postgres)
         campaigns = CampaignStore(pool: postgres)
         CampaignService(
-            contacts: contacts, campaigns: campaigns, tenants: tenants, quota: PlanQuota(store: tenants), clock: clock
+            contacts: contacts, campaigns: campaigns, tenants: tenants, quota: PlanQuota(store: tenants), clock: clock,
+            mediaCheck: MediaCheck(http: http)
         ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))

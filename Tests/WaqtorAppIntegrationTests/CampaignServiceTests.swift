@@ -280,4 +280,34 @@ struct CampaignServiceTests {
             #expect(try await p.campaigns.updateCampaign(update, options: p.account.auth).campaign?.name == "Renamed while scheduled")
         }
     }
+
+    @Test("a schedule typed as a wall time in a spring-forward gap starts an hour's gap later; in a fall-back overlap, at the first one; shown back as typed")
+    func schedulesAcrossDST() async throws {
+        try await withApplication(tenantTestConfiguration()) { app, client in
+            let p = try await Self.prepared(app, client, count: 2)
+            var profile = Waqtor_V1_UpdateProfileRequest()
+            profile.timeZone = "Europe/Berlin"
+            profile.updatePaths = ["time_zone"]
+            _ = try await Waqtor_V1_TenantServiceClient(client: client).updateProfile(profile, options: p.account.auth)
+            func create(_ wall: String) async throws -> Waqtor_V1_Campaign {
+                var create = Waqtor_V1_CreateCampaignRequest()
+                var c = Self.campaign(name: "At \(wall)", text: "Hi {{name}}", list: p.list, instance: p.instance)
+                c.scheduleLocalTime = wall
+                create.campaign = c
+                return try #require(try await p.campaigns.createCampaign(create, options: p.account.auth).campaign)
+            }
+            func utc(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
+            // 2027-03-28 in Berlin: 02:00 CET becomes 03:00 CEST; 02:30 never happens.
+            let gap = try await create("2027-03-28T02:30")
+            #expect(gap.scheduleTime?.date == utc("2027-03-28T01:30:00Z"), "read as 03:30 CEST")
+            #expect(gap.scheduleLocalTime == "2027-03-28T02:30:00", "shown as typed")
+            // 2027-10-31 in Berlin: 03:00 CEST becomes 02:00 CET; 02:30 happens twice.
+            let overlap = try await create("2027-10-31T02:30")
+            #expect(overlap.scheduleTime?.date == utc("2027-10-31T00:30:00Z"), "the first 02:30 (CEST)")
+            #expect(overlap.scheduleLocalTime == "2027-10-31T02:30:00")
+            // An ordinary time either side.
+            let summer = try await create("2027-07-01T09:00")
+            #expect(summer.scheduleTime?.date == utc("2027-07-01T07:00:00Z"))
+        }
+    }
 }

@@ -274,3 +274,48 @@ struct SendQueueBehaviourTests {
         }
     }
 }
+
+@Suite("Campaign attachments, checked where they live and sent as media")
+struct CampaignMediaTests {
+    static func media(_ url: String, _ kind: Waqtor_V1_MediaKind, _ mime: String) -> Waqtor_V1_Media {
+        var m = Waqtor_V1_Media()
+        m.kind = kind
+        m.mimeType = mime
+        m.url = url
+        return m
+    }
+
+    @Test("a start refuses an attachment too large for its kind, of another type, or not there, naming what is wrong; a good one is sent with the text as its caption")
+    func startChecksTheAttachment() async throws {
+        try await withGateway { simulator, app, client in
+            let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 3, gap: 1...2)
+            func attempt(_ media: Waqtor_V1_Media) async throws -> (id: String, error: RPCError?) {
+                var create = Waqtor_V1_CreateCampaignRequest()
+                var c = CampaignServiceTests.campaign(text: "Look, {{name}}!", list: fixture.list, instance: fixture.instances[0])
+                c.media = media
+                create.campaign = c
+                let made = try #require(try await fixture.campaigns.createCampaign(create, options: fixture.account.auth).campaign)
+                var start = Waqtor_V1_StartCampaignRequest()
+                start.campaignID = made.id
+                return (made.id, await rpcError { _ = try await fixture.campaigns.startCampaign(start, options: fixture.account.auth) })
+            }
+            let big = try await attempt(Self.media("\(simulator.baseURL)/_sim/media/\(20 << 20)/clip.mp4", .video, "video/mp4"))
+            #expect(big.error?.code == .failedPrecondition && big.error?.message.contains("20 MB") == true && big.error?.message.contains("16 MB") == true,
+                    "\(String(describing: big.error))")
+            let missing = try await attempt(Self.media("\(simulator.baseURL)/_sim/no-such-file.jpg", .image, "image/jpeg"))
+            #expect(missing.error?.code == .failedPrecondition && missing.error?.message.contains("HTTP 404") == true, "\(String(describing: missing.error))")
+            let wrong = try await attempt(Self.media("\(simulator.baseURL)/_sim/media/1000/page.bin", .image, "image/jpeg"))
+            #expect(wrong.error?.code == .failedPrecondition && wrong.error?.message.contains("not an image") == true, "\(String(describing: wrong.error))")
+            #expect(try await fixture.campaign(big.id)?.state == .draft, "a refused start leaves the campaign a DRAFT")
+
+            simulator.clearSends()
+            let good = try await attempt(Self.media("\(simulator.baseURL)/_sim/media/\(100 << 10)/photo.jpg", .image, "image/jpeg"))
+            #expect(good.error == nil)
+            try await withSendQueue(app, tenant: fixture.account.tenant.id) { _ in
+                try await awaitCondition("the campaign completed") { try await fixture.progress(good.id).state == .completed }
+            }
+            let sends = fixture.sends(simulator)
+            #expect(sends.count == 3 && sends.allSatisfy { $0.isMedia && $0.status == 201 && ($0.text ?? "").hasPrefix("Look, Client ") })
+        }
+    }
+}

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WaqtorCampaigns
+@testable import WaqtorCampaigns
 
 @Suite("Schedules in the tenant's time zone (pure)")
 struct LocalTimeTests {
@@ -54,5 +54,23 @@ struct LocalTimeTests {
         }
         #expect(LocalDateTime(parsing: "2028-02-29T00:00") != nil, "a leap day")
         #expect(LocalDateTime(parsing: " 2026-01-01T10:00:59 ")?.description == "2026-01-01T10:00:59")
+    }
+}
+
+@Suite("MediaCheck's verdict on a HEAD answer")
+struct MediaCheckTests {
+    let video = CampaignMedia(kind: "video", url: "https://example.com/v.mp4", mimeType: "video/mp4", fileName: "")
+
+    @Test func verdicts() throws {
+        try MediaCheck.judge(video, status: 200, contentType: "video/mp4", contentLength: 16 << 20)
+        try MediaCheck.judge(video, status: 200, contentType: nil, contentLength: nil)
+        #expect(throws: CampaignError.self) { try MediaCheck.judge(video, status: 200, contentType: "video/mp4", contentLength: (16 << 20) + 1) }
+        #expect(throws: CampaignError.self) { try MediaCheck.judge(video, status: 404, contentType: nil, contentLength: nil) }
+        #expect(throws: CampaignError.self) { try MediaCheck.judge(video, status: 200, contentType: "text/html; charset=utf-8", contentLength: 10) }
+        let document = CampaignMedia(kind: "document", url: "https://example.com/p.pdf", mimeType: "application/pdf", fileName: "p.pdf")
+        try MediaCheck.judge(document, status: 200, contentType: "application/pdf", contentLength: 99 << 20)
+        #expect(throws: CampaignError.self) { try MediaCheck.judge(document, status: 200, contentType: "application/pdf", contentLength: 101 << 20) }
+        let audio = CampaignMedia(kind: "audio", url: "https://example.com/a.ogg", mimeType: "audio/ogg", fileName: "")
+        try MediaCheck.judge(audio, status: 200, contentType: "application/ogg", contentLength: 1000)
     }
 }
