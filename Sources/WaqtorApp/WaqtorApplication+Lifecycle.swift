@@ -7,6 +7,7 @@ import WaqtorWorkers
 import WaqtorSendQueue
 import WaqtorTenants
 import WaqtorCore
+import WaqtorEvolution
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -97,7 +98,9 @@ extension WaqtorApplication {
                 lanes: lanes, outbox: outbox, campaigns: campaigns, clock: clock, configuration: send,
                 logger: Logger(label: "waqtor.queue")))
             services.append(SendWorker(
-                lanes: lanes, outbox: outbox, gateway: gateway, quota: PlanQuota(store: tenants), clock: clock,
+                lanes: lanes, outbox: outbox,
+                gateway: EvolutionClient(baseURL: gateway.baseURL, apiKey: gateway.apiKey, http: sendHTTP, timeout: configuration.sendTimeout),
+                quota: PlanQuota(store: tenants), clock: clock,
                 configuration: send, logger: Logger(label: "waqtor.sender")))
         }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
@@ -140,6 +143,7 @@ extension WaqtorApplication {
     /// Closes the outbound HTTP client, the Redis shards and the PostgreSQL pool.
     func closeBackends() async {
         await http.shutdown()
+        await sendHTTP.shutdown()
         await redis.shutdown()
         await queueRedis.shutdown()
         await postgres.shutdown()

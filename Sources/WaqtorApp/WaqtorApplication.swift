@@ -42,6 +42,9 @@ public final class WaqtorApplication: Sendable {
     public let webhookServer: WebhookServer
     /// Outbound HTTP (the gateway).
     public let http: HTTPClient
+    /// The senders' own HTTP client: a connection per send in flight (the gateway holds each for
+    /// its typing delay), apart from the API's calls.
+    public let sendHTTP: HTTPClient
     /// The Evolution API client.
     public let gateway: EvolutionClient
     /// Every method the RPC server serves, as registered and intercepted (tests compare it with
@@ -90,6 +93,9 @@ public final class WaqtorApplication: Sendable {
                 host: configuration.webhookHost, port: configuration.webhookPort, maxBodyBytes: configuration.webhookMaxBodyBytes),
             instances: instances, logger: logger)
         http = HTTPClient()
+        sendHTTP = HTTPClient(configuration: HTTPClientConfiguration(
+            maxConnectionsPerHost: configuration.sendMaxInFlight, maxConnections: configuration.sendMaxInFlight,
+            timeout: configuration.sendTimeout, userAgent: "waqtor-sender"))
         gateway = EvolutionClient(
             baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http,
             timeout: configuration.gatewayTimeout)

@@ -5,6 +5,7 @@ import Testing
 @testable import WaqtorApp
 import WaqtorCampaigns
 import WaqtorCore
+import WaqtorEvolution
 import WaqtorInstances
 import WaqtorPostgres
 import WaqtorProto
@@ -133,7 +134,7 @@ func withSendQueue<T>(
     let lanes = SendLanes(redis: app.queueRedis, prefix: prefix)
     let outbox = Outbox(pool: app.postgres)
     let maintainer = QueueMaintainer(lanes: lanes, outbox: outbox, campaigns: app.campaigns, clock: SystemClock(), configuration: configuration, logger: quietLogger)
-    let worker = SendWorker(lanes: lanes, outbox: outbox, gateway: app.gateway, quota: PlanQuota(store: app.tenants), clock: SystemClock(),
+    let worker = SendWorker(lanes: lanes, outbox: outbox, gateway: EvolutionClient(baseURL: app.gateway.baseURL, apiKey: app.gateway.apiKey, http: app.sendHTTP), quota: PlanQuota(store: app.tenants), clock: SystemClock(),
                             configuration: configuration, logger: quietLogger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await maintainer.run() }
