@@ -27,8 +27,9 @@ public struct OutboundMessage: Sendable {
     /// The campaign's attachment as stored (JSON), if any.
     public var mediaJSON: String?
     public var attempts: Int
-    /// Another worker holds a live lease on it.
+    /// Another worker holds a live lease on it, until then.
     public var leasedElsewhere: Bool
+    public var leasedUntil: Date?
     /// A worker took it before and never recorded what happened (it died, or lost PostgreSQL for
     /// longer than its lease): when that lease ended. The gateway may have sent it.
     public var unrecordedLeaseEnded: Date?
@@ -157,7 +158,7 @@ public struct Outbox: Sendable {
         try await pool.storeTransaction(tenant: tenantID) { tx in
             let rows = try await tx.query("""
                 SELECT r.campaign_id, r.contact_id, r.state, r.instance_id, r.phone_number, r.rendered_text, r.attempt_count,
-                       coalesce(r.leased_until > now(), false) AS leased,
+                       coalesce(r.leased_until > now(), false) AS leased, r.leased_until,
                        CASE WHEN r.lease_token IS NOT NULL AND r.leased_until <= now() THEN r.leased_until END AS unrecorded_until,
                        c.state AS campaign_state, c.media::text AS media,
                        c.min_delay_ms, c.max_delay_ms, c.daily_cap
@@ -171,7 +172,7 @@ public struct Outbox: Sendable {
                 return OutboundMessage(
                     entry: QueueEntry(campaignID: campaign, contactID: contact), state: row["state"].string ?? "",
                     instanceID: row["instance_id"].id(), phoneNumber: row["phone_number"].string ?? "", text: row["rendered_text"].string,
-                    mediaJSON: row["media"].string, attempts: row["attempt_count"].int ?? 0, leasedElsewhere: row["leased"].bool ?? false,
+                    mediaJSON: row["media"].string, attempts: row["attempt_count"].int ?? 0, leasedElsewhere: row["leased"].bool ?? false, leasedUntil: row["leased_until"].date,
                     unrecordedLeaseEnded: row["unrecorded_until"].date,
                     campaignState: row["campaign_state"].string ?? "", campaignMinDelayMs: row["min_delay_ms"].int,
                     campaignMaxDelayMs: row["max_delay_ms"].int, campaignDailyCap: row["daily_cap"].int)

@@ -206,8 +206,15 @@ public struct SendWorker: Service {
                 var tenantLoad = inFlight.count(tenant) - claimed.count
                 let rows = Dictionary(messages.map { ($0.entry, $0) }, uniquingKeysWith: { a, _ in a })
                 for (entry, message) in byEntry {
-                    guard let row = rows[entry], row.state == "queued", row.instanceID == message.instanceID, !row.leasedElsewhere else {
+                    guard let row = rows[entry], row.state == "queued", row.instanceID == message.instanceID else {
                         plans[entry] = .drop  // sent, skipped, cancelled or moved meanwhile: a stale entry
+                        continue
+                    }
+                    if row.leasedElsewhere {
+                        // Another lease still holds it in PostgreSQL: a worker is sending it, or
+                        // one died and its lease has not run out yet (its Redis lease ends a little
+                        // earlier). Look again when it has.
+                        plans[entry] = .requeue(until: (row.leasedUntil ?? now).addingTimeInterval(0.1))
                         continue
                     }
                     guard row.campaignState == "running" else {
