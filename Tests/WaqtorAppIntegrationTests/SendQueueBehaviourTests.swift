@@ -241,6 +241,48 @@ struct SendQueueBehaviourTests {
         }
     }
 
+    @Test("fairness: one tenant's large campaign does not slow another tenant's number, and a tenant's sends in flight are bounded")
+    func fairness() async throws {
+        try await withGateway { simulator, app, client in
+            let big = try await QueueFixture.make(simulator, app, client, numbers: 3, count: 3000, gap: 0...1)
+            let small = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 40, gap: 20...40)
+            // Every send of the large tenant takes 50 ms at the gateway: without a bound it could
+            // hold the worker's every slot.
+            for name in big.names { simulator.setSendFailure(SendFailure(mode: .none, delayMilliseconds: 50), instance: name) }
+            simulator.clearSends()
+            let bigID = try await big.startCampaign(text: "Big {{name}}")
+            var configuration = SendConfiguration()
+            configuration.maxTypingDelayMs = 0
+            configuration.maintenanceInterval = .milliseconds(50)
+            configuration.idlePoll = .milliseconds(2)
+            configuration.maxInFlightPerTenant = 2
+            configuration.tenants = [TenantID(trusted: big.account.tenant.id), TenantID(trusted: small.account.tenant.id)]
+            try await withSendQueue(app, tenant: big.account.tenant.id, configure: {
+                $0.maxInFlightPerTenant = configuration.maxInFlightPerTenant
+                $0.tenants = configuration.tenants
+            }) { _ in
+                try await awaitCondition("the large campaign is under way") { big.sends(simulator).count >= 30 }
+                let smallID = try await small.startCampaign(text: "Small {{name}}")
+                try await awaitCondition("the small campaign completed") { try await small.progress(smallID).state == .completed }
+                #expect(try await big.progress(bigID).state == .running, "the large one is still sending")
+            }
+            // The small tenant's number kept its own pace while the large one ran.
+            let gaps = SendQueueTests.gaps(small.sends(simulator).filter { $0.status == 201 }, names: small.names)
+            #expect(gaps.count == 39)
+            #expect(gaps.allSatisfy { $0 >= 20 - 0.5 })
+            let within = Double(gaps.filter { $0 <= 40 + 50 }.count) / Double(gaps.count)
+            #expect(within >= 0.9, "share of the small tenant's gaps within [min, max + 50 ms]: \(within)")
+            // Never more than two of the large tenant's sends at the gateway at once.
+            let bigSends = big.sends(simulator)
+            var most = 0
+            for send in bigSends {
+                let overlapping = bigSends.filter { $0.arrivedAt <= send.arrivedAt && $0.answeredAt > send.arrivedAt }.count
+                most = max(most, overlapping)
+            }
+            #expect(most <= 2, "at most max_in_flight_per_tenant sends of one tenant in flight: \(most)")
+        }
+    }
+
     @Test("receipts move a recipient forward only, whatever their order; a repeated one changes nothing")
     func receiptsOrder() async throws {
         try await withGateway { simulator, app, client in
