@@ -256,6 +256,13 @@ public struct SendLanes: Sendable {
         _ = try await redis.command(onShard: shard, ["SET", epochKey, .string(value), "NX"])
     }
 
+    /// The earliest time any number on the shard may send (nil: none is waiting).
+    public func earliestDue(shard: Int) async throws(RedisError) -> Date? {
+        let reply = try await redis.command(onShard: shard, ["ZRANGE", dueKey, "0", "0", "WITHSCORES"])
+        guard let items = reply.array, items.count == 2, let score = items[1].string.flatMap(Double.init) else { return nil }
+        return Date(timeIntervalSince1970: score / 1000)
+    }
+
     /// When a number may send next (its score in the due set), or nil when it is idle or leased.
     public func dueTime(of instance: InstanceID) async throws(RedisError) -> Date? {
         let reply = try await redis.command(onShard: shard(of: instance), ["ZSCORE", dueKey, .string(instance.rawValue)])

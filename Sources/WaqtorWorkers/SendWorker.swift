@@ -28,8 +28,9 @@ public struct SendConfiguration: Sendable {
     public var sendTimeout: Duration = .seconds(10)
     /// Longest typing delay sent as Evolution's `delay` (0: none).
     public var maxTypingDelayMs = 5000
-    /// How long an idle worker waits before looking for due numbers again.
-    public var idlePoll: Duration = .milliseconds(20)
+    /// How long an idle worker waits at most before looking for due numbers again (it wakes
+    /// earlier when a number is due earlier).
+    public var idlePoll: Duration = .milliseconds(50)
     /// How often the maintainer refills windows, reclaims leases, applies receipts and checks
     /// campaigns.
     public var maintenanceInterval: Duration = .milliseconds(250)
@@ -147,7 +148,13 @@ public struct SendWorker: Service {
                     }
                 }
                 if claimed.isEmpty {
-                    try? await clock.sleep(for: configuration.idlePoll)
+                    // Sleep until the earliest number is due (at most idlePoll: a refill or a
+                    // reclaimed lease can make one due sooner).
+                    var wake = clock.now().addingTimeInterval(configuration.idlePoll.seconds)
+                    for shard in 0..<lanes.redis.shardCount {
+                        if let due = try? await lanes.earliestDue(shard: shard), due < wake { wake = due }
+                    }
+                    try? await clock.sleep(until: wake)
                     continue
                 }
                 for (tenant, messages) in Dictionary(grouping: claimed, by: { $0.tenantID }) {
