@@ -16,10 +16,15 @@ N=${N:-1000000}
 DB=waqtor_bench_fanout
 OUT=$(mktemp -d)
 SERVER_PID=""
+export WAQTOR_SEND_KEY_PREFIX="wqfan$RANDOM"
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 PSQL=(psql -h "$WAQTOR_DATA/run" -p "$WAQTOR_PG_PORT" -U postgres -v ON_ERROR_STOP=1 -q -X)
 cleanup() {
     [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+    shards=${WAQTOR_REDIS_SHARDS:-}
+    for shard in ${shards//,/ }; do
+        redis-cli -h "${shard%:*}" -p "${shard##*:}" --scan --pattern "$WAQTOR_SEND_KEY_PREFIX:*" | xargs -r -n 500 redis-cli -h "${shard%:*}" -p "${shard##*:}" del >/dev/null
+    done
     if [ -z "${KEEP:-}" ]; then
         as_pg "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
         rm -rf "$OUT"
@@ -44,7 +49,6 @@ export WAQTOR_DATABASE_MIGRATION_URL=$OWNER_URL
 export WAQTOR_REDIS_SHARDS=$(waqtor_redis_shards)
 export WAQTOR_RPC_PORT=$RPC_PORT WAQTOR_WEBHOOK_PORT=$(free_port) WAQTOR_GATEWAY_EMBEDDED_PORT=$GW_PORT
 export WAQTOR_GATEWAY_URL=embedded WAQTOR_LOG_LEVEL=warning WAQTOR_ROLE=all WAQTOR_SEND_MAX_TYPING_DELAY_MS=0
-export WAQTOR_SEND_KEY_PREFIX="wqfan$RANDOM"
 # A 1M audience's statements run longer than the default 30 s statement timeout (docs/BENCHMARKS.md).
 export WAQTOR_DATABASE_STATEMENT_TIMEOUT_MS=${STATEMENT_TIMEOUT_MS:-900000}
 export WAQTOR_CONFIG_DIR="$OUT/cli" WAQTOR_SERVER="127.0.0.1:$RPC_PORT"

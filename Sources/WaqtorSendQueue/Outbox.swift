@@ -93,30 +93,31 @@ public struct Outbox: Sendable {
         }
     }
 
-    /// Takes up to `limit` PENDING recipients of `campaigns` (in that order, each in send order)
-    /// assigned to `instance` and due, marks them QUEUED, and returns them for the number's window.
-    public func takeForWindow(tenantID: TenantID, instance: InstanceID, campaigns: [CampaignID], limit: Int) async throws -> [QueueEntry] {
-        guard limit > 0, !campaigns.isEmpty else { return [] }
+    /// Takes, for each number, up to its wanted count of PENDING recipients of `campaign` that are
+    /// due, in send order, marks them QUEUED and returns them per number: one statement for all the
+    /// numbers (each number's rows through the pending index, `SKIP LOCKED`).
+    public func takeForWindows(tenantID: TenantID, campaign: CampaignID, wants: [(InstanceID, Int)]) async throws -> [InstanceID: [QueueEntry]] {
+        let wants = wants.filter { $0.1 > 0 }
+        guard !wants.isEmpty else { return [:] }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
-            var taken: [QueueEntry] = []
-            for campaign in campaigns where taken.count < limit {
-                let rows = try await tx.query("""
-                    WITH picked AS (
-                        SELECT contact_id, seq FROM campaign_recipients
-                        WHERE campaign_id = $1 AND instance_id = $2 AND state = 'pending'
-                          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-                        ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
-                    UPDATE campaign_recipients r SET state = 'queued', queued_at = now(), updated_at = now()
-                    FROM picked p WHERE r.campaign_id = $1 AND r.contact_id = p.contact_id
-                    RETURNING r.contact_id, p.seq
-                    """, [.id(campaign), .id(instance), .int(limit - taken.count)])
-                let ordered = rows.compactMap { row -> (Int64, ContactID)? in
-                    guard let contact: ContactID = row["contact_id"].id() else { return nil }
-                    return (row["seq"].int64 ?? 0, contact)
-                }.sorted { $0.0 < $1.0 }
-                taken += ordered.map { QueueEntry(campaignID: campaign, contactID: $0.1) }
+            let rows = try await tx.query("""
+                WITH picked AS (
+                    SELECT x.contact_id FROM unnest($2::uuid[], $3::integer[]) AS w(instance_id, n)
+                    CROSS JOIN LATERAL (
+                        SELECT r.contact_id FROM campaign_recipients r
+                        WHERE r.campaign_id = $1 AND r.instance_id = w.instance_id AND r.state = 'pending'
+                          AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
+                        ORDER BY r.seq LIMIT w.n FOR UPDATE SKIP LOCKED) x)
+                UPDATE campaign_recipients r SET state = 'queued', queued_at = now(), updated_at = now()
+                FROM picked p WHERE r.campaign_id = $1 AND r.contact_id = p.contact_id
+                RETURNING r.contact_id, r.instance_id, r.seq
+                """, [.id(campaign), .text(PostgresArray.uuids(wants.map(\.0.rawValue))), .text("{" + wants.map { String($0.1) }.joined(separator: ",") + "}")])
+            var out: [InstanceID: [(Int64, ContactID)]] = [:]
+            for row in rows {
+                guard let contact: ContactID = row["contact_id"].id(), let instance: InstanceID = row["instance_id"].id() else { continue }
+                out[instance, default: []].append((row["seq"].int64 ?? 0, contact))
             }
-            return taken
+            return out.mapValues { $0.sorted { $0.0 < $1.0 }.map { QueueEntry(campaignID: campaign, contactID: $0.1) } }
         }
     }
 
@@ -133,18 +134,19 @@ public struct Outbox: Sendable {
         }
     }
 
-    /// QUEUED recipients of a number whose window is empty, handed out longer than `olderThan`
+    /// QUEUED recipients of numbers whose windows are empty, handed out longer than `olderThan`
     /// ago and not leased, go back to PENDING: their window entries are gone (a key prefix no
     /// worker serves any more, a crash between taking them and pushing them). Returns how many.
     @discardableResult
-    public func requeueOrphans(tenantID: TenantID, instance: InstanceID, olderThan: Duration) async throws -> Int {
-        try await pool.storeTransaction(tenant: tenantID) { tx in
+    public func requeueOrphans(tenantID: TenantID, instances: [InstanceID], olderThan: Duration) async throws -> Int {
+        guard !instances.isEmpty else { return 0 }
+        return try await pool.storeTransaction(tenant: tenantID) { tx in
             try await tx.query("""
                 UPDATE campaign_recipients SET state = 'pending', queued_at = NULL, updated_at = now()
-                WHERE tenant_id = $1 AND instance_id = $2 AND state = 'queued'
+                WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[]) AND state = 'queued'
                   AND queued_at < now() - $3::bigint * interval '1 millisecond'
                   AND (leased_until IS NULL OR leased_until < now())
-                """, [.id(tenantID), .id(instance), .int(Self.milliseconds(olderThan))]).rowsAffected
+                """, [.id(tenantID), .text(PostgresArray.uuids(instances.map(\.rawValue))), .int(Self.milliseconds(olderThan))]).rowsAffected
         }
     }
 
@@ -156,47 +158,47 @@ public struct Outbox: Sendable {
         decide: ([OutboundMessage], [InstanceID: OutboundNumber], TimeZone) -> (lease: [(QueueEntry, String)], backToPending: [QueueEntry])
     ) async throws -> (messages: [OutboundMessage], numbers: [InstanceID: OutboundNumber], zone: TimeZone, leased: Set<QueueEntry>) {
         try await pool.storeTransaction(tenant: tenantID) { tx in
+            // One statement: the rows (locked in key order), their campaigns, their numbers and the
+            // tenant's zone.
             let rows = try await tx.query("""
                 SELECT r.campaign_id, r.contact_id, r.state, r.instance_id, r.phone_number, r.rendered_text, r.attempt_count,
                        coalesce(r.leased_until > now(), false) AS leased, r.leased_until,
                        CASE WHEN r.lease_token IS NOT NULL AND r.leased_until <= now() THEN r.leased_until END AS unrecorded_until,
                        c.state AS campaign_state, c.media::text AS media,
-                       c.min_delay_ms, c.max_delay_ms, c.daily_cap
-                FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+                       c.min_delay_ms, c.max_delay_ms, c.daily_cap,
+                       i.gateway_name, i.display_name, i.state AS instance_state, i.min_delay_ms AS i_min, i.max_delay_ms AS i_max,
+                       i.daily_cap AS i_cap, i.quiet_start_minute, i.quiet_end_minute, i.warmup_enabled, i.warmup_days, i.warmup_started_at,
+                       t.time_zone
+                FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id JOIN tenants t ON t.id = r.tenant_id
+                     LEFT JOIN instances i ON i.id = r.instance_id
                 WHERE (r.campaign_id, r.contact_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
                 ORDER BY r.campaign_id, r.contact_id
                 FOR UPDATE OF r
                 """, [.text(PostgresArray.uuids(entries.map(\.campaignID.rawValue))), .text(PostgresArray.uuids(entries.map(\.contactID.rawValue)))])
+            var numbers: [InstanceID: OutboundNumber] = [:]
+            var zoneName: String?
             let messages = rows.compactMap { row -> OutboundMessage? in
                 guard let campaign: CampaignID = row["campaign_id"].id(), let contact: ContactID = row["contact_id"].id() else { return nil }
+                zoneName = zoneName ?? row["time_zone"].string
+                let instance: InstanceID? = row["instance_id"].id()
+                if let instance, numbers[instance] == nil, let gateway = row["gateway_name"].string {
+                    let quiet = row["quiet_start_minute"].int.flatMap { start in row["quiet_end_minute"].int.map { QuietHours(startMinute: start, endMinute: $0) } }
+                    let pacing = NumberPacing(
+                        minDelayMs: row["i_min"].int ?? 3000, maxDelayMs: row["i_max"].int ?? 9000, dailyCap: row["i_cap"].int,
+                        quietHours: quiet, warmupDays: (row["warmup_enabled"].bool ?? false) ? row["warmup_days"].int : nil,
+                        warmupStartedAt: row["warmup_started_at"].date)
+                    numbers[instance] = OutboundNumber(instanceID: instance, gatewayName: gateway, displayName: row["display_name"].string ?? "",
+                                                       state: row["instance_state"].string ?? "", pacing: pacing)
+                }
                 return OutboundMessage(
                     entry: QueueEntry(campaignID: campaign, contactID: contact), state: row["state"].string ?? "",
-                    instanceID: row["instance_id"].id(), phoneNumber: row["phone_number"].string ?? "", text: row["rendered_text"].string,
+                    instanceID: instance, phoneNumber: row["phone_number"].string ?? "", text: row["rendered_text"].string,
                     mediaJSON: row["media"].string, attempts: row["attempt_count"].int ?? 0, leasedElsewhere: row["leased"].bool ?? false, leasedUntil: row["leased_until"].date,
                     unrecordedLeaseEnded: row["unrecorded_until"].date,
                     campaignState: row["campaign_state"].string ?? "", campaignMinDelayMs: row["min_delay_ms"].int,
                     campaignMaxDelayMs: row["max_delay_ms"].int, campaignDailyCap: row["daily_cap"].int)
             }
-            let instanceIDs = Array(Set(messages.compactMap(\.instanceID)))
-            var numbers: [InstanceID: OutboundNumber] = [:]
-            if !instanceIDs.isEmpty {
-                for row in try await tx.query("""
-                    SELECT id, gateway_name, display_name, state, min_delay_ms, max_delay_ms, daily_cap, quiet_start_minute, quiet_end_minute,
-                           warmup_enabled, warmup_days, warmup_started_at
-                    FROM instances WHERE id = ANY($1::uuid[])
-                    """, [.text(PostgresArray.uuids(instanceIDs.map(\.rawValue)))]) {
-                    guard let id: InstanceID = row["id"].id() else { continue }
-                    let quiet = row["quiet_start_minute"].int.flatMap { start in row["quiet_end_minute"].int.map { QuietHours(startMinute: start, endMinute: $0) } }
-                    let pacing = NumberPacing(
-                        minDelayMs: row["min_delay_ms"].int ?? 3000, maxDelayMs: row["max_delay_ms"].int ?? 9000, dailyCap: row["daily_cap"].int,
-                        quietHours: quiet, warmupDays: (row["warmup_enabled"].bool ?? false) ? row["warmup_days"].int : nil,
-                        warmupStartedAt: row["warmup_started_at"].date)
-                    numbers[id] = OutboundNumber(instanceID: id, gatewayName: row["gateway_name"].string ?? "", displayName: row["display_name"].string ?? "",
-                                                 state: row["state"].string ?? "", pacing: pacing)
-                }
-            }
-            let zoneName = try await tx.query("SELECT time_zone FROM tenants WHERE id = $1", [.id(tenantID)]).first?["time_zone"].string ?? "UTC"
-            let zone = TimeZone(identifier: zoneName) ?? TimeZone(identifier: "UTC")!
+            let zone = zoneName.flatMap { TimeZone(identifier: $0) } ?? TimeZone(identifier: "UTC")!
             let (toLease, toPending) = decide(messages, numbers, zone)
             if !toLease.isEmpty {
                 _ = try await tx.query("""
@@ -250,10 +252,10 @@ public struct Outbox: Sendable {
             }
         }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
-            // Rows are locked in key order first: statements that change many recipients at once
-            // (records, receipts, checks) never wait on each other in a cycle.
-            try await Self.lockInOrder(tx, campaigns: records.map(\.entry.campaignID.rawValue), contacts: records.map(\.entry.contactID.rawValue))
-            return try await tx.query("""
+            // The rows are locked in key order first (the ordered FOR UPDATE subquery): statements
+            // that change many recipients at once (records, receipts, checks) never wait on each
+            // other in a cycle.
+            try await tx.query("""
                 UPDATE campaign_recipients r SET state = u.state, error = u.error, message_id = coalesce(u.message_id, r.message_id),
                     sent_at = CASE WHEN u.state = 'sent' THEN now() ELSE r.sent_at END,
                     status_at = CASE WHEN u.state = 'sent' THEN now() ELSE r.status_at END,
@@ -262,8 +264,12 @@ public struct Outbox: Sendable {
                     attempt_count = r.attempt_count - u.refund,
                     lease_token = NULL, leased_until = NULL, updated_at = now()
                 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::integer[])
-                     AS u(campaign_id, contact_id, token, state, error, message_id, retry_ms, refund)
+                     AS u(campaign_id, contact_id, token, state, error, message_id, retry_ms, refund),
+                     (SELECT campaign_id, contact_id FROM campaign_recipients
+                      WHERE (campaign_id, contact_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+                      ORDER BY campaign_id, contact_id FOR UPDATE) AS locked
                 WHERE r.campaign_id = u.campaign_id AND r.contact_id = u.contact_id AND r.lease_token = u.token
+                  AND locked.campaign_id = r.campaign_id AND locked.contact_id = r.contact_id
                 """, [.text(PostgresArray.uuids(records.map(\.entry.campaignID.rawValue))), .text(PostgresArray.uuids(records.map(\.entry.contactID.rawValue))),
                       .text(PostgresArray.texts(records.map(\.token))), .text(PostgresArray.texts(states)), .text(PostgresArray.texts(errors)),
                       .text(PostgresArray.texts(ids)), .text(PostgresArray.texts(retryMs)), .text(PostgresArray.texts(refunds))]).rowsAffected
@@ -291,15 +297,6 @@ public struct Outbox: Sendable {
         try await pool.storeTransaction(tenant: tenantID) { tx in
             try await tx.query("SELECT display_name FROM instances WHERE id = $1", [.id(instance)]).first?["display_name"].string ?? instance.rawValue
         }
-    }
-
-    /// Locks recipient rows in key order (campaign, contact) for the rest of the transaction.
-    static func lockInOrder(_ tx: PostgresTransaction, campaigns: [String], contacts: [String]) async throws {
-        _ = try await tx.query("""
-            SELECT 1 FROM campaign_recipients
-            WHERE (campaign_id, contact_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
-            ORDER BY campaign_id, contact_id FOR UPDATE
-            """, [.text(PostgresArray.uuids(campaigns)), .text(PostgresArray.uuids(contacts))])
     }
 
     static func milliseconds(_ d: Duration) -> Int64 {

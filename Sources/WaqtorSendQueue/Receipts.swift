@@ -49,7 +49,8 @@ extension Outbox {
             let instances = PostgresArray.uuids(receipts.map(\.instanceID.rawValue))
             let messages = PostgresArray.texts(receipts.map(\.messageID))
             let statuses = PostgresArray.texts(receipts.map(\.status))
-            // The rows in key order first (see Outbox.lockInOrder).
+            // The rows in key order first, as Outbox.record does: statements that change many recipients
+            // never wait on each other in a cycle.
             _ = try await tx.query("""
                 SELECT 1 FROM campaign_recipients r
                 WHERE r.tenant_id = $1 AND (r.instance_id, r.message_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))

@@ -227,6 +227,24 @@ public struct SendLanes: Sendable {
         return Int(length)
     }
 
+    /// Appends entries to several numbers' campaign windows, pipelined per shard. A number whose
+    /// shard lost its data maps to nil (rebuild first).
+    public func refill(_ batch: [(instance: InstanceID, tenant: TenantID, entries: [QueueEntry])], now: Date) async throws(RedisError) -> [InstanceID: Int?] {
+        var out: [InstanceID: Int?] = [:]
+        for (shard, group) in Dictionary(grouping: batch.filter { !$0.entries.isEmpty }, by: { shard(of: $0.instance) }) {
+            let calls = group.map { item -> (keys: [RedisArgument], arguments: [RedisArgument]) in
+                ([dueKey, leasesKey, epochKey],
+                 [.string(item.instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(item.tenant.rawValue)] + item.entries.map { .string($0.text) })
+            }
+            let replies = try await redis.evaluatePipelined(Self.refillScript, onShard: shard, calls: calls)
+            for (item, reply) in zip(group, replies) {
+                try check(reply, shard)
+                out[item.instance] = reply.integer.flatMap { $0 >= 0 ? Int($0) : nil }
+            }
+        }
+        return out
+    }
+
     /// Campaign window lengths of numbers (one pipelined round trip per shard).
     public func windowLengths(_ instances: [InstanceID]) async throws(RedisError) -> [InstanceID: Int] {
         var out: [InstanceID: Int] = [:]

@@ -104,21 +104,39 @@ public struct QueueMaintainer: Service {
         }
         if !campaignsOf.isEmpty {
             let lengths = try await lanes.windowLengths(Array(campaignsOf.keys))
+            // Numbers to top up, by tenant; each number's campaigns in start order.
+            var short: [TenantID: [(instance: InstanceID, want: Int, campaigns: [CampaignID])]] = [:]
             for (instance, work) in campaignsOf {
                 let length = lengths[instance] ?? 0
                 guard length < configuration.refillBelow else { continue }
-                if length == 0 {
-                    // An empty window while PostgreSQL still has QUEUED rows for the number that no
-                    // lease holds: their entries were lost; hand them out again.
-                    try await outbox.requeueOrphans(tenantID: work.tenant, instance: instance, olderThan: .seconds(10))
+                short[work.tenant, default: []].append((instance, configuration.windowSize - length, work.campaigns))
+            }
+            for (tenant, numbers) in short {
+                // An empty window while PostgreSQL still has QUEUED rows for the number that no
+                // lease holds: their entries were lost; hand them out again.
+                let empty = numbers.filter { (lengths[$0.instance] ?? 0) == 0 }.map(\.instance)
+                try await outbox.requeueOrphans(tenantID: tenant, instances: empty, olderThan: .seconds(10))
+                // One statement per campaign for all its numbers, campaigns in start order.
+                var wanted = Dictionary(uniqueKeysWithValues: numbers.map { ($0.instance, $0.want) })
+                var taken: [InstanceID: [QueueEntry]] = [:]
+                let mine = Set(numbers.flatMap(\.campaigns))
+                var order: [CampaignID] = []  // start order (running() is sorted so)
+                for number in running where mine.contains(number.campaignID) && !order.contains(number.campaignID) { order.append(number.campaignID) }
+                for campaign in order {
+                    let wants = numbers.filter { $0.campaigns.contains(campaign) }.compactMap { n -> (InstanceID, Int)? in
+                        let left = wanted[n.instance] ?? 0
+                        return left > 0 ? (n.instance, left) : nil
+                    }
+                    for (instance, entries) in try await outbox.takeForWindows(tenantID: tenant, campaign: campaign, wants: wants) {
+                        taken[instance, default: []] += entries
+                        wanted[instance, default: 0] -= entries.count
+                    }
                 }
-                let entries = try await outbox.takeForWindow(tenantID: work.tenant, instance: instance, campaigns: work.campaigns,
-                                                             limit: configuration.windowSize - length)
-                guard !entries.isEmpty else { continue }
-                if try await lanes.refill(instance: instance, tenant: work.tenant, entries: entries, now: now) == nil {
-                    // The shard lost its data between the check and now: the next round rebuilds it,
+                let pushed = try await lanes.refill(taken.map { (instance: $0.key, tenant: tenant, entries: $0.value) }, now: now)
+                if pushed.values.contains(where: { $0 == nil }) {
+                    // A shard lost its data between the check and now: the next round rebuilds it,
                     // which puts these back too.
-                    logger.notice("send queue: a shard has no epoch; rebuilding next round", metadata: ["instance": "\(instance)"])
+                    logger.notice("send queue: a shard has no epoch; rebuilding next round")
                 }
             }
         }

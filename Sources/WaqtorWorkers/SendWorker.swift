@@ -28,6 +28,9 @@ public struct SendConfiguration: Sendable {
     public var sendTimeout: Duration = .seconds(10)
     /// Longest typing delay sent as Evolution's `delay` (0: none).
     public var maxTypingDelayMs = 5000
+    /// The shortest time between two claim rounds (messages that fall due meanwhile are handled
+    /// as one batch).
+    public var claimInterval: Duration = .milliseconds(10)
     /// How long an idle worker waits at most before looking for due numbers again (it wakes
     /// earlier when a number is due earlier).
     public var idlePoll: Duration = .milliseconds(50)
@@ -104,6 +107,8 @@ public struct SendWorker: Service {
     let closedStreak = NIOLockedValueBox<[InstanceID: Int]>([:])
     let counter = NIOLockedValueBox<UInt64>(0)
     let batcher: OutcomeBatcher
+    /// The plan quota reserved and not used yet, per tenant and local day.
+    let reserve = NIOLockedValueBox<[TenantID: (day: String, left: Int)]>([:])
 
     public init(lanes: SendLanes, outbox: Outbox, gateway: EvolutionClient, quota: PlanQuota, clock: any WaqtorClock,
                 configuration: SendConfiguration, logger: Logger) {
@@ -132,8 +137,14 @@ public struct SendWorker: Service {
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             var lastError: ContinuousClock.Instant?
+            var lastClaim = ContinuousClock.now
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 await inFlight.waitBelow(configuration.maxInFlight)
+                // Claim rounds at most every claimInterval: what falls due meanwhile is claimed,
+                // checked and recorded together (each number waits at most that much longer).
+                let since = ContinuousClock.now - lastClaim
+                if since < configuration.claimInterval { try? await Task.sleep(for: configuration.claimInterval - since) }
+                lastClaim = ContinuousClock.now
                 var claimed: [ClaimedMessage] = []
                 let room = max(1, min(configuration.claimBatch, configuration.maxInFlight - inFlight.total))
                 for shard in 0..<lanes.redis.shardCount {
@@ -263,7 +274,7 @@ public struct SendWorker: Service {
         // The plan's messages-per-day quota, taken for the leased messages.
         var granted = result.leased.count
         if granted > 0 {
-            granted = await takeQuota(tenant: tenant, count: granted)
+            granted = await takeQuota(tenant: tenant, count: granted, day: SendGate(zone: result.zone).dayKey(now))
         }
         var sends: [(ClaimedMessage, OutboundMessage, OutboundNumber, NumberPacing, String, Int)] = []
         var refused: [SendRecord] = []
@@ -309,13 +320,30 @@ public struct SendWorker: Service {
 
     var quotaResetMs: Int { 60_000 }
 
-    /// Takes `count` messages from the tenant's daily quota; on a refusal, as many as are left.
-    func takeQuota(tenant: TenantID, count: Int) async -> Int {
+    /// Takes `count` messages from the tenant's daily quota for its local `day`; on a refusal, as
+    /// many as are left. The worker reserves the quota `quotaChunk` messages at a time (one
+    /// PostgreSQL transaction per chunk instead of per batch, since a tenant's sends all take it
+    /// from one row): at most a chunk per worker, tenant and day is counted and not sent.
+    func takeQuota(tenant: TenantID, count: Int, day: String) async -> Int {
+        let fromReserve = reserve.withLockedValue { r -> Int in
+            guard var mine = r[tenant], mine.day == day else { return 0 }
+            let taken = min(mine.left, count)
+            mine.left -= taken
+            r[tenant] = mine
+            return taken
+        }
+        let need = count - fromReserve
+        guard need > 0 else { return count }
+        let chunk = max(need, Self.quotaChunk)
         do {
-            try await quota.consume(tenantID: tenant, .messages, count: count)
+            try await quota.consume(tenantID: tenant, .messages, count: chunk)
+            reserve.withLockedValue { r in
+                let carried = r[tenant].map { $0.day == day ? $0.left : 0 } ?? 0
+                r[tenant] = (day, carried + chunk - need)
+            }
             return count
         } catch is PlanLimitReached {
-            var granted = 0
+            var granted = fromReserve
             while granted < count {
                 do { try await quota.consume(tenantID: tenant, .messages, count: 1) } catch { break }
                 granted += 1
@@ -323,9 +351,11 @@ public struct SendWorker: Service {
             return granted
         } catch {
             logger.warning("send queue: the plan quota could not be read", metadata: ["error": "\(error)"])
-            return 0
+            return fromReserve
         }
     }
+
+    static let quotaChunk = 100
 
     /// Sends one message and records what happened.
     func send(tenant: TenantID, message: ClaimedMessage, row: OutboundMessage, number: OutboundNumber, pacing: NumberPacing, day: String, sentBefore: Int) async {

@@ -136,12 +136,18 @@ func withSendQueue<T>(
     let maintainer = QueueMaintainer(lanes: lanes, outbox: outbox, campaigns: app.campaigns, clock: SystemClock(), configuration: configuration, logger: quietLogger)
     let worker = SendWorker(lanes: lanes, outbox: outbox, gateway: EvolutionClient(baseURL: app.gateway.baseURL, apiKey: app.gateway.apiKey, http: app.sendHTTP), quota: PlanQuota(store: app.tenants), clock: SystemClock(),
                             configuration: configuration, logger: quietLogger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
+    let result = try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await maintainer.run() }
         group.addTask { try await worker.run() }
         defer { group.cancelAll() }
         return try await body(lanes)
     }
+    // The test's keys go with it.
+    for shard in 0..<lanes.redis.shardCount {
+        let keys = try await lanes.redis.command(onShard: shard, ["KEYS", .string("\(prefix):*")]).array?.compactMap(\.string) ?? []
+        if !keys.isEmpty { _ = try await lanes.redis.command(onShard: shard, ["DEL"] + keys.map { .string($0) }) }
+    }
+    return result
 }
 
 /// Waits (polling the database, at most `seconds`) until `condition` holds.
