@@ -42,6 +42,7 @@ public enum ConfigurationDescription {
             "send.max_typing_delay_ms = \(c.sendMaxTypingDelayMs)",
             "send.max_in_flight = \(c.sendMaxInFlight)",
             "send.max_in_flight_per_tenant = \(c.sendMaxInFlightPerTenant)",
+            "send.max_connections = \(c.sendMaxConnections)",
             "send.max_attempts = \(c.sendMaxAttempts)",
             "send.retry_base_ms = \(ms(c.sendRetryBase))",
             "send.maintenance_interval_ms = \(ms(c.sendMaintenanceInterval))",

@@ -53,6 +53,7 @@ public enum ConfigurationLoader {
         ("send.max_typing_delay_ms", "longest typing delay before a message (0: none)"),
         ("send.max_in_flight", "most sends in flight in one worker"),
         ("send.max_in_flight_per_tenant", "most sends in flight for one tenant in one worker"),
+        ("send.max_connections", "most connections from one worker to the gateway"),
         ("send.max_attempts", "attempts of a message that fails for a passing reason before it is FAILED"),
         ("send.retry_base_ms", "delay before the first retry (doubling, jittered, at most 5 min)"),
         ("send.maintenance_interval_ms", "how often a worker refills windows, reclaims leases, applies receipts and checks campaigns"),
@@ -220,6 +221,7 @@ public enum ConfigurationLoader {
         case "send.max_typing_delay_ms": c.sendMaxTypingDelayMs = try int(0...25_000)
         case "send.max_in_flight": c.sendMaxInFlight = try int(1...100_000)
         case "send.max_in_flight_per_tenant": c.sendMaxInFlightPerTenant = try int(1...100_000)
+        case "send.max_connections": c.sendMaxConnections = try int(1...100_000)
         case "send.max_attempts": c.sendMaxAttempts = try int(1...100)
         case "send.retry_base_ms": c.sendRetryBase = try millis(0...3_600_000)
         case "send.maintenance_interval_ms": c.sendMaintenanceInterval = try millis(10...60_000)

@@ -94,7 +94,7 @@ public final class WaqtorApplication: Sendable {
             instances: instances, logger: logger)
         http = HTTPClient()
         sendHTTP = HTTPClient(configuration: HTTPClientConfiguration(
-            maxConnectionsPerHost: configuration.sendMaxInFlight, maxConnections: configuration.sendMaxInFlight,
+            maxConnectionsPerHost: configuration.sendMaxConnections, maxConnections: configuration.sendMaxConnections,
             timeout: configuration.sendTimeout, userAgent: "waqtor-sender"))
         gateway = EvolutionClient(
             baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http,

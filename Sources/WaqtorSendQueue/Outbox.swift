@@ -14,6 +14,8 @@ public struct RunningNumber: Sendable, Hashable {
     public var onNumberUnavailable: String
     /// The campaign's PENDING and QUEUED recipients.
     public var unsent: Int
+    /// The campaign's PENDING recipients (some may wait for a retry time).
+    public var pending: Int
 }
 
 /// A claimed message as PostgreSQL has it, with what deciding and sending it needs.
@@ -86,7 +88,7 @@ public struct Outbox: Sendable {
                       let instance: InstanceID = row["instance_id"].id() else { return nil }
                 return RunningNumber(tenantID: tenant, campaignID: campaign, instanceID: instance,
                                      instanceState: row["instance_state"].string ?? "", onNumberUnavailable: row["on_number_unavailable"].string ?? "wait",
-                                     unsent: Int(row["unsent"].int64 ?? 0))
+                                     unsent: Int(row["unsent"].int64 ?? 0), pending: Int(row["pending"].int64 ?? 0))
             }
         } catch {
             throw TenantStore.map(error)

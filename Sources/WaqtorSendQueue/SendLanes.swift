@@ -121,19 +121,22 @@ public struct SendLanes: Sendable {
         return 1
         """)
 
-    /// KEYS: due, leases, epoch. ARGV: instance, now ms, key prefix, tenant, entries...
-    /// Appends campaign messages to a number's window and schedules the number if it is idle (at
-    /// its remembered next send time, or now). Returns the window's length, or -1 when the shard
-    /// has no epoch (it lost its data: rebuild first, push nothing).
+    /// KEYS: due, leases, epoch. ARGV: instance, now ms, key prefix, tenant, first-send spread
+    /// ms, entries... Appends campaign messages to a number's window and schedules the number if
+    /// it is idle: at its remembered next send time, or, for a number that has none yet, now plus
+    /// the spread (so that numbers whose campaigns start together do not all send at once, and
+    /// stay apart). Returns the window's length, or -1 when the shard has no epoch (it lost its
+    /// data: rebuild first, push nothing).
     static let refillScript = RedisScript("""
         if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
         local inst = ARGV[1]
         local base = ARGV[3] .. ':{i:' .. inst .. '}:'
         redis.call('HSET', base .. 's', 'tenant', ARGV[4])
-        for i = 5, #ARGV do redis.call('RPUSH', base .. 'c', ARGV[i]) end
+        for i = 6, #ARGV do redis.call('RPUSH', base .. 'c', ARGV[i]) end
         if redis.call('HEXISTS', base .. 's', 'lease') == 0 and not redis.call('ZSCORE', KEYS[1], inst) then
-          local nxt = tonumber(redis.call('HGET', base .. 's', 'next') or '0') or 0
           local now = tonumber(ARGV[2])
+          local nxt = tonumber(redis.call('HGET', base .. 's', 'next') or '-1') or -1
+          if nxt < 0 then nxt = now + tonumber(ARGV[5]) end
           if nxt < now then nxt = now end
           if redis.call('LLEN', base .. 'r') + redis.call('LLEN', base .. 'c') > 0 then
             redis.call('ZADD', KEYS[1], nxt, inst)
@@ -217,10 +220,10 @@ public struct SendLanes: Sendable {
     }
 
     /// Appends entries to a number's campaign window; nil when its shard lost its data (rebuild).
-    public func refill(instance: InstanceID, tenant: TenantID, entries: [QueueEntry], now: Date) async throws(RedisError) -> Int? {
+    public func refill(instance: InstanceID, tenant: TenantID, entries: [QueueEntry], now: Date, spreadMs: Int = 0) async throws(RedisError) -> Int? {
         let shard = shard(of: instance)
         let reply = try await redis.evaluate(Self.refillScript, onShard: shard, keys: [dueKey, leasesKey, epochKey],
-                                             arguments: [.string(instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(tenant.rawValue)]
+                                             arguments: [.string(instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(tenant.rawValue), .int(spreadMs)]
                                                 + entries.map { .string($0.text) })
         try check(reply, shard)
         guard let length = reply.integer, length >= 0 else { return nil }
@@ -229,12 +232,13 @@ public struct SendLanes: Sendable {
 
     /// Appends entries to several numbers' campaign windows, pipelined per shard. A number whose
     /// shard lost its data maps to nil (rebuild first).
-    public func refill(_ batch: [(instance: InstanceID, tenant: TenantID, entries: [QueueEntry])], now: Date) async throws(RedisError) -> [InstanceID: Int?] {
+    public func refill(_ batch: [(instance: InstanceID, tenant: TenantID, entries: [QueueEntry])], now: Date, spreadMs: Int = 0) async throws(RedisError) -> [InstanceID: Int?] {
         var out: [InstanceID: Int?] = [:]
         for (shard, group) in Dictionary(grouping: batch.filter { !$0.entries.isEmpty }, by: { shard(of: $0.instance) }) {
             let calls = group.map { item -> (keys: [RedisArgument], arguments: [RedisArgument]) in
                 ([dueKey, leasesKey, epochKey],
-                 [.string(item.instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(item.tenant.rawValue)] + item.entries.map { .string($0.text) })
+                 [.string(item.instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(item.tenant.rawValue),
+                  .int(spreadMs > 0 ? Int.random(in: 0..<spreadMs) : 0)] + item.entries.map { .string($0.text) })
             }
             let replies = try await redis.evaluatePipelined(Self.refillScript, onShard: shard, calls: calls)
             for (item, reply) in zip(group, replies) {

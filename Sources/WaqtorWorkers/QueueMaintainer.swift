@@ -102,6 +102,8 @@ public struct QueueMaintainer: Service {
         for number in running where number.instanceState == "open" && !done.contains(number.campaignID) {
             campaignsOf[number.instanceID, default: (number.tenantID, [])].campaigns.append(number.campaignID)
         }
+        // Only campaigns with PENDING recipients have anything to hand out.
+        let withPending = Set(running.filter { $0.pending > 0 }.map(\.campaignID))
         if !campaignsOf.isEmpty {
             let lengths = try await lanes.windowLengths(Array(campaignsOf.keys))
             // Numbers to top up, by tenant; each number's campaigns in start order.
@@ -121,7 +123,9 @@ public struct QueueMaintainer: Service {
                 var taken: [InstanceID: [QueueEntry]] = [:]
                 let mine = Set(numbers.flatMap(\.campaigns))
                 var order: [CampaignID] = []  // start order (running() is sorted so)
-                for number in running where mine.contains(number.campaignID) && !order.contains(number.campaignID) { order.append(number.campaignID) }
+                for number in running where mine.contains(number.campaignID) && withPending.contains(number.campaignID) && !order.contains(number.campaignID) {
+                    order.append(number.campaignID)
+                }
                 for campaign in order {
                     let wants = numbers.filter { $0.campaigns.contains(campaign) }.compactMap { n -> (InstanceID, Int)? in
                         let left = wanted[n.instance] ?? 0
@@ -132,7 +136,8 @@ public struct QueueMaintainer: Service {
                         wanted[instance, default: 0] -= entries.count
                     }
                 }
-                let pushed = try await lanes.refill(taken.map { (instance: $0.key, tenant: tenant, entries: $0.value) }, now: now)
+                let pushed = try await lanes.refill(taken.map { (instance: $0.key, tenant: tenant, entries: $0.value) }, now: now,
+                                                    spreadMs: configuration.firstSendSpreadMs)
                 if pushed.values.contains(where: { $0 == nil }) {
                     // A shard lost its data between the check and now: the next round rebuilds it,
                     // which puts these back too.

@@ -37,6 +37,9 @@ public struct SendConfiguration: Sendable {
     /// How often the maintainer refills windows, reclaims leases, applies receipts and checks
     /// campaigns.
     public var maintenanceInterval: Duration = .milliseconds(250)
+    /// A number's first send (it has no previous one to pace from) waits a random time up to this,
+    /// so that the numbers of campaigns started together do not all send at once.
+    public var firstSendSpreadMs = 1000
     /// How long a number that is not connected is held before its next message is looked at.
     public var disconnectedHold: Duration = .seconds(5)
     public var retry = RetryPolicy()

@@ -19,6 +19,7 @@ struct MigrationChecksumTests {
         9: "5730ddc22b05466463ca87fd04d1f61560cefa180aca7c9362d96b61b58d60f0",
         10: "d1f437acd43b68655d41c9c0f816aa6f080f8e6541529a6b94a9df667b8938b1",
         11: "8ec32bb5b0ee9cfeab4473792326e8ed985c4be7d3eafa425c6e721c251dd517",
+        12: "ca84af9ec52b6c6795975cb72e94f31b9abfcf75c249e1da2b028138de677a6b",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {
