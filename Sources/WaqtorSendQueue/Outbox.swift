@@ -123,30 +123,19 @@ public struct Outbox: Sendable {
         }
     }
 
-    /// After a shard lost its data: QUEUED recipients of these numbers that no live lease holds go
-    /// back to PENDING (the refill hands them out again). Returns how many.
+    /// QUEUED recipients of these numbers, handed out longer than `olderThan` ago and not leased,
+    /// go back to PENDING (the refill hands them out again): their window entries are gone. Used
+    /// after a shard lost its data (`olderThan: .zero`) and for numbers whose windows are empty
+    /// while PostgreSQL still has QUEUED rows for them (a crash between taking and pushing them, a
+    /// key prefix no worker serves any more). Returns how many.
     @discardableResult
-    public func requeueLost(tenantID: TenantID, instances: [InstanceID]) async throws -> Int {
-        try await pool.storeTransaction(tenant: tenantID) { tx in
-            try await tx.query("""
-                UPDATE campaign_recipients SET state = 'pending', queued_at = NULL, updated_at = now()
-                WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[]) AND state = 'queued'
-                  AND (leased_until IS NULL OR leased_until < now())
-                """, [.id(tenantID), .text(PostgresArray.uuids(instances.map(\.rawValue)))]).rowsAffected
-        }
-    }
-
-    /// QUEUED recipients of numbers whose windows are empty, handed out longer than `olderThan`
-    /// ago and not leased, go back to PENDING: their window entries are gone (a key prefix no
-    /// worker serves any more, a crash between taking them and pushing them). Returns how many.
-    @discardableResult
-    public func requeueOrphans(tenantID: TenantID, instances: [InstanceID], olderThan: Duration) async throws -> Int {
+    public func requeueUnleased(tenantID: TenantID, instances: [InstanceID], olderThan: Duration) async throws -> Int {
         guard !instances.isEmpty else { return 0 }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
             try await tx.query("""
                 UPDATE campaign_recipients SET state = 'pending', queued_at = NULL, updated_at = now()
                 WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[]) AND state = 'queued'
-                  AND queued_at < now() - $3::bigint * interval '1 millisecond'
+                  AND queued_at <= now() - $3::bigint * interval '1 millisecond'
                   AND (leased_until IS NULL OR leased_until < now())
                 """, [.id(tenantID), .text(PostgresArray.uuids(instances.map(\.rawValue))), .int(Self.milliseconds(olderThan))]).rowsAffected
         }

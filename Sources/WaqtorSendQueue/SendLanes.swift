@@ -219,17 +219,6 @@ public struct SendLanes: Sendable {
         return held
     }
 
-    /// Appends entries to a number's campaign window; nil when its shard lost its data (rebuild).
-    public func refill(instance: InstanceID, tenant: TenantID, entries: [QueueEntry], now: Date, spreadMs: Int = 0) async throws(RedisError) -> Int? {
-        let shard = shard(of: instance)
-        let reply = try await redis.evaluate(Self.refillScript, onShard: shard, keys: [dueKey, leasesKey, epochKey],
-                                             arguments: [.string(instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(tenant.rawValue), .int(spreadMs)]
-                                                + entries.map { .string($0.text) })
-        try check(reply, shard)
-        guard let length = reply.integer, length >= 0 else { return nil }
-        return Int(length)
-    }
-
     /// Appends entries to several numbers' campaign windows, pipelined per shard. A number whose
     /// shard lost its data maps to nil (rebuild first).
     public func refill(_ batch: [(instance: InstanceID, tenant: TenantID, entries: [QueueEntry])], now: Date, spreadMs: Int = 0) async throws(RedisError) -> [InstanceID: Int?] {

@@ -117,7 +117,7 @@ public struct QueueMaintainer: Service {
                 // An empty window while PostgreSQL still has QUEUED rows for the number that no
                 // lease holds: their entries were lost; hand them out again.
                 let empty = numbers.filter { (lengths[$0.instance] ?? 0) == 0 }.map(\.instance)
-                try await outbox.requeueOrphans(tenantID: tenant, instances: empty, olderThan: .seconds(10))
+                try await outbox.requeueUnleased(tenantID: tenant, instances: empty, olderThan: .seconds(10))
                 // One statement per campaign for all its numbers, campaigns in start order.
                 var wanted = Dictionary(uniqueKeysWithValues: numbers.map { ($0.instance, $0.want) })
                 var taken: [InstanceID: [QueueEntry]] = [:]
@@ -159,7 +159,7 @@ public struct QueueMaintainer: Service {
             byTenant[number.tenantID, default: []].insert(number.instanceID)
         }
         for (tenant, instances) in byTenant {
-            try await outbox.requeueLost(tenantID: tenant, instances: Array(instances))
+            try await outbox.requeueUnleased(tenantID: tenant, instances: Array(instances), olderThan: .zero)
         }
     }
 }
