@@ -89,13 +89,20 @@ final class ServerProcess: Sendable {
     /// connection, which can meet another process's socket or connect to itself.
     func listeningPorts() throws -> Set<Int> {
         let pid = process.processIdentifier
-        var inodes: Set<String> = []
-        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") {
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(entry)"),
-                  target.hasPrefix("socket:[") else { continue }
-            inodes.insert(String(target.dropFirst("socket:[".count).dropLast()))
+        func socketInodes() throws -> Set<String> {
+            var inodes: Set<String> = []
+            for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(entry)"),
+                      target.hasPrefix("socket:[") else { continue }
+                inodes.insert(String(target.dropFirst("socket:[".count).dropLast()))
+            }
+            return inodes
         }
-        var ports: Set<Int> = []
+        let before = try socketInodes()
+        // Only sockets of the process seen before and after reading the tables: an inode the
+        // process closed meanwhile (its Redis, PostgreSQL or HTTP connections come and go) may have
+        // been reused by another process's listener.
+        var found: [(port: Int, inode: String)] = []
         for table in ["/proc/\(pid)/net/tcp", "/proc/\(pid)/net/tcp6"] {
             // Read to the end: these files report size 0, and a read sized by it stops at one page.
             guard let handle = FileHandle(forReadingAtPath: table) else { continue }
@@ -104,12 +111,13 @@ final class ServerProcess: Sendable {
             for line in text.split(separator: "\n").dropFirst() {
                 let columns = line.split(separator: " ")
                 // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-                guard columns.count > 9, columns[3] == "0A", inodes.contains(String(columns[9])),
+                guard columns.count > 9, columns[3] == "0A", before.contains(String(columns[9])),
                       let portHex = columns[1].split(separator: ":").last, let port = Int(portHex, radix: 16) else { continue }
-                ports.insert(port)
+                found.append((port, String(columns[9])))
             }
         }
-        return ports
+        let after = try socketInodes()
+        return Set(found.filter { after.contains($0.inode) }.map(\.port))
     }
 
     /// Waits for the process to exit and returns its status; nil when it was still running after
