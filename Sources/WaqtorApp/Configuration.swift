@@ -110,7 +110,7 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var sendMaxInFlight = 2048
     public var sendMaxInFlightPerTenant = 512
     /// Most connections from one worker to the gateway (sends beyond wait inside libcurl).
-    public var sendMaxConnections = 512
+    public var sendMaxConnections = 2048
     /// Attempts of a message that fails for a passing reason, and the first retry's delay.
     public var sendMaxAttempts = 5
     public var sendRetryBase: Duration = .seconds(5)

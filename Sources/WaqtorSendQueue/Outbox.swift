@@ -127,16 +127,21 @@ public struct Outbox: Sendable {
     /// go back to PENDING (the refill hands them out again): their window entries are gone. Used
     /// after a shard lost its data (`olderThan: .zero`) and for numbers whose windows are empty
     /// while PostgreSQL still has QUEUED rows for them (a crash between taking and pushing them, a
-    /// key prefix no worker serves any more). Returns how many.
+    /// key prefix no worker serves any more). Rows a worker's check holds locked right now are
+    /// skipped (it is leasing or returning them); the rest are locked in key order, so this never
+    /// waits on a check nor a check on it in a cycle. Returns how many.
     @discardableResult
     public func requeueUnleased(tenantID: TenantID, instances: [InstanceID], olderThan: Duration) async throws -> Int {
         guard !instances.isEmpty else { return 0 }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
             try await tx.query("""
-                UPDATE campaign_recipients SET state = 'pending', queued_at = NULL, updated_at = now()
-                WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[]) AND state = 'queued'
-                  AND queued_at <= now() - $3::bigint * interval '1 millisecond'
-                  AND (leased_until IS NULL OR leased_until < now())
+                UPDATE campaign_recipients r SET state = 'pending', queued_at = NULL, updated_at = now()
+                FROM (SELECT campaign_id, contact_id FROM campaign_recipients
+                      WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[]) AND state = 'queued'
+                        AND queued_at <= now() - $3::bigint * interval '1 millisecond'
+                        AND (leased_until IS NULL OR leased_until < now())
+                      ORDER BY campaign_id, contact_id FOR UPDATE SKIP LOCKED) AS picked
+                WHERE r.campaign_id = picked.campaign_id AND r.contact_id = picked.contact_id
                 """, [.id(tenantID), .text(PostgresArray.uuids(instances.map(\.rawValue))), .int(Self.milliseconds(olderThan))]).rowsAffected
         }
     }
@@ -211,17 +216,20 @@ public struct Outbox: Sendable {
         }
     }
 
-    /// Sends so far on each number's local day (the tenant's zone), for counters a shard lost.
+    /// Sends so far on each number's local day (the tenant's zone), for counters a shard lost or
+    /// never had: one index lookup per number (`campaign_recipients_sent_idx`).
     public func sentToday(tenantID: TenantID, instances: [InstanceID]) async throws -> [InstanceID: Int] {
         guard !instances.isEmpty else { return [:] }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
             var out: [InstanceID: Int] = [:]
             for instance in instances { out[instance] = 0 }
             for row in try await tx.query("""
-                SELECT r.instance_id, count(*) AS n FROM campaign_recipients r, tenants t
-                WHERE t.id = $1 AND r.tenant_id = $1 AND r.instance_id = ANY($2::uuid[])
-                  AND r.sent_at >= (date_trunc('day', now() AT TIME ZONE t.time_zone) AT TIME ZONE t.time_zone)
-                GROUP BY r.instance_id
+                SELECT w.instance_id,
+                       (SELECT count(*) FROM campaign_recipients r
+                        WHERE r.tenant_id = $1 AND r.instance_id = w.instance_id AND r.sent_at >= d.start) AS n
+                FROM unnest($2::uuid[]) AS w(instance_id),
+                     (SELECT date_trunc('day', now() AT TIME ZONE time_zone) AT TIME ZONE time_zone AS start
+                      FROM tenants WHERE id = $1) AS d
                 """, [.id(tenantID), .text(PostgresArray.uuids(instances.map(\.rawValue)))]) {
                 if let id: InstanceID = row["instance_id"].id() { out[id] = row["n"].int ?? 0 }
             }

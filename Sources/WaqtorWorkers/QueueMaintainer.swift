@@ -23,6 +23,11 @@ public struct QueueMaintainer: Service {
     /// Shards rebuilt, and when: a second pass after a lease's length catches messages that were
     /// leased (in flight) during the first.
     let rebuilt = NIOLockedValueBox<[Int: Date]>([:])
+    /// When empty windows were last compared with PostgreSQL's QUEUED rows.
+    let lastEmptySweep = NIOLockedValueBox<Date?>(nil)
+    /// How long a QUEUED row with no window entry and no lease waits before it is handed out
+    /// again (also how often empty windows are looked at).
+    static let emptyWindowGrace: Duration = .seconds(10)
 
     public init(lanes: SendLanes, outbox: Outbox, campaigns: CampaignStore, clock: any WaqtorClock, configuration: SendConfiguration, logger: Logger) {
         self.lanes = lanes
@@ -113,11 +118,18 @@ public struct QueueMaintainer: Service {
                 guard length < configuration.refillBelow else { continue }
                 short[work.tenant, default: []].append((instance, configuration.windowSize - length, work.campaigns))
             }
+            let sweep = lastEmptySweep.withLockedValue { last -> Bool in
+                guard last.map({ now.timeIntervalSince($0) >= Self.emptyWindowGrace.seconds }) ?? true else { return false }
+                last = now
+                return true
+            }
             for (tenant, numbers) in short {
                 // An empty window while PostgreSQL still has QUEUED rows for the number that no
                 // lease holds: their entries were lost; hand them out again.
-                let empty = numbers.filter { (lengths[$0.instance] ?? 0) == 0 }.map(\.instance)
-                try await outbox.requeueUnleased(tenantID: tenant, instances: empty, olderThan: .seconds(10))
+                if sweep {
+                    let empty = numbers.filter { (lengths[$0.instance] ?? 0) == 0 }.map(\.instance)
+                    try await outbox.requeueUnleased(tenantID: tenant, instances: empty, olderThan: Self.emptyWindowGrace)
+                }
                 // One statement per campaign for all its numbers, campaigns in start order.
                 var wanted = Dictionary(uniqueKeysWithValues: numbers.map { ($0.instance, $0.want) })
                 var taken: [InstanceID: [QueueEntry]] = [:]

@@ -24,6 +24,10 @@ public struct SendConfiguration: Sendable {
     public var maxInFlight = 2048
     /// Most sends in flight for one tenant in one worker (fairness between tenants).
     public var maxInFlightPerTenant = 512
+    /// Most batches of claimed messages being checked in PostgreSQL at once: the worker claims
+    /// again only when one is done, so when PostgreSQL is slow the batches grow instead of the
+    /// claimed messages piling up unchecked until their leases run out.
+    public var maxConcurrentChecks = 4
     /// Timeout of one send (the typing delay is added).
     public var sendTimeout: Duration = .seconds(10)
     /// Longest typing delay sent as Evolution's `delay` (0: none).
@@ -107,6 +111,8 @@ public struct SendWorker: Service {
     let logger: Logger
     let workerID: String
     let inFlight = InFlight()
+    /// Batches in their check phase (claimed, not yet handed to the gateway or given back).
+    let checking = InFlight()
     let closedStreak = NIOLockedValueBox<[InstanceID: Int]>([:])
     let counter = NIOLockedValueBox<UInt64>(0)
     let batcher: OutcomeBatcher
@@ -143,6 +149,7 @@ public struct SendWorker: Service {
             var lastClaim = ContinuousClock.now
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 await inFlight.waitBelow(configuration.maxInFlight)
+                await checking.waitBelow(configuration.maxConcurrentChecks)
                 // Claim rounds at most every claimInterval: what falls due meanwhile is claimed,
                 // checked and recorded together (each number waits at most that much longer).
                 let since = ContinuousClock.now - lastClaim
@@ -178,7 +185,8 @@ public struct SendWorker: Service {
                         _ = try? await lanes.acknowledge(messages.map { SendLanes.Ack(message: $0, nextDue: clock.now(), requeue: false) })
                         continue
                     }
-                    for message in messages { inFlight.add(tenant) }
+                    for _ in messages { inFlight.add(tenant) }
+                    checking.add(tenant)
                     group.addTask { await self.dispatch(tenant: tenant, claimed: messages) }
                 }
             }
@@ -196,7 +204,11 @@ public struct SendWorker: Service {
     /// One tenant's claimed messages: check and lease in PostgreSQL, then send each.
     func dispatch(tenant: TenantID, claimed: [ClaimedMessage]) async {
         var pending = claimed  // those still counted in flight
-        defer { for _ in pending { inFlight.remove(tenant) } }
+        var isChecking = true  // counted in `checking` until the sends begin
+        defer {
+            for _ in pending { inFlight.remove(tenant) }
+            if isChecking { checking.remove(tenant) }
+        }
         var acks: [SendLanes.Ack] = []
         var byEntry: [QueueEntry: ClaimedMessage] = [:]
         for message in claimed {
@@ -305,6 +317,8 @@ public struct SendWorker: Service {
         let sending = Set(sends.map { $0.0.token })
         for message in pending where !sending.contains(message.token) { inFlight.remove(tenant) }
         pending = []
+        isChecking = false
+        checking.remove(tenant)
         await withDiscardingTaskGroup { group in
             for (message, row, number, pacing, day, sentBefore) in sends {
                 group.addTask {
