@@ -361,9 +361,10 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
         let profile = try await accountProfile(caller)
         let zone = TimeZone(identifier: profile.timeZone) ?? TimeZone(identifier: "UTC")!
         let settings = campaign.settings
+        let used = try Template.parse(settings.templateText).variableNames.subtracting(["name", "phone_number"])
         let audience = try await campaigns.audience(
             tenantID: caller.tenantID, lists: settings.listIDs, contacts: settings.contactIDs,
-            sample: request.sampleSize == 0 ? 3 : Int(request.sampleSize))
+            sample: request.sampleSize == 0 ? 3 : Int(request.sampleSize), keys: used)
         let template = try CampaignValidate.template(settings.templateText, media: settings.media != nil, known: audience.attributeKeys)
         let maxLength = settings.media != nil ? TemplateLimits.mediaCaption : TemplateLimits.textBody
         var response = Waqtor_V1_PreviewCampaignResponse()
@@ -565,8 +566,10 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
 
     /// The template parses, and uses only variables the audience's contacts have (or with a default).
     func checkTemplate(_ settings: CampaignSettings, caller: Principal) async throws {
-        let audience = try await campaigns.audience(tenantID: caller.tenantID, lists: settings.listIDs, contacts: settings.contactIDs, sample: 0)
-        _ = try CampaignValidate.template(settings.templateText, media: settings.media != nil, known: audience.attributeKeys)
+        // Parse errors first; then only the attributes the template uses are looked for.
+        let used = try Template.parse(settings.templateText).variableNames.subtracting(["name", "phone_number"])
+        let known = try await campaigns.attributeKeys(tenantID: caller.tenantID, lists: settings.listIDs, contacts: settings.contactIDs, among: used)
+        _ = try CampaignValidate.template(settings.templateText, media: settings.media != nil, known: known)
     }
 
     // MARK: Helpers

@@ -29,7 +29,7 @@ public struct AudienceSummary: Sendable, Hashable {
     public var duplicates: Int
     /// The first reachable contacts by name.
     public var sample: [AudienceContact]
-    /// Every attribute key some reachable contact has.
+    /// The attribute keys asked about that some reachable contact has.
     public var attributeKeys: Set<String>
 }
 
@@ -58,7 +58,8 @@ extension CampaignNumber {
 
 extension CampaignStore {
     /// The audience of `lists` and `contacts` now (contacts deleted since are not counted).
-    public func audience(tenantID: TenantID, lists: [ContactListID], contacts: [ContactID], sample: Int) async throws -> AudienceSummary {
+    /// `attributeKeys` says which of `keys` some reachable contact has.
+    public func audience(tenantID: TenantID, lists: [ContactListID], contacts: [ContactID], sample: Int, keys: Set<String>) async throws -> AudienceSummary {
         try await scoped(tenantID) { tx in
             _ = try await tx.query("""
                 CREATE TEMP TABLE audience_named ON COMMIT DROP AS
@@ -80,10 +81,11 @@ extension CampaignStore {
                 WHERE c.id IN (SELECT contact_id FROM audience_named) AND NOT c.opted_out
                 ORDER BY lower(c.name), c.id LIMIT $1
                 """, [.int(Int64(max(0, sample)))])
-            let keys = try await tx.query("""
-                SELECT DISTINCT jsonb_object_keys(c.attributes) AS key FROM contacts c
-                WHERE c.id IN (SELECT contact_id FROM audience_named) AND NOT c.opted_out
-                """).compactMap { $0["key"].string }
+            let present = keys.isEmpty ? [] : try await tx.query("""
+                SELECT k.key FROM unnest($1::text[]) AS k(key)
+                WHERE EXISTS (SELECT 1 FROM contacts c
+                              WHERE c.attributes ? k.key AND NOT c.opted_out AND c.id IN (SELECT contact_id FROM audience_named))
+                """, [.text(PostgresArray.texts(keys.sorted()))]).compactMap { $0["key"].string }
             return AudienceSummary(
                 recipients: recipients, optedOut: optedOut, duplicates: max(0, named - recipients - optedOut),
                 sample: rows.compactMap { row in
@@ -91,7 +93,25 @@ extension CampaignStore {
                     let attributes = row["attributes"].string.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
                     return AudienceContact(id: id, phoneNumber: row["phone_number"].string ?? "", name: row["name"].string ?? "", attributes: attributes)
                 },
-                attributeKeys: Set(keys))
+                attributeKeys: Set(present))
+        }
+    }
+
+    /// Which of `keys` some reachable (not opted-out) contact of the audience has as an
+    /// attribute: one `EXISTS` per key, which stops at the first contact that has it, instead of
+    /// listing every key of every contact.
+    public func attributeKeys(tenantID: TenantID, lists: [ContactListID], contacts: [ContactID], among keys: Set<String>) async throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        return try await scoped(tenantID) { tx in
+            Set(try await tx.query("""
+                SELECT k.key FROM unnest($3::text[]) AS k(key)
+                WHERE EXISTS (
+                    SELECT 1 FROM contacts c
+                    WHERE c.attributes ? k.key AND NOT c.opted_out
+                      AND c.id IN (SELECT m.contact_id FROM contact_list_members m WHERE m.list_id = ANY($1::uuid[])
+                                   UNION ALL SELECT unnest($2::uuid[])))
+                """, [.text(PostgresArray.uuids(lists.map(\.rawValue))), .text(PostgresArray.uuids(contacts.map(\.rawValue))),
+                      .text(PostgresArray.texts(keys.sorted()))]).compactMap { $0["key"].string })
         }
     }
 

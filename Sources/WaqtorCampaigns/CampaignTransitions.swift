@@ -73,7 +73,11 @@ extension CampaignStore {
     /// once, every number once), opted-out contacts SKIPPED with the reason, the others PENDING
     /// with a number (the one that last wrote to the contact if it is among the campaign's
     /// connected numbers, else one chosen by the contact's id) and the text rendered for them.
-    /// Set-based statements and one COPY, in the start's transaction.
+    ///
+    /// One pass, in the start's transaction: a cursor reads the audience in send order with the
+    /// template's variables only (no attribute document is decoded), each batch is rendered on
+    /// every core and copied into a staging table, and one `INSERT ... SELECT` writes every
+    /// recipient (row-level security refuses `COPY` into the table itself).
     static func materialize(_ campaign: Campaign, tx: PostgresTransaction, context: StartContext) async throws {
         let settings = campaign.settings
         let template = try Template.parse(settings.templateText)
@@ -85,57 +89,95 @@ extension CampaignStore {
         guard !numbers.isEmpty else {
             throw CampaignError(.failedPrecondition, "none of the campaign's WhatsApp numbers is connected; pair one (waqtor instance qr) or add a connected number to the campaign")
         }
-        let inserted = try await tx.query("""
-            INSERT INTO campaign_recipients (tenant_id, campaign_id, contact_id, seq, phone_number, instance_id, state, error)
-            SELECT $1, $2, c.id, row_number() OVER (ORDER BY lower(c.name), c.id), c.phone_number,
+        // The attributes the template uses, read as columns a0, a1, ...
+        let keys = template.variableNames.subtracting(["name", "phone_number"]).sorted()
+        let attributeColumns = keys.indices.map { ", c.attributes ->> ($6::text[])[\($0 + 1)] AS a\($0)" }.joined()
+        _ = try await tx.query("""
+            DECLARE audience NO SCROLL CURSOR FOR
+            SELECT c.id, c.phone_number, c.name, c.opted_out,
                    CASE WHEN c.opted_out THEN NULL ELSE coalesce(
                        (SELECT r.instance_id FROM campaign_recipients r
                         WHERE r.tenant_id = $1 AND r.contact_id = c.id AND r.instance_id = ANY($5::uuid[])
                         ORDER BY r.updated_at DESC LIMIT 1),
-                       ($5::uuid[])[1 + mod(abs(hashtext(c.id::text)), cardinality($5::uuid[]))]) END,
-                   CASE WHEN c.opted_out THEN 'skipped' ELSE 'pending' END,
-                   CASE WHEN c.opted_out THEN 'opted out' ELSE '' END
+                       ($5::uuid[])[1 + mod(abs(hashtext(c.id::text)), cardinality($5::uuid[]))]) END AS instance_id
+                   \(attributeColumns)
             FROM contacts c
             WHERE c.id IN (SELECT m.contact_id FROM contact_list_members m WHERE m.list_id = ANY($3::uuid[])
                            UNION SELECT unnest($4::uuid[]))
+            ORDER BY lower(c.name), c.id
             """, [.id(campaign.tenantID), .id(campaign.id), .text(PostgresArray.uuids(settings.listIDs.map(\.rawValue))),
-                  .text(PostgresArray.uuids(settings.contactIDs.map(\.rawValue))), .text(PostgresArray.uuids(numbers))]).rowsAffected
-        guard inserted > 0 else {
+                  .text(PostgresArray.uuids(settings.contactIDs.map(\.rawValue))), .text(PostgresArray.uuids(numbers)),
+                  .text(PostgresArray.texts(keys))])
+        _ = try await tx.query("""
+            CREATE TEMP TABLE materialized (
+                contact_id uuid, seq bigint, phone_number text, instance_id uuid, state text, error text, rendered_text text
+            ) ON COMMIT DROP
+            """)
+        var seq = 0
+        while true {
+            let rows = try await tx.query("FETCH \(Self.materializeBatch) FROM audience")
+            guard !rows.isEmpty else { break }
+            let first = seq
+            seq += rows.count
+            let out = await Self.render(rows, firstSeq: first, keys: keys, template: template, campaign: campaign.id,
+                                        maxLength: maxLength, seed: context.seed)
+            _ = try await tx.copy(into: "materialized (contact_id, seq, phone_number, instance_id, state, error, rendered_text)", rows: out)
+        }
+        _ = try await tx.query("CLOSE audience")
+        guard seq > 0 else {
             throw CampaignError(.failedPrecondition, "the campaign's audience has no contacts; add contacts to its lists first")
         }
-        // The texts, rendered in batches by send order; a text that cannot be rendered (too long
-        // with this contact's values) skips its recipient with the reason.
-        _ = try await tx.query("CREATE TEMP TABLE rendered (contact_id uuid, text text, error text) ON COMMIT DROP")
-        var after: Int64 = 0
-        while true {
-            let rows = try await tx.query("""
-                SELECT r.seq, r.contact_id, r.phone_number, c.name, c.attributes::text AS attributes
-                FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
-                WHERE r.campaign_id = $1 AND r.state = 'pending' AND r.seq > $2 ORDER BY r.seq LIMIT 5000
-                """, [.id(campaign.id), .int(after)])
-            guard let last = rows.last?["seq"].int64 else { break }
-            after = last
-            var out: [[String?]] = []
-            out.reserveCapacity(rows.count)
-            for row in rows {
-                guard let contact: ContactID = row["contact_id"].id() else { continue }
-                var values = (row["attributes"].string.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }) ?? [:]
-                values["name"] = row["name"].string ?? ""
-                values["phone_number"] = row["phone_number"].string ?? ""
-                do {
-                    let text = try template.render(values: values, seed: context.seed(campaign.id, contact), maxLength: maxLength)
-                    out.append([contact.rawValue, text, nil])
-                } catch {
-                    out.append([contact.rawValue, nil, error.message])
+        _ = try await tx.query("""
+            INSERT INTO campaign_recipients (tenant_id, campaign_id, contact_id, seq, phone_number, instance_id, state, error, rendered_text)
+            SELECT $1, $2, contact_id, seq, phone_number, instance_id, state, error, rendered_text FROM materialized
+            """, [.id(campaign.tenantID), .id(campaign.id)])
+    }
+
+    /// Rows of the audience cursor fetched at once.
+    static let materializeBatch = 10_000
+
+    /// A fetched batch as staging rows (contact, seq, phone, number, state, error, text), rendered
+    /// in as many slices as there are cores. A text that cannot be rendered (too long with this
+    /// contact's values) skips its recipient with the reason.
+    static func render(
+        _ rows: PostgresRows, firstSeq: Int, keys: [String], template: Template, campaign: CampaignID, maxLength: Int,
+        seed: @escaping @Sendable (CampaignID, ContactID) -> UInt64
+    ) async -> [[String?]] {
+        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1000))
+        let size = (rows.count + slices - 1) / slices
+        return await withTaskGroup(of: (Int, [[String?]]).self) { group in
+            for slice in 0..<slices {
+                let range = (slice * size)..<min(rows.count, (slice + 1) * size)
+                group.addTask {
+                    var out: [[String?]] = []
+                    out.reserveCapacity(range.count)
+                    for index in range {
+                        let row = rows[index]
+                        guard let contact: ContactID = row["id"].id() else { continue }
+                        let phone = row["phone_number"].string ?? ""
+                        let number = row["instance_id"].string
+                        let seq = String(firstSeq + index + 1)
+                        if row["opted_out"].bool == true {
+                            out.append([contact.rawValue, seq, phone, nil, "skipped", "opted out", nil])
+                            continue
+                        }
+                        var values: [String: String] = ["name": row["name"].string ?? "", "phone_number": phone]
+                        for (k, key) in keys.enumerated() {
+                            if let value = row[5 + k].string { values[key] = value }  // a0 is the sixth column
+                        }
+                        do {
+                            let text = try template.render(values: values, seed: seed(campaign, contact), maxLength: maxLength)
+                            out.append([contact.rawValue, seq, phone, number, "pending", "", text])
+                        } catch {
+                            out.append([contact.rawValue, seq, phone, number, "skipped", (error as? TemplateError)?.message ?? "\(error)", nil])
+                        }
+                    }
+                    return (slice, out)
                 }
             }
-            _ = try await tx.copy(into: "rendered (contact_id, text, error)", rows: out)
+            var parts: [(Int, [[String?]])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
-        _ = try await tx.query("""
-            UPDATE campaign_recipients r SET rendered_text = x.text,
-                state = CASE WHEN x.error IS NULL THEN r.state ELSE 'skipped' END,
-                error = coalesce(x.error, r.error), updated_at = now()
-            FROM rendered x WHERE r.campaign_id = $1 AND r.contact_id = x.contact_id
-            """, [.id(campaign.id)])
     }
 }

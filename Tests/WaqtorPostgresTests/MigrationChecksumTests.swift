@@ -21,6 +21,7 @@ struct MigrationChecksumTests {
         11: "8ec32bb5b0ee9cfeab4473792326e8ed985c4be7d3eafa425c6e721c251dd517",
         12: "ca84af9ec52b6c6795975cb72e94f31b9abfcf75c249e1da2b028138de677a6b",
         13: "0b298a91d81f5e988c7c29fee24403422ddcaa0c012d67ad1fa1b428e7544ce4",
+        14: "84709c8ff98683c99d7c24400463e4d0e0bede50fe99d72a616128bbd3325d14",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {
