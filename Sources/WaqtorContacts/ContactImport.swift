@@ -69,11 +69,12 @@ extension ContactStore {
                     [String(row.rowNumber), row.number.e164, row.number.type, row.number.region, row.name,
                      Self.json(row.attributes), row.optedOut.map { $0 ? "t" : "f" }]
                 })
+            // One index lookup per row (a join would hash every contact of the tenant per call).
             _ = try await tx.query("""
-                UPDATE import_rows r SET existing_id = c.id FROM contacts c
-                WHERE c.tenant_id = $1 AND c.phone_number = r.phone_number
+                UPDATE import_rows r SET existing_id = (
+                    SELECT c.id FROM contacts c WHERE c.tenant_id = $1 AND c.phone_number = r.phone_number)
                 """, [.id(tenantID)])
-            let current = try await tx.query("SELECT count(*) AS n FROM contacts WHERE tenant_id = $1", [.id(tenantID)]).first?["n"].int ?? 0
+            let current = try await tx.query("SELECT coalesce((SELECT contacts FROM contact_counts WHERE tenant_id = $1), 0) AS n", [.id(tenantID)]).first?["n"].int ?? 0
             let room = max(0, limit.maximum - current)
             // New numbers past the room left, in file order, are refused.
             let overLimit = try await tx.query("""
@@ -83,12 +84,16 @@ extension ContactStore {
                     ) ranked WHERE k > $1)
                 RETURNING row_number
                 """, [.int(Int64(room))]).compactMap { $0["row_number"].int }.sorted()
+            // The new contacts' ids go to their rows (for the list) with the insert.
             let imported = try await tx.query("""
-                INSERT INTO contacts (tenant_id, phone_number, phone_type, phone_region, name, attributes, opted_out, opt_out_time, consent_source)
-                SELECT $1, phone_number, phone_type, phone_region, coalesce(name, ''), attributes, coalesce(opted_out, false),
-                       CASE WHEN opted_out THEN now() END, 'import'
-                FROM import_rows WHERE existing_id IS NULL
-                ON CONFLICT (tenant_id, phone_number) DO NOTHING
+                WITH inserted AS (
+                    INSERT INTO contacts (tenant_id, phone_number, phone_type, phone_region, name, attributes, opted_out, opt_out_time, consent_source)
+                    SELECT $1, phone_number, phone_type, phone_region, coalesce(name, ''), attributes, coalesce(opted_out, false),
+                           CASE WHEN opted_out THEN now() END, 'import'
+                    FROM import_rows WHERE existing_id IS NULL
+                    ON CONFLICT (tenant_id, phone_number) DO NOTHING
+                    RETURNING id, phone_number)
+                UPDATE import_rows r SET contact_id = i.id FROM inserted i WHERE r.phone_number = i.phone_number
                 """, [.id(tenantID)]).rowsAffected
             var updated = 0
             if updateExisting {
@@ -107,9 +112,12 @@ extension ContactStore {
             }
             let existing = try await tx.query("SELECT count(*) AS n FROM import_rows WHERE existing_id IS NOT NULL").first?["n"].int ?? 0
             if let listID {
+                // Existing contacts are their rows' contacts; a number another transaction
+                // added meanwhile (not inserted here) is looked up.
                 _ = try await tx.query("""
-                    UPDATE import_rows r SET contact_id = c.id FROM contacts c
-                    WHERE c.tenant_id = $1 AND c.phone_number = r.phone_number
+                    UPDATE import_rows r SET contact_id = coalesce(r.existing_id, (
+                        SELECT c.id FROM contacts c WHERE c.tenant_id = $1 AND c.phone_number = r.phone_number))
+                    WHERE r.contact_id IS NULL
                     """, [.id(tenantID)])
                 _ = try await tx.query("""
                     INSERT INTO contact_list_members (tenant_id, list_id, contact_id)

@@ -28,7 +28,7 @@ public struct ContactStore: Sendable {
         try await scoped(tenantID) { tx in
             if let limit {
                 try await Self.lockContactCount(tenantID, tx)
-                let count = try await tx.query("SELECT count(*) AS n FROM contacts WHERE tenant_id = $1", [.id(tenantID)]).first?["n"].int ?? 0
+                let count = try await tx.query("SELECT coalesce((SELECT contacts FROM contact_counts WHERE tenant_id = $1), 0) AS n", [.id(tenantID)]).first?["n"].int ?? 0
                 if count + 1 > limit.maximum {
                     throw Self.limitReached(current: count, maximum: limit.maximum, planID: limit.planID)
                 }
@@ -94,7 +94,7 @@ public struct ContactStore: Sendable {
     /// How many contacts the tenant has.
     public func count(tenantID: TenantID) async throws -> Int {
         try await scoped(tenantID) { tx in
-            try await tx.query("SELECT count(*) AS n FROM contacts WHERE tenant_id = $1", [.id(tenantID)]).first?["n"].int ?? 0
+            try await tx.query("SELECT coalesce((SELECT contacts FROM contact_counts WHERE tenant_id = $1), 0) AS n", [.id(tenantID)]).first?["n"].int ?? 0
         }
     }
 

@@ -218,7 +218,7 @@ public struct TenantStore: Sendable {
                 """
                 SELECT p.*, d.day::text AS day, coalesce(u.messages_sent, 0) AS messages_sent, coalesce(u.ai_drafts, 0) AS ai_drafts,
                        (SELECT count(*) FROM instances i WHERE i.tenant_id = t.id) AS instances,
-                       (SELECT count(*) FROM contacts c WHERE c.tenant_id = t.id) AS contacts
+                       coalesce((SELECT k.contacts FROM contact_counts k WHERE k.tenant_id = t.id), 0) AS contacts
                 FROM tenants t JOIN plans p ON p.id = t.plan_id
                 CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE t.time_zone)::date AS day) d
                 LEFT JOIN usage_daily u ON u.tenant_id = t.id AND u.day = d.day

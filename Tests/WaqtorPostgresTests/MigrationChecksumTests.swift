@@ -22,6 +22,7 @@ struct MigrationChecksumTests {
         12: "ca84af9ec52b6c6795975cb72e94f31b9abfcf75c249e1da2b028138de677a6b",
         13: "0b298a91d81f5e988c7c29fee24403422ddcaa0c012d67ad1fa1b428e7544ce4",
         14: "84709c8ff98683c99d7c24400463e4d0e0bede50fe99d72a616128bbd3325d14",
+        15: "2ab08893e06c9efb5fb24ae8b05f2dfe769a162af63253e0414fe429363f838f",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {
