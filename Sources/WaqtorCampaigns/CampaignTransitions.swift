@@ -96,12 +96,16 @@ extension CampaignStore {
             DECLARE audience NO SCROLL CURSOR FOR
             SELECT c.id, c.phone_number, c.name, c.opted_out,
                    CASE WHEN c.opted_out THEN NULL ELSE coalesce(
-                       (SELECT r.instance_id FROM campaign_recipients r
-                        WHERE r.tenant_id = $1 AND r.contact_id = c.id AND r.instance_id = ANY($5::uuid[])
-                        ORDER BY r.updated_at DESC LIMIT 1),
+                       last.instance_id,
                        ($5::uuid[])[1 + mod(abs(hashtext(c.id::text)), cardinality($5::uuid[]))]) END AS instance_id
                    \(attributeColumns)
             FROM contacts c
+            -- The number that last wrote to each contact, among these: one pass over the
+            -- account's earlier recipients on these numbers (none for a first campaign), joined,
+            -- rather than a lookup per contact.
+            LEFT JOIN (SELECT DISTINCT ON (r.contact_id) r.contact_id, r.instance_id FROM campaign_recipients r
+                       WHERE r.tenant_id = $1 AND r.instance_id = ANY($5::uuid[])
+                       ORDER BY r.contact_id, r.updated_at DESC) last ON last.contact_id = c.id
             WHERE c.id IN (SELECT m.contact_id FROM contact_list_members m WHERE m.list_id = ANY($3::uuid[])
                            UNION SELECT unnest($4::uuid[]))
             ORDER BY lower(c.name), c.id
