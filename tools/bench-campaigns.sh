@@ -82,6 +82,15 @@ psql "$OWNER_URL" -q -c "CREATE TABLE bench_copy (phone text, name text, city te
 t2=$(now)
 psql "$OWNER_URL" -q -c "\\copy bench_copy FROM '$OUT/contacts.csv' CSV HEADER"
 t3=$(now)
+# The same rows into tables shaped like contacts and contact_list_members (their indexes and
+# defaults; no foreign keys, triggers or row-level security): what those tables cost by themselves.
+TENANT=$(psql "$OWNER_URL" -Atc "SELECT id FROM tenants LIMIT 1")
+psql "$OWNER_URL" -q -c "CREATE TABLE bench_contacts (LIKE contacts INCLUDING ALL); CREATE TABLE bench_members (LIKE contact_list_members INCLUDING ALL)"
+t10=$(now)
+psql "$OWNER_URL" -q -c "INSERT INTO bench_contacts (tenant_id, phone_number, phone_type, phone_region, name, attributes)
+    SELECT '$TENANT', phone, 'mobile', 'BR', name, jsonb_build_object('city', city) FROM bench_copy;
+    INSERT INTO bench_members (tenant_id, list_id, contact_id) SELECT tenant_id, '$LIST', id FROM bench_contacts"
+t11=$(now)
 
 # 2. Start a campaign to all of them, then INSERT ... SELECT of as many rows of the same width.
 t8=$(now)
@@ -100,16 +109,26 @@ psql "$OWNER_URL" -q -c "INSERT INTO bench_insert (tenant_id, campaign_id, conta
     SELECT gen_random_uuid(), '$CAMPAIGN', gen_random_uuid(), g, '+5511' || (960000000 + g), '$INSTANCE', 'pending', '', 'Hello Person ' || g || ', news from City ' || (g % 500) || '!'
     FROM generate_series(1, $N) g"
 t7=$(now)
+psql "$OWNER_URL" -q -c "CREATE TABLE bench_recipients (LIKE campaign_recipients INCLUDING ALL)"
+t12=$(now)
+psql "$OWNER_URL" -q -c "INSERT INTO bench_recipients (tenant_id, campaign_id, contact_id, seq, phone_number, instance_id, state, error, rendered_text)
+    SELECT gen_random_uuid(), '$CAMPAIGN', gen_random_uuid(), g, '+5511' || (960000000 + g), '$INSTANCE', 'pending', '', 'Hello Person ' || g || ', news from City ' || (g % 500) || '!'
+    FROM generate_series(1, $N) g"
+t13=$(now)
 
+shaped_import_s=$(python3 -c "print(f'{$t3 - $t2 + $t11 - $t10:.2f}')"); shaped_insert_s=$(secs "$t12" "$t13")
 create_s=$(secs "$t8" "$t9"); import_s=$(secs "$t0" "$t1"); copy_s=$(secs "$t2" "$t3"); start_s=$(secs "$t4" "$t5"); insert_s=$(secs "$t6" "$t7")
-python3 - "$N" "$imported" "$import_s" "$copy_s" "$recipients" "$start_s" "$insert_s" "$import_peak" "$start_peak" "$create_s" <<'PY'
+python3 - "$N" "$imported" "$import_s" "$copy_s" "$recipients" "$start_s" "$insert_s" "$import_peak" "$start_peak" "$create_s" "$shaped_import_s" "$shaped_insert_s" <<'PY'
 import sys
-n, imported, imp, cp, rec, st, ins, ipk, spk, cr = sys.argv[1:]
+n, imported, imp, cp, rec, st, ins, ipk, spk, cr, simp, sins = sys.argv[1:]
+simp, sins = float(simp), float(sins)
 n, imported, rec = int(n), int(imported), int(rec)
 imp, cp, st, ins = map(float, (imp, cp, st, ins))
 print(f"| step | ours | reference (same run) | ratio | server peak RSS |")
 print(f"|---|---|---|---|---|")
 print(f"| import {n:,} contacts | {imp:.1f} s ({imported/imp:,.0f} rows/s; {imported:,} imported) | \\copy {cp:.1f} s ({n/cp:,.0f} rows/s) | {(imported/imp)/(n/cp):.2f} of COPY's rate | {ipk} MiB |")
 print(f"| start a campaign of {rec:,} recipients | {st:.1f} s | INSERT ... SELECT {ins:.1f} s | {st/ins:.2f}x its time | {spk} MiB |")
+print(f"| the tables' own cost: \\copy, then into tables shaped like contacts and list members | | {simp:.1f} s ({n/simp:,.0f} rows/s) | ours {(imported/imp)/(n/simp):.2f} of its rate | |")
+print(f"| the table's own cost: INSERT ... SELECT into a table shaped like campaign_recipients | | {sins:.1f} s | ours {st/sins:.2f}x its time | |")
 print(f"| create that campaign (template checked against the audience's attributes) | {float(cr):.1f} s | | | |")
 PY

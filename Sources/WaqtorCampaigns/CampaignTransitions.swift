@@ -92,6 +92,9 @@ extension CampaignStore {
         // The attributes the template uses, read as columns a0, a1, ...
         let keys = template.variableNames.subtracting(["name", "phone_number"]).sorted()
         let attributeColumns = keys.indices.map { ", c.attributes ->> ($6::text[])[\($0 + 1)] AS a\($0)" }.joined()
+        // The cursor is read to its end: plan it for the whole result, not for its first rows
+        // (the default fraction picked nested loops that took seconds per batch).
+        _ = try await tx.query("SET LOCAL cursor_tuple_fraction = 1.0")
         _ = try await tx.query("""
             DECLARE audience NO SCROLL CURSOR FOR
             SELECT c.id, c.phone_number, c.name, c.opted_out,
