@@ -6,6 +6,7 @@ import WaqtorWebhooks
 import WaqtorWorkers
 import WaqtorSendQueue
 import WaqtorTenants
+import WaqtorCampaigns
 import WaqtorCore
 import WaqtorEvolution
 import Logging
@@ -90,7 +91,7 @@ extension WaqtorApplication {
         if role == .worker || role == .all {
             services.append(CampaignScheduler(
                 store: campaigns, clock: clock, interval: configuration.campaignSchedulerInterval,
-                logger: Logger(label: "waqtor.scheduler")))
+                mediaCheck: MediaCheck(http: http), logger: Logger(label: "waqtor.scheduler")))
             let lanes = SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix)
             let outbox = Outbox(pool: postgres)
             let send = sendConfiguration

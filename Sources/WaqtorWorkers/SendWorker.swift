@@ -286,7 +286,9 @@ public struct SendWorker: Service {
             return await giveBack(claimed, after: .seconds(1), error)
         }
         _ = result
-        // The plan's messages-per-day quota, taken for the leased messages.
+        // The plan's messages-per-day quota, taken for the leased messages; what it refuses waits
+        // for the tenant's next local day.
+        let quotaResetMs = max(1000, Int(SendGate(zone: result.zone).nextMidnight(after: now).timeIntervalSince(now) * 1000))
         var granted = result.leased.count
         if granted > 0 {
             granted = await takeQuota(tenant: tenant, count: granted, day: SendGate(zone: result.zone).dayKey(now))
@@ -334,8 +336,6 @@ public struct SendWorker: Service {
         case requeue(until: Date)
         case send(OutboundMessage, OutboundNumber, NumberPacing, day: String, sentBefore: Int)
     }
-
-    var quotaResetMs: Int { 60_000 }
 
     /// Takes `count` messages from the tenant's daily quota for its local `day`; on a refusal, as
     /// many as are left. The worker reserves the quota `quotaChunk` messages at a time (one

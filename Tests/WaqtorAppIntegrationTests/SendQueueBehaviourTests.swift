@@ -360,4 +360,32 @@ struct CampaignMediaTests {
             #expect(sends.count == 3 && sends.allSatisfy { $0.isMedia && $0.status == 201 && ($0.text ?? "").hasPrefix("Look, Client ") })
         }
     }
+
+    @Test("a scheduled campaign's attachment is checked again when its time comes: one that is gone then pauses the campaign with the reason")
+    func scheduledStartChecksTheAttachment() async throws {
+        try await withGateway { simulator, app, client in
+            let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 2, gap: 1...2)
+            var create = Waqtor_V1_CreateCampaignRequest()
+            var c = CampaignServiceTests.campaign(text: "Look, {{name}}!", list: fixture.list, instance: fixture.instances[0])
+            c.media = Self.media("\(simulator.baseURL)/_sim/media/\(100 << 10)/photo.jpg", .image, "image/jpeg")
+            c.scheduleTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(3600))
+            create.campaign = c
+            let made = try #require(try await fixture.campaigns.createCampaign(create, options: fixture.account.auth).campaign)
+            var start = Waqtor_V1_StartCampaignRequest()
+            start.campaignID = made.id
+            #expect(try await fixture.campaigns.startCampaign(start, options: fixture.account.auth).campaign?.state == .scheduled)
+            // Meanwhile the file moved; then the time comes (the owner role moves both).
+            let owner = PostgresPool(configuration: PostgresConfiguration(connectionString: TestEnvironment.databaseOwnerURL, poolSize: 1))
+            _ = try await owner.query("""
+                UPDATE campaigns SET media = jsonb_set(media, '{url}', to_jsonb($2::text)), schedule_time = now() - interval '1 second'
+                WHERE id = $1
+                """, [.uuid(made.id), .text("\(simulator.baseURL)/_sim/moved/photo.jpg")])
+            await owner.shutdown()
+            let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            #expect(try await CampaignScheduler(store: app.campaigns, mediaCheck: MediaCheck(http: app.http), logger: quiet).runOnce() == 0)
+            let paused = try #require(try await fixture.campaign(made.id))
+            #expect(paused.state == .paused && paused.stateDetail.contains("HTTP 404"), "\(paused.stateDetail)")
+            #expect(try await fixture.recipients(made.id).isEmpty, "nothing was materialised")
+        }
+    }
 }
