@@ -241,6 +241,44 @@ struct SendQueueBehaviourTests {
         }
     }
 
+    @Test("the plan's messages per day: past the quota nothing more is sent; the refused message waits, uncounted, for the tenant's next local midnight, and so does its number")
+    func planQuota() async throws {
+        try await withGateway { simulator, app, client in
+            let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 6, gap: 1...2)
+            let plan = "quota-\(UUID().uuidString.prefix(8).lowercased())"
+            try await QueueFixture.asOwner("""
+                INSERT INTO plans (id, name, rank, max_instances, max_contacts, max_messages_per_day, max_ai_drafts_per_day)
+                VALUES ($1, $1, $2, 10, 1000, 3, 0)
+                """, [.text(plan), .int(Int.random(in: 10_000...1_000_000_000))])
+            try await QueueFixture.asOwner("UPDATE tenants SET plan_id = $2 WHERE id = $1", [.uuid(fixture.account.tenant.id), .text(plan)])
+            simulator.clearSends()
+            let id = try await fixture.startCampaign(text: "Hello {{name}}")
+            let number = try #require(fixture.instances.first)
+            try await withSendQueue(app, tenant: fixture.account.tenant.id) { lanes in
+                try await awaitCondition("the quota's 3 were sent") { fixture.sends(simulator).count == 3 }
+                // The tenant's zone is Africa/Cairo (signUp).
+                let midnight = SendGate(zone: TimeZone(identifier: "Africa/Cairo")!).nextMidnight(after: Date())
+                try await awaitCondition("the number waits for the tenant's next local midnight") {
+                    guard let due = try await lanes.dueTime(of: InstanceID(trusted: number)) else { return false }
+                    return abs(due.timeIntervalSince(midnight)) < 2
+                }
+                let owner = QueueFixture.owner()
+                let refused = try await owner.query("""
+                    SELECT error, attempt_count, next_attempt_at FROM campaign_recipients
+                    WHERE campaign_id = $1 AND state = 'pending' AND error <> ''
+                    """, [.uuid(id)])
+                await owner.shutdown()
+                #expect(refused.count == 1)
+                #expect(refused.first?["error"].string?.contains("messages per day") == true)
+                #expect(refused.first?["attempt_count"].int == 0, "a refusal is not an attempt")
+                if let next = refused.first?["next_attempt_at"].date { #expect(abs(next.timeIntervalSince(midnight)) < 2) } else { Issue.record("no next attempt time") }
+                #expect(fixture.sends(simulator).count == 3, "nothing more went out")
+                let p = try await fixture.progress(id)
+                #expect(p.state == .running && p.sentCount + p.deliveredCount + p.readCount == 3 && p.failedCount == 0)
+            }
+        }
+    }
+
     @Test("fairness: one tenant's large campaign does not slow another tenant's number, and a tenant's sends in flight are bounded")
     func fairness() async throws {
         try await withGateway { simulator, app, client in
