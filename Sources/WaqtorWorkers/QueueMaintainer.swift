@@ -109,19 +109,24 @@ public struct QueueMaintainer: Service {
         }
         // Only campaigns with PENDING recipients have anything to hand out.
         let withPending = Set(running.filter { $0.pending > 0 }.map(\.campaignID))
-        if !campaignsOf.isEmpty {
-            let lengths = try await lanes.windowLengths(Array(campaignsOf.keys))
+        let sweep = !campaignsOf.isEmpty && lastEmptySweep.withLockedValue { last -> Bool in
+            guard last.map({ now.timeIntervalSince($0) >= Self.emptyWindowGrace.seconds }) ?? true else { return false }
+            last = now
+            return true
+        }
+        // Window lengths are read for the numbers that can be topped up (a campaign of theirs has
+        // PENDING recipients) and, every emptyWindowGrace, for all of them (to find empty
+        // windows): a round costs nothing per number whose campaigns are all handed out.
+        let look = sweep ? Array(campaignsOf.keys) : campaignsOf.filter { $0.value.campaigns.contains(where: withPending.contains) }.map(\.key)
+        if !look.isEmpty {
+            let lengths = try await lanes.windowLengths(look)
             // Numbers to top up, by tenant; each number's campaigns in start order.
             var short: [TenantID: [(instance: InstanceID, want: Int, campaigns: [CampaignID])]] = [:]
-            for (instance, work) in campaignsOf {
+            for instance in look {
+                guard let work = campaignsOf[instance] else { continue }
                 let length = lengths[instance] ?? 0
                 guard length < configuration.refillBelow else { continue }
                 short[work.tenant, default: []].append((instance, configuration.windowSize - length, work.campaigns))
-            }
-            let sweep = lastEmptySweep.withLockedValue { last -> Bool in
-                guard last.map({ now.timeIntervalSince($0) >= Self.emptyWindowGrace.seconds }) ?? true else { return false }
-                last = now
-                return true
             }
             for (tenant, numbers) in short {
                 // An empty window while PostgreSQL still has QUEUED rows for the number that no

@@ -272,6 +272,16 @@ public struct SendWorker: Service {
                     case .send:
                         break
                     }
+                    if message.day == nil {
+                        // The shard knows nothing of this number yet (its first send, or its state
+                        // was lost with the shard's data): it waits one gap first, from now. Numbers
+                        // whose campaigns start together (or a shard rebuilt) thus spread over
+                        // their gap instead of all sending at once, and a number that sent just
+                        // before its state was lost keeps its gap.
+                        let gap = PacingRules.gap(minDelayMs: pacing.minDelayMs, maxDelayMs: pacing.maxDelayMs, unit: Double.random(in: 0..<1))
+                        plans[entry] = .requeue(until: now.addingTimeInterval(Double(gap) / 1000), counter: (today, sent))
+                        continue
+                    }
                     if tenantLoad >= configuration.maxInFlightPerTenant {
                         plans[entry] = .requeue(until: now.addingTimeInterval(0.2))
                         continue
@@ -300,8 +310,8 @@ public struct SendWorker: Service {
             switch plan {
             case .drop:
                 acks.append(.init(message: message, nextDue: now, requeue: false))
-            case .requeue(let until):
-                acks.append(.init(message: message, nextDue: until, requeue: true))
+            case .requeue(let until, let counter):
+                acks.append(.init(message: message, nextDue: until, requeue: true, sentToday: counter))
             case .send(let row, let number, let pacing, let day, let sentBefore):
                 if sends.count < granted {
                     sends.append((message, row, number, pacing, day, sentBefore))
@@ -333,7 +343,8 @@ public struct SendWorker: Service {
 
     enum Plan {
         case drop
-        case requeue(until: Date)
+        /// Back to its lane; the number is due at `until` (with its day counter, when known here).
+        case requeue(until: Date, counter: (day: String, count: Int)? = nil)
         case send(OutboundMessage, OutboundNumber, NumberPacing, day: String, sentBefore: Int)
     }
 

@@ -241,6 +241,31 @@ struct SendQueueBehaviourTests {
         }
     }
 
+    @Test("a number's first send waits one gap (numbers started together spread over their gap), then sends keep their gaps")
+    func firstSendWaitsAGap() async throws {
+        try await withGateway { simulator, app, client in
+            let fixture = try await QueueFixture.make(simulator, app, client, numbers: 3, count: 9, gap: 400...600)
+            simulator.clearSends()
+            let started = ContinuousClock.now
+            let id = try await fixture.startCampaign(text: "Hello {{name}}")
+            // No spread of the refill's own: what holds the first sends back is the gap.
+            try await withSendQueue(app, tenant: fixture.account.tenant.id, configure: { $0.firstSendSpreadMs = 0 }) { _ in
+                try await awaitCondition("the campaign completed") { try await fixture.progress(id).state == .completed }
+            }
+            let sends = fixture.sends(simulator)
+            #expect(sends.count == 9)
+            for name in fixture.names {
+                let mine = sends.filter { $0.instance == name }.sorted { $0.arrivedAt < $1.arrivedAt }
+                #expect(mine.count == 3)
+                guard let first = mine.first else { continue }
+                #expect(first.arrivedAt - started >= .milliseconds(400), "the first send came \(first.arrivedAt - started) after the start")
+                for (a, b) in zip(mine, mine.dropFirst()) {
+                    #expect(b.arrivedAt - a.answeredAt >= .milliseconds(400), "gap \(b.arrivedAt - a.answeredAt)")
+                }
+            }
+        }
+    }
+
     @Test("the plan's messages per day: past the quota nothing more is sent; the refused message waits, uncounted, for the tenant's next local midnight, and so does its number")
     func planQuota() async throws {
         try await withGateway { simulator, app, client in
