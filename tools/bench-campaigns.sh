@@ -103,17 +103,19 @@ $W campaign start "$CAMPAIGN" --timeout 1800 --json >"$OUT/start.json"
 t5=$(now)
 start_peak=$(peak_mib)
 recipients=$(psql "$OWNER_URL" -Atc "SELECT count(*) FROM campaign_recipients")
+# N rows as wide as the campaign's recipients into TABLE.
+insert_rows() {
+    psql "$OWNER_URL" -q -c "INSERT INTO $1 (tenant_id, campaign_id, contact_id, seq, phone_number, instance_id, state, error, rendered_text)
+        SELECT gen_random_uuid(), '$CAMPAIGN', gen_random_uuid(), g, '+5511' || (960000000 + g), '$INSTANCE', 'pending', '', 'Hello Person ' || g || ', news from City ' || (g % 500) || '!'
+        FROM generate_series(1, $N) g"
+}
 psql "$OWNER_URL" -q -c "CREATE TABLE bench_insert (LIKE campaign_recipients INCLUDING DEFAULTS); ALTER TABLE bench_insert ADD PRIMARY KEY (campaign_id, contact_id)"
 t6=$(now)
-psql "$OWNER_URL" -q -c "INSERT INTO bench_insert (tenant_id, campaign_id, contact_id, seq, phone_number, instance_id, state, error, rendered_text)
-    SELECT gen_random_uuid(), '$CAMPAIGN', gen_random_uuid(), g, '+5511' || (960000000 + g), '$INSTANCE', 'pending', '', 'Hello Person ' || g || ', news from City ' || (g % 500) || '!'
-    FROM generate_series(1, $N) g"
+insert_rows bench_insert
 t7=$(now)
 psql "$OWNER_URL" -q -c "CREATE TABLE bench_recipients (LIKE campaign_recipients INCLUDING ALL)"
 t12=$(now)
-psql "$OWNER_URL" -q -c "INSERT INTO bench_recipients (tenant_id, campaign_id, contact_id, seq, phone_number, instance_id, state, error, rendered_text)
-    SELECT gen_random_uuid(), '$CAMPAIGN', gen_random_uuid(), g, '+5511' || (960000000 + g), '$INSTANCE', 'pending', '', 'Hello Person ' || g || ', news from City ' || (g % 500) || '!'
-    FROM generate_series(1, $N) g"
+insert_rows bench_recipients
 t13=$(now)
 
 shaped_import_s=$(python3 -c "print(f'{$t3 - $t2 + $t11 - $t10:.2f}')"); shaped_insert_s=$(secs "$t12" "$t13")
