@@ -254,9 +254,9 @@ struct SendQueueBehaviourTests {
             }
             let sends = fixture.sends(simulator)
             #expect(sends.count == 9)
+            // Each contact has its number (by its id), so the nine are not spread evenly.
             for name in fixture.names {
                 let mine = sends.filter { $0.instance == name }.sorted { $0.arrivedAt < $1.arrivedAt }
-                #expect(mine.count == 3)
                 guard let first = mine.first else { continue }
                 #expect(first.arrivedAt - started >= .milliseconds(400), "the first send came \(first.arrivedAt - started) after the start")
                 for (a, b) in zip(mine, mine.dropFirst()) {
@@ -270,12 +270,14 @@ struct SendQueueBehaviourTests {
     func planQuota() async throws {
         try await withGateway { simulator, app, client in
             let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 6, gap: 1...2)
-            let plan = "quota-\(UUID().uuidString.prefix(8).lowercased())"
+            // Three messages left of the plan's (business: 200,000) for the tenant's local day
+            // (Africa/Cairo, signUp): the day's usage as if 199,997 had gone out.
             try await QueueFixture.asOwner("""
-                INSERT INTO plans (id, name, rank, max_instances, max_contacts, max_messages_per_day, max_ai_drafts_per_day)
-                VALUES ($1, $1, $2, 10, 1000, 3, 0)
-                """, [.text(plan), .int(Int.random(in: 10_000...1_000_000_000))])
-            try await QueueFixture.asOwner("UPDATE tenants SET plan_id = $2 WHERE id = $1", [.uuid(fixture.account.tenant.id), .text(plan)])
+                INSERT INTO usage_daily (tenant_id, day, messages_sent)
+                SELECT t.id, (now() AT TIME ZONE t.time_zone)::date, p.max_messages_per_day - 3
+                FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1
+                ON CONFLICT (tenant_id, day) DO UPDATE SET messages_sent = EXCLUDED.messages_sent
+                """, [.uuid(fixture.account.tenant.id)])
             simulator.clearSends()
             let id = try await fixture.startCampaign(text: "Hello {{name}}")
             let number = try #require(fixture.instances.first)
