@@ -298,11 +298,12 @@ public struct SendWorker: Service {
         _ = result
         // The plan's messages-per-day quota, taken for the leased messages; what it refuses waits
         // for the tenant's next local day.
-        let quotaResetMs = max(1000, Int(SendGate(zone: result.zone).nextMidnight(after: now).timeIntervalSince(now) * 1000))
+        let gate = SendGate(zone: result.zone)
         var granted = result.leased.count
         if granted > 0 {
-            granted = await takeQuota(tenant: tenant, count: granted, day: SendGate(zone: result.zone).dayKey(now))
+            granted = await takeQuota(tenant: tenant, count: granted, day: gate.dayKey(now))
         }
+        let quotaResetMs = granted < result.leased.count ? max(1000, Int(gate.nextMidnight(after: now).timeIntervalSince(now) * 1000)) : 0
         var sends: [(ClaimedMessage, OutboundMessage, OutboundNumber, NumberPacing, String, Int)] = []
         var refused: [SendRecord] = []
         for (entry, plan) in plans {
