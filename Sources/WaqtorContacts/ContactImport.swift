@@ -74,6 +74,9 @@ extension ContactStore {
                 UPDATE import_rows r SET existing_id = (
                     SELECT c.id FROM contacts c WHERE c.tenant_id = $1 AND c.phone_number = r.phone_number)
                 """, [.id(tenantID)])
+            // Statistics for the statements below: without them the planner takes the staging
+            // table for a few rows and may pick a nested loop over every contact.
+            _ = try await tx.query("ANALYZE import_rows")
             let current = try await tx.query("SELECT coalesce((SELECT contacts FROM contact_counts WHERE tenant_id = $1), 0) AS n", [.id(tenantID)]).first?["n"].int ?? 0
             let room = max(0, limit.maximum - current)
             // New numbers past the room left, in file order, are refused.
