@@ -229,18 +229,7 @@ public struct CampaignService: Waqtor_V1_CampaignServiceHandler {
     /// Each row's number parsed, its name and attributes checked, in the rows' order; the rows are
     /// cut in as many slices as there are cores (from 2,000 rows on).
     static func checkImportRows(_ rows: [ContactFileRow], region: String?) async -> [Result<ImportRow, ImportRefusal>] {
-        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 2000))
-        guard slices > 1 else { return rows.map { checkImportRow($0, region: region) } }
-        let size = (rows.count + slices - 1) / slices
-        return await withTaskGroup(of: (Int, [Result<ImportRow, ImportRefusal>]).self) { group in
-            for slice in 0..<slices {
-                let part = Array(rows[(slice * size)..<min(rows.count, (slice + 1) * size)])
-                group.addTask { (slice, part.map { checkImportRow($0, region: region) }) }
-            }
-            var parts: [(Int, [Result<ImportRow, ImportRefusal>])] = []
-            for await part in group { parts.append(part) }
-            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
-        }
+        await rows.concurrentMap(minimumSlice: 2000) { checkImportRow($0, region: region) }
     }
 
     static func checkImportRow(_ row: ContactFileRow, region: String?) -> Result<ImportRow, ImportRefusal> {

@@ -144,47 +144,32 @@ extension CampaignStore {
     static let materializeBatch = 10_000
 
     /// A fetched batch as staging rows (contact, seq, phone, number, state, error, text), rendered
-    /// in as many slices as there are cores. A text that cannot be rendered (too long with this
-    /// contact's values) skips its recipient with the reason.
+    /// on every core. A text that cannot be rendered (too long with this contact's values) skips
+    /// its recipient with the reason.
     static func render(
         _ rows: PostgresRows, firstSeq: Int, keys: [String], template: Template, campaign: CampaignID, maxLength: Int,
         seed: @escaping @Sendable (CampaignID, ContactID) -> UInt64
     ) async -> [[String?]] {
-        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1000))
-        let size = (rows.count + slices - 1) / slices
-        return await withTaskGroup(of: (Int, [[String?]]).self) { group in
-            for slice in 0..<slices {
-                let range = (slice * size)..<min(rows.count, (slice + 1) * size)
-                group.addTask {
-                    var out: [[String?]] = []
-                    out.reserveCapacity(range.count)
-                    for index in range {
-                        let row = rows[index]
-                        guard let contact: ContactID = row["id"].id() else { continue }
-                        let phone = row["phone_number"].string ?? ""
-                        let number = row["instance_id"].string
-                        let seq = String(firstSeq + index + 1)
-                        if row["opted_out"].bool == true {
-                            out.append([contact.rawValue, seq, phone, nil, "skipped", "opted out", nil])
-                            continue
-                        }
-                        var values: [String: String] = ["name": row["name"].string ?? "", "phone_number": phone]
-                        for (k, key) in keys.enumerated() {
-                            if let value = row[5 + k].string { values[key] = value }  // a0 is the sixth column
-                        }
-                        do {
-                            let text = try template.render(values: values, seed: seed(campaign, contact), maxLength: maxLength)
-                            out.append([contact.rawValue, seq, phone, number, "pending", "", text])
-                        } catch {
-                            out.append([contact.rawValue, seq, phone, number, "skipped", (error as? TemplateError)?.message ?? "\(error)", nil])
-                        }
-                    }
-                    return (slice, out)
-                }
+        let rendered: [[String?]?] = await Array(rows.indices).concurrentMap(minimumSlice: 1000) { index in
+            let row = rows[index]
+            guard let contact: ContactID = row["id"].id() else { return nil }
+            let phone = row["phone_number"].string ?? ""
+            let number = row["instance_id"].string
+            let seq = String(firstSeq + index + 1)
+            if row["opted_out"].bool == true {
+                return [contact.rawValue, seq, phone, nil, "skipped", "opted out", nil]
             }
-            var parts: [(Int, [[String?]])] = []
-            for await part in group { parts.append(part) }
-            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+            var values: [String: String] = ["name": row["name"].string ?? "", "phone_number": phone]
+            for (k, key) in keys.enumerated() {
+                if let value = row[5 + k].string { values[key] = value }  // a0 is the sixth column
+            }
+            do {
+                let text = try template.render(values: values, seed: seed(campaign, contact), maxLength: maxLength)
+                return [contact.rawValue, seq, phone, number, "pending", "", text]
+            } catch {
+                return [contact.rawValue, seq, phone, number, "skipped", (error as? TemplateError)?.message ?? "\(error)", nil]
+            }
         }
+        return rendered.compactMap { $0 }
     }
 }
