@@ -207,11 +207,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Chat: conversations and messages projected from the gateway's webhooks, replies, the
+        // account's chat settings and opt-out words, and the live feed (a Redis stream per shard).
+        .target(
+            name: "WaqtorChat",
+            dependencies: [
+                "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorTenants", "WaqtorPhone",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The send queue: pacing rules (pure), the dispatch order on the Redis shards (Lua
         // scripts), and the messages' truth in PostgreSQL.
         .target(
             name: "WaqtorSendQueue",
-            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorTenants", "WaqtorEvolution"],
+            dependencies: ["WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorTenants", "WaqtorEvolution", "WaqtorChat"],
             swiftSettings: swiftSettings
         ),
 
@@ -222,7 +235,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorTemplates", "WaqtorEvolution",
-                "WaqtorPhone", "WaqtorImport",
+                "WaqtorPhone", "WaqtorImport", "WaqtorChat",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -246,7 +259,7 @@ let package = Package(
         .target(
             name: "WaqtorWorkers",
             dependencies: [
-                "WaqtorCore", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorEvolution", "WaqtorRedis", "WaqtorTenants",
+                "WaqtorCore", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorEvolution", "WaqtorRedis", "WaqtorTenants", "WaqtorChat",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -260,7 +273,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
-                "WaqtorWorkers", "WaqtorSendQueue",
+                "WaqtorWorkers", "WaqtorSendQueue", "WaqtorChat",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -103,7 +103,7 @@ enum CampaignValidate {
         let url: String
         switch media.source {
         case .url(let given): url = given.trimmingCharacters(in: .whitespaces)
-        case .data: throw RPCError(code: .invalidArgument, message: "campaign.media: give the media as an http(s) url; uploaded media is not accepted for campaigns")
+        case .data, .mediaID: throw RPCError(code: .invalidArgument, message: "campaign.media: give the media as an http(s) url; uploaded media is not accepted for campaigns")
         case nil: throw RPCError(code: .invalidArgument, message: "campaign.media.url is required")
         }
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {

@@ -8,6 +8,7 @@ import WaqtorEvolution
 import WaqtorContacts
 import WaqtorCampaigns
 import WaqtorTemplates
+import WaqtorChat
 
 // The one place where errors of the drivers and stores become wire statuses. Handlers may still
 // throw an `RPCError` of their own choosing; everything else they let through is mapped here, so
@@ -123,6 +124,7 @@ extension ContactError: RPCErrorConvertible {}
 extension CampaignTransitionRefused: RPCErrorConvertible {}
 extension CampaignError: RPCErrorConvertible {}
 extension TemplateError: RPCErrorConvertible {}
+extension ChatError: RPCErrorConvertible {}
 
 /// The status of each domain error category.
 public enum DomainErrorStatus {

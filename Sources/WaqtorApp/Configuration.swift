@@ -124,6 +124,14 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     /// a large tenant, with their own key prefix.
     public var sendTenants: [String] = []
 
+    // chat.*
+    /// About how many events the live feed keeps per Redis shard (resumable window).
+    public var chatLiveRetention = 100_000
+    /// Events a Live stream may fall behind before it ends with RESOURCE_EXHAUSTED.
+    public var chatLiveBuffer = 1000
+    /// How often the chat projector looks for webhook message events.
+    public var chatProjectorInterval: Duration = .milliseconds(100)
+
     // log.*
     public var logLevel = "info"
     public var logFormat: LogFormat = .json

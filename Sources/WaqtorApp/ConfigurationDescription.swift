@@ -49,6 +49,9 @@ public enum ConfigurationDescription {
             "send.redis_connections_per_shard = \(c.sendRedisConnectionsPerShard)",
             "send.key_prefix = \(c.sendKeyPrefix)",
             "send.tenants = \(c.sendTenants.joined(separator: ","))",
+            "chat.live_retention = \(c.chatLiveRetention)",
+            "chat.live_buffer = \(c.chatLiveBuffer)",
+            "chat.projector_interval_ms = \(ms(c.chatProjectorInterval))",
             "log.level = \(c.logLevel)",
             "log.format = \(c.logFormat.rawValue)",
         ]

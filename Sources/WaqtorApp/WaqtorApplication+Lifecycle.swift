@@ -8,6 +8,7 @@ import WaqtorSendQueue
 import WaqtorTenants
 import WaqtorCampaigns
 import WaqtorCore
+import WaqtorChat
 import WaqtorEvolution
 import Logging
 import NIOConcurrencyHelpers
@@ -86,7 +87,16 @@ extension WaqtorApplication {
             let rpcGate = ReadyGate()
             listeners += [webhookGate, rpcGate]
             services.append(PartService(ready: webhookGate, start: { try await self.webhookServer.start() }, stop: { await self.webhookServer.shutdown() }))
-            services.append(PartService(ready: rpcGate, start: { try await self.rpcServer.start() }, stop: { await self.rpcServer.shutdown() }))
+            services.append(PartService(ready: rpcGate, start: {
+                self.live.start()
+                try await self.rpcServer.start()
+            }, stop: {
+                await self.rpcServer.shutdown()
+                await self.live.stop()
+            }))
+            services.append(ChatProjector(
+                chat: chat, lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix), live: live, clock: clock,
+                interval: configuration.chatProjectorInterval, logger: Logger(label: "waqtor.chat")))
         }
         if role == .worker || role == .all {
             services.append(CampaignScheduler(
@@ -97,12 +107,12 @@ extension WaqtorApplication {
             let send = sendConfiguration
             services.append(QueueMaintainer(
                 lanes: lanes, outbox: outbox, campaigns: campaigns, clock: clock, configuration: send,
-                logger: Logger(label: "waqtor.queue")))
+                logger: Logger(label: "waqtor.queue"), chat: chat, live: live))
             services.append(SendWorker(
                 lanes: lanes, outbox: outbox,
                 gateway: EvolutionClient(baseURL: gateway.baseURL, apiKey: gateway.apiKey, http: sendHTTP, timeout: configuration.sendTimeout),
                 quota: PlanQuota(store: tenants), clock: clock,
-                configuration: send, logger: Logger(label: "waqtor.sender")))
+                configuration: send, logger: Logger(label: "waqtor.sender"), chat: chat, live: live, media: mediaFiles))
         }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
         return services
@@ -147,6 +157,7 @@ extension WaqtorApplication {
         await sendHTTP.shutdown()
         await redis.shutdown()
         await queueRedis.shutdown()
+        await liveRedis.shutdown()
         await postgres.shutdown()
     }
 }

@@ -10,6 +10,8 @@ import WaqtorTenants
 import WaqtorInstances
 import WaqtorContacts
 import WaqtorCampaigns
+import WaqtorChat
+import WaqtorSendQueue
 import WaqtorSchema
 import WaqtorAPI
 import WaqtorWebhooks
@@ -36,6 +38,14 @@ public final class WaqtorApplication: Sendable {
     public let contacts: ContactStore
     /// Campaigns, their numbers and recipients.
     public let campaigns: CampaignStore
+    /// Conversations, messages, chat settings.
+    public let chat: ChatStore
+    /// The live feed (ChatService.Live), across servers through Redis streams.
+    public let live: LiveFeed
+    /// The live feed's reading connections (a blocking read per shard).
+    let liveRedis: RedisShards
+    /// Media files on the local file system.
+    public let mediaFiles: MediaFiles
     /// Where every part reads the time.
     let clock: any WaqtorClock
     /// The HTTP listener for the Evolution API's webhooks.
@@ -139,6 +149,15 @@ public final class WaqtorApplication: Sendable {
             contacts: contacts, campaigns: campaigns, tenants: tenants, quota: PlanQuota(store: tenants), clock: clock,
             mediaCheck: MediaCheck(http: http)
         ).register(into: &router)
+        chat = ChatStore(pool: postgres)
+        liveRedis = RedisShards(endpoints: endpoints, configuration: .init(connectionsPerShard: 1, commandTimeout: .seconds(5)))
+        live = LiveFeed(publisher: redis, reader: liveRedis, prefix: "waqtor", retention: configuration.chatLiveRetention,
+                        bufferSize: configuration.chatLiveBuffer)
+        mediaFiles = MediaFiles(root: configuration.mediaRoot)
+        ChatService(
+            store: chat, lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix), live: live, files: mediaFiles,
+            gateway: gateway, clock: clock
+        ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
         self.router = router
@@ -168,6 +187,7 @@ public final class WaqtorApplication: Sendable {
         if configuration.gatewayURL == "embedded" {
             try await startEmbeddedGateway()
         }
+        live.start()
         try await rpcServer.start()
         do {
             try await webhookServer.start()
@@ -207,6 +227,7 @@ public final class WaqtorApplication: Sendable {
     public func shutdown() async {
         await webhookServer.shutdown()
         await rpcServer.shutdown()
+        await live.stop()
         await stopEmbeddedGateway()
         await closeBackends()
     }

@@ -67,3 +67,21 @@ public struct CampaignID: TypedID {
     public let rawValue: String
     public init(trusted rawValue: String) { self.rawValue = rawValue }
 }
+
+/// A conversation: one contact's phone number on one of the tenant's numbers.
+public struct ConversationID: TypedID {
+    public let rawValue: String
+    public init(trusted rawValue: String) { self.rawValue = rawValue }
+}
+
+/// A chat message (WaQtor's id, not WhatsApp's).
+public struct ChatMessageID: TypedID {
+    public let rawValue: String
+    public init(trusted rawValue: String) { self.rawValue = rawValue }
+}
+
+/// A media upload (ChatService.CreateUpload).
+public struct UploadID: TypedID {
+    public let rawValue: String
+    public init(trusted rawValue: String) { self.rawValue = rawValue }
+}

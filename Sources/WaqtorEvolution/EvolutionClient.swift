@@ -128,10 +128,14 @@ public struct EvolutionClient: Sendable {
 
     /// `POST /message/sendText/{i}` with `{number, text, delay, linkPreview}` (201). `delay` (ms)
     /// is the typing time the gateway spends inside the request.
+    ///
+    /// `quoted` is the WhatsApp id of a message to quote, sent as `{"key":{"id"}}` (2.3.6 finds the
+    /// quoted message in its own store by that id; without it the message goes out unquoted).
     public func sendText(
-        instance: String, number: String, text: String, delay: Int = 0, linkPreview: Bool = true
+        instance: String, number: String, text: String, delay: Int = 0, linkPreview: Bool = true, quoted: String? = nil
     ) async throws(EvolutionError) -> EvolutionSendResult {
-        let body: [String: Any] = ["number": number, "text": text, "delay": delay, "linkPreview": linkPreview]
+        var body: [String: Any] = ["number": number, "text": text, "delay": delay, "linkPreview": linkPreview]
+        if let quoted { body["quoted"] = ["key": ["id": quoted]] }
         let object = try await call("POST", "/message/sendText/\(Self.segment(instance))", body: body, extraTime: .milliseconds(max(0, delay)))
         return try sendResult(object)
     }
@@ -141,15 +145,34 @@ public struct EvolutionClient: Sendable {
     /// type from its extension.
     public func sendMedia(
         instance: String, number: String, mediatype: EvolutionMediaType, media: EvolutionMedia,
-        mimetype: String? = nil, caption: String? = nil, fileName: String? = nil, delay: Int? = nil
+        mimetype: String? = nil, caption: String? = nil, fileName: String? = nil, delay: Int? = nil, quoted: String? = nil
     ) async throws(EvolutionError) -> EvolutionSendResult {
         var body: [String: Any] = ["number": number, "mediatype": mediatype.rawValue, "media": media.wireValue]
+        if let quoted { body["quoted"] = ["key": ["id": quoted]] }
         if let mimetype { body["mimetype"] = mimetype }
         if let caption { body["caption"] = caption }
         if let fileName { body["fileName"] = fileName }
         if let delay { body["delay"] = delay }
         let object = try await call("POST", "/message/sendMedia/\(Self.segment(instance))", body: body, extraTime: .milliseconds(max(0, delay ?? 0)))
         return try sendResult(object)
+    }
+
+    /// `POST /chat/markMessageAsRead/{i}` with `{"readMessages":[{remoteJid, fromMe, id}]}` (201):
+    /// read receipts (blue ticks) for inbound messages.
+    public func markMessagesRead(instance: String, messages: [(remoteJid: String, id: String)]) async throws(EvolutionError) {
+        _ = try await call("POST", "/chat/markMessageAsRead/\(Self.segment(instance))",
+                           body: ["readMessages": messages.map { ["remoteJid": $0.remoteJid, "fromMe": false, "id": $0.id] as [String: Any] }])
+    }
+
+    /// `POST /chat/getBase64FromMediaMessage/{i}` with `{"message": <the message event's data>,
+    /// "convertToMp4": false}` (201): the media's bytes (base64) and description. The whole
+    /// message (key and message) is sent, so the gateway needs no store of its own.
+    public func mediaOfMessage(instance: String, message: [String: Any]) async throws(EvolutionError) -> EvolutionMediaDownload {
+        let object = try await call("POST", "/chat/getBase64FromMediaMessage/\(Self.segment(instance))",
+                                    body: ["message": message, "convertToMp4": false], extraTime: .seconds(20))
+        guard let root = object as? [String: Any], let base64 = JSON.string(root["base64"]) else { throw invalid(object) }
+        return EvolutionMediaDownload(base64: base64, mimeType: JSON.string(root["mimetype"]) ?? "", fileName: JSON.string(root["fileName"]) ?? "",
+                                      mediaType: JSON.string(root["mediaType"]) ?? "")
     }
 
     /// `POST /chat/whatsappNumbers/{i}` with `{"numbers":[…]}`.

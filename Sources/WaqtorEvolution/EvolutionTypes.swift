@@ -184,3 +184,13 @@ public struct EvolutionStoredMessage: Sendable, Hashable {
     /// Seconds since 1970, when the gateway gives it.
     public var timestamp: Int64?
 }
+
+/// The answer of `getBase64FromMediaMessage`.
+public struct EvolutionMediaDownload: Sendable, Hashable {
+    /// The content, base64.
+    public var base64: String
+    public var mimeType: String
+    public var fileName: String
+    /// The message part it came from (`imageMessage`, ...).
+    public var mediaType: String
+}

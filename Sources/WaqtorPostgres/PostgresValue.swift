@@ -68,9 +68,9 @@ public enum PostgresValue: Sendable, Hashable {
 
 /// Converts between `Date` and PostgreSQL's ISO text form in UTC, without Foundation formatters
 /// (which are slow and locale-sensitive). Microsecond precision, proleptic Gregorian calendar.
-enum PostgresTimestamp {
+public enum PostgresTimestamp {
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00`.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var days = micros / 86_400_000_000
         var rem = micros % 86_400_000_000

@@ -1,4 +1,5 @@
 import Foundation
+import WaqtorChat
 import WaqtorCore
 import WaqtorPostgres
 import WaqtorTenants
@@ -44,7 +45,14 @@ extension Outbox {
     /// wait for the sender's record (a receipt can arrive before it). Returns the receipts marked.
     @discardableResult
     public func apply(receipts: [Receipt], tenantID: TenantID, now: Date, giveUpAfter: TimeInterval = 600) async throws -> Int {
-        guard !receipts.isEmpty else { return 0 }
+        try await applyReceipts(receipts, tenantID: tenantID, now: now, giveUpAfter: giveUpAfter).marked
+    }
+
+    /// ``apply(receipts:tenantID:now:giveUpAfter:)``, also for chat messages (replies, campaign
+    /// sends and messages typed on the phone, as stored in conversations): returns the receipts
+    /// marked and the chat messages whose status changed (for the live feed).
+    public func applyReceipts(_ receipts: [Receipt], tenantID: TenantID, now: Date, giveUpAfter: TimeInterval = 600) async throws -> (marked: Int, chat: [ChatMessage]) {
+        guard !receipts.isEmpty else { return (0, []) }
         return try await pool.storeTransaction(tenant: tenantID) { tx in
             let instances = PostgresArray.uuids(receipts.map(\.instanceID.rawValue))
             let messages = PostgresArray.texts(receipts.map(\.messageID))
@@ -72,17 +80,22 @@ extension Outbox {
                   AND ((k.rank > 0 AND k.rank > CASE r.state WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 9 END)
                        OR (k.rank <= 1 AND k.error AND r.state = 'sent'))
                 """, [.id(tenantID), .text(instances), .text(messages), .text(statuses)])
-            let found = Set(try await tx.query("""
+            var found = Set(try await tx.query("""
                 SELECT r.instance_id::text || ':' || r.message_id AS k FROM campaign_recipients r
                 WHERE r.tenant_id = $1 AND (r.instance_id, r.message_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))
                 """, [.id(tenantID), .text(instances), .text(messages)]).compactMap { $0["k"].string })
+            let chat = try await ChatStore.applyReceipts(tx, instances: receipts.map(\.instanceID), messageIDs: receipts.map(\.messageID),
+                                                         statuses: receipts.map(\.status))
+            found.formUnion(chat.found)
+            let changed = try await ChatStore.loadMessages(tx, ids: chat.changed)
             let done = receipts.filter {
                 found.contains("\($0.instanceID.rawValue):\($0.messageID)") || now.timeIntervalSince($0.receivedAt) > giveUpAfter
                     || $0.messageID.isEmpty
             }.map(\.eventID)
-            guard !done.isEmpty else { return 0 }
-            return try await tx.query("UPDATE webhook_events SET processed_at = now() WHERE id = ANY($1::bigint[]) AND processed_at IS NULL",
-                                      [.text("{" + done.map(String.init).joined(separator: ",") + "}")]).rowsAffected
+            guard !done.isEmpty else { return (0, changed) }
+            let marked = try await tx.query("UPDATE webhook_events SET processed_at = now() WHERE id = ANY($1::bigint[]) AND processed_at IS NULL",
+                                            [.text("{" + done.map(String.init).joined(separator: ",") + "}")]).rowsAffected
+            return (marked, changed)
         }
     }
 }

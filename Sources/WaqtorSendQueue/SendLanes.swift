@@ -99,10 +99,13 @@ public struct SendLanes: Sendable {
         """)
 
     /// KEYS: due, leases. ARGV: instance, token, next due ms, requeue (1/0), key prefix, day,
-    /// sent today (-1: unchanged). Ends a lease if the token still holds it: the message goes back
+    /// sent today (-1: unchanged), now ms, keep (1: next is at least the remembered next, for a
+    /// reply: it does not move the campaign's schedule), hold (1: the number waits until next
+    /// whatever its lanes hold). Ends a lease if the token still holds it: the message goes back
     /// to the head of its lane when requeued, the number is due again at `next` if a lane has
-    /// messages (else idle, remembering `next`). Returns 1, or 0 for a lease that was no longer
-    /// held (expired and reclaimed, or lost with the shard's data).
+    /// messages (else idle, remembering `next`), or at once when its reply lane has messages and
+    /// it is not held. Returns 1, or 0 for a lease that was no longer held (expired and
+    /// reclaimed, or lost with the shard's data).
     static let ackScript = RedisScript("""
         local inst = ARGV[1]
         local base = ARGV[5] .. ':{i:' .. inst .. '}:'
@@ -113,10 +116,34 @@ public struct SendLanes: Sendable {
         if ARGV[4] == '1' and entry and lane then redis.call('LPUSH', base .. lane, entry) end
         redis.call('HDEL', s, 'lease', 'lane', 'token')
         redis.call('ZREM', KEYS[2], inst)
-        redis.call('HSET', s, 'next', ARGV[3])
+        local nxt = tonumber(ARGV[3])
+        if ARGV[9] == '1' then
+          local prev = tonumber(redis.call('HGET', s, 'next') or '0') or 0
+          if prev > nxt then nxt = prev end
+        end
+        redis.call('HSET', s, 'next', nxt)
         if tonumber(ARGV[7]) >= 0 then redis.call('HSET', s, 'day', ARGV[6], 'sent', ARGV[7]) end
-        if redis.call('LLEN', base .. 'r') + redis.call('LLEN', base .. 'c') > 0 then
-          redis.call('ZADD', KEYS[1], ARGV[3], inst)
+        local replies = redis.call('LLEN', base .. 'r')
+        if replies > 0 and ARGV[10] ~= '1' and tonumber(ARGV[8]) < nxt then
+          redis.call('ZADD', KEYS[1], ARGV[8], inst)
+        elseif replies + redis.call('LLEN', base .. 'c') > 0 then
+          redis.call('ZADD', KEYS[1], nxt, inst)
+        end
+        return 1
+        """)
+
+    /// KEYS: due, leases. ARGV: instance, now ms, key prefix, tenant, entry. Appends a reply to a
+    /// number's reply lane (unless it is there already) and makes the number due now unless a
+    /// lease holds it (its ack then makes it due at once). Returns 1, or 0 when already queued.
+    static let pushReplyScript = RedisScript("""
+        local inst = ARGV[1]
+        local base = ARGV[3] .. ':{i:' .. inst .. '}:'
+        redis.call('HSET', base .. 's', 'tenant', ARGV[4])
+        if redis.call('LPOS', base .. 'r', ARGV[5]) then return 0 end
+        redis.call('RPUSH', base .. 'r', ARGV[5])
+        if redis.call('HEXISTS', base .. 's', 'lease') == 0 then
+          local current = redis.call('ZSCORE', KEYS[1], inst)
+          if not current or tonumber(current) > tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], inst) end
         end
         return 1
         """)
@@ -191,24 +218,60 @@ public struct SendLanes: Sendable {
         public var requeue: Bool
         /// The number's counter for `day` after this message (nil: unchanged).
         public var sentToday: (day: String, count: Int)?
+        /// A reply was sent: the number's next campaign send keeps its time (nextDue is a floor).
+        public var keepSchedule: Bool
+        /// The number waits until nextDue even for replies (it is not connected, or another lease
+        /// holds the message).
+        public var hold: Bool
 
-        public init(message: ClaimedMessage, nextDue: Date, requeue: Bool, sentToday: (day: String, count: Int)? = nil) {
+        public init(message: ClaimedMessage, nextDue: Date, requeue: Bool, sentToday: (day: String, count: Int)? = nil,
+                    keepSchedule: Bool = false, hold: Bool = false) {
             self.message = message
             self.nextDue = nextDue
             self.requeue = requeue
             self.sentToday = sentToday
+            self.keepSchedule = keepSchedule
+            self.hold = hold
         }
+    }
+
+    /// A reply's lane entry.
+    public static func replyEntry(_ id: ChatMessageID) -> String { "m:\(id.rawValue)" }
+
+    /// The reply a lane entry names, if it names one.
+    public static func replyID(_ entry: String) -> ChatMessageID? {
+        guard entry.hasPrefix("m:") else { return nil }
+        return ChatMessageID(validating: String(entry.dropFirst(2)))
+    }
+
+    /// Queues replies on their numbers' reply lanes (pipelined per shard). Returns how many were
+    /// new in their lanes.
+    @discardableResult
+    public func pushReplies(_ replies: [(instance: InstanceID, tenant: TenantID, id: ChatMessageID)], now: Date) async throws(RedisError) -> Int {
+        var added = 0
+        for (shard, group) in Dictionary(grouping: replies, by: { shard(of: $0.instance) }) {
+            let calls = group.map { item -> (keys: [RedisArgument], arguments: [RedisArgument]) in
+                ([dueKey, leasesKey], [.string(item.instance.rawValue), .int(Self.ms(now)), .string(prefix), .string(item.tenant.rawValue),
+                                       .string(Self.replyEntry(item.id))])
+            }
+            for reply in try await redis.evaluatePipelined(Self.pushReplyScript, onShard: shard, calls: calls) {
+                try check(reply, shard)
+                if reply.integer == 1 { added += 1 }
+            }
+        }
+        return added
     }
 
     /// Ends leases, pipelined per shard. Returns how many were still held.
     @discardableResult
-    public func acknowledge(_ acks: [Ack]) async throws(RedisError) -> Int {
+    public func acknowledge(_ acks: [Ack], now: Date = Date()) async throws(RedisError) -> Int {
         var held = 0
         for (shard, group) in Dictionary(grouping: acks, by: { $0.message.shard }) {
             let calls = group.map { ack -> (keys: [RedisArgument], arguments: [RedisArgument]) in
                 ([dueKey, leasesKey], [
                     .string(ack.message.instanceID.rawValue), .string(ack.message.token), .int(Self.ms(ack.nextDue)),
                     .string(ack.requeue ? "1" : "0"), .string(prefix), .string(ack.sentToday?.day ?? ""), .int(ack.sentToday?.count ?? -1),
+                    .int(Self.ms(now)), .string(ack.keepSchedule ? "1" : "0"), .string(ack.hold ? "1" : "0"),
                 ])
             }
             for reply in try await redis.evaluatePipelined(Self.ackScript, onShard: shard, calls: calls) {

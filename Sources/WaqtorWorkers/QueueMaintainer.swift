@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import WaqtorCampaigns
+import WaqtorChat
 import WaqtorCore
 import WaqtorRedis
 import WaqtorSendQueue
@@ -29,7 +30,15 @@ public struct QueueMaintainer: Service {
     /// again (also how often empty windows are looked at).
     static let emptyWindowGrace: Duration = .seconds(10)
 
-    public init(lanes: SendLanes, outbox: Outbox, campaigns: CampaignStore, clock: any WaqtorClock, configuration: SendConfiguration, logger: Logger) {
+    /// Chat replies (swept onto their reply lanes) and the live feed (receipts' status changes).
+    let chat: ChatStore
+    let live: LiveFeed?
+    let lastReplySweep = NIOLockedValueBox<Date?>(nil)
+
+    public init(lanes: SendLanes, outbox: Outbox, campaigns: CampaignStore, clock: any WaqtorClock, configuration: SendConfiguration, logger: Logger,
+                chat: ChatStore? = nil, live: LiveFeed? = nil) {
+        self.chat = chat ?? ChatStore(pool: outbox.pool)
+        self.live = live
         self.lanes = lanes
         self.outbox = outbox
         self.campaigns = campaigns
@@ -165,7 +174,25 @@ public struct QueueMaintainer: Service {
         // 5. Delivery receipts.
         let receipts = try await outbox.pendingReceipts(limit: 2000).filter { configuration.tenants?.contains($0.tenantID) ?? true }
         for (tenant, group) in Dictionary(grouping: receipts, by: \.tenantID) {
-            try await outbox.apply(receipts: group, tenantID: tenant, now: now)
+            let applied = try await outbox.applyReceipts(group, tenantID: tenant, now: now)
+            if let live, !applied.chat.isEmpty {
+                try? await live.publish(tenantID: tenant, applied.chat.map {
+                    .status(messageID: $0.id, conversationID: $0.conversationID, instanceID: $0.instanceID, status: $0.status, error: $0.error, at: $0.updatedAt)
+                })
+            }
+        }
+        // 6. Replies waiting without a lane entry (a push that failed, a shard that lost its data),
+        // every emptyWindowGrace: pushed again (a reply already in its lane is not added twice).
+        let sweepReplies = lastReplySweep.withLockedValue { last -> Bool in
+            guard last.map({ now.timeIntervalSince($0) >= Self.emptyWindowGrace.seconds }) ?? true else { return false }
+            last = now
+            return true
+        }
+        if sweepReplies {
+            let unsent = try await chat.unsentReplies(limit: 5000).filter { configuration.tenants?.contains($0.0) ?? true }
+            if !unsent.isEmpty {
+                try await lanes.pushReplies(unsent.map { (instance: $0.1, tenant: $0.0, id: $0.2) }, now: now)
+            }
         }
     }
 

@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import WaqtorCampaigns
+import WaqtorChat
 import WaqtorCore
 import WaqtorEvolution
 import WaqtorRedis
@@ -118,24 +119,33 @@ public struct SendWorker: Service {
     let batcher: OutcomeBatcher
     /// The plan quota reserved and not used yet, per tenant and local day.
     let reserve = NIOLockedValueBox<[TenantID: (day: String, left: Int)]>([:])
+    /// Chat replies (the reply lanes' messages).
+    let chat: ChatStore
+    /// Where reply status changes are published (nil: nowhere).
+    let live: LiveFeed?
+    /// Where stored media files are read (replies with an uploaded file).
+    let media: MediaFiles?
 
     public init(lanes: SendLanes, outbox: Outbox, gateway: EvolutionClient, quota: PlanQuota, clock: any WaqtorClock,
-                configuration: SendConfiguration, logger: Logger) {
+                configuration: SendConfiguration, logger: Logger, chat: ChatStore? = nil, live: LiveFeed? = nil, media: MediaFiles? = nil) {
         self.lanes = lanes
         self.outbox = outbox
+        self.chat = chat ?? ChatStore(pool: outbox.pool)
+        self.live = live
+        self.media = media
         self.gateway = EvolutionClient(baseURL: gateway.baseURL, apiKey: gateway.apiKey, http: gateway.http, timeout: configuration.sendTimeout)
         self.quota = quota
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.workerID = UUID().uuidString.lowercased().prefix(12).description
-        let outbox = self.outbox, lanes = self.lanes, logger = self.logger
+        let outbox = self.outbox, lanes = self.lanes, logger = self.logger, clock = self.clock
         self.batcher = OutcomeBatcher { items in
             for (tenant, group) in Dictionary(grouping: items, by: \.tenant) {
                 await Self.recordReliably(outbox: outbox, logger: logger, tenant: tenant, group.map(\.record))
             }
             do {
-                try await lanes.acknowledge(items.map(\.ack))
+                try await lanes.acknowledge(items.map(\.ack), now: clock.now())
             } catch {
                 // The leases expire and are reclaimed; the records above make the resends no-ops.
                 logger.warning("send queue: ending leases failed", metadata: ["error": "\(error)"])
@@ -185,9 +195,18 @@ public struct SendWorker: Service {
                         _ = try? await lanes.acknowledge(messages.map { SendLanes.Ack(message: $0, nextDue: clock.now(), requeue: false) })
                         continue
                     }
-                    for _ in messages { inFlight.add(tenant) }
-                    checking.add(tenant)
-                    group.addTask { await self.dispatch(tenant: tenant, claimed: messages) }
+                    let replies = messages.filter { $0.lane == .reply && SendLanes.replyID($0.entry) != nil }
+                    let campaign = messages.filter { !($0.lane == .reply && SendLanes.replyID($0.entry) != nil) }
+                    if !replies.isEmpty {
+                        for _ in replies { inFlight.add(tenant) }
+                        checking.add(tenant)
+                        group.addTask { await self.dispatchReplies(tenant: tenant, claimed: replies) }
+                    }
+                    if !campaign.isEmpty {
+                        for _ in campaign { inFlight.add(tenant) }
+                        checking.add(tenant)
+                        group.addTask { await self.dispatch(tenant: tenant, claimed: campaign) }
+                    }
                 }
             }
         }
@@ -247,7 +266,7 @@ public struct SendWorker: Service {
                         // Another lease still holds it in PostgreSQL: a worker is sending it, or
                         // one died and its lease has not run out yet (its Redis lease ends a little
                         // earlier). Look again when it has.
-                        plans[entry] = .requeue(until: (row.leasedUntil ?? now).addingTimeInterval(0.1))
+                        plans[entry] = .requeue(until: (row.leasedUntil ?? now).addingTimeInterval(0.1), hold: true)
                         continue
                     }
                     guard row.campaignState == "running" else {
@@ -256,7 +275,7 @@ public struct SendWorker: Service {
                         continue
                     }
                     guard let number = numbers[message.instanceID], number.state == "open" else {
-                        plans[entry] = .requeue(until: now.addingTimeInterval(configuration.disconnectedHold.seconds))
+                        plans[entry] = .requeue(until: now.addingTimeInterval(configuration.disconnectedHold.seconds), hold: true)
                         continue
                     }
                     var pacing = number.pacing
@@ -311,8 +330,8 @@ public struct SendWorker: Service {
             switch plan {
             case .drop:
                 acks.append(.init(message: message, nextDue: now, requeue: false))
-            case .requeue(let until, let counter):
-                acks.append(.init(message: message, nextDue: until, requeue: true, sentToday: counter))
+            case .requeue(let until, let counter, let hold):
+                acks.append(.init(message: message, nextDue: until, requeue: true, sentToday: counter, hold: hold))
             case .send(let row, let number, let pacing, let day, let sentBefore):
                 if sends.count < granted {
                     sends.append((message, row, number, pacing, day, sentBefore))
@@ -325,7 +344,7 @@ public struct SendWorker: Service {
         }
         if !refused.isEmpty { await recordReliably(tenant: tenant, refused) }
         if !acks.isEmpty {
-            do { try await lanes.acknowledge(acks) } catch { logger.warning("send queue: ending leases failed", metadata: ["error": "\(error)"]) }
+            do { try await lanes.acknowledge(acks, now: clock.now()) } catch { logger.warning("send queue: ending leases failed", metadata: ["error": "\(error)"]) }
         }
         let sending = Set(sends.map { $0.0.token })
         for message in pending where !sending.contains(message.token) { inFlight.remove(tenant) }
@@ -345,7 +364,7 @@ public struct SendWorker: Service {
     enum Plan {
         case drop
         /// Back to its lane; the number is due at `until` (with its day counter, when known here).
-        case requeue(until: Date, counter: (day: String, count: Int)? = nil)
+        case requeue(until: Date, counter: (day: String, count: Int)? = nil, hold: Bool = false)
         case send(OutboundMessage, OutboundNumber, NumberPacing, day: String, sentBefore: Int)
     }
 
@@ -441,7 +460,7 @@ public struct SendWorker: Service {
         // finished meanwhile.
         await batcher.submit(.init(
             tenant: tenant, record: SendRecord(entry: row.entry, token: message.token, result: outcome),
-            ack: .init(message: message, nextDue: next, requeue: false, sentToday: counter)))
+            ack: .init(message: message, nextDue: next, requeue: false, sentToday: counter, hold: numberDown)))
     }
 
     /// For a message whose previous lease ended without a record: the id of the message the
@@ -490,7 +509,7 @@ public struct SendWorker: Service {
     func giveBack(_ claimed: [ClaimedMessage], after: Duration, _ error: any Error) async {
         logger.warning("send queue: checking claimed messages failed", metadata: ["error": "\(error)"])
         let next = clock.now().addingTimeInterval(after.seconds)
-        _ = try? await lanes.acknowledge(claimed.map { .init(message: $0, nextDue: next, requeue: true) })
+        _ = try? await lanes.acknowledge(claimed.map { .init(message: $0, nextDue: next, requeue: true, hold: true) }, now: clock.now())
     }
 }
 

@@ -133,9 +133,10 @@ func withSendQueue<T>(
     configure(&configuration)
     let lanes = SendLanes(redis: app.queueRedis, prefix: prefix)
     let outbox = Outbox(pool: app.postgres)
-    let maintainer = QueueMaintainer(lanes: lanes, outbox: outbox, campaigns: app.campaigns, clock: SystemClock(), configuration: configuration, logger: quietLogger)
+    let maintainer = QueueMaintainer(lanes: lanes, outbox: outbox, campaigns: app.campaigns, clock: SystemClock(), configuration: configuration, logger: quietLogger,
+                                     chat: app.chat, live: app.live)
     let worker = SendWorker(lanes: lanes, outbox: outbox, gateway: EvolutionClient(baseURL: app.gateway.baseURL, apiKey: app.gateway.apiKey, http: app.sendHTTP), quota: PlanQuota(store: app.tenants), clock: SystemClock(),
-                            configuration: configuration, logger: quietLogger)
+                            configuration: configuration, logger: quietLogger, chat: app.chat, live: app.live, media: app.mediaFiles)
     let result = try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await maintainer.run() }
         group.addTask { try await worker.run() }

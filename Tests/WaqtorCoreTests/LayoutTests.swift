@@ -44,7 +44,7 @@ struct LayoutTests {
     @Test("drivers, integrations and domains never import the RPC layer, an edge or a test double")
     func belowTheEdges() throws {
         let modules = ["WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorPhone", "WaqtorEvolution", "WaqtorSchema",
-                       "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorImport", "WaqtorTemplates"]
+                       "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorChat", "WaqtorImport", "WaqtorTemplates"]
         for module in modules {
             let found = try Self.imports(of: module).intersection(Self.rpcLayer.union(Self.edges).union(Self.doubles))
             #expect(found.isEmpty, "\(module) imports \(found.sorted())")

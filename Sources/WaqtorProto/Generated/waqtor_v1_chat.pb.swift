@@ -5,6 +5,129 @@ internal import CWaqtorProto
 import NIOCore
 import WaqtorRPC
 
+/// What a message holds, as WhatsApp distinguishes it.
+public enum Waqtor_V1_MessageKind: RawRepresentable, Hashable, Sendable, CaseIterable {
+    /// Not set.
+    case unspecified // = 0
+    /// Plain or extended text (links, quotes).
+    case text // = 1
+    /// A picture; text is its caption.
+    case image // = 2
+    /// A video; text is its caption.
+    case video // = 3
+    /// An audio file.
+    case audio // = 4
+    /// A voice note (push-to-talk audio).
+    case voice // = 5
+    /// A document; text is its caption.
+    case document // = 6
+    /// A sticker.
+    case sticker // = 7
+    /// A location (location is set).
+    case location // = 8
+    /// One or more contact cards (contacts is set).
+    case contact // = 9
+    /// A reaction to another message: text is the emoji (empty: the reaction was removed),
+    /// reaction_to_message_id the message reacted to.
+    case reaction // = 10
+    /// A kind WaQtor does not show; unsupported_type names it (e.g. "pollCreationMessageV3").
+    case unsupported // = 11
+    /// A value this version of the schema does not know (kept as is when re-encoded).
+    case UNRECOGNIZED(Int32)
+
+    public init() { self = .unspecified }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .text
+        case 2: self = .image
+        case 3: self = .video
+        case 4: self = .audio
+        case 5: self = .voice
+        case 6: self = .document
+        case 7: self = .sticker
+        case 8: self = .location
+        case 9: self = .contact
+        case 10: self = .reaction
+        case 11: self = .unsupported
+        default: self = .UNRECOGNIZED(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .text: return 1
+        case .image: return 2
+        case .video: return 3
+        case .audio: return 4
+        case .voice: return 5
+        case .document: return 6
+        case .sticker: return 7
+        case .location: return 8
+        case .contact: return 9
+        case .reaction: return 10
+        case .unsupported: return 11
+        case .UNRECOGNIZED(let value): return value
+        }
+    }
+
+    public static var allCases: [Waqtor_V1_MessageKind] {
+        [.unspecified, .text, .image, .video, .audio, .voice, .document, .sticker, .location, .contact, .reaction, .unsupported]
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
+/// Where a message's media stands.
+public enum Waqtor_V1_MediaState: RawRepresentable, Hashable, Sendable, CaseIterable {
+    /// The message has no media.
+    case unspecified // = 0
+    /// Being fetched from the gateway (retried until it succeeds or fails for good).
+    case pending // = 1
+    /// Stored; GetMessageMedia streams it.
+    case stored // = 2
+    /// Could not be fetched (see the message's error); the message is kept.
+    case failed // = 3
+    /// Larger than the limit for its kind; not stored.
+    case tooLarge // = 4
+    /// A value this version of the schema does not know (kept as is when re-encoded).
+    case UNRECOGNIZED(Int32)
+
+    public init() { self = .unspecified }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .pending
+        case 2: self = .stored
+        case 3: self = .failed
+        case 4: self = .tooLarge
+        default: self = .UNRECOGNIZED(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .pending: return 1
+        case .stored: return 2
+        case .failed: return 3
+        case .tooLarge: return 4
+        case .UNRECOGNIZED(let value): return value
+        }
+    }
+
+    public static var allCases: [Waqtor_V1_MediaState] {
+        [.unspecified, .pending, .stored, .failed, .tooLarge]
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
 /// Which way a message went.
 public enum Waqtor_V1_MessageDirection: RawRepresentable, Hashable, Sendable, CaseIterable {
     /// Not set.
@@ -99,6 +222,118 @@ public enum Waqtor_V1_MessageStatus: RawRepresentable, Hashable, Sendable, CaseI
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
+/// A shared location.
+public struct Waqtor_V1_Location: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.Location" }
+
+    /// Degrees north.
+    public var latitude: Double = 0
+
+    /// Degrees east.
+    public var longitude: Double = 0
+
+    /// The place's name, if given.
+    public var name: String = ""
+
+    /// Its address, if given.
+    public var address: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__location__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__location__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__Location()
+            waqtor__v1__location__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__location__get_packed_size, pack: waqtor__v1__location__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_Location {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__Location>) throws(ProtoDecodingError) {
+        self.init()
+        self.latitude = c.pointee.latitude
+        self.longitude = c.pointee.longitude
+        self.name = try _protoString(c.pointee.name)
+        self.address = try _protoString(c.pointee.address)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__Location>, _ arena: inout ProtoArena) {
+        c.pointee.latitude = self.latitude
+        c.pointee.longitude = self.longitude
+        if !self.name.isEmpty { c.pointee.name = arena.cString(self.name) }
+        if !self.address.isEmpty { c.pointee.address = arena.cString(self.address) }
+    }
+}
+
+/// A shared contact card.
+public struct Waqtor_V1_ContactCard: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.ContactCard" }
+
+    /// The name shown.
+    public var displayName: String = ""
+
+    /// The vCard text.
+    public var vcard: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__contact_card__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__contact_card__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__ContactCard()
+            waqtor__v1__contact_card__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__contact_card__get_packed_size, pack: waqtor__v1__contact_card__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_ContactCard {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__ContactCard>) throws(ProtoDecodingError) {
+        self.init()
+        self.displayName = try _protoString(c.pointee.display_name)
+        self.vcard = try _protoString(c.pointee.vcard)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__ContactCard>, _ arena: inout ProtoArena) {
+        if !self.displayName.isEmpty { c.pointee.display_name = arena.cString(self.displayName) }
+        if !self.vcard.isEmpty { c.pointee.vcard = arena.cString(self.vcard) }
+    }
+}
+
 /// A message in a conversation.
 public struct Waqtor_V1_ChatMessage: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.ChatMessage" }
@@ -124,14 +359,39 @@ public struct Waqtor_V1_ChatMessage: ProtoMessage, Hashable {
     /// The id of the message it quotes, if any.
     public var quotedMessageID: String = ""
 
+    /// What it holds.
+    public var kind: Waqtor_V1_MessageKind = .unspecified
+
+    /// WhatsApp's id of the message (the gateway's key.id); empty until an outbound message is sent.
+    public var gatewayMessageID: String = ""
+
     /// The text (empty for media without caption).
     public var text: String = ""
 
-    /// The attachment, if any.
+    /// The attachment, if any (size_bytes, mime_type and file_name as stored; no url or data: fetch
+    /// it with GetMessageMedia).
     public var media: Waqtor_V1_Media? = nil
 
-    /// Why it failed (status FAILED).
+    /// Where the attachment stands.
+    public var mediaState: Waqtor_V1_MediaState = .unspecified
+
+    /// For MESSAGE_KIND_LOCATION.
+    public var location: Waqtor_V1_Location? = nil
+
+    /// For MESSAGE_KIND_CONTACT.
+    public var contacts: [Waqtor_V1_ContactCard] = []
+
+    /// Why it failed (status FAILED), or why its media did (media_state FAILED).
     public var error: String = ""
+
+    /// For MESSAGE_KIND_REACTION: the message reacted to.
+    public var reactionToMessageID: String = ""
+
+    /// For MESSAGE_KIND_UNSUPPORTED: WhatsApp's name of the kind.
+    public var unsupportedType: String = ""
+
+    /// The WhatsApp profile name the sender had (inbound).
+    public var senderName: String = ""
 
     /// When it was created (sent by the tenant, or received).
     public var createTime: Google_Protobuf_Timestamp? = nil
@@ -176,9 +436,19 @@ extension Waqtor_V1_ChatMessage {
         self.status = Waqtor_V1_MessageStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         self.campaignID = try _protoString(c.pointee.campaign_id)
         self.quotedMessageID = try _protoString(c.pointee.quoted_message_id)
+        self.kind = Waqtor_V1_MessageKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        self.gatewayMessageID = try _protoString(c.pointee.gateway_message_id)
         self.text = try _protoString(c.pointee.text)
         if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+        self.mediaState = Waqtor_V1_MediaState(rawValue: Int32(truncatingIfNeeded: c.pointee.media_state.rawValue))
+        if let p = c.pointee.location { self.location = try Waqtor_V1_Location(_c: p) }
+        if c.pointee.n_contacts > 0, let p = c.pointee.contacts {
+            self.contacts = try (0..<c.pointee.n_contacts).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ContactCard(_c: p[i]!) }
+        }
         self.error = try _protoString(c.pointee.error)
+        self.reactionToMessageID = try _protoString(c.pointee.reaction_to_message_id)
+        self.unsupportedType = try _protoString(c.pointee.unsupported_type)
+        self.senderName = try _protoString(c.pointee.sender_name)
         if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
     }
@@ -192,6 +462,8 @@ extension Waqtor_V1_ChatMessage {
         c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
         if !self.campaignID.isEmpty { c.pointee.campaign_id = arena.cString(self.campaignID) }
         if !self.quotedMessageID.isEmpty { c.pointee.quoted_message_id = arena.cString(self.quotedMessageID) }
+        c.pointee.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
+        if !self.gatewayMessageID.isEmpty { c.pointee.gateway_message_id = arena.cString(self.gatewayMessageID) }
         if !self.text.isEmpty { c.pointee.text = arena.cString(self.text) }
         if let value = self.media {
             let p = arena.allocate(Waqtor__V1__Media.self, count: 1)
@@ -199,7 +471,29 @@ extension Waqtor_V1_ChatMessage {
             value._fill(p, &arena)
             c.pointee.media = p
         }
+        c.pointee.media_state = .init(rawValue: .init(truncatingIfNeeded: self.mediaState.rawValue))
+        if let value = self.location {
+            let p = arena.allocate(Waqtor__V1__Location.self, count: 1)
+            waqtor__v1__location__init(p)
+            value._fill(p, &arena)
+            c.pointee.location = p
+        }
+        if !self.contacts.isEmpty {
+            let count = self.contacts.count
+            let structs = arena.allocate(Waqtor__V1__ContactCard.self, count: count)
+            let pointers = arena.allocate(UnsafeMutablePointer<Waqtor__V1__ContactCard>?.self, count: count)
+            for (i, element) in self.contacts.enumerated() {
+                waqtor__v1__contact_card__init(structs + i)
+                element._fill(structs + i, &arena)
+                pointers[i] = structs + i
+            }
+            c.pointee.contacts = pointers
+            c.pointee.n_contacts = count
+        }
         if !self.error.isEmpty { c.pointee.error = arena.cString(self.error) }
+        if !self.reactionToMessageID.isEmpty { c.pointee.reaction_to_message_id = arena.cString(self.reactionToMessageID) }
+        if !self.unsupportedType.isEmpty { c.pointee.unsupported_type = arena.cString(self.unsupportedType) }
+        if !self.senderName.isEmpty { c.pointee.sender_name = arena.cString(self.senderName) }
         if let value = self.createTime {
             let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
             google__protobuf__timestamp__init(p)
@@ -243,6 +537,9 @@ public struct Waqtor_V1_Conversation: ProtoMessage, Hashable {
     /// When the latest message was created.
     public var lastMessageTime: Google_Protobuf_Timestamp? = nil
 
+    /// Whether the contact opted out of campaigns (replies are still allowed).
+    public var optedOut: Bool = false
+
     public init() {}
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
@@ -281,6 +578,7 @@ extension Waqtor_V1_Conversation {
         self.unreadCount = c.pointee.unread_count
         if let p = c.pointee.last_message { self.lastMessage = try Waqtor_V1_ChatMessage(_c: p) }
         if let p = c.pointee.last_message_time { self.lastMessageTime = try Google_Protobuf_Timestamp(_c: p) }
+        self.optedOut = (c.pointee.opted_out != 0)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -303,6 +601,7 @@ extension Waqtor_V1_Conversation {
             value._fillScalars(p)
             c.pointee.last_message_time = p
         }
+        c.pointee.opted_out = (self.optedOut ? 1 : 0)
     }
 }
 
@@ -321,6 +620,13 @@ public struct Waqtor_V1_ListConversationsRequest: ProtoMessage, Hashable {
 
     /// Only conversations with unread messages.
     public var unreadOnly: Bool = false
+
+    /// Conversations with unread messages first (then by last activity).
+    public var unreadFirst: Bool = false
+
+    /// Only conversations whose name contains this text (case-insensitive) or whose number contains
+    /// these digits (at least 3). At most 100 characters.
+    public var query: String = ""
 
     public init() {}
 
@@ -356,6 +662,8 @@ extension Waqtor_V1_ListConversationsRequest {
         self.pageToken = try _protoString(c.pointee.page_token)
         self.instanceID = try _protoString(c.pointee.instance_id)
         self.unreadOnly = (c.pointee.unread_only != 0)
+        self.unreadFirst = (c.pointee.unread_first != 0)
+        self.query = try _protoString(c.pointee.query)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -364,6 +672,8 @@ extension Waqtor_V1_ListConversationsRequest {
         if !self.pageToken.isEmpty { c.pointee.page_token = arena.cString(self.pageToken) }
         if !self.instanceID.isEmpty { c.pointee.instance_id = arena.cString(self.instanceID) }
         c.pointee.unread_only = (self.unreadOnly ? 1 : 0)
+        c.pointee.unread_first = (self.unreadFirst ? 1 : 0)
+        if !self.query.isEmpty { c.pointee.query = arena.cString(self.query) }
     }
 }
 
@@ -431,21 +741,30 @@ extension Waqtor_V1_ListConversationsResponse {
     }
 }
 
-/// The request of ChatService.GetMessageHistory.
+/// The request of ChatService.GetMessageHistory. Without a token or anchor: the newest messages,
+/// newest first.
 public struct Waqtor_V1_GetMessageHistoryRequest: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.GetMessageHistoryRequest" }
 
-    /// The maximum number to return (0: server default, at most 200).
+    /// The maximum number to return (0: server default 50, at most 200).
     public var pageSize: Int32 = 0
 
-    /// A next_page_token from an earlier response (takes precedence over before_time).
+    /// A next_page_token or previous_page_token from an earlier response (takes precedence over the
+    /// other positions below).
     public var pageToken: String = ""
 
     /// The conversation.
     public var conversationID: String = ""
 
-    /// Only messages created strictly before this instant (unset: from the newest).
+    /// Only messages created strictly before this instant.
     public var beforeTime: Google_Protobuf_Timestamp? = nil
+
+    /// Page from this message (of the conversation): the messages older than it, newest first; or,
+    /// with newer set, the messages newer than it, oldest first.
+    public var anchorMessageID: String = ""
+
+    /// With anchor_message_id: page towards newer messages.
+    public var newer: Bool = false
 
     public init() {}
 
@@ -481,6 +800,8 @@ extension Waqtor_V1_GetMessageHistoryRequest {
         self.pageToken = try _protoString(c.pointee.page_token)
         self.conversationID = try _protoString(c.pointee.conversation_id)
         if let p = c.pointee.before_time { self.beforeTime = try Google_Protobuf_Timestamp(_c: p) }
+        self.anchorMessageID = try _protoString(c.pointee.anchor_message_id)
+        self.newer = (c.pointee.newer != 0)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -494,6 +815,8 @@ extension Waqtor_V1_GetMessageHistoryRequest {
             value._fillScalars(p)
             c.pointee.before_time = p
         }
+        if !self.anchorMessageID.isEmpty { c.pointee.anchor_message_id = arena.cString(self.anchorMessageID) }
+        c.pointee.newer = (self.newer ? 1 : 0)
     }
 }
 
@@ -501,11 +824,16 @@ extension Waqtor_V1_GetMessageHistoryRequest {
 public struct Waqtor_V1_GetMessageHistoryResponse: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.GetMessageHistoryResponse" }
 
-    /// The messages, newest first.
+    /// The messages: newest first when paging towards older ones, oldest first when paging towards
+    /// newer ones.
     public var messages: [Waqtor_V1_ChatMessage] = []
 
-    /// The token of the next (older) page; empty on the last page.
+    /// The token continuing in the same direction; empty when there is nothing more that way (when
+    /// paging towards newer ones: nothing more yet).
     public var nextPageToken: String = ""
+
+    /// The token paging the other way from this page's first message; empty when the page is empty.
+    public var previousPageToken: String = ""
 
     public init() {}
 
@@ -541,6 +869,7 @@ extension Waqtor_V1_GetMessageHistoryResponse {
             self.messages = try (0..<c.pointee.n_messages).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_ChatMessage(_c: p[i]!) }
         }
         self.nextPageToken = try _protoString(c.pointee.next_page_token)
+        self.previousPageToken = try _protoString(c.pointee.previous_page_token)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -558,6 +887,7 @@ extension Waqtor_V1_GetMessageHistoryResponse {
             c.pointee.n_messages = count
         }
         if !self.nextPageToken.isEmpty { c.pointee.next_page_token = arena.cString(self.nextPageToken) }
+        if !self.previousPageToken.isEmpty { c.pointee.previous_page_token = arena.cString(self.previousPageToken) }
     }
 }
 
@@ -899,6 +1229,14 @@ public struct Waqtor_V1_LiveRequest: ProtoMessage, Hashable {
     /// Only these instances (empty: all the tenant's instances).
     public var instanceIds: [String] = []
 
+    /// Only this conversation's events.
+    public var conversationID: String = ""
+
+    /// Resume after this event (an event_id seen before): the events since are sent first. If they
+    /// are no longer kept, the call fails with OUT_OF_RANGE: catch up with GetMessageHistory and
+    /// start again without it.
+    public var resumeAfterEventID: String = ""
+
     public init() {}
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
@@ -932,6 +1270,8 @@ extension Waqtor_V1_LiveRequest {
         if c.pointee.n_instance_ids > 0, let p = c.pointee.instance_ids {
             self.instanceIds = try (0..<c.pointee.n_instance_ids).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
         }
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.resumeAfterEventID = try _protoString(c.pointee.resume_after_event_id)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -943,6 +1283,8 @@ extension Waqtor_V1_LiveRequest {
             c.pointee.instance_ids = elements
             c.pointee.n_instance_ids = count
         }
+        if !self.conversationID.isEmpty { c.pointee.conversation_id = arena.cString(self.conversationID) }
+        if !self.resumeAfterEventID.isEmpty { c.pointee.resume_after_event_id = arena.cString(self.resumeAfterEventID) }
     }
 }
 
@@ -1022,12 +1364,193 @@ extension Waqtor_V1_MessageStatusUpdate {
     }
 }
 
+/// A conversation's unread count changed (read by someone, or emptied).
+public struct Waqtor_V1_ConversationReadUpdate: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.ConversationReadUpdate" }
+
+    /// The conversation.
+    public var conversationID: String = ""
+
+    /// Its instance.
+    public var instanceID: String = ""
+
+    /// The unread count now.
+    public var unreadCount: Int32 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__conversation_read_update__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__conversation_read_update__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__ConversationReadUpdate()
+            waqtor__v1__conversation_read_update__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__conversation_read_update__get_packed_size, pack: waqtor__v1__conversation_read_update__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_ConversationReadUpdate {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__ConversationReadUpdate>) throws(ProtoDecodingError) {
+        self.init()
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.instanceID = try _protoString(c.pointee.instance_id)
+        self.unreadCount = c.pointee.unread_count
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__ConversationReadUpdate>, _ arena: inout ProtoArena) {
+        if !self.conversationID.isEmpty { c.pointee.conversation_id = arena.cString(self.conversationID) }
+        if !self.instanceID.isEmpty { c.pointee.instance_id = arena.cString(self.instanceID) }
+        c.pointee.unread_count = self.unreadCount
+    }
+}
+
+/// A number's connection state changed.
+public struct Waqtor_V1_InstanceStateUpdate: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.InstanceStateUpdate" }
+
+    /// The instance.
+    public var instanceID: String = ""
+
+    /// Its state now, as InstanceService names it (e.g. "open", "close", "needs_repairing").
+    public var state: String = ""
+
+    /// The reason code, if any (e.g. "401").
+    public var reason: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__instance_state_update__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__instance_state_update__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__InstanceStateUpdate()
+            waqtor__v1__instance_state_update__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__instance_state_update__get_packed_size, pack: waqtor__v1__instance_state_update__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_InstanceStateUpdate {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__InstanceStateUpdate>) throws(ProtoDecodingError) {
+        self.init()
+        self.instanceID = try _protoString(c.pointee.instance_id)
+        self.state = try _protoString(c.pointee.state)
+        self.reason = try _protoString(c.pointee.reason)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__InstanceStateUpdate>, _ arena: inout ProtoArena) {
+        if !self.instanceID.isEmpty { c.pointee.instance_id = arena.cString(self.instanceID) }
+        if !self.state.isEmpty { c.pointee.state = arena.cString(self.state) }
+        if !self.reason.isEmpty { c.pointee.reason = arena.cString(self.reason) }
+    }
+}
+
+/// A message's media finished fetching (or failed).
+public struct Waqtor_V1_MediaStateUpdate: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.MediaStateUpdate" }
+
+    /// The message.
+    public var messageID: String = ""
+
+    /// Its conversation.
+    public var conversationID: String = ""
+
+    /// Where the media stands now.
+    public var mediaState: Waqtor_V1_MediaState = .unspecified
+
+    /// The media as stored (no url or data).
+    public var media: Waqtor_V1_Media? = nil
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__media_state_update__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__media_state_update__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__MediaStateUpdate()
+            waqtor__v1__media_state_update__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__media_state_update__get_packed_size, pack: waqtor__v1__media_state_update__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_MediaStateUpdate {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__MediaStateUpdate>) throws(ProtoDecodingError) {
+        self.init()
+        self.messageID = try _protoString(c.pointee.message_id)
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+        self.mediaState = Waqtor_V1_MediaState(rawValue: Int32(truncatingIfNeeded: c.pointee.media_state.rawValue))
+        if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__MediaStateUpdate>, _ arena: inout ProtoArena) {
+        if !self.messageID.isEmpty { c.pointee.message_id = arena.cString(self.messageID) }
+        if !self.conversationID.isEmpty { c.pointee.conversation_id = arena.cString(self.conversationID) }
+        c.pointee.media_state = .init(rawValue: .init(truncatingIfNeeded: self.mediaState.rawValue))
+        if let value = self.media {
+            let p = arena.allocate(Waqtor__V1__Media.self, count: 1)
+            waqtor__v1__media__init(p)
+            value._fill(p, &arena)
+            c.pointee.media = p
+        }
+    }
+}
+
 /// One event of ChatService.Live.
 public struct Waqtor_V1_LiveResponse: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.LiveResponse" }
 
     /// When the server observed the event.
     public var eventTime: Google_Protobuf_Timestamp? = nil
+
+    /// The event's id, for LiveRequest.resume_after_event_id.
+    public var eventID: String = ""
 
     /// What happened.
     public var event: OneOf_Event? = nil
@@ -1038,6 +1561,12 @@ public struct Waqtor_V1_LiveResponse: ProtoMessage, Hashable {
         case message(Waqtor_V1_ChatMessage)
         /// A message's delivery state changed.
         case statusUpdate(Waqtor_V1_MessageStatusUpdate)
+        /// A conversation's unread count changed.
+        case readUpdate(Waqtor_V1_ConversationReadUpdate)
+        /// A number's connection state changed.
+        case instanceUpdate(Waqtor_V1_InstanceStateUpdate)
+        /// A message's media was stored or failed.
+        case mediaUpdate(Waqtor_V1_MediaStateUpdate)
     }
 
     /// A new message (inbound, or outbound from another client or a campaign).
@@ -1052,6 +1581,27 @@ public struct Waqtor_V1_LiveResponse: ProtoMessage, Hashable {
     public var statusUpdate: Waqtor_V1_MessageStatusUpdate {
         get { if case .statusUpdate(let v)? = event { return v }; return Waqtor_V1_MessageStatusUpdate() }
         set { event = .statusUpdate(newValue) }
+    }
+
+    /// A conversation's unread count changed.
+    /// (Reads the default when another member of `event` is set; writing sets `event`.)
+    public var readUpdate: Waqtor_V1_ConversationReadUpdate {
+        get { if case .readUpdate(let v)? = event { return v }; return Waqtor_V1_ConversationReadUpdate() }
+        set { event = .readUpdate(newValue) }
+    }
+
+    /// A number's connection state changed.
+    /// (Reads the default when another member of `event` is set; writing sets `event`.)
+    public var instanceUpdate: Waqtor_V1_InstanceStateUpdate {
+        get { if case .instanceUpdate(let v)? = event { return v }; return Waqtor_V1_InstanceStateUpdate() }
+        set { event = .instanceUpdate(newValue) }
+    }
+
+    /// A message's media was stored or failed.
+    /// (Reads the default when another member of `event` is set; writing sets `event`.)
+    public var mediaUpdate: Waqtor_V1_MediaStateUpdate {
+        get { if case .mediaUpdate(let v)? = event { return v }; return Waqtor_V1_MediaStateUpdate() }
+        set { event = .mediaUpdate(newValue) }
     }
 
     public init() {}
@@ -1085,9 +1635,13 @@ extension Waqtor_V1_LiveResponse {
     init(_c c: UnsafePointer<Waqtor__V1__LiveResponse>) throws(ProtoDecodingError) {
         self.init()
         if let p = c.pointee.event_time { self.eventTime = try Google_Protobuf_Timestamp(_c: p) }
+        self.eventID = try _protoString(c.pointee.event_id)
         switch c.pointee.event_case.rawValue {
         case 10: if let p = c.pointee.message { self.event = .message(try Waqtor_V1_ChatMessage(_c: p)) }
         case 11: if let p = c.pointee.status_update { self.event = .statusUpdate(try Waqtor_V1_MessageStatusUpdate(_c: p)) }
+        case 12: if let p = c.pointee.read_update { self.event = .readUpdate(try Waqtor_V1_ConversationReadUpdate(_c: p)) }
+        case 13: if let p = c.pointee.instance_update { self.event = .instanceUpdate(try Waqtor_V1_InstanceStateUpdate(_c: p)) }
+        case 14: if let p = c.pointee.media_update { self.event = .mediaUpdate(try Waqtor_V1_MediaStateUpdate(_c: p)) }
         default: break
         }
     }
@@ -1100,6 +1654,7 @@ extension Waqtor_V1_LiveResponse {
             value._fillScalars(p)
             c.pointee.event_time = p
         }
+        if !self.eventID.isEmpty { c.pointee.event_id = arena.cString(self.eventID) }
         switch self.event {
         case nil: break
         case .message(let value)?:
@@ -1114,6 +1669,831 @@ extension Waqtor_V1_LiveResponse {
             value._fill(p, &arena)
             c.pointee.status_update = p
             c.pointee.event_case = .init(rawValue: 11)
+        case .readUpdate(let value)?:
+            let p = arena.allocate(Waqtor__V1__ConversationReadUpdate.self, count: 1)
+            waqtor__v1__conversation_read_update__init(p)
+            value._fill(p, &arena)
+            c.pointee.read_update = p
+            c.pointee.event_case = .init(rawValue: 12)
+        case .instanceUpdate(let value)?:
+            let p = arena.allocate(Waqtor__V1__InstanceStateUpdate.self, count: 1)
+            waqtor__v1__instance_state_update__init(p)
+            value._fill(p, &arena)
+            c.pointee.instance_update = p
+            c.pointee.event_case = .init(rawValue: 13)
+        case .mediaUpdate(let value)?:
+            let p = arena.allocate(Waqtor__V1__MediaStateUpdate.self, count: 1)
+            waqtor__v1__media_state_update__init(p)
+            value._fill(p, &arena)
+            c.pointee.media_update = p
+            c.pointee.event_case = .init(rawValue: 14)
+        }
+    }
+}
+
+/// The request of ChatService.GetMessageMedia.
+public struct Waqtor_V1_GetMessageMediaRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.GetMessageMediaRequest" }
+
+    /// The message.
+    public var messageID: String = ""
+
+    /// The chunk size in bytes (0: 262144; at most 1048576).
+    public var chunkSize: Int32 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__get_message_media_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__get_message_media_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__GetMessageMediaRequest()
+            waqtor__v1__get_message_media_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__get_message_media_request__get_packed_size, pack: waqtor__v1__get_message_media_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_GetMessageMediaRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__GetMessageMediaRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.messageID = try _protoString(c.pointee.message_id)
+        self.chunkSize = c.pointee.chunk_size
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__GetMessageMediaRequest>, _ arena: inout ProtoArena) {
+        if !self.messageID.isEmpty { c.pointee.message_id = arena.cString(self.messageID) }
+        c.pointee.chunk_size = self.chunkSize
+    }
+}
+
+/// One response of ChatService.GetMessageMedia.
+public struct Waqtor_V1_GetMessageMediaResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.GetMessageMediaResponse" }
+
+    /// The first response: the media (kind, mime_type, file_name, caption, size_bytes).
+    public var media: Waqtor_V1_Media? = nil
+
+    /// The SHA-256 of the whole content, hex (first response).
+    public var sha256: String = ""
+
+    /// The next bytes (responses after the first).
+    public var data: [UInt8] = []
+
+    /// Where data starts in the content.
+    public var offset: Int64 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__get_message_media_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__get_message_media_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__GetMessageMediaResponse()
+            waqtor__v1__get_message_media_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__get_message_media_response__get_packed_size, pack: waqtor__v1__get_message_media_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_GetMessageMediaResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__GetMessageMediaResponse>) throws(ProtoDecodingError) {
+        self.init()
+        if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+        self.sha256 = try _protoString(c.pointee.sha256)
+        self.data = _protoBytes(c.pointee.data)
+        self.offset = c.pointee.offset
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__GetMessageMediaResponse>, _ arena: inout ProtoArena) {
+        if let value = self.media {
+            let p = arena.allocate(Waqtor__V1__Media.self, count: 1)
+            waqtor__v1__media__init(p)
+            value._fill(p, &arena)
+            c.pointee.media = p
+        }
+        if !self.sha256.isEmpty { c.pointee.sha256 = arena.cString(self.sha256) }
+        if !self.data.isEmpty { c.pointee.data = arena.binaryData(self.data) }
+        c.pointee.offset = self.offset
+    }
+}
+
+/// The request of ChatService.CreateUpload.
+public struct Waqtor_V1_CreateUploadRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.CreateUploadRequest" }
+
+    /// What it is (UNSPECIFIED: inferred from mime_type).
+    public var kind: Waqtor_V1_MediaKind = .unspecified
+
+    /// Its MIME type, e.g. "image/jpeg" (checked against the content at CompleteUpload).
+    public var mimeType: String = ""
+
+    /// The file name shown (documents need one).
+    public var fileName: String = ""
+
+    /// The total size in bytes (1 up to the kind's limit).
+    public var sizeBytes: Int64 = 0
+
+    /// The SHA-256 of the content, hex (checked at CompleteUpload).
+    public var sha256: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__create_upload_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__create_upload_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__CreateUploadRequest()
+            waqtor__v1__create_upload_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__create_upload_request__get_packed_size, pack: waqtor__v1__create_upload_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_CreateUploadRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__CreateUploadRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.kind = Waqtor_V1_MediaKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        self.mimeType = try _protoString(c.pointee.mime_type)
+        self.fileName = try _protoString(c.pointee.file_name)
+        self.sizeBytes = c.pointee.size_bytes
+        self.sha256 = try _protoString(c.pointee.sha256)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__CreateUploadRequest>, _ arena: inout ProtoArena) {
+        c.pointee.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
+        if !self.mimeType.isEmpty { c.pointee.mime_type = arena.cString(self.mimeType) }
+        if !self.fileName.isEmpty { c.pointee.file_name = arena.cString(self.fileName) }
+        c.pointee.size_bytes = self.sizeBytes
+        if !self.sha256.isEmpty { c.pointee.sha256 = arena.cString(self.sha256) }
+    }
+}
+
+/// The response of ChatService.CreateUpload.
+public struct Waqtor_V1_CreateUploadResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.CreateUploadResponse" }
+
+    /// The upload's id, for UploadChunk and CompleteUpload.
+    public var uploadID: String = ""
+
+    /// The largest chunk UploadChunk accepts.
+    public var maxChunkBytes: Int32 = 0
+
+    /// When the upload is dropped if not completed.
+    public var expireTime: Google_Protobuf_Timestamp? = nil
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__create_upload_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__create_upload_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__CreateUploadResponse()
+            waqtor__v1__create_upload_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__create_upload_response__get_packed_size, pack: waqtor__v1__create_upload_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_CreateUploadResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__CreateUploadResponse>) throws(ProtoDecodingError) {
+        self.init()
+        self.uploadID = try _protoString(c.pointee.upload_id)
+        self.maxChunkBytes = c.pointee.max_chunk_bytes
+        if let p = c.pointee.expire_time { self.expireTime = try Google_Protobuf_Timestamp(_c: p) }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__CreateUploadResponse>, _ arena: inout ProtoArena) {
+        if !self.uploadID.isEmpty { c.pointee.upload_id = arena.cString(self.uploadID) }
+        c.pointee.max_chunk_bytes = self.maxChunkBytes
+        if let value = self.expireTime {
+            let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
+            google__protobuf__timestamp__init(p)
+            value._fillScalars(p)
+            c.pointee.expire_time = p
+        }
+    }
+}
+
+/// The request of ChatService.UploadChunk.
+public struct Waqtor_V1_UploadChunkRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.UploadChunkRequest" }
+
+    /// The upload.
+    public var uploadID: String = ""
+
+    /// Where data starts; must equal the bytes received so far (a retried chunk already received is
+    /// acknowledged without being written twice).
+    public var offset: Int64 = 0
+
+    /// The bytes (at most max_chunk_bytes).
+    public var data: [UInt8] = []
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__upload_chunk_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__upload_chunk_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__UploadChunkRequest()
+            waqtor__v1__upload_chunk_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__upload_chunk_request__get_packed_size, pack: waqtor__v1__upload_chunk_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_UploadChunkRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__UploadChunkRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.uploadID = try _protoString(c.pointee.upload_id)
+        self.offset = c.pointee.offset
+        self.data = _protoBytes(c.pointee.data)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__UploadChunkRequest>, _ arena: inout ProtoArena) {
+        if !self.uploadID.isEmpty { c.pointee.upload_id = arena.cString(self.uploadID) }
+        c.pointee.offset = self.offset
+        if !self.data.isEmpty { c.pointee.data = arena.binaryData(self.data) }
+    }
+}
+
+/// The response of ChatService.UploadChunk.
+public struct Waqtor_V1_UploadChunkResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.UploadChunkResponse" }
+
+    /// The bytes received so far.
+    public var receivedBytes: Int64 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__upload_chunk_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__upload_chunk_response__free_unpacked(message, nil) }
+        try self.init(_c: message)
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        var c = Waqtor__V1__UploadChunkResponse()
+        waqtor__v1__upload_chunk_response__init(&c)
+        self._fillScalars(&c)
+        _protoPack(&c, into: &buffer, size: waqtor__v1__upload_chunk_response__get_packed_size, pack: waqtor__v1__upload_chunk_response__pack)
+    }
+}
+
+extension Waqtor_V1_UploadChunkResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__UploadChunkResponse>) throws(ProtoDecodingError) {
+        self.init()
+        self.receivedBytes = c.pointee.received_bytes
+    }
+
+    /// Fills an initialised protobuf-c struct (this message has no pointer fields).
+    func _fillScalars(_ c: UnsafeMutablePointer<Waqtor__V1__UploadChunkResponse>) {
+        c.pointee.received_bytes = self.receivedBytes
+    }
+}
+
+/// The request of ChatService.CompleteUpload.
+public struct Waqtor_V1_CompleteUploadRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.CompleteUploadRequest" }
+
+    /// The upload.
+    public var uploadID: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__complete_upload_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__complete_upload_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__CompleteUploadRequest()
+            waqtor__v1__complete_upload_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__complete_upload_request__get_packed_size, pack: waqtor__v1__complete_upload_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_CompleteUploadRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__CompleteUploadRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.uploadID = try _protoString(c.pointee.upload_id)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__CompleteUploadRequest>, _ arena: inout ProtoArena) {
+        if !self.uploadID.isEmpty { c.pointee.upload_id = arena.cString(self.uploadID) }
+    }
+}
+
+/// The response of ChatService.CompleteUpload.
+public struct Waqtor_V1_CompleteUploadResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.CompleteUploadResponse" }
+
+    /// The stored file's id: put it in Media.media_id of SendMediaReply.
+    public var mediaID: String = ""
+
+    /// The media as stored (kind, sniffed mime_type, size).
+    public var media: Waqtor_V1_Media? = nil
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__complete_upload_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__complete_upload_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__CompleteUploadResponse()
+            waqtor__v1__complete_upload_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__complete_upload_response__get_packed_size, pack: waqtor__v1__complete_upload_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_CompleteUploadResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__CompleteUploadResponse>) throws(ProtoDecodingError) {
+        self.init()
+        self.mediaID = try _protoString(c.pointee.media_id)
+        if let p = c.pointee.media { self.media = try Waqtor_V1_Media(_c: p) }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__CompleteUploadResponse>, _ arena: inout ProtoArena) {
+        if !self.mediaID.isEmpty { c.pointee.media_id = arena.cString(self.mediaID) }
+        if let value = self.media {
+            let p = arena.allocate(Waqtor__V1__Media.self, count: 1)
+            waqtor__v1__media__init(p)
+            value._fill(p, &arena)
+            c.pointee.media = p
+        }
+    }
+}
+
+/// The request of ChatService.DeleteConversation.
+public struct Waqtor_V1_DeleteConversationRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.DeleteConversationRequest" }
+
+    /// The conversation.
+    public var conversationID: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__delete_conversation_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__delete_conversation_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__DeleteConversationRequest()
+            waqtor__v1__delete_conversation_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__delete_conversation_request__get_packed_size, pack: waqtor__v1__delete_conversation_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_DeleteConversationRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteConversationRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.conversationID = try _protoString(c.pointee.conversation_id)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__DeleteConversationRequest>, _ arena: inout ProtoArena) {
+        if !self.conversationID.isEmpty { c.pointee.conversation_id = arena.cString(self.conversationID) }
+    }
+}
+
+/// The response of ChatService.DeleteConversation.
+public struct Waqtor_V1_DeleteConversationResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.DeleteConversationResponse" }
+
+    /// How many messages were deleted.
+    public var deletedMessages: Int64 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__delete_conversation_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__delete_conversation_response__free_unpacked(message, nil) }
+        try self.init(_c: message)
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        var c = Waqtor__V1__DeleteConversationResponse()
+        waqtor__v1__delete_conversation_response__init(&c)
+        self._fillScalars(&c)
+        _protoPack(&c, into: &buffer, size: waqtor__v1__delete_conversation_response__get_packed_size, pack: waqtor__v1__delete_conversation_response__pack)
+    }
+}
+
+extension Waqtor_V1_DeleteConversationResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__DeleteConversationResponse>) throws(ProtoDecodingError) {
+        self.init()
+        self.deletedMessages = c.pointee.deleted_messages
+    }
+
+    /// Fills an initialised protobuf-c struct (this message has no pointer fields).
+    func _fillScalars(_ c: UnsafeMutablePointer<Waqtor__V1__DeleteConversationResponse>) {
+        c.pointee.deleted_messages = self.deletedMessages
+    }
+}
+
+/// The account's chat settings.
+public struct Waqtor_V1_ChatSettings: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.ChatSettings" }
+
+    /// Inbound texts that opt the contact out of campaigns (compared whole, ignoring case, accents,
+    /// spaces and punctuation around). Empty in a response: none.
+    public var optOutWords: [String] = []
+
+    /// Inbound texts that opt the contact back in.
+    public var optInWords: [String] = []
+
+    /// Sent to a contact who opted out (empty: no reply).
+    public var optOutReply: String = ""
+
+    /// Sent to a contact who opted back in (empty: no reply).
+    public var optInReply: String = ""
+
+    /// Whether MarkConversationRead also sends WhatsApp read receipts (blue ticks).
+    public var sendReadReceipts: Bool = false
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__chat_settings__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__chat_settings__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__ChatSettings()
+            waqtor__v1__chat_settings__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__chat_settings__get_packed_size, pack: waqtor__v1__chat_settings__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_ChatSettings {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__ChatSettings>) throws(ProtoDecodingError) {
+        self.init()
+        if c.pointee.n_opt_out_words > 0, let p = c.pointee.opt_out_words {
+            self.optOutWords = try (0..<c.pointee.n_opt_out_words).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
+        }
+        if c.pointee.n_opt_in_words > 0, let p = c.pointee.opt_in_words {
+            self.optInWords = try (0..<c.pointee.n_opt_in_words).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
+        }
+        self.optOutReply = try _protoString(c.pointee.opt_out_reply)
+        self.optInReply = try _protoString(c.pointee.opt_in_reply)
+        self.sendReadReceipts = (c.pointee.send_read_receipts != 0)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__ChatSettings>, _ arena: inout ProtoArena) {
+        if !self.optOutWords.isEmpty {
+            let count = self.optOutWords.count
+            let elements = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: count)
+            for (i, element) in self.optOutWords.enumerated() { elements[i] = arena.cString(element) }
+            c.pointee.opt_out_words = elements
+            c.pointee.n_opt_out_words = count
+        }
+        if !self.optInWords.isEmpty {
+            let count = self.optInWords.count
+            let elements = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: count)
+            for (i, element) in self.optInWords.enumerated() { elements[i] = arena.cString(element) }
+            c.pointee.opt_in_words = elements
+            c.pointee.n_opt_in_words = count
+        }
+        if !self.optOutReply.isEmpty { c.pointee.opt_out_reply = arena.cString(self.optOutReply) }
+        if !self.optInReply.isEmpty { c.pointee.opt_in_reply = arena.cString(self.optInReply) }
+        c.pointee.send_read_receipts = (self.sendReadReceipts ? 1 : 0)
+    }
+}
+
+/// The request of ChatService.GetChatSettings.
+public struct Waqtor_V1_GetChatSettingsRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.GetChatSettingsRequest" }
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__get_chat_settings_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__get_chat_settings_request__free_unpacked(message, nil) }
+        try self.init(_c: message)
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        var c = Waqtor__V1__GetChatSettingsRequest()
+        waqtor__v1__get_chat_settings_request__init(&c)
+        _protoPack(&c, into: &buffer, size: waqtor__v1__get_chat_settings_request__get_packed_size, pack: waqtor__v1__get_chat_settings_request__pack)
+    }
+}
+
+extension Waqtor_V1_GetChatSettingsRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__GetChatSettingsRequest>) throws(ProtoDecodingError) {
+        self.init()
+    }
+
+    /// Fills an initialised protobuf-c struct (this message has no pointer fields).
+    func _fillScalars(_ c: UnsafeMutablePointer<Waqtor__V1__GetChatSettingsRequest>) {
+    }
+}
+
+/// The response of ChatService.GetChatSettings.
+public struct Waqtor_V1_GetChatSettingsResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.GetChatSettingsResponse" }
+
+    /// The settings in force.
+    public var settings: Waqtor_V1_ChatSettings? = nil
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__get_chat_settings_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__get_chat_settings_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__GetChatSettingsResponse()
+            waqtor__v1__get_chat_settings_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__get_chat_settings_response__get_packed_size, pack: waqtor__v1__get_chat_settings_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_GetChatSettingsResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__GetChatSettingsResponse>) throws(ProtoDecodingError) {
+        self.init()
+        if let p = c.pointee.settings { self.settings = try Waqtor_V1_ChatSettings(_c: p) }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__GetChatSettingsResponse>, _ arena: inout ProtoArena) {
+        if let value = self.settings {
+            let p = arena.allocate(Waqtor__V1__ChatSettings.self, count: 1)
+            waqtor__v1__chat_settings__init(p)
+            value._fill(p, &arena)
+            c.pointee.settings = p
+        }
+    }
+}
+
+/// The request of ChatService.UpdateChatSettings.
+public struct Waqtor_V1_UpdateChatSettingsRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.UpdateChatSettingsRequest" }
+
+    /// The new settings.
+    public var settings: Waqtor_V1_ChatSettings? = nil
+
+    /// The fields to change (names as in ChatSettings); empty: all of them, where an empty word list
+    /// means the default words.
+    public var updatePaths: [String] = []
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__update_chat_settings_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__update_chat_settings_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__UpdateChatSettingsRequest()
+            waqtor__v1__update_chat_settings_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__update_chat_settings_request__get_packed_size, pack: waqtor__v1__update_chat_settings_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_UpdateChatSettingsRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateChatSettingsRequest>) throws(ProtoDecodingError) {
+        self.init()
+        if let p = c.pointee.settings { self.settings = try Waqtor_V1_ChatSettings(_c: p) }
+        if c.pointee.n_update_paths > 0, let p = c.pointee.update_paths {
+            self.updatePaths = try (0..<c.pointee.n_update_paths).map { (i) throws(ProtoDecodingError) in try _protoString(p[i]) }
+        }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__UpdateChatSettingsRequest>, _ arena: inout ProtoArena) {
+        if let value = self.settings {
+            let p = arena.allocate(Waqtor__V1__ChatSettings.self, count: 1)
+            waqtor__v1__chat_settings__init(p)
+            value._fill(p, &arena)
+            c.pointee.settings = p
+        }
+        if !self.updatePaths.isEmpty {
+            let count = self.updatePaths.count
+            let elements = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: count)
+            for (i, element) in self.updatePaths.enumerated() { elements[i] = arena.cString(element) }
+            c.pointee.update_paths = elements
+            c.pointee.n_update_paths = count
+        }
+    }
+}
+
+/// The response of ChatService.UpdateChatSettings.
+public struct Waqtor_V1_UpdateChatSettingsResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.UpdateChatSettingsResponse" }
+
+    /// The settings in force.
+    public var settings: Waqtor_V1_ChatSettings? = nil
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__update_chat_settings_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__update_chat_settings_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__UpdateChatSettingsResponse()
+            waqtor__v1__update_chat_settings_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__update_chat_settings_response__get_packed_size, pack: waqtor__v1__update_chat_settings_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_UpdateChatSettingsResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__UpdateChatSettingsResponse>) throws(ProtoDecodingError) {
+        self.init()
+        if let p = c.pointee.settings { self.settings = try Waqtor_V1_ChatSettings(_c: p) }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__UpdateChatSettingsResponse>, _ arena: inout ProtoArena) {
+        if let value = self.settings {
+            let p = arena.allocate(Waqtor__V1__ChatSettings.self, count: 1)
+            waqtor__v1__chat_settings__init(p)
+            value._fill(p, &arena)
+            c.pointee.settings = p
         }
     }
 }
@@ -1130,6 +2510,13 @@ public enum Waqtor_V1_ChatService {
         "waqtor.v1.ChatService/SendMediaReply",
         "waqtor.v1.ChatService/MarkConversationRead",
         "waqtor.v1.ChatService/Live",
+        "waqtor.v1.ChatService/GetMessageMedia",
+        "waqtor.v1.ChatService/CreateUpload",
+        "waqtor.v1.ChatService/UploadChunk",
+        "waqtor.v1.ChatService/CompleteUpload",
+        "waqtor.v1.ChatService/DeleteConversation",
+        "waqtor.v1.ChatService/GetChatSettings",
+        "waqtor.v1.ChatService/UpdateChatSettings",
     ]
     /// Every method's access rule (its `waqtor.v1.access` option), by full name.
     public static let methodAccess: [String: Waqtor_V1_Access] = [
@@ -1139,6 +2526,13 @@ public enum Waqtor_V1_ChatService {
         "waqtor.v1.ChatService/SendMediaReply": .tenantSend,
         "waqtor.v1.ChatService/MarkConversationRead": .tenantWrite,
         "waqtor.v1.ChatService/Live": .tenantRead,
+        "waqtor.v1.ChatService/GetMessageMedia": .tenantRead,
+        "waqtor.v1.ChatService/CreateUpload": .tenantSend,
+        "waqtor.v1.ChatService/UploadChunk": .tenantSend,
+        "waqtor.v1.ChatService/CompleteUpload": .tenantSend,
+        "waqtor.v1.ChatService/DeleteConversation": .tenantWrite,
+        "waqtor.v1.ChatService/GetChatSettings": .tenantRead,
+        "waqtor.v1.ChatService/UpdateChatSettings": .tenantWrite,
     ]
     /// The methods' full names.
     public enum Method {
@@ -1152,8 +2546,26 @@ public enum Waqtor_V1_ChatService {
         public static let sendMediaReply = "waqtor.v1.ChatService/SendMediaReply"
         /// Marks a conversation read up to a message.
         public static let markConversationRead = "waqtor.v1.ChatService/MarkConversationRead"
-        /// Streams new messages and status updates until the caller cancels.
+        /// Streams the tenant's chat events (new messages, status changes, read changes, number state
+        /// changes) until the caller cancels, the server drains (UNAVAILABLE) or the caller falls too far
+        /// behind (RESOURCE_EXHAUSTED with the last event id delivered; see docs/CHAT.md).
         public static let live = "waqtor.v1.ChatService/Live"
+        /// Streams a message's media in chunks: the first response carries the media's description, the
+        /// following ones its bytes in order. FAILED_PRECONDITION while the media is still being fetched.
+        public static let getMessageMedia = "waqtor.v1.ChatService/GetMessageMedia"
+        /// Starts an upload of a media file for SendMediaReply (docs/CHAT.md, "Uploads").
+        public static let createUpload = "waqtor.v1.ChatService/CreateUpload"
+        /// Appends a chunk to an upload, at the offset the upload has reached.
+        public static let uploadChunk = "waqtor.v1.ChatService/UploadChunk"
+        /// Ends an upload: checks its size and SHA-256 and stores the file; its media_id can then be sent.
+        public static let completeUpload = "waqtor.v1.ChatService/CompleteUpload"
+        /// Deletes a conversation and its messages (and the media files no other message uses).
+        public static let deleteConversation = "waqtor.v1.ChatService/DeleteConversation"
+        /// Returns the account's chat settings (opt-out and opt-in words, confirmation replies, read
+        /// receipts).
+        public static let getChatSettings = "waqtor.v1.ChatService/GetChatSettings"
+        /// Changes the account's chat settings.
+        public static let updateChatSettings = "waqtor.v1.ChatService/UpdateChatSettings"
     }
 }
 
@@ -1169,8 +2581,26 @@ public protocol Waqtor_V1_ChatServiceHandler: Sendable {
     func sendMediaReply(_ request: Waqtor_V1_SendMediaReplyRequest, context: ServerContext) async throws -> Waqtor_V1_SendMediaReplyResponse
     /// Marks a conversation read up to a message.
     func markConversationRead(_ request: Waqtor_V1_MarkConversationReadRequest, context: ServerContext) async throws -> Waqtor_V1_MarkConversationReadResponse
-    /// Streams new messages and status updates until the caller cancels.
+    /// Streams the tenant's chat events (new messages, status changes, read changes, number state
+    /// changes) until the caller cancels, the server drains (UNAVAILABLE) or the caller falls too far
+    /// behind (RESOURCE_EXHAUSTED with the last event id delivered; see docs/CHAT.md).
     func live(_ request: Waqtor_V1_LiveRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_LiveResponse>) async throws
+    /// Streams a message's media in chunks: the first response carries the media's description, the
+    /// following ones its bytes in order. FAILED_PRECONDITION while the media is still being fetched.
+    func getMessageMedia(_ request: Waqtor_V1_GetMessageMediaRequest, context: ServerContext, stream: ServerStreamWriter<Waqtor_V1_GetMessageMediaResponse>) async throws
+    /// Starts an upload of a media file for SendMediaReply (docs/CHAT.md, "Uploads").
+    func createUpload(_ request: Waqtor_V1_CreateUploadRequest, context: ServerContext) async throws -> Waqtor_V1_CreateUploadResponse
+    /// Appends a chunk to an upload, at the offset the upload has reached.
+    func uploadChunk(_ request: Waqtor_V1_UploadChunkRequest, context: ServerContext) async throws -> Waqtor_V1_UploadChunkResponse
+    /// Ends an upload: checks its size and SHA-256 and stores the file; its media_id can then be sent.
+    func completeUpload(_ request: Waqtor_V1_CompleteUploadRequest, context: ServerContext) async throws -> Waqtor_V1_CompleteUploadResponse
+    /// Deletes a conversation and its messages (and the media files no other message uses).
+    func deleteConversation(_ request: Waqtor_V1_DeleteConversationRequest, context: ServerContext) async throws -> Waqtor_V1_DeleteConversationResponse
+    /// Returns the account's chat settings (opt-out and opt-in words, confirmation replies, read
+    /// receipts).
+    func getChatSettings(_ request: Waqtor_V1_GetChatSettingsRequest, context: ServerContext) async throws -> Waqtor_V1_GetChatSettingsResponse
+    /// Changes the account's chat settings.
+    func updateChatSettings(_ request: Waqtor_V1_UpdateChatSettingsRequest, context: ServerContext) async throws -> Waqtor_V1_UpdateChatSettingsResponse
 }
 
 extension Waqtor_V1_ChatServiceHandler {
@@ -1193,6 +2623,27 @@ extension Waqtor_V1_ChatServiceHandler {
         }
         router.registerServerStreaming("waqtor.v1.ChatService/Live", request: Waqtor_V1_LiveRequest.self, response: Waqtor_V1_LiveResponse.self) {
             try await self.live($0, context: $1, stream: $2)
+        }
+        router.registerServerStreaming("waqtor.v1.ChatService/GetMessageMedia", request: Waqtor_V1_GetMessageMediaRequest.self, response: Waqtor_V1_GetMessageMediaResponse.self) {
+            try await self.getMessageMedia($0, context: $1, stream: $2)
+        }
+        router.registerUnary("waqtor.v1.ChatService/CreateUpload", request: Waqtor_V1_CreateUploadRequest.self, response: Waqtor_V1_CreateUploadResponse.self) {
+            try await self.createUpload($0, context: $1)
+        }
+        router.registerUnary("waqtor.v1.ChatService/UploadChunk", request: Waqtor_V1_UploadChunkRequest.self, response: Waqtor_V1_UploadChunkResponse.self) {
+            try await self.uploadChunk($0, context: $1)
+        }
+        router.registerUnary("waqtor.v1.ChatService/CompleteUpload", request: Waqtor_V1_CompleteUploadRequest.self, response: Waqtor_V1_CompleteUploadResponse.self) {
+            try await self.completeUpload($0, context: $1)
+        }
+        router.registerUnary("waqtor.v1.ChatService/DeleteConversation", request: Waqtor_V1_DeleteConversationRequest.self, response: Waqtor_V1_DeleteConversationResponse.self) {
+            try await self.deleteConversation($0, context: $1)
+        }
+        router.registerUnary("waqtor.v1.ChatService/GetChatSettings", request: Waqtor_V1_GetChatSettingsRequest.self, response: Waqtor_V1_GetChatSettingsResponse.self) {
+            try await self.getChatSettings($0, context: $1)
+        }
+        router.registerUnary("waqtor.v1.ChatService/UpdateChatSettings", request: Waqtor_V1_UpdateChatSettingsRequest.self, response: Waqtor_V1_UpdateChatSettingsResponse.self) {
+            try await self.updateChatSettings($0, context: $1)
         }
     }
 }
@@ -1230,8 +2681,47 @@ public struct Waqtor_V1_ChatServiceClient: Sendable {
         try await client.unary(method: "waqtor.v1.ChatService/MarkConversationRead", request: request, responseType: Waqtor_V1_MarkConversationReadResponse.self, options: options)
     }
 
-    /// Streams new messages and status updates until the caller cancels.
+    /// Streams the tenant's chat events (new messages, status changes, read changes, number state
+    /// changes) until the caller cancels, the server drains (UNAVAILABLE) or the caller falls too far
+    /// behind (RESOURCE_EXHAUSTED with the last event id delivered; see docs/CHAT.md).
     public func live(_ request: Waqtor_V1_LiveRequest, options: CallOptions = .init()) -> RPCResponseStream<Waqtor_V1_LiveResponse> {
         client.serverStreaming(method: "waqtor.v1.ChatService/Live", request: request, responseType: Waqtor_V1_LiveResponse.self, options: options)
+    }
+
+    /// Streams a message's media in chunks: the first response carries the media's description, the
+    /// following ones its bytes in order. FAILED_PRECONDITION while the media is still being fetched.
+    public func getMessageMedia(_ request: Waqtor_V1_GetMessageMediaRequest, options: CallOptions = .init()) -> RPCResponseStream<Waqtor_V1_GetMessageMediaResponse> {
+        client.serverStreaming(method: "waqtor.v1.ChatService/GetMessageMedia", request: request, responseType: Waqtor_V1_GetMessageMediaResponse.self, options: options)
+    }
+
+    /// Starts an upload of a media file for SendMediaReply (docs/CHAT.md, "Uploads").
+    public func createUpload(_ request: Waqtor_V1_CreateUploadRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_CreateUploadResponse {
+        try await client.unary(method: "waqtor.v1.ChatService/CreateUpload", request: request, responseType: Waqtor_V1_CreateUploadResponse.self, options: options)
+    }
+
+    /// Appends a chunk to an upload, at the offset the upload has reached.
+    public func uploadChunk(_ request: Waqtor_V1_UploadChunkRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_UploadChunkResponse {
+        try await client.unary(method: "waqtor.v1.ChatService/UploadChunk", request: request, responseType: Waqtor_V1_UploadChunkResponse.self, options: options)
+    }
+
+    /// Ends an upload: checks its size and SHA-256 and stores the file; its media_id can then be sent.
+    public func completeUpload(_ request: Waqtor_V1_CompleteUploadRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_CompleteUploadResponse {
+        try await client.unary(method: "waqtor.v1.ChatService/CompleteUpload", request: request, responseType: Waqtor_V1_CompleteUploadResponse.self, options: options)
+    }
+
+    /// Deletes a conversation and its messages (and the media files no other message uses).
+    public func deleteConversation(_ request: Waqtor_V1_DeleteConversationRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_DeleteConversationResponse {
+        try await client.unary(method: "waqtor.v1.ChatService/DeleteConversation", request: request, responseType: Waqtor_V1_DeleteConversationResponse.self, options: options)
+    }
+
+    /// Returns the account's chat settings (opt-out and opt-in words, confirmation replies, read
+    /// receipts).
+    public func getChatSettings(_ request: Waqtor_V1_GetChatSettingsRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_GetChatSettingsResponse {
+        try await client.unary(method: "waqtor.v1.ChatService/GetChatSettings", request: request, responseType: Waqtor_V1_GetChatSettingsResponse.self, options: options)
+    }
+
+    /// Changes the account's chat settings.
+    public func updateChatSettings(_ request: Waqtor_V1_UpdateChatSettingsRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_UpdateChatSettingsResponse {
+        try await client.unary(method: "waqtor.v1.ChatService/UpdateChatSettings", request: request, responseType: Waqtor_V1_UpdateChatSettingsResponse.self, options: options)
     }
 }

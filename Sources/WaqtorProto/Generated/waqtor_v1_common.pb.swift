@@ -136,6 +136,8 @@ public struct Waqtor_V1_Media: ProtoMessage, Hashable {
         case url(String)
         /// The content itself (keep it below the RPC frame limit; prefer url for large files).
         case data([UInt8])
+        /// A file uploaded with ChatService.CreateUpload (chat replies only).
+        case mediaID(String)
     }
 
     /// An http(s) URL the WhatsApp gateway fetches.
@@ -150,6 +152,13 @@ public struct Waqtor_V1_Media: ProtoMessage, Hashable {
     public var data: [UInt8] {
         get { if case .data(let v)? = source { return v }; return [] }
         set { source = .data(newValue) }
+    }
+
+    /// A file uploaded with ChatService.CreateUpload (chat replies only).
+    /// (Reads the default when another member of `source` is set; writing sets `source`.)
+    public var mediaID: String {
+        get { if case .mediaID(let v)? = source { return v }; return "" }
+        set { source = .mediaID(newValue) }
     }
 
     public init() {}
@@ -190,6 +199,7 @@ extension Waqtor_V1_Media {
         switch c.pointee.source_case.rawValue {
         case 10: self.source = .url(try _protoString(c.pointee.url))
         case 11: self.source = .data(_protoBytes(c.pointee.data))
+        case 12: self.source = .mediaID(try _protoString(c.pointee.media_id))
         default: break
         }
     }
@@ -209,6 +219,9 @@ extension Waqtor_V1_Media {
         case .data(let value)?:
             c.pointee.data = arena.binaryData(value)
             c.pointee.source_case = .init(rawValue: 11)
+        case .mediaID(let value)?:
+            c.pointee.media_id = arena.cString(value)
+            c.pointee.source_case = .init(rawValue: 12)
         }
     }
 }

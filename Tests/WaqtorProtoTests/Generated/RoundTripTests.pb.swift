@@ -460,6 +460,22 @@ func full_Waqtor_V1_PreviewCampaignResponse(_ choice: Int) -> Waqtor_V1_PreviewC
     return value
 }
 
+func full_Waqtor_V1_Location(_ choice: Int) -> Waqtor_V1_Location {
+    var value = Waqtor_V1_Location()
+    value.latitude = 1.5
+    value.longitude = 2.5
+    value.name = "name-3 ✓ é 中文"
+    value.address = "address-4 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_ContactCard(_ choice: Int) -> Waqtor_V1_ContactCard {
+    var value = Waqtor_V1_ContactCard()
+    value.displayName = "display_name-1 ✓ é 中文"
+    value.vcard = "vcard-2 ✓ é 中文"
+    return value
+}
+
 func full_Waqtor_V1_ChatMessage(_ choice: Int) -> Waqtor_V1_ChatMessage {
     var value = Waqtor_V1_ChatMessage()
     value.id = "id-1 ✓ é 中文"
@@ -469,9 +485,17 @@ func full_Waqtor_V1_ChatMessage(_ choice: Int) -> Waqtor_V1_ChatMessage {
     value.status = choice % 2 == 0 ? .received : .UNRECOGNIZED(105)
     value.campaignID = "campaign_id-6 ✓ é 中文"
     value.quotedMessageID = "quoted_message_id-7 ✓ é 中文"
+    value.kind = choice % 2 == 0 ? .contact : .UNRECOGNIZED(108)
+    value.gatewayMessageID = "gateway_message_id-9 ✓ é 中文"
     value.text = "text-10 ✓ é 中文"
     value.media = full_Waqtor_V1_Media(0)
+    value.mediaState = choice % 2 == 0 ? .pending : .UNRECOGNIZED(112)
+    value.location = full_Waqtor_V1_Location(0)
+    value.contacts = [full_Waqtor_V1_ContactCard(0), full_Waqtor_V1_ContactCard(1)]
     value.error = "error-15 ✓ é 中文"
+    value.reactionToMessageID = "reaction_to_message_id-16 ✓ é 中文"
+    value.unsupportedType = "unsupported_type-17 ✓ é 中文"
+    value.senderName = "sender_name-18 ✓ é 中文"
     value.createTime = full_Google_Protobuf_Timestamp(0)
     value.updateTime = full_Google_Protobuf_Timestamp(0)
     return value
@@ -487,6 +511,7 @@ func full_Waqtor_V1_Conversation(_ choice: Int) -> Waqtor_V1_Conversation {
     value.unreadCount = -6007
     value.lastMessage = full_Waqtor_V1_ChatMessage(0)
     value.lastMessageTime = full_Google_Protobuf_Timestamp(0)
+    value.optedOut = true
     return value
 }
 
@@ -496,6 +521,8 @@ func full_Waqtor_V1_ListConversationsRequest(_ choice: Int) -> Waqtor_V1_ListCon
     value.pageToken = "page_token-2 ✓ é 中文"
     value.instanceID = "instance_id-3 ✓ é 中文"
     value.unreadOnly = true
+    value.unreadFirst = true
+    value.query = "query-6 ✓ é 中文"
     return value
 }
 
@@ -512,6 +539,8 @@ func full_Waqtor_V1_GetMessageHistoryRequest(_ choice: Int) -> Waqtor_V1_GetMess
     value.pageToken = "page_token-2 ✓ é 中文"
     value.conversationID = "conversation_id-3 ✓ é 中文"
     value.beforeTime = full_Google_Protobuf_Timestamp(0)
+    value.anchorMessageID = "anchor_message_id-5 ✓ é 中文"
+    value.newer = true
     return value
 }
 
@@ -519,6 +548,7 @@ func full_Waqtor_V1_GetMessageHistoryResponse(_ choice: Int) -> Waqtor_V1_GetMes
     var value = Waqtor_V1_GetMessageHistoryResponse()
     value.messages = [full_Waqtor_V1_ChatMessage(0), full_Waqtor_V1_ChatMessage(1)]
     value.nextPageToken = "next_page_token-2 ✓ é 中文"
+    value.previousPageToken = "previous_page_token-3 ✓ é 中文"
     return value
 }
 
@@ -568,6 +598,8 @@ func full_Waqtor_V1_MarkConversationReadResponse(_ choice: Int) -> Waqtor_V1_Mar
 func full_Waqtor_V1_LiveRequest(_ choice: Int) -> Waqtor_V1_LiveRequest {
     var value = Waqtor_V1_LiveRequest()
     value.instanceIds = ["instance_ids-1 ✓ é 中文", "instance_ids-1#1 ✓ é 中文"]
+    value.conversationID = "conversation_id-2 ✓ é 中文"
+    value.resumeAfterEventID = "resume_after_event_id-3 ✓ é 中文"
     return value
 }
 
@@ -582,13 +614,149 @@ func full_Waqtor_V1_MessageStatusUpdate(_ choice: Int) -> Waqtor_V1_MessageStatu
     return value
 }
 
+func full_Waqtor_V1_ConversationReadUpdate(_ choice: Int) -> Waqtor_V1_ConversationReadUpdate {
+    var value = Waqtor_V1_ConversationReadUpdate()
+    value.conversationID = "conversation_id-1 ✓ é 中文"
+    value.instanceID = "instance_id-2 ✓ é 中文"
+    value.unreadCount = -3007
+    return value
+}
+
+func full_Waqtor_V1_InstanceStateUpdate(_ choice: Int) -> Waqtor_V1_InstanceStateUpdate {
+    var value = Waqtor_V1_InstanceStateUpdate()
+    value.instanceID = "instance_id-1 ✓ é 中文"
+    value.state = "state-2 ✓ é 中文"
+    value.reason = "reason-3 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_MediaStateUpdate(_ choice: Int) -> Waqtor_V1_MediaStateUpdate {
+    var value = Waqtor_V1_MediaStateUpdate()
+    value.messageID = "message_id-1 ✓ é 中文"
+    value.conversationID = "conversation_id-2 ✓ é 中文"
+    value.mediaState = choice % 2 == 0 ? .tooLarge : .UNRECOGNIZED(103)
+    value.media = full_Waqtor_V1_Media(0)
+    return value
+}
+
 func full_Waqtor_V1_LiveResponse(_ choice: Int) -> Waqtor_V1_LiveResponse {
     var value = Waqtor_V1_LiveResponse()
     value.eventTime = full_Google_Protobuf_Timestamp(0)
-    switch choice % 2 {
+    value.eventID = "event_id-2 ✓ é 中文"
+    switch choice % 5 {
     case 0: value.event = .message(full_Waqtor_V1_ChatMessage(0))
-    default: value.event = .statusUpdate(full_Waqtor_V1_MessageStatusUpdate(0))
+    case 1: value.event = .statusUpdate(full_Waqtor_V1_MessageStatusUpdate(0))
+    case 2: value.event = .readUpdate(full_Waqtor_V1_ConversationReadUpdate(0))
+    case 3: value.event = .instanceUpdate(full_Waqtor_V1_InstanceStateUpdate(0))
+    default: value.event = .mediaUpdate(full_Waqtor_V1_MediaStateUpdate(0))
     }
+    return value
+}
+
+func full_Waqtor_V1_GetMessageMediaRequest(_ choice: Int) -> Waqtor_V1_GetMessageMediaRequest {
+    var value = Waqtor_V1_GetMessageMediaRequest()
+    value.messageID = "message_id-1 ✓ é 中文"
+    value.chunkSize = -2007
+    return value
+}
+
+func full_Waqtor_V1_GetMessageMediaResponse(_ choice: Int) -> Waqtor_V1_GetMessageMediaResponse {
+    var value = Waqtor_V1_GetMessageMediaResponse()
+    value.media = full_Waqtor_V1_Media(0)
+    value.sha256 = "sha256-2 ✓ é 中文"
+    value.data = [0x00, 0xFF, 3, 0]
+    value.offset = -40000000007
+    return value
+}
+
+func full_Waqtor_V1_CreateUploadRequest(_ choice: Int) -> Waqtor_V1_CreateUploadRequest {
+    var value = Waqtor_V1_CreateUploadRequest()
+    value.kind = choice % 2 == 0 ? .video : .UNRECOGNIZED(101)
+    value.mimeType = "mime_type-2 ✓ é 中文"
+    value.fileName = "file_name-3 ✓ é 中文"
+    value.sizeBytes = -40000000007
+    value.sha256 = "sha256-5 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_CreateUploadResponse(_ choice: Int) -> Waqtor_V1_CreateUploadResponse {
+    var value = Waqtor_V1_CreateUploadResponse()
+    value.uploadID = "upload_id-1 ✓ é 中文"
+    value.maxChunkBytes = -2007
+    value.expireTime = full_Google_Protobuf_Timestamp(0)
+    return value
+}
+
+func full_Waqtor_V1_UploadChunkRequest(_ choice: Int) -> Waqtor_V1_UploadChunkRequest {
+    var value = Waqtor_V1_UploadChunkRequest()
+    value.uploadID = "upload_id-1 ✓ é 中文"
+    value.offset = -20000000007
+    value.data = [0x00, 0xFF, 3, 0]
+    return value
+}
+
+func full_Waqtor_V1_UploadChunkResponse(_ choice: Int) -> Waqtor_V1_UploadChunkResponse {
+    var value = Waqtor_V1_UploadChunkResponse()
+    value.receivedBytes = -10000000007
+    return value
+}
+
+func full_Waqtor_V1_CompleteUploadRequest(_ choice: Int) -> Waqtor_V1_CompleteUploadRequest {
+    var value = Waqtor_V1_CompleteUploadRequest()
+    value.uploadID = "upload_id-1 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_CompleteUploadResponse(_ choice: Int) -> Waqtor_V1_CompleteUploadResponse {
+    var value = Waqtor_V1_CompleteUploadResponse()
+    value.mediaID = "media_id-1 ✓ é 中文"
+    value.media = full_Waqtor_V1_Media(0)
+    return value
+}
+
+func full_Waqtor_V1_DeleteConversationRequest(_ choice: Int) -> Waqtor_V1_DeleteConversationRequest {
+    var value = Waqtor_V1_DeleteConversationRequest()
+    value.conversationID = "conversation_id-1 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_DeleteConversationResponse(_ choice: Int) -> Waqtor_V1_DeleteConversationResponse {
+    var value = Waqtor_V1_DeleteConversationResponse()
+    value.deletedMessages = -10000000007
+    return value
+}
+
+func full_Waqtor_V1_ChatSettings(_ choice: Int) -> Waqtor_V1_ChatSettings {
+    var value = Waqtor_V1_ChatSettings()
+    value.optOutWords = ["opt_out_words-1 ✓ é 中文", "opt_out_words-1#1 ✓ é 中文"]
+    value.optInWords = ["opt_in_words-2 ✓ é 中文", "opt_in_words-2#1 ✓ é 中文"]
+    value.optOutReply = "opt_out_reply-3 ✓ é 中文"
+    value.optInReply = "opt_in_reply-4 ✓ é 中文"
+    value.sendReadReceipts = true
+    return value
+}
+
+func full_Waqtor_V1_GetChatSettingsRequest(_ choice: Int) -> Waqtor_V1_GetChatSettingsRequest {
+    var value = Waqtor_V1_GetChatSettingsRequest()
+    return value
+}
+
+func full_Waqtor_V1_GetChatSettingsResponse(_ choice: Int) -> Waqtor_V1_GetChatSettingsResponse {
+    var value = Waqtor_V1_GetChatSettingsResponse()
+    value.settings = full_Waqtor_V1_ChatSettings(0)
+    return value
+}
+
+func full_Waqtor_V1_UpdateChatSettingsRequest(_ choice: Int) -> Waqtor_V1_UpdateChatSettingsRequest {
+    var value = Waqtor_V1_UpdateChatSettingsRequest()
+    value.settings = full_Waqtor_V1_ChatSettings(0)
+    value.updatePaths = ["update_paths-2 ✓ é 中文", "update_paths-2#1 ✓ é 中文"]
+    return value
+}
+
+func full_Waqtor_V1_UpdateChatSettingsResponse(_ choice: Int) -> Waqtor_V1_UpdateChatSettingsResponse {
+    var value = Waqtor_V1_UpdateChatSettingsResponse()
+    value.settings = full_Waqtor_V1_ChatSettings(0)
     return value
 }
 
@@ -606,9 +774,10 @@ func full_Waqtor_V1_Media(_ choice: Int) -> Waqtor_V1_Media {
     value.fileName = "file_name-3 ✓ é 中文"
     value.caption = "caption-4 ✓ é 中文"
     value.sizeBytes = -50000000007
-    switch choice % 2 {
+    switch choice % 3 {
     case 0: value.source = .url("url-10 ✓ é 中文")
-    default: value.source = .data([0x00, 0xFF, 11, 0])
+    case 1: value.source = .data([0x00, 0xFF, 11, 0])
+    default: value.source = .mediaID("media_id-12 ✓ é 中文")
     }
     return value
 }
@@ -1410,6 +1579,14 @@ struct GeneratedRoundTripTests {
         try checkRoundTrip(Waqtor_V1_PreviewCampaignResponse.self, choices: 2, build: full_Waqtor_V1_PreviewCampaignResponse)
     }
 
+    @Test func roundTrip_Waqtor_V1_Location() throws {
+        try checkRoundTrip(Waqtor_V1_Location.self, choices: 2, build: full_Waqtor_V1_Location)
+    }
+
+    @Test func roundTrip_Waqtor_V1_ContactCard() throws {
+        try checkRoundTrip(Waqtor_V1_ContactCard.self, choices: 2, build: full_Waqtor_V1_ContactCard)
+    }
+
     @Test func roundTrip_Waqtor_V1_ChatMessage() throws {
         try checkRoundTrip(Waqtor_V1_ChatMessage.self, choices: 2, build: full_Waqtor_V1_ChatMessage)
     }
@@ -1466,8 +1643,80 @@ struct GeneratedRoundTripTests {
         try checkRoundTrip(Waqtor_V1_MessageStatusUpdate.self, choices: 2, build: full_Waqtor_V1_MessageStatusUpdate)
     }
 
+    @Test func roundTrip_Waqtor_V1_ConversationReadUpdate() throws {
+        try checkRoundTrip(Waqtor_V1_ConversationReadUpdate.self, choices: 2, build: full_Waqtor_V1_ConversationReadUpdate)
+    }
+
+    @Test func roundTrip_Waqtor_V1_InstanceStateUpdate() throws {
+        try checkRoundTrip(Waqtor_V1_InstanceStateUpdate.self, choices: 2, build: full_Waqtor_V1_InstanceStateUpdate)
+    }
+
+    @Test func roundTrip_Waqtor_V1_MediaStateUpdate() throws {
+        try checkRoundTrip(Waqtor_V1_MediaStateUpdate.self, choices: 2, build: full_Waqtor_V1_MediaStateUpdate)
+    }
+
     @Test func roundTrip_Waqtor_V1_LiveResponse() throws {
-        try checkRoundTrip(Waqtor_V1_LiveResponse.self, choices: 2, build: full_Waqtor_V1_LiveResponse)
+        try checkRoundTrip(Waqtor_V1_LiveResponse.self, choices: 5, build: full_Waqtor_V1_LiveResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_GetMessageMediaRequest() throws {
+        try checkRoundTrip(Waqtor_V1_GetMessageMediaRequest.self, choices: 2, build: full_Waqtor_V1_GetMessageMediaRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_GetMessageMediaResponse() throws {
+        try checkRoundTrip(Waqtor_V1_GetMessageMediaResponse.self, choices: 2, build: full_Waqtor_V1_GetMessageMediaResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_CreateUploadRequest() throws {
+        try checkRoundTrip(Waqtor_V1_CreateUploadRequest.self, choices: 2, build: full_Waqtor_V1_CreateUploadRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_CreateUploadResponse() throws {
+        try checkRoundTrip(Waqtor_V1_CreateUploadResponse.self, choices: 2, build: full_Waqtor_V1_CreateUploadResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_UploadChunkRequest() throws {
+        try checkRoundTrip(Waqtor_V1_UploadChunkRequest.self, choices: 2, build: full_Waqtor_V1_UploadChunkRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_UploadChunkResponse() throws {
+        try checkRoundTrip(Waqtor_V1_UploadChunkResponse.self, choices: 2, build: full_Waqtor_V1_UploadChunkResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_CompleteUploadRequest() throws {
+        try checkRoundTrip(Waqtor_V1_CompleteUploadRequest.self, choices: 2, build: full_Waqtor_V1_CompleteUploadRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_CompleteUploadResponse() throws {
+        try checkRoundTrip(Waqtor_V1_CompleteUploadResponse.self, choices: 2, build: full_Waqtor_V1_CompleteUploadResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_DeleteConversationRequest() throws {
+        try checkRoundTrip(Waqtor_V1_DeleteConversationRequest.self, choices: 2, build: full_Waqtor_V1_DeleteConversationRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_DeleteConversationResponse() throws {
+        try checkRoundTrip(Waqtor_V1_DeleteConversationResponse.self, choices: 2, build: full_Waqtor_V1_DeleteConversationResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_ChatSettings() throws {
+        try checkRoundTrip(Waqtor_V1_ChatSettings.self, choices: 2, build: full_Waqtor_V1_ChatSettings)
+    }
+
+    @Test func roundTrip_Waqtor_V1_GetChatSettingsRequest() throws {
+        try checkRoundTrip(Waqtor_V1_GetChatSettingsRequest.self, choices: 2, build: full_Waqtor_V1_GetChatSettingsRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_GetChatSettingsResponse() throws {
+        try checkRoundTrip(Waqtor_V1_GetChatSettingsResponse.self, choices: 2, build: full_Waqtor_V1_GetChatSettingsResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_UpdateChatSettingsRequest() throws {
+        try checkRoundTrip(Waqtor_V1_UpdateChatSettingsRequest.self, choices: 2, build: full_Waqtor_V1_UpdateChatSettingsRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_UpdateChatSettingsResponse() throws {
+        try checkRoundTrip(Waqtor_V1_UpdateChatSettingsResponse.self, choices: 2, build: full_Waqtor_V1_UpdateChatSettingsResponse)
     }
 
     @Test func roundTrip_Waqtor_V1_KeyValue() throws {
@@ -1475,7 +1724,7 @@ struct GeneratedRoundTripTests {
     }
 
     @Test func roundTrip_Waqtor_V1_Media() throws {
-        try checkRoundTrip(Waqtor_V1_Media.self, choices: 2, build: full_Waqtor_V1_Media)
+        try checkRoundTrip(Waqtor_V1_Media.self, choices: 3, build: full_Waqtor_V1_Media)
     }
 
     @Test func roundTrip_Waqtor_V1_PacingSettings() throws {

@@ -7,6 +7,96 @@
 #endif
 
 #include "waqtor/v1/chat.pb-c.h"
+void   waqtor__v1__location__init
+                     (Waqtor__V1__Location         *message)
+{
+  static const Waqtor__V1__Location init_value = WAQTOR__V1__LOCATION__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__location__get_packed_size
+                     (const Waqtor__V1__Location *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__location__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__location__pack
+                     (const Waqtor__V1__Location *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__location__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__location__pack_to_buffer
+                     (const Waqtor__V1__Location *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__location__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__Location *
+       waqtor__v1__location__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__Location *)
+     protobuf_c_message_unpack (&waqtor__v1__location__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__location__free_unpacked
+                     (Waqtor__V1__Location *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__location__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__contact_card__init
+                     (Waqtor__V1__ContactCard         *message)
+{
+  static const Waqtor__V1__ContactCard init_value = WAQTOR__V1__CONTACT_CARD__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__contact_card__get_packed_size
+                     (const Waqtor__V1__ContactCard *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__contact_card__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__contact_card__pack
+                     (const Waqtor__V1__ContactCard *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__contact_card__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__contact_card__pack_to_buffer
+                     (const Waqtor__V1__ContactCard *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__contact_card__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__ContactCard *
+       waqtor__v1__contact_card__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__ContactCard *)
+     protobuf_c_message_unpack (&waqtor__v1__contact_card__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__contact_card__free_unpacked
+                     (Waqtor__V1__ContactCard *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__contact_card__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   waqtor__v1__chat_message__init
                      (Waqtor__V1__ChatMessage         *message)
 {
@@ -637,6 +727,141 @@ void   waqtor__v1__message_status_update__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__message_status_update__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   waqtor__v1__conversation_read_update__init
+                     (Waqtor__V1__ConversationReadUpdate         *message)
+{
+  static const Waqtor__V1__ConversationReadUpdate init_value = WAQTOR__V1__CONVERSATION_READ_UPDATE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__conversation_read_update__get_packed_size
+                     (const Waqtor__V1__ConversationReadUpdate *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__conversation_read_update__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__conversation_read_update__pack
+                     (const Waqtor__V1__ConversationReadUpdate *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__conversation_read_update__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__conversation_read_update__pack_to_buffer
+                     (const Waqtor__V1__ConversationReadUpdate *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__conversation_read_update__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__ConversationReadUpdate *
+       waqtor__v1__conversation_read_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__ConversationReadUpdate *)
+     protobuf_c_message_unpack (&waqtor__v1__conversation_read_update__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__conversation_read_update__free_unpacked
+                     (Waqtor__V1__ConversationReadUpdate *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__conversation_read_update__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__instance_state_update__init
+                     (Waqtor__V1__InstanceStateUpdate         *message)
+{
+  static const Waqtor__V1__InstanceStateUpdate init_value = WAQTOR__V1__INSTANCE_STATE_UPDATE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__instance_state_update__get_packed_size
+                     (const Waqtor__V1__InstanceStateUpdate *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__instance_state_update__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__instance_state_update__pack
+                     (const Waqtor__V1__InstanceStateUpdate *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__instance_state_update__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__instance_state_update__pack_to_buffer
+                     (const Waqtor__V1__InstanceStateUpdate *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__instance_state_update__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__InstanceStateUpdate *
+       waqtor__v1__instance_state_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__InstanceStateUpdate *)
+     protobuf_c_message_unpack (&waqtor__v1__instance_state_update__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__instance_state_update__free_unpacked
+                     (Waqtor__V1__InstanceStateUpdate *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__instance_state_update__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__media_state_update__init
+                     (Waqtor__V1__MediaStateUpdate         *message)
+{
+  static const Waqtor__V1__MediaStateUpdate init_value = WAQTOR__V1__MEDIA_STATE_UPDATE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__media_state_update__get_packed_size
+                     (const Waqtor__V1__MediaStateUpdate *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__media_state_update__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__media_state_update__pack
+                     (const Waqtor__V1__MediaStateUpdate *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__media_state_update__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__media_state_update__pack_to_buffer
+                     (const Waqtor__V1__MediaStateUpdate *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__media_state_update__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__MediaStateUpdate *
+       waqtor__v1__media_state_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__MediaStateUpdate *)
+     protobuf_c_message_unpack (&waqtor__v1__media_state_update__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__media_state_update__free_unpacked
+                     (Waqtor__V1__MediaStateUpdate *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__media_state_update__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   waqtor__v1__live_response__init
                      (Waqtor__V1__LiveResponse         *message)
 {
@@ -682,7 +907,810 @@ void   waqtor__v1__live_response__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__live_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor waqtor__v1__chat_message__field_descriptors[12] =
+void   waqtor__v1__get_message_media_request__init
+                     (Waqtor__V1__GetMessageMediaRequest         *message)
+{
+  static const Waqtor__V1__GetMessageMediaRequest init_value = WAQTOR__V1__GET_MESSAGE_MEDIA_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__get_message_media_request__get_packed_size
+                     (const Waqtor__V1__GetMessageMediaRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__get_message_media_request__pack
+                     (const Waqtor__V1__GetMessageMediaRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__get_message_media_request__pack_to_buffer
+                     (const Waqtor__V1__GetMessageMediaRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__GetMessageMediaRequest *
+       waqtor__v1__get_message_media_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__GetMessageMediaRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__get_message_media_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__get_message_media_request__free_unpacked
+                     (Waqtor__V1__GetMessageMediaRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__get_message_media_response__init
+                     (Waqtor__V1__GetMessageMediaResponse         *message)
+{
+  static const Waqtor__V1__GetMessageMediaResponse init_value = WAQTOR__V1__GET_MESSAGE_MEDIA_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__get_message_media_response__get_packed_size
+                     (const Waqtor__V1__GetMessageMediaResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__get_message_media_response__pack
+                     (const Waqtor__V1__GetMessageMediaResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__get_message_media_response__pack_to_buffer
+                     (const Waqtor__V1__GetMessageMediaResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__GetMessageMediaResponse *
+       waqtor__v1__get_message_media_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__GetMessageMediaResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__get_message_media_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__get_message_media_response__free_unpacked
+                     (Waqtor__V1__GetMessageMediaResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__get_message_media_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__create_upload_request__init
+                     (Waqtor__V1__CreateUploadRequest         *message)
+{
+  static const Waqtor__V1__CreateUploadRequest init_value = WAQTOR__V1__CREATE_UPLOAD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__create_upload_request__get_packed_size
+                     (const Waqtor__V1__CreateUploadRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__create_upload_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__create_upload_request__pack
+                     (const Waqtor__V1__CreateUploadRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__create_upload_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__create_upload_request__pack_to_buffer
+                     (const Waqtor__V1__CreateUploadRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__create_upload_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__CreateUploadRequest *
+       waqtor__v1__create_upload_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__CreateUploadRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__create_upload_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__create_upload_request__free_unpacked
+                     (Waqtor__V1__CreateUploadRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__create_upload_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__create_upload_response__init
+                     (Waqtor__V1__CreateUploadResponse         *message)
+{
+  static const Waqtor__V1__CreateUploadResponse init_value = WAQTOR__V1__CREATE_UPLOAD_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__create_upload_response__get_packed_size
+                     (const Waqtor__V1__CreateUploadResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__create_upload_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__create_upload_response__pack
+                     (const Waqtor__V1__CreateUploadResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__create_upload_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__create_upload_response__pack_to_buffer
+                     (const Waqtor__V1__CreateUploadResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__create_upload_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__CreateUploadResponse *
+       waqtor__v1__create_upload_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__CreateUploadResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__create_upload_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__create_upload_response__free_unpacked
+                     (Waqtor__V1__CreateUploadResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__create_upload_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__upload_chunk_request__init
+                     (Waqtor__V1__UploadChunkRequest         *message)
+{
+  static const Waqtor__V1__UploadChunkRequest init_value = WAQTOR__V1__UPLOAD_CHUNK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__upload_chunk_request__get_packed_size
+                     (const Waqtor__V1__UploadChunkRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__upload_chunk_request__pack
+                     (const Waqtor__V1__UploadChunkRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__upload_chunk_request__pack_to_buffer
+                     (const Waqtor__V1__UploadChunkRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__UploadChunkRequest *
+       waqtor__v1__upload_chunk_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__UploadChunkRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__upload_chunk_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__upload_chunk_request__free_unpacked
+                     (Waqtor__V1__UploadChunkRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__upload_chunk_response__init
+                     (Waqtor__V1__UploadChunkResponse         *message)
+{
+  static const Waqtor__V1__UploadChunkResponse init_value = WAQTOR__V1__UPLOAD_CHUNK_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__upload_chunk_response__get_packed_size
+                     (const Waqtor__V1__UploadChunkResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__upload_chunk_response__pack
+                     (const Waqtor__V1__UploadChunkResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__upload_chunk_response__pack_to_buffer
+                     (const Waqtor__V1__UploadChunkResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__UploadChunkResponse *
+       waqtor__v1__upload_chunk_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__UploadChunkResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__upload_chunk_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__upload_chunk_response__free_unpacked
+                     (Waqtor__V1__UploadChunkResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__upload_chunk_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__complete_upload_request__init
+                     (Waqtor__V1__CompleteUploadRequest         *message)
+{
+  static const Waqtor__V1__CompleteUploadRequest init_value = WAQTOR__V1__COMPLETE_UPLOAD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__complete_upload_request__get_packed_size
+                     (const Waqtor__V1__CompleteUploadRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__complete_upload_request__pack
+                     (const Waqtor__V1__CompleteUploadRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__complete_upload_request__pack_to_buffer
+                     (const Waqtor__V1__CompleteUploadRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__CompleteUploadRequest *
+       waqtor__v1__complete_upload_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__CompleteUploadRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__complete_upload_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__complete_upload_request__free_unpacked
+                     (Waqtor__V1__CompleteUploadRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__complete_upload_response__init
+                     (Waqtor__V1__CompleteUploadResponse         *message)
+{
+  static const Waqtor__V1__CompleteUploadResponse init_value = WAQTOR__V1__COMPLETE_UPLOAD_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__complete_upload_response__get_packed_size
+                     (const Waqtor__V1__CompleteUploadResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__complete_upload_response__pack
+                     (const Waqtor__V1__CompleteUploadResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__complete_upload_response__pack_to_buffer
+                     (const Waqtor__V1__CompleteUploadResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__CompleteUploadResponse *
+       waqtor__v1__complete_upload_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__CompleteUploadResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__complete_upload_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__complete_upload_response__free_unpacked
+                     (Waqtor__V1__CompleteUploadResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__complete_upload_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__delete_conversation_request__init
+                     (Waqtor__V1__DeleteConversationRequest         *message)
+{
+  static const Waqtor__V1__DeleteConversationRequest init_value = WAQTOR__V1__DELETE_CONVERSATION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__delete_conversation_request__get_packed_size
+                     (const Waqtor__V1__DeleteConversationRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__delete_conversation_request__pack
+                     (const Waqtor__V1__DeleteConversationRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__delete_conversation_request__pack_to_buffer
+                     (const Waqtor__V1__DeleteConversationRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__DeleteConversationRequest *
+       waqtor__v1__delete_conversation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__DeleteConversationRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__delete_conversation_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__delete_conversation_request__free_unpacked
+                     (Waqtor__V1__DeleteConversationRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__delete_conversation_response__init
+                     (Waqtor__V1__DeleteConversationResponse         *message)
+{
+  static const Waqtor__V1__DeleteConversationResponse init_value = WAQTOR__V1__DELETE_CONVERSATION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__delete_conversation_response__get_packed_size
+                     (const Waqtor__V1__DeleteConversationResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__delete_conversation_response__pack
+                     (const Waqtor__V1__DeleteConversationResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__delete_conversation_response__pack_to_buffer
+                     (const Waqtor__V1__DeleteConversationResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__DeleteConversationResponse *
+       waqtor__v1__delete_conversation_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__DeleteConversationResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__delete_conversation_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__delete_conversation_response__free_unpacked
+                     (Waqtor__V1__DeleteConversationResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__delete_conversation_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__chat_settings__init
+                     (Waqtor__V1__ChatSettings         *message)
+{
+  static const Waqtor__V1__ChatSettings init_value = WAQTOR__V1__CHAT_SETTINGS__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__chat_settings__get_packed_size
+                     (const Waqtor__V1__ChatSettings *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__chat_settings__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__chat_settings__pack
+                     (const Waqtor__V1__ChatSettings *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__chat_settings__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__chat_settings__pack_to_buffer
+                     (const Waqtor__V1__ChatSettings *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__chat_settings__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__ChatSettings *
+       waqtor__v1__chat_settings__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__ChatSettings *)
+     protobuf_c_message_unpack (&waqtor__v1__chat_settings__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__chat_settings__free_unpacked
+                     (Waqtor__V1__ChatSettings *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__chat_settings__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__get_chat_settings_request__init
+                     (Waqtor__V1__GetChatSettingsRequest         *message)
+{
+  static const Waqtor__V1__GetChatSettingsRequest init_value = WAQTOR__V1__GET_CHAT_SETTINGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__get_chat_settings_request__get_packed_size
+                     (const Waqtor__V1__GetChatSettingsRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__get_chat_settings_request__pack
+                     (const Waqtor__V1__GetChatSettingsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__get_chat_settings_request__pack_to_buffer
+                     (const Waqtor__V1__GetChatSettingsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__GetChatSettingsRequest *
+       waqtor__v1__get_chat_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__GetChatSettingsRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__get_chat_settings_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__get_chat_settings_request__free_unpacked
+                     (Waqtor__V1__GetChatSettingsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__get_chat_settings_response__init
+                     (Waqtor__V1__GetChatSettingsResponse         *message)
+{
+  static const Waqtor__V1__GetChatSettingsResponse init_value = WAQTOR__V1__GET_CHAT_SETTINGS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__get_chat_settings_response__get_packed_size
+                     (const Waqtor__V1__GetChatSettingsResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__get_chat_settings_response__pack
+                     (const Waqtor__V1__GetChatSettingsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__get_chat_settings_response__pack_to_buffer
+                     (const Waqtor__V1__GetChatSettingsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__GetChatSettingsResponse *
+       waqtor__v1__get_chat_settings_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__GetChatSettingsResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__get_chat_settings_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__get_chat_settings_response__free_unpacked
+                     (Waqtor__V1__GetChatSettingsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__get_chat_settings_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__update_chat_settings_request__init
+                     (Waqtor__V1__UpdateChatSettingsRequest         *message)
+{
+  static const Waqtor__V1__UpdateChatSettingsRequest init_value = WAQTOR__V1__UPDATE_CHAT_SETTINGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__update_chat_settings_request__get_packed_size
+                     (const Waqtor__V1__UpdateChatSettingsRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__update_chat_settings_request__pack
+                     (const Waqtor__V1__UpdateChatSettingsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__update_chat_settings_request__pack_to_buffer
+                     (const Waqtor__V1__UpdateChatSettingsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__UpdateChatSettingsRequest *
+       waqtor__v1__update_chat_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__UpdateChatSettingsRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__update_chat_settings_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__update_chat_settings_request__free_unpacked
+                     (Waqtor__V1__UpdateChatSettingsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__update_chat_settings_response__init
+                     (Waqtor__V1__UpdateChatSettingsResponse         *message)
+{
+  static const Waqtor__V1__UpdateChatSettingsResponse init_value = WAQTOR__V1__UPDATE_CHAT_SETTINGS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__update_chat_settings_response__get_packed_size
+                     (const Waqtor__V1__UpdateChatSettingsResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__update_chat_settings_response__pack
+                     (const Waqtor__V1__UpdateChatSettingsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__update_chat_settings_response__pack_to_buffer
+                     (const Waqtor__V1__UpdateChatSettingsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__UpdateChatSettingsResponse *
+       waqtor__v1__update_chat_settings_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__UpdateChatSettingsResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__update_chat_settings_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__update_chat_settings_response__free_unpacked
+                     (Waqtor__V1__UpdateChatSettingsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__update_chat_settings_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor waqtor__v1__location__field_descriptors[4] =
+{
+  {
+    "latitude",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Location, latitude),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "longitude",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Location, longitude),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Location, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Location, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__location__field_indices_by_name[] = {
+  3,   /* field[3] = address */
+  0,   /* field[0] = latitude */
+  1,   /* field[1] = longitude */
+  2,   /* field[2] = name */
+};
+static const ProtobufCIntRange waqtor__v1__location__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__location__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.Location",
+  "Location",
+  "Waqtor__V1__Location",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__Location),
+  4,
+  waqtor__v1__location__field_descriptors,
+  waqtor__v1__location__field_indices_by_name,
+  1,  waqtor__v1__location__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__location__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__contact_card__field_descriptors[2] =
+{
+  {
+    "display_name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ContactCard, display_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vcard",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ContactCard, vcard),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__contact_card__field_indices_by_name[] = {
+  0,   /* field[0] = display_name */
+  1,   /* field[1] = vcard */
+};
+static const ProtobufCIntRange waqtor__v1__contact_card__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__contact_card__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.ContactCard",
+  "ContactCard",
+  "Waqtor__V1__ContactCard",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__ContactCard),
+  2,
+  waqtor__v1__contact_card__field_descriptors,
+  waqtor__v1__contact_card__field_indices_by_name,
+  1,  waqtor__v1__contact_card__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__contact_card__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__chat_message__field_descriptors[20] =
 {
   {
     "id",
@@ -769,6 +1797,30 @@ static const ProtobufCFieldDescriptor waqtor__v1__chat_message__field_descriptor
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "kind",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, kind),
+    &waqtor__v1__message_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gateway_message_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, gateway_message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "text",
     10,
     PROTOBUF_C_LABEL_NONE,
@@ -793,12 +1845,84 @@ static const ProtobufCFieldDescriptor waqtor__v1__chat_message__field_descriptor
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "media_state",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, media_state),
+    &waqtor__v1__media_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "location",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, location),
+    &waqtor__v1__location__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contacts",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__ChatMessage, n_contacts),
+    offsetof(Waqtor__V1__ChatMessage, contacts),
+    &waqtor__v1__contact_card__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "error",
     15,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
     offsetof(Waqtor__V1__ChatMessage, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reaction_to_message_id",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, reaction_to_message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unsupported_type",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, unsupported_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sender_name",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatMessage, sender_name),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
@@ -831,25 +1955,31 @@ static const ProtobufCFieldDescriptor waqtor__v1__chat_message__field_descriptor
 };
 static const unsigned waqtor__v1__chat_message__field_indices_by_name[] = {
   5,   /* field[5] = campaign_id */
+  13,   /* field[13] = contacts */
   1,   /* field[1] = conversation_id */
-  10,   /* field[10] = create_time */
+  18,   /* field[18] = create_time */
   3,   /* field[3] = direction */
-  9,   /* field[9] = error */
+  14,   /* field[14] = error */
+  8,   /* field[8] = gateway_message_id */
   0,   /* field[0] = id */
   2,   /* field[2] = instance_id */
-  8,   /* field[8] = media */
+  7,   /* field[7] = kind */
+  12,   /* field[12] = location */
+  10,   /* field[10] = media */
+  11,   /* field[11] = media_state */
   6,   /* field[6] = quoted_message_id */
+  15,   /* field[15] = reaction_to_message_id */
+  17,   /* field[17] = sender_name */
   4,   /* field[4] = status */
-  7,   /* field[7] = text */
-  11,   /* field[11] = update_time */
+  9,   /* field[9] = text */
+  16,   /* field[16] = unsupported_type */
+  19,   /* field[19] = update_time */
 };
-static const ProtobufCIntRange waqtor__v1__chat_message__number_ranges[4 + 1] =
+static const ProtobufCIntRange waqtor__v1__chat_message__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 10, 7 },
-  { 15, 9 },
-  { 20, 10 },
-  { 0, 12 }
+  { 20, 18 },
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__chat_message__descriptor =
 {
@@ -859,14 +1989,14 @@ const ProtobufCMessageDescriptor waqtor__v1__chat_message__descriptor =
   "Waqtor__V1__ChatMessage",
   "waqtor.v1",
   sizeof(Waqtor__V1__ChatMessage),
-  12,
+  20,
   waqtor__v1__chat_message__field_descriptors,
   waqtor__v1__chat_message__field_indices_by_name,
-  4,  waqtor__v1__chat_message__number_ranges,
+  2,  waqtor__v1__chat_message__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__chat_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__conversation__field_descriptors[8] =
+static const ProtobufCFieldDescriptor waqtor__v1__conversation__field_descriptors[9] =
 {
   {
     "id",
@@ -964,6 +2094,18 @@ static const ProtobufCFieldDescriptor waqtor__v1__conversation__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "opted_out",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Conversation, opted_out),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__conversation__field_indices_by_name[] = {
   3,   /* field[3] = contact_id */
@@ -972,13 +2114,14 @@ static const unsigned waqtor__v1__conversation__field_indices_by_name[] = {
   1,   /* field[1] = instance_id */
   6,   /* field[6] = last_message */
   7,   /* field[7] = last_message_time */
+  8,   /* field[8] = opted_out */
   2,   /* field[2] = phone_number */
   5,   /* field[5] = unread_count */
 };
 static const ProtobufCIntRange waqtor__v1__conversation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__conversation__descriptor =
 {
@@ -988,14 +2131,14 @@ const ProtobufCMessageDescriptor waqtor__v1__conversation__descriptor =
   "Waqtor__V1__Conversation",
   "waqtor.v1",
   sizeof(Waqtor__V1__Conversation),
-  8,
+  9,
   waqtor__v1__conversation__field_descriptors,
   waqtor__v1__conversation__field_indices_by_name,
   1,  waqtor__v1__conversation__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__conversation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__list_conversations_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor waqtor__v1__list_conversations_request__field_descriptors[6] =
 {
   {
     "page_size",
@@ -1045,17 +2188,43 @@ static const ProtobufCFieldDescriptor waqtor__v1__list_conversations_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unread_first",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ListConversationsRequest, unread_first),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "query",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ListConversationsRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__list_conversations_request__field_indices_by_name[] = {
   2,   /* field[2] = instance_id */
   0,   /* field[0] = page_size */
   1,   /* field[1] = page_token */
+  5,   /* field[5] = query */
+  4,   /* field[4] = unread_first */
   3,   /* field[3] = unread_only */
 };
 static const ProtobufCIntRange waqtor__v1__list_conversations_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__list_conversations_request__descriptor =
 {
@@ -1065,7 +2234,7 @@ const ProtobufCMessageDescriptor waqtor__v1__list_conversations_request__descrip
   "Waqtor__V1__ListConversationsRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__ListConversationsRequest),
-  4,
+  6,
   waqtor__v1__list_conversations_request__field_descriptors,
   waqtor__v1__list_conversations_request__field_indices_by_name,
   1,  waqtor__v1__list_conversations_request__number_ranges,
@@ -1123,7 +2292,7 @@ const ProtobufCMessageDescriptor waqtor__v1__list_conversations_response__descri
   (ProtobufCMessageInit) waqtor__v1__list_conversations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__get_message_history_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor waqtor__v1__get_message_history_request__field_descriptors[6] =
 {
   {
     "page_size",
@@ -1173,17 +2342,43 @@ static const ProtobufCFieldDescriptor waqtor__v1__get_message_history_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "anchor_message_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageHistoryRequest, anchor_message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "newer",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageHistoryRequest, newer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__get_message_history_request__field_indices_by_name[] = {
+  4,   /* field[4] = anchor_message_id */
   3,   /* field[3] = before_time */
   2,   /* field[2] = conversation_id */
+  5,   /* field[5] = newer */
   0,   /* field[0] = page_size */
   1,   /* field[1] = page_token */
 };
 static const ProtobufCIntRange waqtor__v1__get_message_history_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__get_message_history_request__descriptor =
 {
@@ -1193,14 +2388,14 @@ const ProtobufCMessageDescriptor waqtor__v1__get_message_history_request__descri
   "Waqtor__V1__GetMessageHistoryRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__GetMessageHistoryRequest),
-  4,
+  6,
   waqtor__v1__get_message_history_request__field_descriptors,
   waqtor__v1__get_message_history_request__field_indices_by_name,
   1,  waqtor__v1__get_message_history_request__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__get_message_history_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__get_message_history_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor waqtor__v1__get_message_history_response__field_descriptors[3] =
 {
   {
     "messages",
@@ -1226,15 +2421,28 @@ static const ProtobufCFieldDescriptor waqtor__v1__get_message_history_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "previous_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageHistoryResponse, previous_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__get_message_history_response__field_indices_by_name[] = {
   0,   /* field[0] = messages */
   1,   /* field[1] = next_page_token */
+  2,   /* field[2] = previous_page_token */
 };
 static const ProtobufCIntRange waqtor__v1__get_message_history_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__get_message_history_response__descriptor =
 {
@@ -1244,7 +2452,7 @@ const ProtobufCMessageDescriptor waqtor__v1__get_message_history_response__descr
   "Waqtor__V1__GetMessageHistoryResponse",
   "waqtor.v1",
   sizeof(Waqtor__V1__GetMessageHistoryResponse),
-  2,
+  3,
   waqtor__v1__get_message_history_response__field_descriptors,
   waqtor__v1__get_message_history_response__field_indices_by_name,
   1,  waqtor__v1__get_message_history_response__number_ranges,
@@ -1570,7 +2778,7 @@ const ProtobufCMessageDescriptor waqtor__v1__mark_conversation_read_response__de
   (ProtobufCMessageInit) waqtor__v1__mark_conversation_read_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__live_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor waqtor__v1__live_request__field_descriptors[3] =
 {
   {
     "instance_ids",
@@ -1584,14 +2792,40 @@ static const ProtobufCFieldDescriptor waqtor__v1__live_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "conversation_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__LiveRequest, conversation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resume_after_event_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__LiveRequest, resume_after_event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__live_request__field_indices_by_name[] = {
+  1,   /* field[1] = conversation_id */
   0,   /* field[0] = instance_ids */
+  2,   /* field[2] = resume_after_event_id */
 };
 static const ProtobufCIntRange waqtor__v1__live_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__live_request__descriptor =
 {
@@ -1601,7 +2835,7 @@ const ProtobufCMessageDescriptor waqtor__v1__live_request__descriptor =
   "Waqtor__V1__LiveRequest",
   "waqtor.v1",
   sizeof(Waqtor__V1__LiveRequest),
-  1,
+  3,
   waqtor__v1__live_request__field_descriptors,
   waqtor__v1__live_request__field_indices_by_name,
   1,  waqtor__v1__live_request__number_ranges,
@@ -1711,7 +2945,212 @@ const ProtobufCMessageDescriptor waqtor__v1__message_status_update__descriptor =
   (ProtobufCMessageInit) waqtor__v1__message_status_update__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__live_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor waqtor__v1__conversation_read_update__field_descriptors[3] =
+{
+  {
+    "conversation_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ConversationReadUpdate, conversation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "instance_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ConversationReadUpdate, instance_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unread_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ConversationReadUpdate, unread_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__conversation_read_update__field_indices_by_name[] = {
+  0,   /* field[0] = conversation_id */
+  1,   /* field[1] = instance_id */
+  2,   /* field[2] = unread_count */
+};
+static const ProtobufCIntRange waqtor__v1__conversation_read_update__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__conversation_read_update__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.ConversationReadUpdate",
+  "ConversationReadUpdate",
+  "Waqtor__V1__ConversationReadUpdate",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__ConversationReadUpdate),
+  3,
+  waqtor__v1__conversation_read_update__field_descriptors,
+  waqtor__v1__conversation_read_update__field_indices_by_name,
+  1,  waqtor__v1__conversation_read_update__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__conversation_read_update__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__instance_state_update__field_descriptors[3] =
+{
+  {
+    "instance_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__InstanceStateUpdate, instance_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__InstanceStateUpdate, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__InstanceStateUpdate, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__instance_state_update__field_indices_by_name[] = {
+  0,   /* field[0] = instance_id */
+  2,   /* field[2] = reason */
+  1,   /* field[1] = state */
+};
+static const ProtobufCIntRange waqtor__v1__instance_state_update__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__instance_state_update__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.InstanceStateUpdate",
+  "InstanceStateUpdate",
+  "Waqtor__V1__InstanceStateUpdate",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__InstanceStateUpdate),
+  3,
+  waqtor__v1__instance_state_update__field_descriptors,
+  waqtor__v1__instance_state_update__field_indices_by_name,
+  1,  waqtor__v1__instance_state_update__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__instance_state_update__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__media_state_update__field_descriptors[4] =
+{
+  {
+    "message_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__MediaStateUpdate, message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "conversation_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__MediaStateUpdate, conversation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "media_state",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__MediaStateUpdate, media_state),
+    &waqtor__v1__media_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "media",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__MediaStateUpdate, media),
+    &waqtor__v1__media__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__media_state_update__field_indices_by_name[] = {
+  1,   /* field[1] = conversation_id */
+  3,   /* field[3] = media */
+  2,   /* field[2] = media_state */
+  0,   /* field[0] = message_id */
+};
+static const ProtobufCIntRange waqtor__v1__media_state_update__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__media_state_update__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.MediaStateUpdate",
+  "MediaStateUpdate",
+  "Waqtor__V1__MediaStateUpdate",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__MediaStateUpdate),
+  4,
+  waqtor__v1__media_state_update__field_descriptors,
+  waqtor__v1__media_state_update__field_indices_by_name,
+  1,  waqtor__v1__media_state_update__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__media_state_update__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__live_response__field_descriptors[7] =
 {
   {
     "event_time",
@@ -1722,6 +3161,18 @@ static const ProtobufCFieldDescriptor waqtor__v1__live_response__field_descripto
     offsetof(Waqtor__V1__LiveResponse, event_time),
     &google__protobuf__timestamp__descriptor,
     NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__LiveResponse, event_id),
+    NULL,
+    &protobuf_c_empty_string,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1749,17 +3200,57 @@ static const ProtobufCFieldDescriptor waqtor__v1__live_response__field_descripto
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "read_update",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__LiveResponse, event_case),
+    offsetof(Waqtor__V1__LiveResponse, read_update),
+    &waqtor__v1__conversation_read_update__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "instance_update",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__LiveResponse, event_case),
+    offsetof(Waqtor__V1__LiveResponse, instance_update),
+    &waqtor__v1__instance_state_update__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "media_update",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__LiveResponse, event_case),
+    offsetof(Waqtor__V1__LiveResponse, media_update),
+    &waqtor__v1__media_state_update__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__live_response__field_indices_by_name[] = {
+  1,   /* field[1] = event_id */
   0,   /* field[0] = event_time */
-  1,   /* field[1] = message */
-  2,   /* field[2] = status_update */
+  5,   /* field[5] = instance_update */
+  6,   /* field[6] = media_update */
+  2,   /* field[2] = message */
+  4,   /* field[4] = read_update */
+  3,   /* field[3] = status_update */
 };
 static const ProtobufCIntRange waqtor__v1__live_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 10, 1 },
-  { 0, 3 }
+  { 10, 2 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__live_response__descriptor =
 {
@@ -1769,12 +3260,878 @@ const ProtobufCMessageDescriptor waqtor__v1__live_response__descriptor =
   "Waqtor__V1__LiveResponse",
   "waqtor.v1",
   sizeof(Waqtor__V1__LiveResponse),
-  3,
+  7,
   waqtor__v1__live_response__field_descriptors,
   waqtor__v1__live_response__field_indices_by_name,
   2,  waqtor__v1__live_response__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__live_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__get_message_media_request__field_descriptors[2] =
+{
+  {
+    "message_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageMediaRequest, message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageMediaRequest, chunk_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__get_message_media_request__field_indices_by_name[] = {
+  1,   /* field[1] = chunk_size */
+  0,   /* field[0] = message_id */
+};
+static const ProtobufCIntRange waqtor__v1__get_message_media_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__get_message_media_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.GetMessageMediaRequest",
+  "GetMessageMediaRequest",
+  "Waqtor__V1__GetMessageMediaRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__GetMessageMediaRequest),
+  2,
+  waqtor__v1__get_message_media_request__field_descriptors,
+  waqtor__v1__get_message_media_request__field_indices_by_name,
+  1,  waqtor__v1__get_message_media_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__get_message_media_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__get_message_media_response__field_descriptors[4] =
+{
+  {
+    "media",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageMediaResponse, media),
+    &waqtor__v1__media__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageMediaResponse, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageMediaResponse, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetMessageMediaResponse, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__get_message_media_response__field_indices_by_name[] = {
+  2,   /* field[2] = data */
+  0,   /* field[0] = media */
+  3,   /* field[3] = offset */
+  1,   /* field[1] = sha256 */
+};
+static const ProtobufCIntRange waqtor__v1__get_message_media_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__get_message_media_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.GetMessageMediaResponse",
+  "GetMessageMediaResponse",
+  "Waqtor__V1__GetMessageMediaResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__GetMessageMediaResponse),
+  4,
+  waqtor__v1__get_message_media_response__field_descriptors,
+  waqtor__v1__get_message_media_response__field_indices_by_name,
+  1,  waqtor__v1__get_message_media_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__get_message_media_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__create_upload_request__field_descriptors[5] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadRequest, kind),
+    &waqtor__v1__media_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mime_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadRequest, mime_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "file_name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadRequest, file_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "size_bytes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadRequest, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadRequest, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__create_upload_request__field_indices_by_name[] = {
+  2,   /* field[2] = file_name */
+  0,   /* field[0] = kind */
+  1,   /* field[1] = mime_type */
+  4,   /* field[4] = sha256 */
+  3,   /* field[3] = size_bytes */
+};
+static const ProtobufCIntRange waqtor__v1__create_upload_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__create_upload_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.CreateUploadRequest",
+  "CreateUploadRequest",
+  "Waqtor__V1__CreateUploadRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__CreateUploadRequest),
+  5,
+  waqtor__v1__create_upload_request__field_descriptors,
+  waqtor__v1__create_upload_request__field_indices_by_name,
+  1,  waqtor__v1__create_upload_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__create_upload_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__create_upload_response__field_descriptors[3] =
+{
+  {
+    "upload_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadResponse, upload_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_chunk_bytes",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadResponse, max_chunk_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expire_time",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CreateUploadResponse, expire_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__create_upload_response__field_indices_by_name[] = {
+  2,   /* field[2] = expire_time */
+  1,   /* field[1] = max_chunk_bytes */
+  0,   /* field[0] = upload_id */
+};
+static const ProtobufCIntRange waqtor__v1__create_upload_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__create_upload_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.CreateUploadResponse",
+  "CreateUploadResponse",
+  "Waqtor__V1__CreateUploadResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__CreateUploadResponse),
+  3,
+  waqtor__v1__create_upload_response__field_descriptors,
+  waqtor__v1__create_upload_response__field_indices_by_name,
+  1,  waqtor__v1__create_upload_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__create_upload_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__upload_chunk_request__field_descriptors[3] =
+{
+  {
+    "upload_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UploadChunkRequest, upload_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UploadChunkRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UploadChunkRequest, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__upload_chunk_request__field_indices_by_name[] = {
+  2,   /* field[2] = data */
+  1,   /* field[1] = offset */
+  0,   /* field[0] = upload_id */
+};
+static const ProtobufCIntRange waqtor__v1__upload_chunk_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__upload_chunk_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.UploadChunkRequest",
+  "UploadChunkRequest",
+  "Waqtor__V1__UploadChunkRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__UploadChunkRequest),
+  3,
+  waqtor__v1__upload_chunk_request__field_descriptors,
+  waqtor__v1__upload_chunk_request__field_indices_by_name,
+  1,  waqtor__v1__upload_chunk_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__upload_chunk_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__upload_chunk_response__field_descriptors[1] =
+{
+  {
+    "received_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UploadChunkResponse, received_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__upload_chunk_response__field_indices_by_name[] = {
+  0,   /* field[0] = received_bytes */
+};
+static const ProtobufCIntRange waqtor__v1__upload_chunk_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__upload_chunk_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.UploadChunkResponse",
+  "UploadChunkResponse",
+  "Waqtor__V1__UploadChunkResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__UploadChunkResponse),
+  1,
+  waqtor__v1__upload_chunk_response__field_descriptors,
+  waqtor__v1__upload_chunk_response__field_indices_by_name,
+  1,  waqtor__v1__upload_chunk_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__upload_chunk_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__complete_upload_request__field_descriptors[1] =
+{
+  {
+    "upload_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CompleteUploadRequest, upload_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__complete_upload_request__field_indices_by_name[] = {
+  0,   /* field[0] = upload_id */
+};
+static const ProtobufCIntRange waqtor__v1__complete_upload_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__complete_upload_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.CompleteUploadRequest",
+  "CompleteUploadRequest",
+  "Waqtor__V1__CompleteUploadRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__CompleteUploadRequest),
+  1,
+  waqtor__v1__complete_upload_request__field_descriptors,
+  waqtor__v1__complete_upload_request__field_indices_by_name,
+  1,  waqtor__v1__complete_upload_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__complete_upload_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__complete_upload_response__field_descriptors[2] =
+{
+  {
+    "media_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CompleteUploadResponse, media_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "media",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__CompleteUploadResponse, media),
+    &waqtor__v1__media__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__complete_upload_response__field_indices_by_name[] = {
+  1,   /* field[1] = media */
+  0,   /* field[0] = media_id */
+};
+static const ProtobufCIntRange waqtor__v1__complete_upload_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__complete_upload_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.CompleteUploadResponse",
+  "CompleteUploadResponse",
+  "Waqtor__V1__CompleteUploadResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__CompleteUploadResponse),
+  2,
+  waqtor__v1__complete_upload_response__field_descriptors,
+  waqtor__v1__complete_upload_response__field_indices_by_name,
+  1,  waqtor__v1__complete_upload_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__complete_upload_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__delete_conversation_request__field_descriptors[1] =
+{
+  {
+    "conversation_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DeleteConversationRequest, conversation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__delete_conversation_request__field_indices_by_name[] = {
+  0,   /* field[0] = conversation_id */
+};
+static const ProtobufCIntRange waqtor__v1__delete_conversation_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__delete_conversation_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.DeleteConversationRequest",
+  "DeleteConversationRequest",
+  "Waqtor__V1__DeleteConversationRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__DeleteConversationRequest),
+  1,
+  waqtor__v1__delete_conversation_request__field_descriptors,
+  waqtor__v1__delete_conversation_request__field_indices_by_name,
+  1,  waqtor__v1__delete_conversation_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__delete_conversation_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__delete_conversation_response__field_descriptors[1] =
+{
+  {
+    "deleted_messages",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DeleteConversationResponse, deleted_messages),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__delete_conversation_response__field_indices_by_name[] = {
+  0,   /* field[0] = deleted_messages */
+};
+static const ProtobufCIntRange waqtor__v1__delete_conversation_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__delete_conversation_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.DeleteConversationResponse",
+  "DeleteConversationResponse",
+  "Waqtor__V1__DeleteConversationResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__DeleteConversationResponse),
+  1,
+  waqtor__v1__delete_conversation_response__field_descriptors,
+  waqtor__v1__delete_conversation_response__field_indices_by_name,
+  1,  waqtor__v1__delete_conversation_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__delete_conversation_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__chat_settings__field_descriptors[5] =
+{
+  {
+    "opt_out_words",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Waqtor__V1__ChatSettings, n_opt_out_words),
+    offsetof(Waqtor__V1__ChatSettings, opt_out_words),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opt_in_words",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Waqtor__V1__ChatSettings, n_opt_in_words),
+    offsetof(Waqtor__V1__ChatSettings, opt_in_words),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opt_out_reply",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatSettings, opt_out_reply),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opt_in_reply",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatSettings, opt_in_reply),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "send_read_receipts",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__ChatSettings, send_read_receipts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__chat_settings__field_indices_by_name[] = {
+  3,   /* field[3] = opt_in_reply */
+  1,   /* field[1] = opt_in_words */
+  2,   /* field[2] = opt_out_reply */
+  0,   /* field[0] = opt_out_words */
+  4,   /* field[4] = send_read_receipts */
+};
+static const ProtobufCIntRange waqtor__v1__chat_settings__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__chat_settings__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.ChatSettings",
+  "ChatSettings",
+  "Waqtor__V1__ChatSettings",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__ChatSettings),
+  5,
+  waqtor__v1__chat_settings__field_descriptors,
+  waqtor__v1__chat_settings__field_indices_by_name,
+  1,  waqtor__v1__chat_settings__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__chat_settings__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define waqtor__v1__get_chat_settings_request__field_descriptors NULL
+#define waqtor__v1__get_chat_settings_request__field_indices_by_name NULL
+#define waqtor__v1__get_chat_settings_request__number_ranges NULL
+const ProtobufCMessageDescriptor waqtor__v1__get_chat_settings_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.GetChatSettingsRequest",
+  "GetChatSettingsRequest",
+  "Waqtor__V1__GetChatSettingsRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__GetChatSettingsRequest),
+  0,
+  waqtor__v1__get_chat_settings_request__field_descriptors,
+  waqtor__v1__get_chat_settings_request__field_indices_by_name,
+  0,  waqtor__v1__get_chat_settings_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__get_chat_settings_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__get_chat_settings_response__field_descriptors[1] =
+{
+  {
+    "settings",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetChatSettingsResponse, settings),
+    &waqtor__v1__chat_settings__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__get_chat_settings_response__field_indices_by_name[] = {
+  0,   /* field[0] = settings */
+};
+static const ProtobufCIntRange waqtor__v1__get_chat_settings_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__get_chat_settings_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.GetChatSettingsResponse",
+  "GetChatSettingsResponse",
+  "Waqtor__V1__GetChatSettingsResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__GetChatSettingsResponse),
+  1,
+  waqtor__v1__get_chat_settings_response__field_descriptors,
+  waqtor__v1__get_chat_settings_response__field_indices_by_name,
+  1,  waqtor__v1__get_chat_settings_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__get_chat_settings_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__update_chat_settings_request__field_descriptors[2] =
+{
+  {
+    "settings",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UpdateChatSettingsRequest, settings),
+    &waqtor__v1__chat_settings__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "update_paths",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Waqtor__V1__UpdateChatSettingsRequest, n_update_paths),
+    offsetof(Waqtor__V1__UpdateChatSettingsRequest, update_paths),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__update_chat_settings_request__field_indices_by_name[] = {
+  0,   /* field[0] = settings */
+  1,   /* field[1] = update_paths */
+};
+static const ProtobufCIntRange waqtor__v1__update_chat_settings_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__update_chat_settings_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.UpdateChatSettingsRequest",
+  "UpdateChatSettingsRequest",
+  "Waqtor__V1__UpdateChatSettingsRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__UpdateChatSettingsRequest),
+  2,
+  waqtor__v1__update_chat_settings_request__field_descriptors,
+  waqtor__v1__update_chat_settings_request__field_indices_by_name,
+  1,  waqtor__v1__update_chat_settings_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__update_chat_settings_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__update_chat_settings_response__field_descriptors[1] =
+{
+  {
+    "settings",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__UpdateChatSettingsResponse, settings),
+    &waqtor__v1__chat_settings__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__update_chat_settings_response__field_indices_by_name[] = {
+  0,   /* field[0] = settings */
+};
+static const ProtobufCIntRange waqtor__v1__update_chat_settings_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__update_chat_settings_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.UpdateChatSettingsResponse",
+  "UpdateChatSettingsResponse",
+  "Waqtor__V1__UpdateChatSettingsResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__UpdateChatSettingsResponse),
+  1,
+  waqtor__v1__update_chat_settings_response__field_descriptors,
+  waqtor__v1__update_chat_settings_response__field_indices_by_name,
+  1,  waqtor__v1__update_chat_settings_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__update_chat_settings_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue waqtor__v1__message_kind__enum_values_by_number[12] =
+{
+  { "MESSAGE_KIND_UNSPECIFIED", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_UNSPECIFIED", 0 },
+  { "MESSAGE_KIND_TEXT", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_TEXT", 1 },
+  { "MESSAGE_KIND_IMAGE", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_IMAGE", 2 },
+  { "MESSAGE_KIND_VIDEO", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_VIDEO", 3 },
+  { "MESSAGE_KIND_AUDIO", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_AUDIO", 4 },
+  { "MESSAGE_KIND_VOICE", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_VOICE", 5 },
+  { "MESSAGE_KIND_DOCUMENT", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_DOCUMENT", 6 },
+  { "MESSAGE_KIND_STICKER", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_STICKER", 7 },
+  { "MESSAGE_KIND_LOCATION", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_LOCATION", 8 },
+  { "MESSAGE_KIND_CONTACT", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_CONTACT", 9 },
+  { "MESSAGE_KIND_REACTION", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_REACTION", 10 },
+  { "MESSAGE_KIND_UNSUPPORTED", "WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_UNSUPPORTED", 11 },
+};
+static const ProtobufCIntRange waqtor__v1__message_kind__value_ranges[] = {
+{0, 0},{0, 12}
+};
+static const ProtobufCEnumValueIndex waqtor__v1__message_kind__enum_values_by_name[12] =
+{
+  { "MESSAGE_KIND_AUDIO", 4 },
+  { "MESSAGE_KIND_CONTACT", 9 },
+  { "MESSAGE_KIND_DOCUMENT", 6 },
+  { "MESSAGE_KIND_IMAGE", 2 },
+  { "MESSAGE_KIND_LOCATION", 8 },
+  { "MESSAGE_KIND_REACTION", 10 },
+  { "MESSAGE_KIND_STICKER", 7 },
+  { "MESSAGE_KIND_TEXT", 1 },
+  { "MESSAGE_KIND_UNSPECIFIED", 0 },
+  { "MESSAGE_KIND_UNSUPPORTED", 11 },
+  { "MESSAGE_KIND_VIDEO", 3 },
+  { "MESSAGE_KIND_VOICE", 5 },
+};
+const ProtobufCEnumDescriptor waqtor__v1__message_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "waqtor.v1.MessageKind",
+  "MessageKind",
+  "Waqtor__V1__MessageKind",
+  "waqtor.v1",
+  12,
+  waqtor__v1__message_kind__enum_values_by_number,
+  12,
+  waqtor__v1__message_kind__enum_values_by_name,
+  1,
+  waqtor__v1__message_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue waqtor__v1__media_state__enum_values_by_number[5] =
+{
+  { "MEDIA_STATE_UNSPECIFIED", "WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_UNSPECIFIED", 0 },
+  { "MEDIA_STATE_PENDING", "WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_PENDING", 1 },
+  { "MEDIA_STATE_STORED", "WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_STORED", 2 },
+  { "MEDIA_STATE_FAILED", "WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_FAILED", 3 },
+  { "MEDIA_STATE_TOO_LARGE", "WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_TOO_LARGE", 4 },
+};
+static const ProtobufCIntRange waqtor__v1__media_state__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex waqtor__v1__media_state__enum_values_by_name[5] =
+{
+  { "MEDIA_STATE_FAILED", 3 },
+  { "MEDIA_STATE_PENDING", 1 },
+  { "MEDIA_STATE_STORED", 2 },
+  { "MEDIA_STATE_TOO_LARGE", 4 },
+  { "MEDIA_STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor waqtor__v1__media_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "waqtor.v1.MediaState",
+  "MediaState",
+  "Waqtor__V1__MediaState",
+  "waqtor.v1",
+  5,
+  waqtor__v1__media_state__enum_values_by_number,
+  5,
+  waqtor__v1__media_state__enum_values_by_name,
+  1,
+  waqtor__v1__media_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue waqtor__v1__message_direction__enum_values_by_number[3] =
 {
@@ -1844,7 +4201,7 @@ const ProtobufCEnumDescriptor waqtor__v1__message_status__descriptor =
   waqtor__v1__message_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor waqtor__v1__chat_service__method_descriptors[6] =
+static const ProtobufCMethodDescriptor waqtor__v1__chat_service__method_descriptors[13] =
 {
   { "ListConversations", &waqtor__v1__list_conversations_request__descriptor, &waqtor__v1__list_conversations_response__descriptor },
   { "GetMessageHistory", &waqtor__v1__get_message_history_request__descriptor, &waqtor__v1__get_message_history_response__descriptor },
@@ -1852,14 +4209,28 @@ static const ProtobufCMethodDescriptor waqtor__v1__chat_service__method_descript
   { "SendMediaReply", &waqtor__v1__send_media_reply_request__descriptor, &waqtor__v1__send_media_reply_response__descriptor },
   { "MarkConversationRead", &waqtor__v1__mark_conversation_read_request__descriptor, &waqtor__v1__mark_conversation_read_response__descriptor },
   { "Live", &waqtor__v1__live_request__descriptor, &waqtor__v1__live_response__descriptor },
+  { "GetMessageMedia", &waqtor__v1__get_message_media_request__descriptor, &waqtor__v1__get_message_media_response__descriptor },
+  { "CreateUpload", &waqtor__v1__create_upload_request__descriptor, &waqtor__v1__create_upload_response__descriptor },
+  { "UploadChunk", &waqtor__v1__upload_chunk_request__descriptor, &waqtor__v1__upload_chunk_response__descriptor },
+  { "CompleteUpload", &waqtor__v1__complete_upload_request__descriptor, &waqtor__v1__complete_upload_response__descriptor },
+  { "DeleteConversation", &waqtor__v1__delete_conversation_request__descriptor, &waqtor__v1__delete_conversation_response__descriptor },
+  { "GetChatSettings", &waqtor__v1__get_chat_settings_request__descriptor, &waqtor__v1__get_chat_settings_response__descriptor },
+  { "UpdateChatSettings", &waqtor__v1__update_chat_settings_request__descriptor, &waqtor__v1__update_chat_settings_response__descriptor },
 };
 const unsigned waqtor__v1__chat_service__method_indices_by_name[] = {
+  9,        /* CompleteUpload */
+  7,        /* CreateUpload */
+  10,        /* DeleteConversation */
+  11,        /* GetChatSettings */
   1,        /* GetMessageHistory */
+  6,        /* GetMessageMedia */
   0,        /* ListConversations */
   5,        /* Live */
   4,        /* MarkConversationRead */
   3,        /* SendMediaReply */
-  2         /* SendTextReply */
+  2,        /* SendTextReply */
+  12,        /* UpdateChatSettings */
+  8         /* UploadChunk */
 };
 const ProtobufCServiceDescriptor waqtor__v1__chat_service__descriptor =
 {
@@ -1868,7 +4239,7 @@ const ProtobufCServiceDescriptor waqtor__v1__chat_service__descriptor =
   "ChatService",
   "Waqtor__V1__ChatService",
   "waqtor.v1",
-  6,
+  13,
   waqtor__v1__chat_service__method_descriptors,
   waqtor__v1__chat_service__method_indices_by_name
 };
@@ -1919,6 +4290,62 @@ void waqtor__v1__chat_service__live(ProtobufCService *service,
 {
   assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__get_message_media(ProtobufCService *service,
+                                                 const Waqtor__V1__GetMessageMediaRequest *input,
+                                                 Waqtor__V1__GetMessageMediaResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__create_upload(ProtobufCService *service,
+                                             const Waqtor__V1__CreateUploadRequest *input,
+                                             Waqtor__V1__CreateUploadResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__upload_chunk(ProtobufCService *service,
+                                            const Waqtor__V1__UploadChunkRequest *input,
+                                            Waqtor__V1__UploadChunkResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__complete_upload(ProtobufCService *service,
+                                               const Waqtor__V1__CompleteUploadRequest *input,
+                                               Waqtor__V1__CompleteUploadResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__delete_conversation(ProtobufCService *service,
+                                                   const Waqtor__V1__DeleteConversationRequest *input,
+                                                   Waqtor__V1__DeleteConversationResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__get_chat_settings(ProtobufCService *service,
+                                                 const Waqtor__V1__GetChatSettingsRequest *input,
+                                                 Waqtor__V1__GetChatSettingsResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__chat_service__update_chat_settings(ProtobufCService *service,
+                                                    const Waqtor__V1__UpdateChatSettingsRequest *input,
+                                                    Waqtor__V1__UpdateChatSettingsResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__chat_service__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void waqtor__v1__chat_service__init (Waqtor__V1__ChatService_Service *service,
                                      Waqtor__V1__ChatService_ServiceDestroy destroy)

@@ -193,7 +193,7 @@ const ProtobufCMessageDescriptor waqtor__v1__key_value__descriptor =
   (ProtobufCMessageInit) waqtor__v1__key_value__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__media__field_descriptors[7] =
+static const ProtobufCFieldDescriptor waqtor__v1__media__field_descriptors[8] =
 {
   {
     "kind",
@@ -279,12 +279,25 @@ static const ProtobufCFieldDescriptor waqtor__v1__media__field_descriptors[7] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "media_id",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Waqtor__V1__Media, source_case),
+    offsetof(Waqtor__V1__Media, media_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__media__field_indices_by_name[] = {
   3,   /* field[3] = caption */
   6,   /* field[6] = data */
   2,   /* field[2] = file_name */
   0,   /* field[0] = kind */
+  7,   /* field[7] = media_id */
   1,   /* field[1] = mime_type */
   4,   /* field[4] = size_bytes */
   5,   /* field[5] = url */
@@ -293,7 +306,7 @@ static const ProtobufCIntRange waqtor__v1__media__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 5 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__media__descriptor =
 {
@@ -303,7 +316,7 @@ const ProtobufCMessageDescriptor waqtor__v1__media__descriptor =
   "Waqtor__V1__Media",
   "waqtor.v1",
   sizeof(Waqtor__V1__Media),
-  7,
+  8,
   waqtor__v1__media__field_descriptors,
   waqtor__v1__media__field_indices_by_name,
   2,  waqtor__v1__media__number_ranges,

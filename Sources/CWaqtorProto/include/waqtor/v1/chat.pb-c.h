@@ -18,6 +18,8 @@ PROTOBUF_C__BEGIN_DECLS
 #include "waqtor/v1/common.pb-c.h"
 #include "waqtor/v1/options.pb-c.h"
 
+typedef struct Waqtor__V1__Location Waqtor__V1__Location;
+typedef struct Waqtor__V1__ContactCard Waqtor__V1__ContactCard;
 typedef struct Waqtor__V1__ChatMessage Waqtor__V1__ChatMessage;
 typedef struct Waqtor__V1__Conversation Waqtor__V1__Conversation;
 typedef struct Waqtor__V1__ListConversationsRequest Waqtor__V1__ListConversationsRequest;
@@ -32,11 +34,110 @@ typedef struct Waqtor__V1__MarkConversationReadRequest Waqtor__V1__MarkConversat
 typedef struct Waqtor__V1__MarkConversationReadResponse Waqtor__V1__MarkConversationReadResponse;
 typedef struct Waqtor__V1__LiveRequest Waqtor__V1__LiveRequest;
 typedef struct Waqtor__V1__MessageStatusUpdate Waqtor__V1__MessageStatusUpdate;
+typedef struct Waqtor__V1__ConversationReadUpdate Waqtor__V1__ConversationReadUpdate;
+typedef struct Waqtor__V1__InstanceStateUpdate Waqtor__V1__InstanceStateUpdate;
+typedef struct Waqtor__V1__MediaStateUpdate Waqtor__V1__MediaStateUpdate;
 typedef struct Waqtor__V1__LiveResponse Waqtor__V1__LiveResponse;
+typedef struct Waqtor__V1__GetMessageMediaRequest Waqtor__V1__GetMessageMediaRequest;
+typedef struct Waqtor__V1__GetMessageMediaResponse Waqtor__V1__GetMessageMediaResponse;
+typedef struct Waqtor__V1__CreateUploadRequest Waqtor__V1__CreateUploadRequest;
+typedef struct Waqtor__V1__CreateUploadResponse Waqtor__V1__CreateUploadResponse;
+typedef struct Waqtor__V1__UploadChunkRequest Waqtor__V1__UploadChunkRequest;
+typedef struct Waqtor__V1__UploadChunkResponse Waqtor__V1__UploadChunkResponse;
+typedef struct Waqtor__V1__CompleteUploadRequest Waqtor__V1__CompleteUploadRequest;
+typedef struct Waqtor__V1__CompleteUploadResponse Waqtor__V1__CompleteUploadResponse;
+typedef struct Waqtor__V1__DeleteConversationRequest Waqtor__V1__DeleteConversationRequest;
+typedef struct Waqtor__V1__DeleteConversationResponse Waqtor__V1__DeleteConversationResponse;
+typedef struct Waqtor__V1__ChatSettings Waqtor__V1__ChatSettings;
+typedef struct Waqtor__V1__GetChatSettingsRequest Waqtor__V1__GetChatSettingsRequest;
+typedef struct Waqtor__V1__GetChatSettingsResponse Waqtor__V1__GetChatSettingsResponse;
+typedef struct Waqtor__V1__UpdateChatSettingsRequest Waqtor__V1__UpdateChatSettingsRequest;
+typedef struct Waqtor__V1__UpdateChatSettingsResponse Waqtor__V1__UpdateChatSettingsResponse;
 
 
 /* --- enums --- */
 
+/*
+ * What a message holds, as WhatsApp distinguishes it.
+ */
+typedef enum _Waqtor__V1__MessageKind {
+  /*
+   * Not set.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_UNSPECIFIED = 0,
+  /*
+   * Plain or extended text (links, quotes).
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_TEXT = 1,
+  /*
+   * A picture; text is its caption.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_IMAGE = 2,
+  /*
+   * A video; text is its caption.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_VIDEO = 3,
+  /*
+   * An audio file.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_AUDIO = 4,
+  /*
+   * A voice note (push-to-talk audio).
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_VOICE = 5,
+  /*
+   * A document; text is its caption.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_DOCUMENT = 6,
+  /*
+   * A sticker.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_STICKER = 7,
+  /*
+   * A location (location is set).
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_LOCATION = 8,
+  /*
+   * One or more contact cards (contacts is set).
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_CONTACT = 9,
+  /*
+   * A reaction to another message: text is the emoji (empty: the reaction was removed),
+   * reaction_to_message_id the message reacted to.
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_REACTION = 10,
+  /*
+   * A kind WaQtor does not show; unsupported_type names it (e.g. "pollCreationMessageV3").
+   */
+  WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_UNSUPPORTED = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__MESSAGE_KIND)
+} Waqtor__V1__MessageKind;
+/*
+ * Where a message's media stands.
+ */
+typedef enum _Waqtor__V1__MediaState {
+  /*
+   * The message has no media.
+   */
+  WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_UNSPECIFIED = 0,
+  /*
+   * Being fetched from the gateway (retried until it succeeds or fails for good).
+   */
+  WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_PENDING = 1,
+  /*
+   * Stored; GetMessageMedia streams it.
+   */
+  WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_STORED = 2,
+  /*
+   * Could not be fetched (see the message's error); the message is kept.
+   */
+  WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_FAILED = 3,
+  /*
+   * Larger than the limit for its kind; not stored.
+   */
+  WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_TOO_LARGE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__MEDIA_STATE)
+} Waqtor__V1__MediaState;
 /*
  * Which way a message went.
  */
@@ -93,6 +194,54 @@ typedef enum _Waqtor__V1__MessageStatus {
 /* --- messages --- */
 
 /*
+ * A shared location.
+ */
+struct  Waqtor__V1__Location
+{
+  ProtobufCMessage base;
+  /*
+   * Degrees north.
+   */
+  double latitude;
+  /*
+   * Degrees east.
+   */
+  double longitude;
+  /*
+   * The place's name, if given.
+   */
+  char *name;
+  /*
+   * Its address, if given.
+   */
+  char *address;
+};
+#define WAQTOR__V1__LOCATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__location__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A shared contact card.
+ */
+struct  Waqtor__V1__ContactCard
+{
+  ProtobufCMessage base;
+  /*
+   * The name shown.
+   */
+  char *display_name;
+  /*
+   * The vCard text.
+   */
+  char *vcard;
+};
+#define WAQTOR__V1__CONTACT_CARD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__contact_card__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
  * A message in a conversation.
  */
 struct  Waqtor__V1__ChatMessage
@@ -127,17 +276,51 @@ struct  Waqtor__V1__ChatMessage
    */
   char *quoted_message_id;
   /*
+   * What it holds.
+   */
+  Waqtor__V1__MessageKind kind;
+  /*
+   * WhatsApp's id of the message (the gateway's key.id); empty until an outbound message is sent.
+   */
+  char *gateway_message_id;
+  /*
    * The text (empty for media without caption).
    */
   char *text;
   /*
-   * The attachment, if any.
+   * The attachment, if any (size_bytes, mime_type and file_name as stored; no url or data: fetch
+   * it with GetMessageMedia).
    */
   Waqtor__V1__Media *media;
   /*
-   * Why it failed (status FAILED).
+   * Where the attachment stands.
+   */
+  Waqtor__V1__MediaState media_state;
+  /*
+   * For MESSAGE_KIND_LOCATION.
+   */
+  Waqtor__V1__Location *location;
+  /*
+   * For MESSAGE_KIND_CONTACT.
+   */
+  size_t n_contacts;
+  Waqtor__V1__ContactCard **contacts;
+  /*
+   * Why it failed (status FAILED), or why its media did (media_state FAILED).
    */
   char *error;
+  /*
+   * For MESSAGE_KIND_REACTION: the message reacted to.
+   */
+  char *reaction_to_message_id;
+  /*
+   * For MESSAGE_KIND_UNSUPPORTED: WhatsApp's name of the kind.
+   */
+  char *unsupported_type;
+  /*
+   * The WhatsApp profile name the sender had (inbound).
+   */
+  char *sender_name;
   /*
    * When it was created (sent by the tenant, or received).
    */
@@ -149,7 +332,7 @@ struct  Waqtor__V1__ChatMessage
 };
 #define WAQTOR__V1__CHAT_MESSAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__chat_message__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__MESSAGE_DIRECTION__MESSAGE_DIRECTION_UNSPECIFIED, WAQTOR__V1__MESSAGE_STATUS__MESSAGE_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__MESSAGE_DIRECTION__MESSAGE_DIRECTION_UNSPECIFIED, WAQTOR__V1__MESSAGE_STATUS__MESSAGE_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__MESSAGE_KIND__MESSAGE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_UNSPECIFIED, NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL }
 
 
 /*
@@ -190,10 +373,14 @@ struct  Waqtor__V1__Conversation
    * When the latest message was created.
    */
   Google__Protobuf__Timestamp *last_message_time;
+  /*
+   * Whether the contact opted out of campaigns (replies are still allowed).
+   */
+  protobuf_c_boolean opted_out;
 };
 #define WAQTOR__V1__CONVERSATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__conversation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, 0 }
 
 
 /*
@@ -218,10 +405,19 @@ struct  Waqtor__V1__ListConversationsRequest
    * Only conversations with unread messages.
    */
   protobuf_c_boolean unread_only;
+  /*
+   * Conversations with unread messages first (then by last activity).
+   */
+  protobuf_c_boolean unread_first;
+  /*
+   * Only conversations whose name contains this text (case-insensitive) or whose number contains
+   * these digits (at least 3). At most 100 characters.
+   */
+  char *query;
 };
 #define WAQTOR__V1__LIST_CONVERSATIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__list_conversations_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -246,17 +442,19 @@ struct  Waqtor__V1__ListConversationsResponse
 
 
 /*
- * The request of ChatService.GetMessageHistory.
+ * The request of ChatService.GetMessageHistory. Without a token or anchor: the newest messages,
+ * newest first.
  */
 struct  Waqtor__V1__GetMessageHistoryRequest
 {
   ProtobufCMessage base;
   /*
-   * The maximum number to return (0: server default, at most 200).
+   * The maximum number to return (0: server default 50, at most 200).
    */
   int32_t page_size;
   /*
-   * A next_page_token from an earlier response (takes precedence over before_time).
+   * A next_page_token or previous_page_token from an earlier response (takes precedence over the
+   * other positions below).
    */
   char *page_token;
   /*
@@ -264,13 +462,22 @@ struct  Waqtor__V1__GetMessageHistoryRequest
    */
   char *conversation_id;
   /*
-   * Only messages created strictly before this instant (unset: from the newest).
+   * Only messages created strictly before this instant.
    */
   Google__Protobuf__Timestamp *before_time;
+  /*
+   * Page from this message (of the conversation): the messages older than it, newest first; or,
+   * with newer set, the messages newer than it, oldest first.
+   */
+  char *anchor_message_id;
+  /*
+   * With anchor_message_id: page towards newer messages.
+   */
+  protobuf_c_boolean newer;
 };
 #define WAQTOR__V1__GET_MESSAGE_HISTORY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_message_history_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -280,18 +487,24 @@ struct  Waqtor__V1__GetMessageHistoryResponse
 {
   ProtobufCMessage base;
   /*
-   * The messages, newest first.
+   * The messages: newest first when paging towards older ones, oldest first when paging towards
+   * newer ones.
    */
   size_t n_messages;
   Waqtor__V1__ChatMessage **messages;
   /*
-   * The token of the next (older) page; empty on the last page.
+   * The token continuing in the same direction; empty when there is nothing more that way (when
+   * paging towards newer ones: nothing more yet).
    */
   char *next_page_token;
+  /*
+   * The token paging the other way from this page's first message; empty when the page is empty.
+   */
+  char *previous_page_token;
 };
 #define WAQTOR__V1__GET_MESSAGE_HISTORY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_message_history_response__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string }
+    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -429,10 +642,20 @@ struct  Waqtor__V1__LiveRequest
    */
   size_t n_instance_ids;
   char **instance_ids;
+  /*
+   * Only this conversation's events.
+   */
+  char *conversation_id;
+  /*
+   * Resume after this event (an event_id seen before): the events since are sent first. If they
+   * are no longer kept, the call fails with OUT_OF_RANGE: catch up with GetMessageHistory and
+   * start again without it.
+   */
+  char *resume_after_event_id;
 };
 #define WAQTOR__V1__LIVE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__live_request__descriptor) \
-    , 0,NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -471,10 +694,89 @@ struct  Waqtor__V1__MessageStatusUpdate
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__MESSAGE_STATUS__MESSAGE_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * A conversation's unread count changed (read by someone, or emptied).
+ */
+struct  Waqtor__V1__ConversationReadUpdate
+{
+  ProtobufCMessage base;
+  /*
+   * The conversation.
+   */
+  char *conversation_id;
+  /*
+   * Its instance.
+   */
+  char *instance_id;
+  /*
+   * The unread count now.
+   */
+  int32_t unread_count;
+};
+#define WAQTOR__V1__CONVERSATION_READ_UPDATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__conversation_read_update__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A number's connection state changed.
+ */
+struct  Waqtor__V1__InstanceStateUpdate
+{
+  ProtobufCMessage base;
+  /*
+   * The instance.
+   */
+  char *instance_id;
+  /*
+   * Its state now, as InstanceService names it (e.g. "open", "close", "needs_repairing").
+   */
+  char *state;
+  /*
+   * The reason code, if any (e.g. "401").
+   */
+  char *reason;
+};
+#define WAQTOR__V1__INSTANCE_STATE_UPDATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__instance_state_update__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A message's media finished fetching (or failed).
+ */
+struct  Waqtor__V1__MediaStateUpdate
+{
+  ProtobufCMessage base;
+  /*
+   * The message.
+   */
+  char *message_id;
+  /*
+   * Its conversation.
+   */
+  char *conversation_id;
+  /*
+   * Where the media stands now.
+   */
+  Waqtor__V1__MediaState media_state;
+  /*
+   * The media as stored (no url or data).
+   */
+  Waqtor__V1__Media *media;
+};
+#define WAQTOR__V1__MEDIA_STATE_UPDATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__media_state_update__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__MEDIA_STATE__MEDIA_STATE_UNSPECIFIED, NULL }
+
+
 typedef enum {
   WAQTOR__V1__LIVE_RESPONSE__EVENT__NOT_SET = 0,
   WAQTOR__V1__LIVE_RESPONSE__EVENT_MESSAGE = 10,
-  WAQTOR__V1__LIVE_RESPONSE__EVENT_STATUS_UPDATE = 11
+  WAQTOR__V1__LIVE_RESPONSE__EVENT_STATUS_UPDATE = 11,
+  WAQTOR__V1__LIVE_RESPONSE__EVENT_READ_UPDATE = 12,
+  WAQTOR__V1__LIVE_RESPONSE__EVENT_INSTANCE_UPDATE = 13,
+  WAQTOR__V1__LIVE_RESPONSE__EVENT_MEDIA_UPDATE = 14
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__LIVE_RESPONSE__EVENT__CASE)
 } Waqtor__V1__LiveResponse__EventCase;
 
@@ -488,6 +790,10 @@ struct  Waqtor__V1__LiveResponse
    * When the server observed the event.
    */
   Google__Protobuf__Timestamp *event_time;
+  /*
+   * The event's id, for LiveRequest.resume_after_event_id.
+   */
+  char *event_id;
   Waqtor__V1__LiveResponse__EventCase event_case;
   union {
     /*
@@ -498,13 +804,377 @@ struct  Waqtor__V1__LiveResponse
      * A message's delivery state changed.
      */
     Waqtor__V1__MessageStatusUpdate *status_update;
+    /*
+     * A conversation's unread count changed.
+     */
+    Waqtor__V1__ConversationReadUpdate *read_update;
+    /*
+     * A number's connection state changed.
+     */
+    Waqtor__V1__InstanceStateUpdate *instance_update;
+    /*
+     * A message's media was stored or failed.
+     */
+    Waqtor__V1__MediaStateUpdate *media_update;
   };
 };
 #define WAQTOR__V1__LIVE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__live_response__descriptor) \
-    , NULL, WAQTOR__V1__LIVE_RESPONSE__EVENT__NOT_SET, {0} }
+    , NULL, (char *)protobuf_c_empty_string, WAQTOR__V1__LIVE_RESPONSE__EVENT__NOT_SET, {0} }
 
 
+/*
+ * The request of ChatService.GetMessageMedia.
+ */
+struct  Waqtor__V1__GetMessageMediaRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The message.
+   */
+  char *message_id;
+  /*
+   * The chunk size in bytes (0: 262144; at most 1048576).
+   */
+  int32_t chunk_size;
+};
+#define WAQTOR__V1__GET_MESSAGE_MEDIA_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_message_media_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One response of ChatService.GetMessageMedia.
+ */
+struct  Waqtor__V1__GetMessageMediaResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The first response: the media (kind, mime_type, file_name, caption, size_bytes).
+   */
+  Waqtor__V1__Media *media;
+  /*
+   * The SHA-256 of the whole content, hex (first response).
+   */
+  char *sha256;
+  /*
+   * The next bytes (responses after the first).
+   */
+  ProtobufCBinaryData data;
+  /*
+   * Where data starts in the content.
+   */
+  int64_t offset;
+};
+#define WAQTOR__V1__GET_MESSAGE_MEDIA_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_message_media_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, {0,NULL}, 0 }
+
+
+/*
+ * The request of ChatService.CreateUpload.
+ */
+struct  Waqtor__V1__CreateUploadRequest
+{
+  ProtobufCMessage base;
+  /*
+   * What it is (UNSPECIFIED: inferred from mime_type).
+   */
+  Waqtor__V1__MediaKind kind;
+  /*
+   * Its MIME type, e.g. "image/jpeg" (checked against the content at CompleteUpload).
+   */
+  char *mime_type;
+  /*
+   * The file name shown (documents need one).
+   */
+  char *file_name;
+  /*
+   * The total size in bytes (1 up to the kind's limit).
+   */
+  int64_t size_bytes;
+  /*
+   * The SHA-256 of the content, hex (checked at CompleteUpload).
+   */
+  char *sha256;
+};
+#define WAQTOR__V1__CREATE_UPLOAD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__create_upload_request__descriptor) \
+    , WAQTOR__V1__MEDIA_KIND__MEDIA_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * The response of ChatService.CreateUpload.
+ */
+struct  Waqtor__V1__CreateUploadResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The upload's id, for UploadChunk and CompleteUpload.
+   */
+  char *upload_id;
+  /*
+   * The largest chunk UploadChunk accepts.
+   */
+  int32_t max_chunk_bytes;
+  /*
+   * When the upload is dropped if not completed.
+   */
+  Google__Protobuf__Timestamp *expire_time;
+};
+#define WAQTOR__V1__CREATE_UPLOAD_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__create_upload_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * The request of ChatService.UploadChunk.
+ */
+struct  Waqtor__V1__UploadChunkRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The upload.
+   */
+  char *upload_id;
+  /*
+   * Where data starts; must equal the bytes received so far (a retried chunk already received is
+   * acknowledged without being written twice).
+   */
+  int64_t offset;
+  /*
+   * The bytes (at most max_chunk_bytes).
+   */
+  ProtobufCBinaryData data;
+};
+#define WAQTOR__V1__UPLOAD_CHUNK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__upload_chunk_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, {0,NULL} }
+
+
+/*
+ * The response of ChatService.UploadChunk.
+ */
+struct  Waqtor__V1__UploadChunkResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The bytes received so far.
+   */
+  int64_t received_bytes;
+};
+#define WAQTOR__V1__UPLOAD_CHUNK_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__upload_chunk_response__descriptor) \
+    , 0 }
+
+
+/*
+ * The request of ChatService.CompleteUpload.
+ */
+struct  Waqtor__V1__CompleteUploadRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The upload.
+   */
+  char *upload_id;
+};
+#define WAQTOR__V1__COMPLETE_UPLOAD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__complete_upload_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The response of ChatService.CompleteUpload.
+ */
+struct  Waqtor__V1__CompleteUploadResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The stored file's id: put it in Media.media_id of SendMediaReply.
+   */
+  char *media_id;
+  /*
+   * The media as stored (kind, sniffed mime_type, size).
+   */
+  Waqtor__V1__Media *media;
+};
+#define WAQTOR__V1__COMPLETE_UPLOAD_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__complete_upload_response__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * The request of ChatService.DeleteConversation.
+ */
+struct  Waqtor__V1__DeleteConversationRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The conversation.
+   */
+  char *conversation_id;
+};
+#define WAQTOR__V1__DELETE_CONVERSATION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__delete_conversation_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The response of ChatService.DeleteConversation.
+ */
+struct  Waqtor__V1__DeleteConversationResponse
+{
+  ProtobufCMessage base;
+  /*
+   * How many messages were deleted.
+   */
+  int64_t deleted_messages;
+};
+#define WAQTOR__V1__DELETE_CONVERSATION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__delete_conversation_response__descriptor) \
+    , 0 }
+
+
+/*
+ * The account's chat settings.
+ */
+struct  Waqtor__V1__ChatSettings
+{
+  ProtobufCMessage base;
+  /*
+   * Inbound texts that opt the contact out of campaigns (compared whole, ignoring case, accents,
+   * spaces and punctuation around). Empty in a response: none.
+   */
+  size_t n_opt_out_words;
+  char **opt_out_words;
+  /*
+   * Inbound texts that opt the contact back in.
+   */
+  size_t n_opt_in_words;
+  char **opt_in_words;
+  /*
+   * Sent to a contact who opted out (empty: no reply).
+   */
+  char *opt_out_reply;
+  /*
+   * Sent to a contact who opted back in (empty: no reply).
+   */
+  char *opt_in_reply;
+  /*
+   * Whether MarkConversationRead also sends WhatsApp read receipts (blue ticks).
+   */
+  protobuf_c_boolean send_read_receipts;
+};
+#define WAQTOR__V1__CHAT_SETTINGS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__chat_settings__descriptor) \
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The request of ChatService.GetChatSettings.
+ */
+struct  Waqtor__V1__GetChatSettingsRequest
+{
+  ProtobufCMessage base;
+};
+#define WAQTOR__V1__GET_CHAT_SETTINGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_chat_settings_request__descriptor) \
+     }
+
+
+/*
+ * The response of ChatService.GetChatSettings.
+ */
+struct  Waqtor__V1__GetChatSettingsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The settings in force.
+   */
+  Waqtor__V1__ChatSettings *settings;
+};
+#define WAQTOR__V1__GET_CHAT_SETTINGS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_chat_settings_response__descriptor) \
+    , NULL }
+
+
+/*
+ * The request of ChatService.UpdateChatSettings.
+ */
+struct  Waqtor__V1__UpdateChatSettingsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The new settings.
+   */
+  Waqtor__V1__ChatSettings *settings;
+  /*
+   * The fields to change (names as in ChatSettings); empty: all of them, where an empty word list
+   * means the default words.
+   */
+  size_t n_update_paths;
+  char **update_paths;
+};
+#define WAQTOR__V1__UPDATE_CHAT_SETTINGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__update_chat_settings_request__descriptor) \
+    , NULL, 0,NULL }
+
+
+/*
+ * The response of ChatService.UpdateChatSettings.
+ */
+struct  Waqtor__V1__UpdateChatSettingsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The settings in force.
+   */
+  Waqtor__V1__ChatSettings *settings;
+};
+#define WAQTOR__V1__UPDATE_CHAT_SETTINGS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__update_chat_settings_response__descriptor) \
+    , NULL }
+
+
+/* Waqtor__V1__Location methods */
+void   waqtor__v1__location__init
+                     (Waqtor__V1__Location         *message);
+size_t waqtor__v1__location__get_packed_size
+                     (const Waqtor__V1__Location   *message);
+size_t waqtor__v1__location__pack
+                     (const Waqtor__V1__Location   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__location__pack_to_buffer
+                     (const Waqtor__V1__Location   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__Location *
+       waqtor__v1__location__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__location__free_unpacked
+                     (Waqtor__V1__Location *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__ContactCard methods */
+void   waqtor__v1__contact_card__init
+                     (Waqtor__V1__ContactCard         *message);
+size_t waqtor__v1__contact_card__get_packed_size
+                     (const Waqtor__V1__ContactCard   *message);
+size_t waqtor__v1__contact_card__pack
+                     (const Waqtor__V1__ContactCard   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__contact_card__pack_to_buffer
+                     (const Waqtor__V1__ContactCard   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__ContactCard *
+       waqtor__v1__contact_card__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__contact_card__free_unpacked
+                     (Waqtor__V1__ContactCard *message,
+                      ProtobufCAllocator *allocator);
 /* Waqtor__V1__ChatMessage methods */
 void   waqtor__v1__chat_message__init
                      (Waqtor__V1__ChatMessage         *message);
@@ -771,6 +1441,63 @@ Waqtor__V1__MessageStatusUpdate *
 void   waqtor__v1__message_status_update__free_unpacked
                      (Waqtor__V1__MessageStatusUpdate *message,
                       ProtobufCAllocator *allocator);
+/* Waqtor__V1__ConversationReadUpdate methods */
+void   waqtor__v1__conversation_read_update__init
+                     (Waqtor__V1__ConversationReadUpdate         *message);
+size_t waqtor__v1__conversation_read_update__get_packed_size
+                     (const Waqtor__V1__ConversationReadUpdate   *message);
+size_t waqtor__v1__conversation_read_update__pack
+                     (const Waqtor__V1__ConversationReadUpdate   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__conversation_read_update__pack_to_buffer
+                     (const Waqtor__V1__ConversationReadUpdate   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__ConversationReadUpdate *
+       waqtor__v1__conversation_read_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__conversation_read_update__free_unpacked
+                     (Waqtor__V1__ConversationReadUpdate *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__InstanceStateUpdate methods */
+void   waqtor__v1__instance_state_update__init
+                     (Waqtor__V1__InstanceStateUpdate         *message);
+size_t waqtor__v1__instance_state_update__get_packed_size
+                     (const Waqtor__V1__InstanceStateUpdate   *message);
+size_t waqtor__v1__instance_state_update__pack
+                     (const Waqtor__V1__InstanceStateUpdate   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__instance_state_update__pack_to_buffer
+                     (const Waqtor__V1__InstanceStateUpdate   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__InstanceStateUpdate *
+       waqtor__v1__instance_state_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__instance_state_update__free_unpacked
+                     (Waqtor__V1__InstanceStateUpdate *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__MediaStateUpdate methods */
+void   waqtor__v1__media_state_update__init
+                     (Waqtor__V1__MediaStateUpdate         *message);
+size_t waqtor__v1__media_state_update__get_packed_size
+                     (const Waqtor__V1__MediaStateUpdate   *message);
+size_t waqtor__v1__media_state_update__pack
+                     (const Waqtor__V1__MediaStateUpdate   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__media_state_update__pack_to_buffer
+                     (const Waqtor__V1__MediaStateUpdate   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__MediaStateUpdate *
+       waqtor__v1__media_state_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__media_state_update__free_unpacked
+                     (Waqtor__V1__MediaStateUpdate *message,
+                      ProtobufCAllocator *allocator);
 /* Waqtor__V1__LiveResponse methods */
 void   waqtor__v1__live_response__init
                      (Waqtor__V1__LiveResponse         *message);
@@ -790,8 +1517,299 @@ Waqtor__V1__LiveResponse *
 void   waqtor__v1__live_response__free_unpacked
                      (Waqtor__V1__LiveResponse *message,
                       ProtobufCAllocator *allocator);
+/* Waqtor__V1__GetMessageMediaRequest methods */
+void   waqtor__v1__get_message_media_request__init
+                     (Waqtor__V1__GetMessageMediaRequest         *message);
+size_t waqtor__v1__get_message_media_request__get_packed_size
+                     (const Waqtor__V1__GetMessageMediaRequest   *message);
+size_t waqtor__v1__get_message_media_request__pack
+                     (const Waqtor__V1__GetMessageMediaRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__get_message_media_request__pack_to_buffer
+                     (const Waqtor__V1__GetMessageMediaRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__GetMessageMediaRequest *
+       waqtor__v1__get_message_media_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__get_message_media_request__free_unpacked
+                     (Waqtor__V1__GetMessageMediaRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__GetMessageMediaResponse methods */
+void   waqtor__v1__get_message_media_response__init
+                     (Waqtor__V1__GetMessageMediaResponse         *message);
+size_t waqtor__v1__get_message_media_response__get_packed_size
+                     (const Waqtor__V1__GetMessageMediaResponse   *message);
+size_t waqtor__v1__get_message_media_response__pack
+                     (const Waqtor__V1__GetMessageMediaResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__get_message_media_response__pack_to_buffer
+                     (const Waqtor__V1__GetMessageMediaResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__GetMessageMediaResponse *
+       waqtor__v1__get_message_media_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__get_message_media_response__free_unpacked
+                     (Waqtor__V1__GetMessageMediaResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__CreateUploadRequest methods */
+void   waqtor__v1__create_upload_request__init
+                     (Waqtor__V1__CreateUploadRequest         *message);
+size_t waqtor__v1__create_upload_request__get_packed_size
+                     (const Waqtor__V1__CreateUploadRequest   *message);
+size_t waqtor__v1__create_upload_request__pack
+                     (const Waqtor__V1__CreateUploadRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__create_upload_request__pack_to_buffer
+                     (const Waqtor__V1__CreateUploadRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__CreateUploadRequest *
+       waqtor__v1__create_upload_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__create_upload_request__free_unpacked
+                     (Waqtor__V1__CreateUploadRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__CreateUploadResponse methods */
+void   waqtor__v1__create_upload_response__init
+                     (Waqtor__V1__CreateUploadResponse         *message);
+size_t waqtor__v1__create_upload_response__get_packed_size
+                     (const Waqtor__V1__CreateUploadResponse   *message);
+size_t waqtor__v1__create_upload_response__pack
+                     (const Waqtor__V1__CreateUploadResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__create_upload_response__pack_to_buffer
+                     (const Waqtor__V1__CreateUploadResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__CreateUploadResponse *
+       waqtor__v1__create_upload_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__create_upload_response__free_unpacked
+                     (Waqtor__V1__CreateUploadResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__UploadChunkRequest methods */
+void   waqtor__v1__upload_chunk_request__init
+                     (Waqtor__V1__UploadChunkRequest         *message);
+size_t waqtor__v1__upload_chunk_request__get_packed_size
+                     (const Waqtor__V1__UploadChunkRequest   *message);
+size_t waqtor__v1__upload_chunk_request__pack
+                     (const Waqtor__V1__UploadChunkRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__upload_chunk_request__pack_to_buffer
+                     (const Waqtor__V1__UploadChunkRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__UploadChunkRequest *
+       waqtor__v1__upload_chunk_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__upload_chunk_request__free_unpacked
+                     (Waqtor__V1__UploadChunkRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__UploadChunkResponse methods */
+void   waqtor__v1__upload_chunk_response__init
+                     (Waqtor__V1__UploadChunkResponse         *message);
+size_t waqtor__v1__upload_chunk_response__get_packed_size
+                     (const Waqtor__V1__UploadChunkResponse   *message);
+size_t waqtor__v1__upload_chunk_response__pack
+                     (const Waqtor__V1__UploadChunkResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__upload_chunk_response__pack_to_buffer
+                     (const Waqtor__V1__UploadChunkResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__UploadChunkResponse *
+       waqtor__v1__upload_chunk_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__upload_chunk_response__free_unpacked
+                     (Waqtor__V1__UploadChunkResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__CompleteUploadRequest methods */
+void   waqtor__v1__complete_upload_request__init
+                     (Waqtor__V1__CompleteUploadRequest         *message);
+size_t waqtor__v1__complete_upload_request__get_packed_size
+                     (const Waqtor__V1__CompleteUploadRequest   *message);
+size_t waqtor__v1__complete_upload_request__pack
+                     (const Waqtor__V1__CompleteUploadRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__complete_upload_request__pack_to_buffer
+                     (const Waqtor__V1__CompleteUploadRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__CompleteUploadRequest *
+       waqtor__v1__complete_upload_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__complete_upload_request__free_unpacked
+                     (Waqtor__V1__CompleteUploadRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__CompleteUploadResponse methods */
+void   waqtor__v1__complete_upload_response__init
+                     (Waqtor__V1__CompleteUploadResponse         *message);
+size_t waqtor__v1__complete_upload_response__get_packed_size
+                     (const Waqtor__V1__CompleteUploadResponse   *message);
+size_t waqtor__v1__complete_upload_response__pack
+                     (const Waqtor__V1__CompleteUploadResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__complete_upload_response__pack_to_buffer
+                     (const Waqtor__V1__CompleteUploadResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__CompleteUploadResponse *
+       waqtor__v1__complete_upload_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__complete_upload_response__free_unpacked
+                     (Waqtor__V1__CompleteUploadResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__DeleteConversationRequest methods */
+void   waqtor__v1__delete_conversation_request__init
+                     (Waqtor__V1__DeleteConversationRequest         *message);
+size_t waqtor__v1__delete_conversation_request__get_packed_size
+                     (const Waqtor__V1__DeleteConversationRequest   *message);
+size_t waqtor__v1__delete_conversation_request__pack
+                     (const Waqtor__V1__DeleteConversationRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__delete_conversation_request__pack_to_buffer
+                     (const Waqtor__V1__DeleteConversationRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__DeleteConversationRequest *
+       waqtor__v1__delete_conversation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__delete_conversation_request__free_unpacked
+                     (Waqtor__V1__DeleteConversationRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__DeleteConversationResponse methods */
+void   waqtor__v1__delete_conversation_response__init
+                     (Waqtor__V1__DeleteConversationResponse         *message);
+size_t waqtor__v1__delete_conversation_response__get_packed_size
+                     (const Waqtor__V1__DeleteConversationResponse   *message);
+size_t waqtor__v1__delete_conversation_response__pack
+                     (const Waqtor__V1__DeleteConversationResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__delete_conversation_response__pack_to_buffer
+                     (const Waqtor__V1__DeleteConversationResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__DeleteConversationResponse *
+       waqtor__v1__delete_conversation_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__delete_conversation_response__free_unpacked
+                     (Waqtor__V1__DeleteConversationResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__ChatSettings methods */
+void   waqtor__v1__chat_settings__init
+                     (Waqtor__V1__ChatSettings         *message);
+size_t waqtor__v1__chat_settings__get_packed_size
+                     (const Waqtor__V1__ChatSettings   *message);
+size_t waqtor__v1__chat_settings__pack
+                     (const Waqtor__V1__ChatSettings   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__chat_settings__pack_to_buffer
+                     (const Waqtor__V1__ChatSettings   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__ChatSettings *
+       waqtor__v1__chat_settings__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__chat_settings__free_unpacked
+                     (Waqtor__V1__ChatSettings *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__GetChatSettingsRequest methods */
+void   waqtor__v1__get_chat_settings_request__init
+                     (Waqtor__V1__GetChatSettingsRequest         *message);
+size_t waqtor__v1__get_chat_settings_request__get_packed_size
+                     (const Waqtor__V1__GetChatSettingsRequest   *message);
+size_t waqtor__v1__get_chat_settings_request__pack
+                     (const Waqtor__V1__GetChatSettingsRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__get_chat_settings_request__pack_to_buffer
+                     (const Waqtor__V1__GetChatSettingsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__GetChatSettingsRequest *
+       waqtor__v1__get_chat_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__get_chat_settings_request__free_unpacked
+                     (Waqtor__V1__GetChatSettingsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__GetChatSettingsResponse methods */
+void   waqtor__v1__get_chat_settings_response__init
+                     (Waqtor__V1__GetChatSettingsResponse         *message);
+size_t waqtor__v1__get_chat_settings_response__get_packed_size
+                     (const Waqtor__V1__GetChatSettingsResponse   *message);
+size_t waqtor__v1__get_chat_settings_response__pack
+                     (const Waqtor__V1__GetChatSettingsResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__get_chat_settings_response__pack_to_buffer
+                     (const Waqtor__V1__GetChatSettingsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__GetChatSettingsResponse *
+       waqtor__v1__get_chat_settings_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__get_chat_settings_response__free_unpacked
+                     (Waqtor__V1__GetChatSettingsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__UpdateChatSettingsRequest methods */
+void   waqtor__v1__update_chat_settings_request__init
+                     (Waqtor__V1__UpdateChatSettingsRequest         *message);
+size_t waqtor__v1__update_chat_settings_request__get_packed_size
+                     (const Waqtor__V1__UpdateChatSettingsRequest   *message);
+size_t waqtor__v1__update_chat_settings_request__pack
+                     (const Waqtor__V1__UpdateChatSettingsRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__update_chat_settings_request__pack_to_buffer
+                     (const Waqtor__V1__UpdateChatSettingsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__UpdateChatSettingsRequest *
+       waqtor__v1__update_chat_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__update_chat_settings_request__free_unpacked
+                     (Waqtor__V1__UpdateChatSettingsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__UpdateChatSettingsResponse methods */
+void   waqtor__v1__update_chat_settings_response__init
+                     (Waqtor__V1__UpdateChatSettingsResponse         *message);
+size_t waqtor__v1__update_chat_settings_response__get_packed_size
+                     (const Waqtor__V1__UpdateChatSettingsResponse   *message);
+size_t waqtor__v1__update_chat_settings_response__pack
+                     (const Waqtor__V1__UpdateChatSettingsResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__update_chat_settings_response__pack_to_buffer
+                     (const Waqtor__V1__UpdateChatSettingsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__UpdateChatSettingsResponse *
+       waqtor__v1__update_chat_settings_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__update_chat_settings_response__free_unpacked
+                     (Waqtor__V1__UpdateChatSettingsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
+typedef void (*Waqtor__V1__Location_Closure)
+                 (const Waqtor__V1__Location *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__ContactCard_Closure)
+                 (const Waqtor__V1__ContactCard *message,
+                  void *closure_data);
 typedef void (*Waqtor__V1__ChatMessage_Closure)
                  (const Waqtor__V1__ChatMessage *message,
                   void *closure_data);
@@ -834,8 +1852,62 @@ typedef void (*Waqtor__V1__LiveRequest_Closure)
 typedef void (*Waqtor__V1__MessageStatusUpdate_Closure)
                  (const Waqtor__V1__MessageStatusUpdate *message,
                   void *closure_data);
+typedef void (*Waqtor__V1__ConversationReadUpdate_Closure)
+                 (const Waqtor__V1__ConversationReadUpdate *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__InstanceStateUpdate_Closure)
+                 (const Waqtor__V1__InstanceStateUpdate *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__MediaStateUpdate_Closure)
+                 (const Waqtor__V1__MediaStateUpdate *message,
+                  void *closure_data);
 typedef void (*Waqtor__V1__LiveResponse_Closure)
                  (const Waqtor__V1__LiveResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__GetMessageMediaRequest_Closure)
+                 (const Waqtor__V1__GetMessageMediaRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__GetMessageMediaResponse_Closure)
+                 (const Waqtor__V1__GetMessageMediaResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__CreateUploadRequest_Closure)
+                 (const Waqtor__V1__CreateUploadRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__CreateUploadResponse_Closure)
+                 (const Waqtor__V1__CreateUploadResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__UploadChunkRequest_Closure)
+                 (const Waqtor__V1__UploadChunkRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__UploadChunkResponse_Closure)
+                 (const Waqtor__V1__UploadChunkResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__CompleteUploadRequest_Closure)
+                 (const Waqtor__V1__CompleteUploadRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__CompleteUploadResponse_Closure)
+                 (const Waqtor__V1__CompleteUploadResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__DeleteConversationRequest_Closure)
+                 (const Waqtor__V1__DeleteConversationRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__DeleteConversationResponse_Closure)
+                 (const Waqtor__V1__DeleteConversationResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__ChatSettings_Closure)
+                 (const Waqtor__V1__ChatSettings *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__GetChatSettingsRequest_Closure)
+                 (const Waqtor__V1__GetChatSettingsRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__GetChatSettingsResponse_Closure)
+                 (const Waqtor__V1__GetChatSettingsResponse *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__UpdateChatSettingsRequest_Closure)
+                 (const Waqtor__V1__UpdateChatSettingsRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__UpdateChatSettingsResponse_Closure)
+                 (const Waqtor__V1__UpdateChatSettingsResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -868,6 +1940,34 @@ struct Waqtor__V1__ChatService_Service
                const Waqtor__V1__LiveRequest *input,
                Waqtor__V1__LiveResponse_Closure closure,
                void *closure_data);
+  void (*get_message_media)(Waqtor__V1__ChatService_Service *service,
+                            const Waqtor__V1__GetMessageMediaRequest *input,
+                            Waqtor__V1__GetMessageMediaResponse_Closure closure,
+                            void *closure_data);
+  void (*create_upload)(Waqtor__V1__ChatService_Service *service,
+                        const Waqtor__V1__CreateUploadRequest *input,
+                        Waqtor__V1__CreateUploadResponse_Closure closure,
+                        void *closure_data);
+  void (*upload_chunk)(Waqtor__V1__ChatService_Service *service,
+                       const Waqtor__V1__UploadChunkRequest *input,
+                       Waqtor__V1__UploadChunkResponse_Closure closure,
+                       void *closure_data);
+  void (*complete_upload)(Waqtor__V1__ChatService_Service *service,
+                          const Waqtor__V1__CompleteUploadRequest *input,
+                          Waqtor__V1__CompleteUploadResponse_Closure closure,
+                          void *closure_data);
+  void (*delete_conversation)(Waqtor__V1__ChatService_Service *service,
+                              const Waqtor__V1__DeleteConversationRequest *input,
+                              Waqtor__V1__DeleteConversationResponse_Closure closure,
+                              void *closure_data);
+  void (*get_chat_settings)(Waqtor__V1__ChatService_Service *service,
+                            const Waqtor__V1__GetChatSettingsRequest *input,
+                            Waqtor__V1__GetChatSettingsResponse_Closure closure,
+                            void *closure_data);
+  void (*update_chat_settings)(Waqtor__V1__ChatService_Service *service,
+                               const Waqtor__V1__UpdateChatSettingsRequest *input,
+                               Waqtor__V1__UpdateChatSettingsResponse_Closure closure,
+                               void *closure_data);
 };
 typedef void (*Waqtor__V1__ChatService_ServiceDestroy)(Waqtor__V1__ChatService_Service *);
 void waqtor__v1__chat_service__init (Waqtor__V1__ChatService_Service *service,
@@ -881,7 +1981,14 @@ void waqtor__v1__chat_service__init (Waqtor__V1__ChatService_Service *service,
       function_prefix__ ## send_text_reply,\
       function_prefix__ ## send_media_reply,\
       function_prefix__ ## mark_conversation_read,\
-      function_prefix__ ## live  }
+      function_prefix__ ## live,\
+      function_prefix__ ## get_message_media,\
+      function_prefix__ ## create_upload,\
+      function_prefix__ ## upload_chunk,\
+      function_prefix__ ## complete_upload,\
+      function_prefix__ ## delete_conversation,\
+      function_prefix__ ## get_chat_settings,\
+      function_prefix__ ## update_chat_settings  }
 void waqtor__v1__chat_service__list_conversations(ProtobufCService *service,
                                                   const Waqtor__V1__ListConversationsRequest *input,
                                                   Waqtor__V1__ListConversationsResponse_Closure closure,
@@ -906,11 +2013,43 @@ void waqtor__v1__chat_service__live(ProtobufCService *service,
                                     const Waqtor__V1__LiveRequest *input,
                                     Waqtor__V1__LiveResponse_Closure closure,
                                     void *closure_data);
+void waqtor__v1__chat_service__get_message_media(ProtobufCService *service,
+                                                 const Waqtor__V1__GetMessageMediaRequest *input,
+                                                 Waqtor__V1__GetMessageMediaResponse_Closure closure,
+                                                 void *closure_data);
+void waqtor__v1__chat_service__create_upload(ProtobufCService *service,
+                                             const Waqtor__V1__CreateUploadRequest *input,
+                                             Waqtor__V1__CreateUploadResponse_Closure closure,
+                                             void *closure_data);
+void waqtor__v1__chat_service__upload_chunk(ProtobufCService *service,
+                                            const Waqtor__V1__UploadChunkRequest *input,
+                                            Waqtor__V1__UploadChunkResponse_Closure closure,
+                                            void *closure_data);
+void waqtor__v1__chat_service__complete_upload(ProtobufCService *service,
+                                               const Waqtor__V1__CompleteUploadRequest *input,
+                                               Waqtor__V1__CompleteUploadResponse_Closure closure,
+                                               void *closure_data);
+void waqtor__v1__chat_service__delete_conversation(ProtobufCService *service,
+                                                   const Waqtor__V1__DeleteConversationRequest *input,
+                                                   Waqtor__V1__DeleteConversationResponse_Closure closure,
+                                                   void *closure_data);
+void waqtor__v1__chat_service__get_chat_settings(ProtobufCService *service,
+                                                 const Waqtor__V1__GetChatSettingsRequest *input,
+                                                 Waqtor__V1__GetChatSettingsResponse_Closure closure,
+                                                 void *closure_data);
+void waqtor__v1__chat_service__update_chat_settings(ProtobufCService *service,
+                                                    const Waqtor__V1__UpdateChatSettingsRequest *input,
+                                                    Waqtor__V1__UpdateChatSettingsResponse_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    waqtor__v1__message_kind__descriptor;
+extern const ProtobufCEnumDescriptor    waqtor__v1__media_state__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__message_direction__descriptor;
 extern const ProtobufCEnumDescriptor    waqtor__v1__message_status__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__location__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__contact_card__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__chat_message__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__conversation__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__list_conversations_request__descriptor;
@@ -925,7 +2064,25 @@ extern const ProtobufCMessageDescriptor waqtor__v1__mark_conversation_read_reque
 extern const ProtobufCMessageDescriptor waqtor__v1__mark_conversation_read_response__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__live_request__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__message_status_update__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__conversation_read_update__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__instance_state_update__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__media_state_update__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__live_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__get_message_media_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__get_message_media_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__create_upload_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__create_upload_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__upload_chunk_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__upload_chunk_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__complete_upload_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__complete_upload_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__delete_conversation_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__delete_conversation_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__chat_settings__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__get_chat_settings_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__get_chat_settings_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__update_chat_settings_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__update_chat_settings_response__descriptor;
 extern const ProtobufCServiceDescriptor waqtor__v1__chat_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -79,7 +79,8 @@ struct  Waqtor__V1__KeyValue
 typedef enum {
   WAQTOR__V1__MEDIA__SOURCE__NOT_SET = 0,
   WAQTOR__V1__MEDIA__SOURCE_URL = 10,
-  WAQTOR__V1__MEDIA__SOURCE_DATA = 11
+  WAQTOR__V1__MEDIA__SOURCE_DATA = 11,
+  WAQTOR__V1__MEDIA__SOURCE_MEDIA_ID = 12
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WAQTOR__V1__MEDIA__SOURCE__CASE)
 } Waqtor__V1__Media__SourceCase;
 
@@ -119,6 +120,10 @@ struct  Waqtor__V1__Media
      * The content itself (keep it below the RPC frame limit; prefer url for large files).
      */
     ProtobufCBinaryData data;
+    /*
+     * A file uploaded with ChatService.CreateUpload (chat replies only).
+     */
+    char *media_id;
   };
 };
 #define WAQTOR__V1__MEDIA__INIT \

@@ -1,0 +1,228 @@
+import EvolutionSimulator
+import Foundation
+import Testing
+@testable import WaqtorApp
+import WaqtorChat
+import WaqtorCore
+import WaqtorEvolution
+import WaqtorHTTP
+import WaqtorInstances
+import WaqtorPostgres
+import WaqtorProto
+import WaqtorRPC
+import WaqtorSendQueue
+import WaqtorTenants
+import WaqtorTestSupport
+import WaqtorWorkers
+
+/// An upsert envelope of any message part, from `phone` (or a LID with the phone as remoteJidAlt).
+func chatUpsert(_ instance: CreatedInstance, id: String, phone: String = "5511988887777", lid: String? = nil, fromMe: Bool = false,
+                event: String = "messages.upsert", message: [String: Any], contextInfo: [String: Any]? = nil, at: Int = 1_764_000_000,
+                pushName: String = "Maria") -> [String: Any] {
+    var key: [String: Any] = ["remoteJid": lid ?? "\(phone)@s.whatsapp.net", "fromMe": fromMe, "id": id, "participant": ""]
+    if lid != nil {
+        key["remoteJidAlt"] = "\(phone)@s.whatsapp.net"
+        key["addressingMode"] = "lid"
+    }
+    var data: [String: Any] = ["key": key, "pushName": fromMe ? "Você" : pushName, "status": fromMe ? "SERVER_ACK" : "DELIVERY_ACK",
+                               "message": message, "messageType": message.keys.sorted().first ?? "unknown", "messageTimestamp": at,
+                               "instanceId": "6f1c", "source": "android"]
+    if let contextInfo { data["contextInfo"] = contextInfo }
+    return envelope(event, instance, data)
+}
+
+@Suite("Chat: inbound messages become conversations", .serialized)
+struct ChatTests {
+    static func project(_ app: WaqtorApplication, _ instance: CreatedInstance) async throws -> ProjectionResult {
+        try await app.chat.project(tenantID: instance.instance.tenantID, instanceID: instance.instance.id)
+    }
+
+    @Test("every message kind from recorded shapes, LID addressing, fromMe as outbound, one row per message id, an unknown sender becomes a contact")
+    func inboundKinds() async throws {
+        try await withWebhooks { h, tenants in
+            try await Self.runInboundKinds(h, tenants)
+        }
+    }
+
+    static func runInboundKinds(_ h: WebhookHarness, _ tenants: Waqtor_V1_TenantServiceClient) async throws {
+        let account = try await signUp(tenants)
+        let tenant = TenantID(trusted: account.tenant.id)
+        let inst = try await h.app.instances.create(tenantID: tenant, displayName: "Sales")
+        let long: [String: Any] = ["low": 48213, "high": 0, "unsigned": true]
+        let parts: [(String, [String: Any], [String: Any]?)] = [
+            ("3EB0A1", ["conversation": "Oi, tudo bem?"], nil),
+            ("3EB0A2", ["conversation": "Sim!"], ["stanzaId": "3EB0A1", "participant": "5511988887777@s.whatsapp.net"]),
+            ("3EB0A3", ["imageMessage": ["url": "https://mmg.whatsapp.net/x", "mimetype": "image/jpeg", "caption": "foto", "fileLength": long]], nil),
+            ("3EB0A4", ["videoMessage": ["mimetype": "video/mp4", "caption": "clip", "fileLength": 1000]], nil),
+            ("3EB0A5", ["audioMessage": ["mimetype": "audio/ogg; codecs=opus", "ptt": true, "seconds": 7]], nil),
+            ("3EB0A6", ["audioMessage": ["mimetype": "audio/mpeg", "ptt": false]], nil),
+            ("3EB0A7", ["documentMessage": ["mimetype": "application/pdf", "fileName": "price-list.pdf", "caption": "prices"]], nil),
+            ("3EB0A8", ["stickerMessage": ["mimetype": "image/webp"]], nil),
+            ("3EB0A9", ["locationMessage": ["degreesLatitude": -23.55, "degreesLongitude": -46.63, "name": "Sé", "address": "Praça da Sé"]], nil),
+            ("3EB0AA", ["contactMessage": ["displayName": "João", "vcard": "BEGIN:VCARD\nFN:João\nEND:VCARD"]], nil),
+            ("3EB0AB", ["reactionMessage": ["key": ["id": "3EB0A1", "remoteJid": "5511988887777@s.whatsapp.net", "fromMe": false], "text": "👍"]], nil),
+            ("3EB0AC", ["pollCreationMessageV3": ["name": "Lunch?"]], nil),
+            ("3EB0AD", ["viewOnceMessageV2": ["message": ["imageMessage": ["mimetype": "image/jpeg"]]]], nil),
+        ]
+        for (n, (id, message, context)) in parts.enumerated() {
+            let post = try await h.post(inst, chatUpsert(inst, id: id, lid: n == 0 ? "201234567890123@lid" : nil, message: message, contextInfo: context, at: 1_764_000_000 + n))
+            #expect(post.status == 200)
+        }
+        // The same message again (a gateway retry, and as send.message) and one typed on the phone.
+        #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0A1", message: ["conversation": "Oi, tudo bem?"])).status == 200)
+        #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0A1", event: "send.message", message: ["conversation": "Oi, tudo bem?"])).status == 200)
+        #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0B1", fromMe: true, message: ["conversation": "Olá Maria"], at: 1_764_000_100)).status == 200)
+        // A group message is not a conversation.
+        var group = chatUpsert(inst, id: "3EB0C1", message: ["conversation": "group"])
+        var data = group["data"] as! [String: Any]
+        data["key"] = ["remoteJid": "120363000000000000@g.us", "fromMe": false, "id": "3EB0C1", "participant": "5511988887777@s.whatsapp.net"]
+        group["data"] = data
+        #expect(try await h.post(inst, group).status == 200)
+
+        let result = try await Self.project(h.app, inst)
+        #expect(result.newMessages.count == parts.count + 1)
+        #expect(result.deferred == 0)
+        #expect(try await Self.project(h.app, inst).processed == 0, "nothing left to project")
+
+        let conversations = try await h.app.chat.listConversations(
+            tenantID: tenant, instanceID: nil, unreadOnly: false, unreadFirst: false, query: "", after: nil, limit: 10)
+        #expect(conversations.items.count == 1)
+        let conversation = try #require(conversations.items.first)
+        #expect(conversation.phoneNumber == "+5511988887777")
+        #expect(conversation.displayName == "Maria")
+        // Inbound messages without the reaction; the owner's own message is not unread.
+        #expect(conversation.unreadCount == parts.count - 1)
+        #expect(conversation.lastMessage?.body == "Olá Maria")
+        #expect(conversation.lastMessage?.direction == .outbound)
+        let contact = try #require(conversation.contactID)
+        let contactRow = try #require(try await h.rows("contacts", as: tenant.rawValue).first { $0["id"].string == contact.rawValue })
+        #expect(contactRow["name"].string == "Maria")
+        #expect(contactRow["consent_source"].string == "inbound")
+        #expect(try await h.rows("conversations", as: tenant.rawValue).first?["lid"].string == "201234567890123@lid")
+
+        let history = try #require(try await h.app.chat.history(tenantID: tenant, conversation: conversation.id, from: .newest, limit: 50))
+        let byWa = Dictionary(uniqueKeysWithValues: history.items.compactMap { m in m.waMessageID.map { ($0, m) } })
+        #expect(history.items.count == parts.count + 1)
+        #expect(byWa["3EB0A1"]?.kind == .text)
+        #expect(byWa["3EB0A2"]?.quotedMessageID == byWa["3EB0A1"]?.id)
+        #expect(byWa["3EB0A3"]?.kind == .image && byWa["3EB0A3"]?.body == "foto" && byWa["3EB0A3"]?.media?.sizeBytes == 48213)
+        #expect(byWa["3EB0A3"]?.media?.state == .pending)
+        #expect(byWa["3EB0A4"]?.kind == .video)
+        #expect(byWa["3EB0A5"]?.kind == .voice)
+        #expect(byWa["3EB0A6"]?.kind == .audio)
+        #expect(byWa["3EB0A7"]?.kind == .document && byWa["3EB0A7"]?.media?.fileName == "price-list.pdf")
+        #expect(byWa["3EB0A8"]?.kind == .sticker)
+        #expect(byWa["3EB0A9"]?.location == SharedLocation(latitude: -23.55, longitude: -46.63, name: "Sé", address: "Praça da Sé"))
+        #expect(byWa["3EB0AA"]?.contacts.first?.displayName == "João")
+        #expect(byWa["3EB0AB"]?.kind == .reaction && byWa["3EB0AB"]?.body == "👍" && byWa["3EB0AB"]?.reactionToMessageID == byWa["3EB0A1"]?.id)
+        #expect(byWa["3EB0AC"]?.kind == .unsupported && byWa["3EB0AC"]?.unsupportedType == "pollCreationMessageV3")
+        #expect(byWa["3EB0AD"]?.kind == .image)
+        #expect(byWa["3EB0B1"]?.direction == .outbound && byWa["3EB0B1"]?.status == .sent)
+        #expect(byWa["3EB0C1"] == nil)
+        // Newest first, and paging back from the oldest towards newer ones gives them oldest first.
+        #expect(history.items.first?.waMessageID == "3EB0B1")
+        let oldest = try #require(history.items.last)
+        let newer = try #require(try await h.app.chat.history(tenantID: tenant, conversation: conversation.id, from: .newerThan(oldest.id), limit: 3))
+        #expect(newer.items.map(\.waMessageID) == ["3EB0A2", "3EB0A3", "3EB0A4"])
+
+        // Another tenant sees none of it.
+        let other = TenantID(trusted: try await signUp(tenants).tenant.id)
+        #expect(try await h.app.chat.conversation(tenantID: other, id: conversation.id) == nil)
+        #expect(try await h.rows("chat_messages", as: other.rawValue).isEmpty)
+
+        // Read: the unread count goes to 0.
+        let (read, newlyRead) = try #require(try await h.app.chat.markRead(tenantID: tenant, conversation: conversation.id, upTo: nil))
+        #expect(read.unreadCount == 0)
+        #expect(newlyRead.count == parts.count, "every inbound message, the reaction too")
+    }
+
+    @Test("opt-out and opt-in words change the contact's consent and skip nothing else; a later word wins")
+    func optOutWords() async throws {
+        try await withWebhooks { h, tenants in
+            let account = try await signUp(tenants)
+            let tenant = TenantID(trusted: account.tenant.id)
+            let inst = try await h.app.instances.create(tenantID: tenant, displayName: "Support")
+            _ = try await h.app.chat.setSettings(tenantID: tenant, ChatSettings(optOutReply: "You will not get campaigns from us any more."))
+            #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D1", phone: "5511977770001", message: ["conversation": "  Stop! "], at: 1_764_000_000)).status == 200)
+            var result = try await Self.project(h.app, inst)
+            #expect(result.replies.count == 1)
+            #expect(result.replies.first?.body == "You will not get campaigns from us any more.")
+            var contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
+            #expect(contact["opted_out"].bool == true)
+            #expect(contact["consent_source"].string == "inbound")
+            // An older opt-in word processed later does not undo it; a newer one does.
+            #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D0", phone: "5511977770001", message: ["conversation": "start"], at: 1_763_999_000)).status == 200)
+            result = try await Self.project(h.app, inst)
+            contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
+            #expect(contact["opted_out"].bool == true)
+            #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D2", phone: "5511977770001", message: ["conversation": "VOLTAR"], at: 1_764_000_500)).status == 200)
+            result = try await Self.project(h.app, inst)
+            #expect(result.replies.isEmpty, "no opt-in reply is configured")
+            contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
+            #expect(contact["opted_out"].bool == false)
+            // Arabic, with a mark, is an opt-out word too.
+            #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D3", phone: "5511977770001", message: ["conversation": "إلغاء"], at: 1_764_000_600)).status == 200)
+            _ = try await Self.project(h.app, inst)
+            contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
+            #expect(contact["opted_out"].bool == true)
+        }
+    }
+
+    @Test("a reply goes out through the reply lane before the number's campaign gap, its status follows the gateway, and Live on another server sees the inbound message")
+    func replyAndLive() async throws {
+        try await withGateway { simulator, app, client in
+            try await Self.runReplyAndLive(simulator, app, client)
+        }
+    }
+
+    static func runReplyAndLive(_ simulator: EvolutionSimulator, _ app: WaqtorApplication, _ client: RPCClient) async throws {
+        let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 0, gap: 60_000...60_000)
+        let instance = try #require(fixture.instances.first)
+        let gatewayName = try #require(fixture.gatewayNames[instance])
+        let chat = Waqtor_V1_ChatServiceClient(client: client)
+        // A second server on the same PostgreSQL and Redis holds the Live stream.
+        var configuration = testConfiguration()
+        configuration.gatewayURL = simulator.baseURL
+        try await withApplication(configuration) { otherApp, other in
+            let live = Waqtor_V1_ChatServiceClient(client: other).live(Waqtor_V1_LiveRequest(), options: fixture.account.auth)
+            let first = Task { () -> Waqtor_V1_LiveResponse? in
+                for try await event in live { if case .message? = event.event { return event } }
+                return nil
+            }
+            try await awaitCondition("the Live stream is subscribed on the other server") { otherApp.live.subscriberCount == 1 }
+            _ = simulator.injectInbound(instance: gatewayName, from: "5511977770002", text: "hello there", pushName: "Ana")
+            // The projector of the server the webhook reached publishes what it stored.
+            let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
+            try await awaitCondition("the inbound message is projected") {
+                try await projector.runOnce()
+                return try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.count == 1
+            }
+            let event = try #require(try await first.value)
+            #expect(event.message.text == "hello there")
+            #expect(event.message.direction == .inbound)
+            #expect(!event.eventID.isEmpty)
+        }
+        let conversation = try #require(try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.first)
+        #expect(conversation.displayName == "Ana")
+        simulator.clearSends()
+        try await withSendQueue(app, tenant: fixture.account.tenant.id, prefix: app.configuration.sendKeyPrefix) { _ in
+            var reply = Waqtor_V1_SendTextReplyRequest()
+            reply.conversationID = conversation.id
+            reply.text = "Hi Ana, how can we help?"
+            reply.idempotencyKey = "reply-1"
+            let queued = try #require(try await chat.sendTextReply(reply, options: fixture.account.auth).message)
+            #expect(queued.status == .pending)
+            // The same key answers the same message.
+            #expect(try await chat.sendTextReply(reply, options: fixture.account.auth).message?.id == queued.id)
+            try await awaitCondition("the reply is sent and delivered") {
+                var history = Waqtor_V1_GetMessageHistoryRequest()
+                history.conversationID = conversation.id
+                let messages = try await chat.getMessageHistory(history, options: fixture.account.auth).messages
+                return messages.first { $0.id == queued.id }.map { [.delivered, .read].contains($0.status) } ?? false
+            }
+            let sends = simulator.sends().filter { $0.instance == gatewayName }
+            #expect(sends.count == 1, "sent once although asked twice")
+            #expect(sends.first?.text == "Hi Ana, how can we help?")
+        }
+    }
+}
