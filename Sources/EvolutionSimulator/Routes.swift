@@ -117,7 +117,8 @@ extension EvolutionSimulator {
         case ("GET", "instance/connect", 3), ("GET", "instance/connectionState", 3), ("POST", "instance/restart", 3),
              ("DELETE", "instance/logout", 3), ("DELETE", "instance/delete", 3), ("POST", "webhook/set", 3),
              ("GET", "webhook/find", 3), ("POST", "message/sendText", 3), ("POST", "message/sendMedia", 3),
-             ("POST", "chat/whatsappNumbers", 3), ("POST", "chat/findMessages", 3):
+             ("POST", "chat/whatsappNumbers", 3), ("POST", "chat/findMessages", 3), ("POST", "chat/getBase64FromMediaMessage", 3),
+             ("POST", "chat/markMessageAsRead", 3):
             let name = segments[2]
             return state.withLockedValue { state -> SimResponse in
                 // Unknown instance: 404 before the key is checked.
@@ -309,6 +310,12 @@ extension EvolutionSimulator {
 
         case "message/sendText", "message/sendMedia":
             return send(action == "message/sendText", &record, &state, body: body)
+
+        case "chat/getBase64FromMediaMessage":
+            return mediaOfMessage(&state, body: body)
+
+        case "chat/markMessageAsRead":
+            return markRead(&state, body: body)
 
         case "chat/findMessages":
             return findMessages(record, body: body)

@@ -73,6 +73,12 @@ struct SimState: Sendable {
     var failures: [String: SendFailure] = [:]
     var defaultFailure = SendFailure()
     var unknownNumbers: Set<String> = []
+    /// Inbound media by message id (for `getBase64FromMediaMessage`).
+    var media: [String: SimMedia] = [:]
+    /// How many of the next `getBase64FromMediaMessage` calls answer 500.
+    var mediaFailures = 0
+    /// The `readMessages` of every `markMessageAsRead`, in order.
+    var readMarks: [[String: String]] = []
 
     func failure(for instance: String) -> SendFailure { failures[instance] ?? defaultFailure }
 

@@ -225,4 +225,81 @@ struct ChatTests {
             #expect(sends.first?.text == "Hi Ana, how can we help?")
         }
     }
+
+    @Test("inbound media: fetched through the gateway (retried after a failure), stored once for two messages with the same bytes, streamed by GetMessageMedia, its file removed with the last message that uses it")
+    func inboundMedia() async throws {
+        try await withGateway { simulator, app, client in
+            try await Self.runInboundMedia(simulator, app, client)
+        }
+    }
+
+    static func runInboundMedia(_ simulator: EvolutionSimulator, _ app: WaqtorApplication, _ client: RPCClient) async throws {
+        let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 0, gap: 1000...1000)
+        let instance = try #require(fixture.instances.first)
+        let gatewayName = try #require(fixture.gatewayNames[instance])
+        let tenant = TenantID(trusted: fixture.account.tenant.id)
+        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        png += (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        simulator.failMediaDownloads(1)
+        let first = try #require(simulator.injectInboundMedia(instance: gatewayName, from: "5511966660001", part: "imageMessage", bytes: png, mimeType: "image/jpeg", caption: "look"))
+        let second = try #require(simulator.injectInboundMedia(instance: gatewayName, from: "5511966660002", part: "documentMessage", bytes: png, mimeType: "application/octet-stream", fileName: "scan.png"))
+        let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
+        let fetcher = MediaFetcher(chat: app.chat, files: app.mediaFiles, gateway: app.gateway, live: app.live, clock: SystemClock(),
+                                   baseBackoff: .milliseconds(20), logger: quietLogger)
+        let chat = Waqtor_V1_ChatServiceClient(client: client)
+        try await awaitCondition("both messages are projected") {
+            try await projector.runOnce()
+            return try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.count == 2
+        }
+        let owner = QueueFixture.owner()
+        func row(_ wa: String) async throws -> PostgresRow? {
+            try await owner.query("SELECT media_state, media_sha256, media_attempts, media_mime, media_size, id::text AS id, conversation_id::text AS conversation FROM chat_messages WHERE tenant_id = $1 AND wa_message_id = $2",
+                                  [.uuid(tenant.rawValue), .text(wa)]).first
+        }
+        try await awaitCondition("both media files are stored") {
+            try await fetcher.runOnce()
+            let a = try await row(first)?["media_state"].string, b = try await row(second)?["media_state"].string
+            return a == "stored" && b == "stored"
+        }
+        let a = try #require(try await row(first)), b = try #require(try await row(second))
+        #expect(a["media_sha256"].string == MediaFiles.sha256(png))
+        #expect(a["media_sha256"].string == b["media_sha256"].string)
+        #expect(a["media_mime"].string == "image/png", "sniffed from the bytes")
+        #expect(a["media_size"].int == png.count)
+        #expect((a["media_attempts"].int ?? 0) + (b["media_attempts"].int ?? 0) == 3, "one of them was fetched twice")
+        #expect(try await owner.query("SELECT count(*) AS n FROM media_files WHERE tenant_id = $1", [.uuid(tenant.rawValue)]).first?["n"].int == 1)
+        let path = app.mediaFiles.path(tenantID: tenant, sha256: MediaFiles.sha256(png))
+        #expect(FileManager.default.fileExists(atPath: path))
+
+        // Streamed back in chunks.
+        var request = Waqtor_V1_GetMessageMediaRequest()
+        request.messageID = try #require(a["id"].string)
+        request.chunkSize = 65_536
+        var received: [UInt8] = []
+        var head: Waqtor_V1_GetMessageMediaResponse?
+        for try await part in chat.getMessageMedia(request, options: fixture.account.auth) {
+            if head == nil { head = part } else {
+                #expect(part.offset == Int64(received.count))
+                received += part.data
+            }
+        }
+        #expect(head?.media?.mimeType == "image/png")
+        #expect(head?.sha256 == MediaFiles.sha256(png))
+        #expect(received == png)
+
+        // Another tenant cannot read it.
+        let other = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+        let refused = await rpcError { for try await _ in chat.getMessageMedia(request, options: other.auth) {} }
+        #expect(refused?.code == .notFound)
+
+        // The file stays while a message uses it.
+        var delete = Waqtor_V1_DeleteConversationRequest()
+        delete.conversationID = try #require(a["conversation"].string)
+        #expect(try await chat.deleteConversation(delete, options: fixture.account.auth).deletedMessages == 1)
+        #expect(FileManager.default.fileExists(atPath: path))
+        delete.conversationID = try #require(b["conversation"].string)
+        #expect(try await chat.deleteConversation(delete, options: fixture.account.auth).deletedMessages == 1)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        await owner.shutdown()
+    }
 }

@@ -22,6 +22,8 @@ func withGateway<T>(
     configuration.gatewayURL = simulator.baseURL
     configuration.gatewayAPIKey = serverKey ?? apiKey
     configuration.gatewayTimeout = .seconds(5)
+    // Each test's reply lanes apart (the default prefix may hold a local run's queue).
+    configuration.sendKeyPrefix = "wqt-\(UUID().uuidString.prefix(8))"
     do {
         let result = try await withApplication(configuration, logger: logger) { app, client in try await body(simulator, app, client) }
         await simulator.stop()
