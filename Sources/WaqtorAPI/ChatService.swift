@@ -150,8 +150,13 @@ public struct ChatService: Waqtor_V1_ChatServiceHandler {
             let hash = try await files.write(tenantID: caller.tenantID, bytes: Array(data))
             try await store.registerFile(tenantID: caller.tenantID, sha256: hash, mimeType: sniffed, size: Int64(data.count))
             reply = ReplyMedia(kind: kind, mimeType: sniffed, fileName: media.fileName, sha256: hash, sizeBytes: Int64(data.count))
-        case .mediaID?:
-            throw RPCError(code: .unimplemented, message: "uploads (media_id) are not served yet: send the file in media.data or give media.url")
+        case .mediaID(let raw)?:
+            let id: UploadID = try Validate.id(raw, field: "media.media_id")
+            guard var uploaded = try await store.uploadedMedia(tenantID: caller.tenantID, id: id) else {
+                throw RPCError(code: .notFound, message: "no completed upload \(id) in this account (complete it with CompleteUpload; uploads expire after 24 hours)")
+            }
+            if !media.fileName.isEmpty { uploaded.fileName = media.fileName }
+            reply = uploaded
         case nil:
             throw RPCError(code: .invalidArgument, message: "media needs a source: url or data")
         }
@@ -298,19 +303,92 @@ public struct ChatService: Waqtor_V1_ChatServiceHandler {
         }
     }
 
+    /// The largest chunk UploadChunk takes (well under the frame limit).
+    static let maxChunkBytes = 1 << 20
+
     public func createUpload(_ request: Waqtor_V1_CreateUploadRequest, context: ServerContext) async throws -> Waqtor_V1_CreateUploadResponse {
-        _ = try Caller.require()
-        throw RPCError(code: .unimplemented, message: "uploads are not served yet: send the file in SendMediaReply's media.data or give media.url")
+        let caller = try Caller.require()
+        let mime = request.mimeType.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !mime.isEmpty, mime.count <= 100, mime.contains("/") else {
+            throw RPCError(code: .invalidArgument, message: "mime_type must be a MIME type such as image/jpeg")
+        }
+        let kind = try ChatConvert.kind(request.kind, mime: mime)
+        let limit = MediaLimits.maximum(for: kind)
+        guard request.sizeBytes > 0, request.sizeBytes <= limit else {
+            throw RPCError(code: .invalidArgument, message: "size_bytes must be from 1 to \(limit) for a \(kind.rawValue) (\(request.sizeBytes) given)")
+        }
+        let hash = request.sha256.lowercased()
+        guard hash.count == 64, hash.allSatisfy({ $0.isHexDigit }) else {
+            throw RPCError(code: .invalidArgument, message: "sha256 must be the content's SHA-256 as 64 hex digits")
+        }
+        let fileName = request.fileName.trimmingCharacters(in: .whitespaces)
+        guard fileName.count <= 255, !fileName.contains("/") else { throw RPCError(code: .invalidArgument, message: "file_name must be at most 255 characters, without '/'") }
+        if kind == .document, fileName.isEmpty { throw RPCError(code: .invalidArgument, message: "file_name is required for a document") }
+        let upload = try await store.createUpload(tenantID: caller.tenantID, kind: kind, mimeType: mime, fileName: fileName, size: request.sizeBytes, sha256: hash)
+        var response = Waqtor_V1_CreateUploadResponse()
+        response.uploadID = upload.id.rawValue
+        response.maxChunkBytes = Int32(Self.maxChunkBytes)
+        response.expireTime = Google_Protobuf_Timestamp(date: upload.expiresAt)
+        return response
     }
 
     public func uploadChunk(_ request: Waqtor_V1_UploadChunkRequest, context: ServerContext) async throws -> Waqtor_V1_UploadChunkResponse {
-        _ = try Caller.require()
-        throw RPCError(code: .unimplemented, message: "uploads are not served yet: send the file in SendMediaReply's media.data or give media.url")
+        let caller = try Caller.require()
+        let id: UploadID = try Validate.id(request.uploadID, field: "upload_id")
+        guard !request.data.isEmpty else { throw RPCError(code: .invalidArgument, message: "data is empty") }
+        guard request.data.count <= Self.maxChunkBytes else {
+            throw RPCError(code: .invalidArgument, message: "data is \(request.data.count) bytes; a chunk holds at most \(Self.maxChunkBytes)")
+        }
+        guard request.offset >= 0 else { throw RPCError(code: .invalidArgument, message: "offset must not be negative") }
+        let files = self.files, now = clock.now()
+        let received = try await store.withUpload(tenantID: caller.tenantID, id: id) { upload in
+            guard !upload.completed else { throw RPCError(code: .failedPrecondition, message: "upload \(id) is complete already: send its media_id") }
+            guard upload.expiresAt > now else { throw RPCError(code: .failedPrecondition, message: "upload \(id) expired; start a new one") }
+            let end = request.offset + Int64(request.data.count)
+            guard end <= upload.sizeBytes else {
+                throw RPCError(code: .invalidArgument, message: "the chunk ends at byte \(end), past the upload's size_bytes \(upload.sizeBytes)")
+            }
+            if end <= upload.receivedBytes { return upload.receivedBytes }  // a retried chunk already written
+            guard request.offset == upload.receivedBytes else {
+                throw RPCError(code: .failedPrecondition, message: "the upload has \(upload.receivedBytes) bytes; send the chunk at offset \(upload.receivedBytes)",
+                               metadata: ["received-bytes": String(upload.receivedBytes)])
+            }
+            try await files.writeChunk(tenantID: caller.tenantID, upload: id, offset: request.offset, bytes: request.data)
+            return end
+        }
+        guard let received else { throw RPCError(code: .notFound, message: "no upload \(id) in this account") }
+        var response = Waqtor_V1_UploadChunkResponse()
+        response.receivedBytes = received
+        return response
     }
 
     public func completeUpload(_ request: Waqtor_V1_CompleteUploadRequest, context: ServerContext) async throws -> Waqtor_V1_CompleteUploadResponse {
-        _ = try Caller.require()
-        throw RPCError(code: .unimplemented, message: "uploads are not served yet: send the file in SendMediaReply's media.data or give media.url")
+        let caller = try Caller.require()
+        let id: UploadID = try Validate.id(request.uploadID, field: "upload_id")
+        guard let upload = try await store.upload(tenantID: caller.tenantID, id: id) else { throw RPCError(code: .notFound, message: "no upload \(id) in this account") }
+        var mime = upload.mimeType
+        if !upload.completed {
+            guard upload.receivedBytes == upload.sizeBytes else {
+                throw RPCError(code: .failedPrecondition, message: "upload \(id) has \(upload.receivedBytes) of its \(upload.sizeBytes) bytes; send the rest first",
+                               metadata: ["received-bytes": String(upload.receivedBytes)])
+            }
+            let finished = try await files.finishUpload(tenantID: caller.tenantID, upload: id)
+            guard finished.sha256 == upload.sha256, finished.size == upload.sizeBytes else {
+                await files.remove(tenantID: caller.tenantID, sha256s: [finished.sha256])
+                throw RPCError(code: .invalidArgument, message: "the bytes received do not match sha256 (their SHA-256 is \(finished.sha256)); start a new upload")
+            }
+            mime = MediaSniffer.mimeType(of: finished.head) ?? upload.mimeType
+            try await store.completeUpload(tenantID: caller.tenantID, id: id, mimeType: mime, size: finished.size)
+        }
+        var response = Waqtor_V1_CompleteUploadResponse()
+        response.mediaID = id.rawValue
+        var media = Waqtor_V1_Media()
+        media.kind = ChatConvert.mediaKind(upload.kind)
+        media.mimeType = try await store.uploadedMedia(tenantID: caller.tenantID, id: id)?.mimeType ?? mime
+        media.fileName = upload.fileName
+        media.sizeBytes = upload.sizeBytes
+        response.media = media
+        return response
     }
 
     // MARK: Settings

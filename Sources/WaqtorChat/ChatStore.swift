@@ -224,6 +224,8 @@ public struct ChatStore: Sendable {
         return try await tx.query("""
             DELETE FROM media_files f WHERE f.tenant_id = $1 AND f.sha256 = ANY($2::text[])
               AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.tenant_id = $1 AND m.media_sha256 = f.sha256)
+              AND NOT EXISTS (SELECT 1 FROM media_uploads u WHERE u.tenant_id = $1 AND u.sha256 = f.sha256
+                                                             AND u.completed_at IS NOT NULL AND u.expires_at > now())
             RETURNING f.sha256
             """, [.id(tenantID), .text(PostgresArray.texts(candidates))]).compactMap { $0["sha256"].string }
     }

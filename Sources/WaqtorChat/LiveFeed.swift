@@ -227,7 +227,11 @@ public final class LiveFeed: Sendable {
                 guard let last = entries.last else { break }
                 replay += entries.filter(filter.matches)
                 cursor = last.id
-                if replay.count > bufferSize { break }
+                if replay.count > 10 * bufferSize {
+                    // Too far behind to replay: history is the way to catch up.
+                    subscription.cancel()
+                    throw LiveEnd.resumeTooOld(resumeAfter)
+                }
             }
             subscription.prepend(replay)
         } catch let end as LiveEnd {
@@ -265,6 +269,8 @@ public final class LiveSubscription: Sendable {
         var lastDelivered: String?
         /// The newest id given by a replay: live copies up to it are dropped.
         var replayedUpTo: String?
+        /// Room for a replay on top of the buffer's capacity.
+        var extra = 0
         var waiter: CheckedContinuation<Void, Never>?
     }
     let state = NIOLockedValueBox(State())
@@ -279,7 +285,7 @@ public final class LiveSubscription: Sendable {
         let (waiter, overflowed) = state.withLockedValue { s -> (CheckedContinuation<Void, Never>?, Bool) in
             guard s.ended == nil else { return (nil, false) }
             if let replayed = s.replayedUpTo, LiveFeed.compare(envelope.id, replayed) <= 0 { return (nil, false) }
-            if s.buffer.count - s.head >= capacity {
+            if s.buffer.count - s.head >= capacity + s.extra {
                 s.ended = .tooSlow(lastDelivered: s.lastDelivered, buffer: capacity)
                 s.buffer.removeAll()
                 s.head = 0
@@ -300,10 +306,7 @@ public final class LiveSubscription: Sendable {
             s.buffer = replay + live
             s.head = 0
             s.replayedUpTo = replay.last?.id
-            if s.buffer.count > capacity, s.ended == nil {
-                s.ended = .tooSlow(lastDelivered: nil, buffer: capacity)
-                s.buffer.removeAll()
-            }
+            s.extra = replay.count
             defer { s.waiter = nil }
             return s.waiter
         }
@@ -318,6 +321,9 @@ public final class LiveSubscription: Sendable {
         }
         waiter?.resume()
     }
+
+    /// Whether the subscription has ended (it may still hold events to give before a stop).
+    public var hasEnded: Bool { state.withLockedValue { $0.ended != nil } }
 
     /// Ends the subscription (the caller went away).
     public func cancel() {

@@ -78,3 +78,64 @@ public struct MediaFiles: Sendable {
         }
     }
 }
+
+extension MediaFiles {
+    /// Where an upload's bytes gather until it completes.
+    public func uploadPath(tenantID: TenantID, upload: UploadID) -> String {
+        "\(root)/\(tenantID.rawValue)/uploads/\(upload.rawValue)"
+    }
+
+    /// Writes a chunk at `offset` of an upload's file (created on the first chunk).
+    public func writeChunk(tenantID: TenantID, upload: UploadID, offset: Int64, bytes: [UInt8]) async throws {
+        let path = uploadPath(tenantID: tenantID, upload: upload)
+        try await threads.runIfActive {
+            let manager = FileManager.default
+            if !manager.fileExists(atPath: path) {
+                try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                guard manager.createFile(atPath: path, contents: nil) else { throw ChatError(.unavailable, "the upload could not be written; try again") }
+            }
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw ChatError(.unavailable, "the upload could not be written; try again") }
+            defer { try? handle.close() }
+            try handle.truncate(atOffset: UInt64(offset))
+            try handle.write(contentsOf: Data(bytes))
+        }
+    }
+
+    /// Moves a finished upload into the store under its content hash. Returns the hash and the
+    /// first bytes (for sniffing the type).
+    public func finishUpload(tenantID: TenantID, upload: UploadID) async throws -> (sha256: String, head: [UInt8], size: Int64) {
+        let path = uploadPath(tenantID: tenantID, upload: upload)
+        let (hash, head, size) = try await threads.runIfActive { () throws -> (String, [UInt8], Int64) in
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw ChatError(.failedPrecondition, "the upload's bytes are missing; upload it again") }
+            defer { try? handle.close() }
+            var hasher = SHA256()
+            var head: [UInt8] = []
+            var size: Int64 = 0
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                if head.count < 64 { head += chunk.prefix(64 - head.count) }
+                hasher.update(data: chunk)
+                size += Int64(chunk.count)
+            }
+            return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), head, size)
+        }
+        let target = self.path(tenantID: tenantID, sha256: hash)
+        try await threads.runIfActive {
+            let manager = FileManager.default
+            if manager.fileExists(atPath: target) {
+                try? manager.removeItem(atPath: path)
+                return
+            }
+            try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if rename(path, target) != 0, !manager.fileExists(atPath: target) {
+                throw ChatError(.unavailable, "the upload could not be stored; try again")
+            }
+        }
+        return (hash, head, size)
+    }
+
+    /// Removes an upload's partial file.
+    public func discardUpload(tenantID: TenantID, upload: UploadID) async {
+        let path = uploadPath(tenantID: tenantID, upload: upload)
+        _ = try? await threads.runIfActive { try? FileManager.default.removeItem(atPath: path) }
+    }
+}

@@ -302,4 +302,131 @@ struct ChatTests {
         #expect(!FileManager.default.fileExists(atPath: path))
         await owner.shutdown()
     }
+
+    @Test("a reply overtakes a running campaign on the same number without moving its gap; an uploaded file is sent as a media reply; read receipts go to the gateway when enabled")
+    func replyOvertakesCampaign() async throws {
+        try await withGateway { simulator, app, client in
+            try await Self.runReplyOvertakes(simulator, app, client)
+        }
+    }
+
+    static func runReplyOvertakes(_ simulator: EvolutionSimulator, _ app: WaqtorApplication, _ client: RPCClient) async throws {
+        let fixture = try await QueueFixture.make(simulator, app, client, numbers: 1, count: 4, gap: 3000...3000)
+        let instance = try #require(fixture.instances.first)
+        let gatewayName = try #require(fixture.gatewayNames[instance])
+        let chat = Waqtor_V1_ChatServiceClient(client: client)
+        _ = simulator.injectInboundMessage(instance: gatewayName, from: "5511944440001", message: ["conversation": "Is the shop open?"], pushName: "Rui")
+        let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
+        try await awaitCondition("the question is projected") {
+            try await projector.runOnce()
+            return try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.count == 1
+        }
+        let conversation = try #require(try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.first)
+        #expect(conversation.unreadCount == 1)
+        simulator.clearSends()
+        try await withSendQueue(app, tenant: fixture.account.tenant.id, prefix: app.configuration.sendKeyPrefix) { _ in
+            _ = try await fixture.startCampaign(text: "Our sale starts today")
+            try await awaitCondition("the campaign's first message is sent") {
+                simulator.sends().filter { $0.instance == gatewayName && $0.status == 201 }.count >= 1
+            }
+            var reply = Waqtor_V1_SendTextReplyRequest()
+            reply.conversationID = conversation.id
+            reply.text = "Yes, until 8 pm."
+            _ = try await chat.sendTextReply(reply, options: fixture.account.auth)
+            try await awaitCondition("the reply and the campaign's second message are sent") {
+                simulator.sends().filter { $0.instance == gatewayName && $0.status == 201 }.count >= 3
+            }
+            let texts = simulator.sends().filter { $0.instance == gatewayName && $0.status == 201 }.map { $0.text ?? "" }
+            #expect(texts.prefix(3) == ["Our sale starts today", "Yes, until 8 pm.", "Our sale starts today"], "\(texts)")
+            let campaignSends = simulator.sends().filter { $0.instance == gatewayName && $0.text == "Our sale starts today" }
+            let gap = Double(((campaignSends[1].arrivedAt - campaignSends[0].arrivedAt) / .milliseconds(1)))
+            #expect(gap >= 2900, "the campaign's gap is kept: \(gap) ms")
+
+            // An uploaded file, in two chunks, sent as a media reply.
+            var file: [UInt8] = Array("%PDF-1.4\n".utf8)
+            file += (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            var create = Waqtor_V1_CreateUploadRequest()
+            create.kind = .document
+            create.mimeType = "application/pdf"
+            create.fileName = "menu.pdf"
+            create.sizeBytes = Int64(file.count)
+            create.sha256 = MediaFiles.sha256(file)
+            let upload = try await chat.createUpload(create, options: fixture.account.auth)
+            var chunk = Waqtor_V1_UploadChunkRequest()
+            chunk.uploadID = upload.uploadID
+            chunk.offset = 0
+            chunk.data = Array(file[0..<100_000])
+            #expect(try await chat.uploadChunk(chunk, options: fixture.account.auth).receivedBytes == 100_000)
+            #expect(try await chat.uploadChunk(chunk, options: fixture.account.auth).receivedBytes == 100_000, "a retried chunk is not written twice")
+            var complete = Waqtor_V1_CompleteUploadRequest()
+            complete.uploadID = upload.uploadID
+            #expect(await rpcError { _ = try await chat.completeUpload(complete, options: fixture.account.auth) }?.code == .failedPrecondition)
+            chunk.offset = 100_000
+            chunk.data = Array(file[100_000...])
+            #expect(try await chat.uploadChunk(chunk, options: fixture.account.auth).receivedBytes == Int64(file.count))
+            let completed = try await chat.completeUpload(complete, options: fixture.account.auth)
+            #expect(completed.media?.mimeType == "application/pdf")
+            var mediaReply = Waqtor_V1_SendMediaReplyRequest()
+            mediaReply.conversationID = conversation.id
+            var media = Waqtor_V1_Media()
+            media.caption = "Our menu"
+            media.source = .mediaID(completed.mediaID)
+            mediaReply.media = media
+            let queued = try #require(try await chat.sendMediaReply(mediaReply, options: fixture.account.auth).message)
+            #expect(queued.kind == .document)
+            try await awaitCondition("the media reply is sent") {
+                simulator.sends().contains { $0.instance == gatewayName && $0.text == "Our menu" && $0.status == 201 }
+            }
+            let request = try #require(simulator.requests.last { $0.path.hasPrefix("/message/sendMedia/") })
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
+            #expect(body["media"] as? String == Data(file).base64EncodedString())
+            #expect(body["fileName"] as? String == "menu.pdf")
+        }
+
+        // Read receipts, once enabled.
+        var settings = Waqtor_V1_UpdateChatSettingsRequest()
+        var value = Waqtor_V1_ChatSettings()
+        value.sendReadReceipts = true
+        settings.settings = value
+        settings.updatePaths = ["send_read_receipts"]
+        #expect(try await chat.updateChatSettings(settings, options: fixture.account.auth).settings?.sendReadReceipts == true)
+        var read = Waqtor_V1_MarkConversationReadRequest()
+        read.conversationID = conversation.id
+        #expect(try await chat.markConversationRead(read, options: fixture.account.auth).conversation?.unreadCount == 0)
+        #expect(simulator.readMarks().map { $0["remoteJid"] } == ["5511944440001@s.whatsapp.net"])
+    }
+
+    @Test("a slow Live subscriber is ended past its buffer with the last event it was given, and resumes after it without loss")
+    func slowSubscriber() async throws {
+        var configuration = testConfiguration()
+        configuration.chatLiveBuffer = 10
+        try await withApplication(configuration) { app, _ in
+            let tenant = TenantID.random()
+            let conversation = ConversationID.random(), instance = InstanceID.random()
+            let subscription = try await app.live.subscribe(LiveFilter(tenantID: tenant))
+            let events = (0..<30).map { LiveEvent.read(conversationID: conversation, instanceID: instance, unreadCount: $0) }
+            try await app.live.publish(tenantID: tenant, Array(events.prefix(3)))
+            var seen: [Int] = []
+            var last = ""
+            for _ in 0..<3 {
+                let envelope = try await subscription.next()
+                if case .read(_, _, let count) = envelope.event { seen.append(count) }
+                last = envelope.id
+            }
+            // Another tenant's events never reach it.
+            try await app.live.publish(tenantID: TenantID.random(), Array(events.prefix(5)))
+            try await app.live.publish(tenantID: tenant, Array(events[3...]))
+            try await awaitCondition("the subscriber falls behind and is ended") { subscription.hasEnded }
+            await #expect(throws: LiveEnd.tooSlow(lastDelivered: last, buffer: 10)) { _ = try await subscription.next() }
+            let resumed = try await app.live.subscribe(LiveFilter(tenantID: tenant), resumeAfter: last)
+            for _ in 3..<30 {
+                let envelope = try await resumed.next()
+                #expect(envelope.tenantID == tenant)
+                if case .read(_, _, let count) = envelope.event { seen.append(count) }
+            }
+            resumed.cancel()
+            #expect(seen == Array(0..<30))
+            await #expect(throws: LiveEnd.self) { _ = try await app.live.subscribe(LiveFilter(tenantID: tenant), resumeAfter: "1-0") }
+        }
+    }
 }
