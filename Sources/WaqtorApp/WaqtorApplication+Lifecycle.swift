@@ -96,7 +96,7 @@ extension WaqtorApplication {
             }))
             services.append(ChatProjector(
                 chat: chat, lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix), live: live, clock: clock,
-                interval: configuration.chatProjectorInterval, logger: Logger(label: "waqtor.chat")))
+                interval: configuration.chatProjectorInterval, signal: projectorSignal, logger: Logger(label: "waqtor.chat")))
             services.append(MediaFetcher(chat: chat, files: mediaFiles, gateway: gateway, live: live, clock: clock, logger: Logger(label: "waqtor.media")))
         }
         if role == .worker || role == .all {

@@ -12,6 +12,7 @@ import WaqtorContacts
 import WaqtorCampaigns
 import WaqtorChat
 import WaqtorSendQueue
+import WaqtorWorkers
 import WaqtorSchema
 import WaqtorAPI
 import WaqtorWebhooks
@@ -46,6 +47,8 @@ public final class WaqtorApplication: Sendable {
     let liveRedis: RedisShards
     /// Media files on the local file system.
     public let mediaFiles: MediaFiles
+    /// Wakes this process's chat projector when the webhook listener stored a message event.
+    let projectorSignal: ProjectorSignal
     /// Where every part reads the time.
     let clock: any WaqtorClock
     /// The HTTP listener for the Evolution API's webhooks.
@@ -98,10 +101,27 @@ public final class WaqtorApplication: Sendable {
         ).registerInline(into: &router)
         tenants = TenantStore(pool: postgres)
         instances = InstanceStore(pool: postgres)
+        liveRedis = RedisShards(endpoints: endpoints, configuration: .init(connectionsPerShard: 1, commandTimeout: .seconds(5)))
+        let live = LiveFeed(publisher: redis, reader: liveRedis, prefix: "waqtor", retention: configuration.chatLiveRetention,
+                            bufferSize: configuration.chatLiveBuffer)
+        self.live = live
+        let signal = ProjectorSignal()
+        projectorSignal = signal
+        let instances = self.instances
         webhookServer = WebhookServer(
             configuration: WebhookServerConfiguration(
                 host: configuration.webhookHost, port: configuration.webhookPort, maxBodyBytes: configuration.webhookMaxBodyBytes),
-            instances: instances, logger: logger)
+            instances: instances, logger: logger,
+            afterStore: { target, event, isConnectionEvent in
+                // A message event wakes this process's projector; a connection event publishes the
+                // number's state to the live feed.
+                if event == "messages.upsert" || event == "send.message" { signal.notify() }
+                if isConnectionEvent, let instance = try? await instances.get(tenantID: target.tenantID, id: target.instanceID) {
+                    try? await live.publish(tenantID: target.tenantID, [.instance(
+                        instanceID: target.instanceID, state: instance.connection.state.rawValue,
+                        reason: instance.connection.reason.map(String.init) ?? "")])
+                }
+            })
         http = HTTPClient()
         sendHTTP = HTTPClient(configuration: HTTPClientConfiguration(
             maxConnectionsPerHost: configuration.sendMaxConnections, maxConnections: configuration.sendMaxConnections,
@@ -150,9 +170,6 @@ public final class WaqtorApplication: Sendable {
             mediaCheck: MediaCheck(http: http)
         ).register(into: &router)
         chat = ChatStore(pool: postgres)
-        liveRedis = RedisShards(endpoints: endpoints, configuration: .init(connectionsPerShard: 1, commandTimeout: .seconds(5)))
-        live = LiveFeed(publisher: redis, reader: liveRedis, prefix: "waqtor", retention: configuration.chatLiveRetention,
-                        bufferSize: configuration.chatLiveBuffer)
         mediaFiles = MediaFiles(root: configuration.mediaRoot)
         ChatService(
             store: chat, lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix), live: live, files: mediaFiles,

@@ -47,6 +47,9 @@ struct WebhookProcessor: Sendable {
     let logger: Logger
     /// Runs after authentication, before the event is stored (tests use it to race a deletion).
     var beforeStore: (@Sendable (WebhookTarget) async -> Void)? = nil
+    /// Runs after a new event is stored, before the answer (the chat projector's wake-up, the live
+    /// feed's number state): the event's name and whether it was a connection event.
+    var afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil
 
     /// Gateway names we ever create: `wq-…`, lowercase letters, digits and hyphens.
     static func plausibleGatewayName(_ name: String) -> Bool {
@@ -88,7 +91,9 @@ struct WebhookProcessor: Sendable {
                 "instance-id": "\(target.instanceID)", "event": "\(envelope.event)", "outcome": "\(recorded)",
             ])
             switch recorded {
-            case .stored: return .json(.ok, ["ok": "true", "duplicate": "false"])
+            case .stored:
+                await afterStore?(target, envelope.event, envelope.connectionEvent != nil)
+                return .json(.ok, ["ok": "true", "duplicate": "false"])
             case .duplicate: return .json(.ok, ["ok": "true", "duplicate": "true"])
             case .instanceGone:
                 // Deleted while this delivery was in flight: there is nothing to store it for, and
@@ -143,9 +148,10 @@ public final class WebhookServer: Sendable {
 
     public convenience init(
         configuration: WebhookServerConfiguration, instances: InstanceStore, logger: Logger,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil
     ) {
-        self.init(configuration: configuration, processor: WebhookProcessor(instances: instances, logger: logger),
+        self.init(configuration: configuration, processor: WebhookProcessor(instances: instances, logger: logger, afterStore: afterStore),
                   logger: logger, eventLoopGroup: eventLoopGroup)
     }
 

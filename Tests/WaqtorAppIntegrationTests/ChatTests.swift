@@ -224,6 +224,17 @@ struct ChatTests {
             #expect(sends.count == 1, "sent once although asked twice")
             #expect(sends.first?.text == "Hi Ana, how can we help?")
         }
+        // A number's state change reaches Live too.
+        let stream = chat.live(Waqtor_V1_LiveRequest(), options: fixture.account.auth)
+        let stateEvent = Task { () -> Waqtor_V1_InstanceStateUpdate? in
+            for try await event in stream { if case .instanceUpdate(let update)? = event.event { return update } }
+            return nil
+        }
+        try await awaitCondition("the Live stream is subscribed") { app.live.subscriberCount == 1 }
+        #expect(simulator.injectLoggedOut(instance: gatewayName, statusReason: 401))
+        let update = try #require(try await stateEvent.value)
+        #expect(update.instanceID == instance)
+        #expect(["close", "needs_repairing"].contains(update.state))
     }
 
     @Test("inbound media: fetched through the gateway (retried after a failure), stored once for two messages with the same bytes, streamed by GetMessageMedia, its file removed with the last message that uses it")
