@@ -1,6 +1,11 @@
 import ArgumentParser
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WaqtorProto
 import WaqtorRPC
 
@@ -225,6 +230,8 @@ struct ChatCommand: AsyncParsableCommand {
             let (sent, json) = (request, global.json)
             try await global.withChatClient(auth, streaming: true) { chat, options in
                 for try await event in chat.live(sent, options: options) {
+                    // Each event is written at once, also into a pipe or a file.
+                    defer { fflush(nil) }
                     if json {
                         Output.json(ChatJSON.Event(event))
                         continue
