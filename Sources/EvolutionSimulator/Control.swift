@@ -85,6 +85,36 @@ extension EvolutionSimulator {
                 return missing(target)
             }
             return Self.ok(200, ["id": id])
+        case ("POST", "inbound-message"):
+            guard let target else { return missing(nil) }
+            guard let from = SimJSON.string(body["from"]), let message = body["message"] as? [String: Any] else {
+                return Self.fail(400, ["body requires \"from\" and a \"message\" object"])
+            }
+            guard let id = injectInboundMessage(instance: target, from: from, message: message, id: SimJSON.string(body["id"]),
+                                                lid: SimJSON.string(body["lid"]), pushName: SimJSON.string(body["pushName"]) ?? "Simulated Contact",
+                                                contextInfo: body["contextInfo"] as? [String: Any], fromMe: SimJSON.bool(body["fromMe"]) ?? false) else {
+                return missing(target)
+            }
+            return Self.ok(200, ["id": id])
+        case ("POST", "inbound-media"):
+            guard let target else { return missing(nil) }
+            let parts = ["imageMessage", "videoMessage", "audioMessage", "documentMessage", "stickerMessage"]
+            guard let from = SimJSON.string(body["from"]), let part = SimJSON.string(body["part"]), parts.contains(part),
+                  let data = SimJSON.string(body["base64"]).flatMap({ Data(base64Encoded: $0) }), let mime = SimJSON.string(body["mimeType"]) else {
+                return Self.fail(400, ["body requires \"from\", \"part\" (\(parts.joined(separator: ", "))), \"base64\" and \"mimeType\""])
+            }
+            guard let id = injectInboundMedia(instance: target, from: from, part: part, bytes: [UInt8](data), mimeType: mime,
+                                              caption: SimJSON.string(body["caption"]) ?? "", fileName: SimJSON.string(body["fileName"]) ?? "",
+                                              ptt: SimJSON.bool(body["ptt"]) ?? false, pushName: SimJSON.string(body["pushName"]) ?? "Simulated Contact") else {
+                return missing(target)
+            }
+            return Self.ok(200, ["id": id])
+        case ("POST", "media-failure"):
+            let count = SimJSON.int(body["count"]) ?? 0
+            failMediaDownloads(count)
+            return Self.ok(200, ["count": count])
+        case ("GET", "read-marks"):
+            return Self.ok(200, readMarks())
         case ("POST", "logged-out"):
             let reason = SimJSON.int(body["statusReason"]) ?? 401
             guard let target, injectLoggedOut(instance: target, statusReason: reason) else { return missing(target) }
