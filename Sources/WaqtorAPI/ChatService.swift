@@ -365,26 +365,22 @@ public struct ChatService: Waqtor_V1_ChatServiceHandler {
     public func completeUpload(_ request: Waqtor_V1_CompleteUploadRequest, context: ServerContext) async throws -> Waqtor_V1_CompleteUploadResponse {
         let caller = try Caller.require()
         let id: UploadID = try Validate.id(request.uploadID, field: "upload_id")
-        guard let upload = try await store.upload(tenantID: caller.tenantID, id: id) else { throw RPCError(code: .notFound, message: "no upload \(id) in this account") }
-        var mime = upload.mimeType
-        if !upload.completed {
+        let files = self.files, now = clock.now()
+        guard let upload = try await store.completeUpload(tenantID: caller.tenantID, id: id, finish: { upload in
+            guard upload.expiresAt > now else { throw RPCError(code: .failedPrecondition, message: "upload \(id) expired; start a new one") }
             guard upload.receivedBytes == upload.sizeBytes else {
                 throw RPCError(code: .failedPrecondition, message: "upload \(id) has \(upload.receivedBytes) of its \(upload.sizeBytes) bytes; send the rest first",
                                metadata: ["received-bytes": String(upload.receivedBytes)])
             }
-            let finished = try await files.finishUpload(tenantID: caller.tenantID, upload: id)
-            guard finished.sha256 == upload.sha256, finished.size == upload.sizeBytes else {
-                await files.remove(tenantID: caller.tenantID, sha256s: [finished.sha256])
-                throw RPCError(code: .invalidArgument, message: "the bytes received do not match sha256 (their SHA-256 is \(finished.sha256)); start a new upload")
-            }
-            mime = MediaSniffer.mimeType(of: finished.head) ?? upload.mimeType
-            try await store.completeUpload(tenantID: caller.tenantID, id: id, mimeType: mime, size: finished.size)
-        }
+            let head = try await files.finishUpload(tenantID: caller.tenantID, upload: id, sha256: upload.sha256, size: upload.sizeBytes)
+            return MediaSniffer.mimeType(of: head) ?? upload.mimeType
+        }) else { throw RPCError(code: .notFound, message: "no upload \(id) in this account") }
+        let mime = try await store.uploadedMedia(tenantID: caller.tenantID, id: id)?.mimeType ?? upload.mimeType
         var response = Waqtor_V1_CompleteUploadResponse()
         response.mediaID = id.rawValue
         var media = Waqtor_V1_Media()
         media.kind = ChatConvert.mediaKind(upload.kind)
-        media.mimeType = try await store.uploadedMedia(tenantID: caller.tenantID, id: id)?.mimeType ?? mime
+        media.mimeType = mime
         media.fileName = upload.fileName
         media.sizeBytes = upload.sizeBytes
         response.media = media

@@ -67,18 +67,24 @@ extension ChatStore {
         }
     }
 
-    /// Marks an upload complete (its file stored under its `sha256` with the sniffed type); it can
-    /// be sent until it expires.
-    public func completeUpload(tenantID: TenantID, id: UploadID, mimeType: String, size: Int64) async throws {
+    /// Completes an upload once: with the row locked, `finish` stores the file (it returns the
+    /// sniffed type), then the file is recorded and the upload marked complete. A completed
+    /// upload is answered as it is. Nil when there is no such upload.
+    public func completeUpload(tenantID: TenantID, id: UploadID, finish: (MediaUpload) async throws -> String) async throws -> MediaUpload? {
         try await pool.storeTransaction(tenant: tenantID) { tx in
-            guard let row = try await tx.query("SELECT sha256 FROM media_uploads WHERE id = $1", [.id(id)]).first, let hash = row["sha256"].string else { return }
+            guard let upload = try await tx.query("SELECT * FROM media_uploads WHERE id = $1 FOR UPDATE", [.id(id)]).first.flatMap(MediaUpload.init(row:)) else {
+                return nil
+            }
+            if upload.completed { return upload }
+            let mime = try await finish(upload)
             _ = try await tx.query("""
                 INSERT INTO media_files (tenant_id, sha256, mime_type, size_bytes) VALUES ($1, $2, $3, $4)
                 ON CONFLICT (tenant_id, sha256) DO NOTHING
-                """, [.id(tenantID), .text(hash), .text(mimeType), .int(size)])
-            _ = try await tx.query("""
-                UPDATE media_uploads SET completed_at = now(), received_bytes = $2 WHERE id = $1
-                """, [.id(id), .int(size)])
+                """, [.id(tenantID), .text(upload.sha256), .text(mime), .int(upload.sizeBytes)])
+            _ = try await tx.query("UPDATE media_uploads SET completed_at = now() WHERE id = $1", [.id(id)])
+            var done = upload
+            done.completed = true
+            return done
         }
     }
 }

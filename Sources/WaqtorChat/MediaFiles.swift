@@ -101,9 +101,10 @@ extension MediaFiles {
         }
     }
 
-    /// Moves a finished upload into the store under its content hash. Returns the hash and the
-    /// first bytes (for sniffing the type).
-    public func finishUpload(tenantID: TenantID, upload: UploadID) async throws -> (sha256: String, head: [UInt8], size: Int64) {
+    /// Moves a finished upload into the store under its content hash, when that hash and size are
+    /// the ones expected (else the bytes are discarded and an invalid-input error thrown). Returns
+    /// the first bytes (for sniffing the type).
+    public func finishUpload(tenantID: TenantID, upload: UploadID, sha256 expected: String, size expectedSize: Int64) async throws -> [UInt8] {
         let path = uploadPath(tenantID: tenantID, upload: upload)
         let (hash, head, size) = try await threads.runIfActive { () throws -> (String, [UInt8], Int64) in
             guard let handle = FileHandle(forReadingAtPath: path) else { throw ChatError(.failedPrecondition, "the upload's bytes are missing; upload it again") }
@@ -118,6 +119,10 @@ extension MediaFiles {
             }
             return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), head, size)
         }
+        guard hash == expected, size == expectedSize else {
+            await discardUpload(tenantID: tenantID, upload: upload)
+            throw ChatError(.invalidInput, "the bytes received do not match sha256 and size_bytes (their SHA-256 is \(hash), their size \(size)); start a new upload")
+        }
         let target = self.path(tenantID: tenantID, sha256: hash)
         try await threads.runIfActive {
             let manager = FileManager.default
@@ -130,7 +135,7 @@ extension MediaFiles {
                 throw ChatError(.unavailable, "the upload could not be stored; try again")
             }
         }
-        return (hash, head, size)
+        return head
     }
 
     /// Removes an upload's partial file.

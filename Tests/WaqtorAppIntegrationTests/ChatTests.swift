@@ -68,8 +68,10 @@ struct ChatTests {
             let post = try await h.post(inst, chatUpsert(inst, id: id, lid: n == 0 ? "201234567890123@lid" : nil, message: message, contextInfo: context, at: 1_764_000_000 + n))
             #expect(post.status == 200)
         }
-        // The same message again (a gateway retry, and as send.message) and one typed on the phone.
-        #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0A1", message: ["conversation": "Oi, tudo bem?"])).status == 200)
+        // The same message again (the gateway's ten retries, and as send.message) and one typed on the phone.
+        for _ in 0..<10 {
+            #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0A1", message: ["conversation": "Oi, tudo bem?"])).status == 200)
+        }
         #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0A1", event: "send.message", message: ["conversation": "Oi, tudo bem?"])).status == 200)
         #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0B1", fromMe: true, message: ["conversation": "Olá Maria"], at: 1_764_000_100)).status == 200)
         // A group message is not a conversation.
@@ -204,6 +206,25 @@ struct ChatTests {
         }
         let conversation = try #require(try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.first)
         #expect(conversation.displayName == "Ana")
+        // Another account sees nothing of it and can touch nothing of it.
+        let stranger = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+        #expect(try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: stranger.auth).conversations.isEmpty)
+        var strangerHistory = Waqtor_V1_GetMessageHistoryRequest()
+        strangerHistory.conversationID = conversation.id
+        #expect(await rpcError { _ = try await chat.getMessageHistory(strangerHistory, options: stranger.auth) }?.code == .notFound)
+        var strangerReply = Waqtor_V1_SendTextReplyRequest()
+        strangerReply.conversationID = conversation.id
+        strangerReply.text = "not yours"
+        #expect(await rpcError { _ = try await chat.sendTextReply(strangerReply, options: stranger.auth) }?.code == .notFound)
+        var strangerRead = Waqtor_V1_MarkConversationReadRequest()
+        strangerRead.conversationID = conversation.id
+        #expect(await rpcError { _ = try await chat.markConversationRead(strangerRead, options: stranger.auth) }?.code == .notFound)
+        var strangerDelete = Waqtor_V1_DeleteConversationRequest()
+        strangerDelete.conversationID = conversation.id
+        #expect(await rpcError { _ = try await chat.deleteConversation(strangerDelete, options: stranger.auth) }?.code == .notFound)
+        var strangerLive = Waqtor_V1_LiveRequest()
+        strangerLive.conversationID = conversation.id
+        #expect(await rpcError { for try await _ in chat.live(strangerLive, options: stranger.auth) {} }?.code == .notFound)
         simulator.clearSends()
         try await withSendQueue(app, tenant: fixture.account.tenant.id, prefix: app.configuration.sendKeyPrefix) { _ in
             var reply = Waqtor_V1_SendTextReplyRequest()
@@ -438,6 +459,102 @@ struct ChatTests {
             resumed.cancel()
             #expect(seen == Array(0..<30))
             await #expect(throws: LiveEnd.self) { _ = try await app.live.subscribe(LiveFilter(tenantID: tenant), resumeAfter: "1-0") }
+        }
+    }
+
+    @Test("bad input gets INVALID_ARGUMENT naming the field (or the state to fix), and changes nothing")
+    func badInput() async throws {
+        try await withApplication(tenantTestConfiguration()) { _, client in
+            let account = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+            let chat = Waqtor_V1_ChatServiceClient(client: client)
+            func code(_ body: () async throws -> Void) async -> (RPCStatusCode?, String) {
+                let error = await rpcError(body)
+                return (error?.code, error?.message ?? "")
+            }
+            var reply = Waqtor_V1_SendTextReplyRequest()
+            var (status, message) = await code { _ = try await chat.sendTextReply(reply, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("conversation_id"), "\(message)")
+            reply.conversationID = UUID().uuidString
+            (status, message) = await code { _ = try await chat.sendTextReply(reply, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("text"), "\(message)")
+            reply.text = String(repeating: "a", count: 4097)
+            (status, message) = await code { _ = try await chat.sendTextReply(reply, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("4096"), "\(message)")
+            reply.text = "hello"
+            (status, _) = await code { _ = try await chat.sendTextReply(reply, options: account.auth) }
+            #expect(status == .notFound)
+            var list = Waqtor_V1_ListConversationsRequest()
+            list.pageSize = -1
+            (status, message) = await code { _ = try await chat.listConversations(list, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("page_size"), "\(message)")
+            list.pageSize = 0
+            list.pageToken = "not-a-token"
+            (status, message) = await code { _ = try await chat.listConversations(list, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("page_token"), "\(message)")
+            list.pageToken = ""
+            list.query = String(repeating: "x", count: 101)
+            (status, message) = await code { _ = try await chat.listConversations(list, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("query"), "\(message)")
+            var history = Waqtor_V1_GetMessageHistoryRequest()
+            history.conversationID = UUID().uuidString
+            history.newer = true
+            (status, message) = await code { _ = try await chat.getMessageHistory(history, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("anchor_message_id"), "\(message)")
+            var settings = Waqtor_V1_UpdateChatSettingsRequest()
+            settings.updatePaths = ["colour"]
+            (status, message) = await code { _ = try await chat.updateChatSettings(settings, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("colour"), "\(message)")
+            var words = Waqtor_V1_ChatSettings()
+            words.optOutWords = ["stop", "  "]
+            settings.settings = words
+            settings.updatePaths = ["opt_out_words"]
+            (status, message) = await code { _ = try await chat.updateChatSettings(settings, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("opt_out_words"), "\(message)")
+            words.optOutWords = ["stop"]
+            words.optInWords = ["STOP!"]
+            settings.settings = words
+            settings.updatePaths = ["opt_out_words", "opt_in_words"]
+            (status, message) = await code { _ = try await chat.updateChatSettings(settings, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("both"), "\(message)")
+            #expect(try await chat.getChatSettings(Waqtor_V1_GetChatSettingsRequest(), options: account.auth).settings?.optOutWords.contains("STOP") == true,
+                    "nothing changed")
+            var upload = Waqtor_V1_CreateUploadRequest()
+            upload.mimeType = "image/png"
+            upload.sizeBytes = 100
+            upload.sha256 = "abc"
+            (status, message) = await code { _ = try await chat.createUpload(upload, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("sha256"), "\(message)")
+            upload.sha256 = String(repeating: "a", count: 64)
+            upload.sizeBytes = 17 << 20
+            (status, message) = await code { _ = try await chat.createUpload(upload, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("size_bytes"), "\(message)")
+            upload.sizeBytes = 100
+            let made = try await chat.createUpload(upload, options: account.auth)
+            var chunk = Waqtor_V1_UploadChunkRequest()
+            chunk.uploadID = made.uploadID
+            chunk.offset = 10
+            chunk.data = [1, 2, 3]
+            (status, message) = await code { _ = try await chat.uploadChunk(chunk, options: account.auth) }
+            #expect(status == .failedPrecondition && message.contains("offset 0"), "\(message)")
+            chunk.offset = 0
+            chunk.data = Array(repeating: 1, count: 101)
+            (status, message) = await code { _ = try await chat.uploadChunk(chunk, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("size_bytes"), "\(message)")
+            chunk.data = Array(repeating: 1, count: 100)
+            #expect(try await chat.uploadChunk(chunk, options: account.auth).receivedBytes == 100)
+            var complete = Waqtor_V1_CompleteUploadRequest()
+            complete.uploadID = made.uploadID
+            (status, message) = await code { _ = try await chat.completeUpload(complete, options: account.auth) }
+            #expect(status == .invalidArgument && message.contains("sha256"), "\(message)")
+            var media = Waqtor_V1_GetMessageMediaRequest()
+            media.messageID = UUID().uuidString
+            media.chunkSize = 2 << 20
+            (status, message) = await code { for try await _ in chat.getMessageMedia(media, options: account.auth) {} }
+            #expect(status == .invalidArgument && message.contains("chunk_size"), "\(message)")
+            var live = Waqtor_V1_LiveRequest()
+            live.resumeAfterEventID = "yesterday"
+            (status, _) = await code { for try await _ in chat.live(live, options: account.auth) {} }
+            #expect(status == .outOfRange)
         }
     }
 }
