@@ -325,6 +325,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaqtorChatTests",
+            dependencies: ["WaqtorChat"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaqtorTemplatesTests",
             dependencies: ["WaqtorTemplates", "WaqtorCore"],
             swiftSettings: swiftSettings
