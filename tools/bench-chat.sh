@@ -157,8 +157,9 @@ SELECT extract(epoch FROM clock_timestamp() - :'start');
 SQL
 )
 
-# 2. Latency: webhook to A, Live on B.
+# 2. Latency: webhook to A, Live on B (logged in there).
 log "latency: $LATENCY_COUNT messages at $LATENCY_RATE/s, Live held on server B"
+echo "bench-password-123" | $W login --server "127.0.0.1:$RPC_B" --email "bench@example.com" --password-stdin >/dev/null
 NAME=$(head -1 "$OUT/numbers.txt" | cut -d' ' -f1); SECRET=$(head -1 "$OUT/numbers.txt" | cut -d' ' -f2)
 python3 - "$W" "127.0.0.1:$RPC_B" "$HOOK_A" "$NAME" "$SECRET" "$LATENCY_COUNT" "$LATENCY_RATE" "$OUT" > "$OUT/latency.txt" <<'PY'
 import http.client, json, os, subprocess, sys, threading, time

@@ -171,34 +171,6 @@ extension ChatStore {
                   .text(PostgresArray.texts(phones.map { PostgresTimestamp.format(byPhone[$0]!.at) }))]) {
             if let id: ConversationID = row["id"].id(), let phone = row["phone_number"].string { conversationOf[phone] = (id, row["contact_id"].id()) }
         }
-        // An unknown sender becomes a contact (its profile name, consent source "inbound"); a
-        // conversation without a contact is linked to the tenant's contact with that number.
-        let unlinked = phones.filter { conversationOf[$0]?.1 == nil }
-        if !unlinked.isEmpty {
-            let senders = unlinked.filter { phone in events.contains { $0.1 == phone && !$0.0.fromMe } }
-            if !senders.isEmpty {
-                let parsed = senders.map { phone -> (String, String) in
-                    guard let number = try? PhoneNumber.parse(phone, defaultRegion: nil) else { return ("unknown", "") }
-                    return (number.type.rawValue, number.region ?? "")
-                }
-                _ = try await tx.query("""
-                    INSERT INTO contacts (tenant_id, phone_number, phone_type, phone_region, name, consent_source)
-                    SELECT $1, u.phone, u.type, u.region, left(u.name, 200), 'inbound'
-                    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(phone, type, region, name)
-                    ON CONFLICT (tenant_id, phone_number) DO NOTHING
-                    """, [.id(tenantID), .text(PostgresArray.texts(senders)), .text(PostgresArray.texts(parsed.map(\.0))),
-                          .text(PostgresArray.texts(parsed.map(\.1))), .text(PostgresArray.texts(senders.map { byPhone[$0]!.name }))])
-            }
-            for row in try await tx.query("""
-                UPDATE conversations c SET contact_id = k.id, updated_at = now() FROM contacts k
-                WHERE c.instance_id = $1 AND c.phone_number = ANY($2::text[]) AND c.contact_id IS NULL
-                  AND k.tenant_id = $3 AND k.phone_number = c.phone_number
-                RETURNING c.phone_number, c.id, k.id AS contact_id
-                """, [.id(instanceID), .text(PostgresArray.texts(unlinked)), .id(tenantID)]) {
-                if let phone = row["phone_number"].string, let id: ConversationID = row["id"].id() { conversationOf[phone] = (id, row["contact_id"].id()) }
-            }
-        }
-
         // The messages.
         var columns: [[String?]] = Array(repeating: [], count: 16)
         for (event, phone) in events {
@@ -266,6 +238,45 @@ extension ChatStore {
             WHERE c.id = u.id
             """, [.text(PostgresArray.uuids(convIDs)), .text("{" + unread.joined(separator: ",") + "}"),
                   .text(PostgresArray.uuids(lastIDs)), .text(PostgresArray.texts(lastAts))])
+
+        // An unknown sender becomes a contact (its profile name, consent source "inbound"); a
+        // conversation without a contact is linked to the tenant's contact with that number. Done
+        // last but for the opt-out words (which need the contacts): a new contact's row, and the
+        // tenant's contact counts row its trigger updates, stay locked until the commit, and
+        // other projections of the tenant creating the same contact wait for it.
+        let unlinked = phones.filter { conversationOf[$0]?.1 == nil }
+        if !unlinked.isEmpty {
+            var senders = unlinked.filter { phone in events.contains { $0.1 == phone && !$0.0.fromMe } }.sorted()
+            if !senders.isEmpty {
+                // Only the senders who are not contacts yet are inserted: an insert, even of no row,
+                // fires the contact counts' statement trigger, which takes the tenant's counts row
+                // for the rest of the transaction (and other projections of the tenant would wait).
+                let known = Set(try await tx.query("SELECT phone_number FROM contacts WHERE tenant_id = $1 AND phone_number = ANY($2::text[])",
+                                                   [.id(tenantID), .text(PostgresArray.texts(senders))]).compactMap { $0["phone_number"].string })
+                senders.removeAll { known.contains($0) }
+            }
+            if !senders.isEmpty {
+                let parsed = senders.map { phone -> (String, String) in
+                    guard let number = try? PhoneNumber.parse(phone, defaultRegion: nil) else { return ("unknown", "") }
+                    return (number.type.rawValue, number.region ?? "")
+                }
+                _ = try await tx.query("""
+                    INSERT INTO contacts (tenant_id, phone_number, phone_type, phone_region, name, consent_source)
+                    SELECT $1, u.phone, u.type, u.region, left(u.name, 200), 'inbound'
+                    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(phone, type, region, name)
+                    ON CONFLICT (tenant_id, phone_number) DO NOTHING
+                    """, [.id(tenantID), .text(PostgresArray.texts(senders)), .text(PostgresArray.texts(parsed.map(\.0))),
+                          .text(PostgresArray.texts(parsed.map(\.1))), .text(PostgresArray.texts(senders.map { byPhone[$0]!.name }))])
+            }
+            for row in try await tx.query("""
+                UPDATE conversations c SET contact_id = k.id, updated_at = now() FROM contacts k
+                WHERE c.instance_id = $1 AND c.phone_number = ANY($2::text[]) AND c.contact_id IS NULL
+                  AND k.tenant_id = $3 AND k.phone_number = c.phone_number
+                RETURNING c.phone_number, c.id, k.id AS contact_id
+                """, [.id(instanceID), .text(PostgresArray.texts(unlinked)), .id(tenantID)]) {
+                if let phone = row["phone_number"].string, let id: ConversationID = row["id"].id() { conversationOf[phone] = (id, row["contact_id"].id()) }
+            }
+        }
 
         // Opt-out and opt-in words: a later word wins, whatever order they are processed in.
         let settings = try await Self.settings(tx)

@@ -45,6 +45,10 @@ struct WebhookOutcome: Sendable {
 struct WebhookProcessor: Sendable {
     let instances: InstanceStore
     let logger: Logger
+    /// Events without a connection change are stored in batches (group commit).
+    var batcher: EventBatcher? = nil
+    /// Gateway names resolved in the last 2 s.
+    var targets: TargetCache? = nil
     /// Runs after authentication, before the event is stored (tests use it to race a deletion).
     var beforeStore: (@Sendable (WebhookTarget) async -> Void)? = nil
     /// Runs after a new event is stored, before the answer (the chat projector's wake-up, the live
@@ -60,7 +64,12 @@ struct WebhookProcessor: Sendable {
         // 1. Authentication: nothing is parsed or stored before the instance's secret is checked.
         let target: WebhookTarget?
         do {
-            target = Self.plausibleGatewayName(gatewayName) ? try await instances.resolveWebhookTarget(gatewayName: gatewayName) : nil
+            if let cached = targets?.get(gatewayName) {
+                target = cached
+            } else {
+                target = Self.plausibleGatewayName(gatewayName) ? try await instances.resolveWebhookTarget(gatewayName: gatewayName) : nil
+                if let target { targets?.put(gatewayName, target) }
+            }
         } catch {
             logger.error("webhook: instance lookup failed", metadata: ["error": "\(error)"])
             return .error(.serviceUnavailable, "try again later")
@@ -84,9 +93,15 @@ struct WebhookProcessor: Sendable {
         // 3. Durable before 200; a repeated delivery is acknowledged and changes nothing.
         await beforeStore?(target)
         do {
-            let recorded = try await instances.recordEvent(
-                target, event: envelope.event, dedupeKey: envelope.dedupeKey,
-                payload: String(decoding: body, as: UTF8.self), connectionEvent: envelope.connectionEvent, at: envelope.time)
+            let payload = String(decoding: body, as: UTF8.self)
+            let recorded: RecordedEvent
+            if envelope.connectionEvent == nil, let batcher {
+                recorded = try await batcher.record(PlainEvent(target: target, event: envelope.event, dedupeKey: envelope.dedupeKey, payload: payload))
+            } else {
+                recorded = try await instances.recordEvent(
+                    target, event: envelope.event, dedupeKey: envelope.dedupeKey,
+                    payload: payload, connectionEvent: envelope.connectionEvent, at: envelope.time)
+            }
             logger.debug("webhook: event", metadata: [
                 "instance-id": "\(target.instanceID)", "event": "\(envelope.event)", "outcome": "\(recorded)",
             ])
@@ -151,7 +166,9 @@ public final class WebhookServer: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil
     ) {
-        self.init(configuration: configuration, processor: WebhookProcessor(instances: instances, logger: logger, afterStore: afterStore),
+        self.init(configuration: configuration,
+                  processor: WebhookProcessor(instances: instances, logger: logger, batcher: EventBatcher(store: instances), targets: TargetCache(),
+                                             afterStore: afterStore),
                   logger: logger, eventLoopGroup: eventLoopGroup)
     }
 
