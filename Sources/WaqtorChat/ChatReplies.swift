@@ -170,8 +170,14 @@ extension ChatStore {
             if let wa {
                 // A `send.message` event projected first (after its grace ran out) made a row for the
                 // same WhatsApp id: this reply is that message; the projected copy goes.
-                _ = try await tx.query("DELETE FROM chat_messages WHERE instance_id = (SELECT instance_id FROM chat_messages WHERE id = $1) AND wa_message_id = $2 AND id <> $1",
-                                       [.id(id), .text(wa)])
+                let removed = try await tx.query("""
+                    DELETE FROM chat_messages WHERE instance_id = (SELECT instance_id FROM chat_messages WHERE id = $1) AND wa_message_id = $2 AND id <> $1
+                    RETURNING id
+                    """, [.id(id), .text(wa)]).compactMap { $0["id"].string }
+                if !removed.isEmpty {
+                    _ = try await tx.query("UPDATE conversations SET last_message_id = $1 WHERE last_message_id = ANY($2::uuid[])",
+                                           [.id(id), .text(PostgresArray.uuids(removed))])
+                }
             }
             let changed = try await tx.query("""
                 UPDATE chat_messages SET status = $3, error = $4, wa_message_id = coalesce($5, wa_message_id),

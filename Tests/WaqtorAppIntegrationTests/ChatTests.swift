@@ -557,4 +557,52 @@ struct ChatTests {
             #expect(status == .outOfRange)
         }
     }
+
+    @Test("a reply's own send.message is the reply: it waits while the reply's send is in flight, and a copy stored first is replaced by the reply")
+    func replyEchoIsTheReply() async throws {
+        try await withWebhooks { h, tenants in
+            let tenant = TenantID(trusted: try await signUp(tenants).tenant.id)
+            let inst = try await h.app.instances.create(tenantID: tenant, displayName: "Desk")
+            #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0E1", phone: "5511933330001", message: ["conversation": "hi"])).status == 200)
+            _ = try await Self.project(h.app, inst)
+            let conversation = try #require(try await h.app.chat.listConversations(
+                tenantID: tenant, instanceID: nil, unreadOnly: false, unreadFirst: false, query: "", after: nil, limit: 5).items.first)
+            for (n, grace) in [(1, 60.0), (2, 0.0)] {
+                let (reply, _) = try #require(try await h.app.chat.createReply(tenantID: tenant, conversation: conversation.id, text: "answer \(n)",
+                                                                               quoted: nil, idempotencyKey: nil, media: nil))
+                // A worker leases it and sends it; the gateway's send.message arrives before the worker records the id.
+                _ = try await h.app.chat.checkReplies(tenantID: tenant, ids: [reply.id], lease: .seconds(30)) { _ in [(reply.id, "token-\(n)")] }
+                let wa = "3EB0R\(n)"
+                #expect(try await h.post(inst, chatUpsert(inst, id: wa, phone: "5511933330001", fromMe: true, event: "send.message",
+                                                          message: ["conversation": "answer \(n)"])).status == 200)
+                let projected = try await h.app.chat.project(tenantID: tenant, instanceID: inst.instance.id, outboundGrace: grace)
+                if grace > 0 {
+                    #expect(projected.deferred == 1 && projected.newMessages.isEmpty, "it waits for the worker's record")
+                } else {
+                    #expect(projected.newMessages.count == 1, "past the grace it is stored")
+                }
+                let recorded = try #require(try await h.app.chat.recordReply(tenantID: tenant, id: reply.id, token: "token-\(n)", .sent(messageID: wa)))
+                #expect(recorded.status == .sent && recorded.waMessageID == wa)
+                _ = try await h.app.chat.project(tenantID: tenant, instanceID: inst.instance.id)
+                let history = try #require(try await h.app.chat.history(tenantID: tenant, conversation: conversation.id, from: .newest, limit: 50))
+                #expect(history.items.filter { $0.waMessageID == wa }.map(\.id) == [reply.id], "one row, the reply's")
+                #expect(try await h.app.chat.conversation(tenantID: tenant, id: conversation.id)?.lastMessage?.id == reply.id)
+            }
+        }
+    }
+
+    @Test("a draining server ends Live streams with UNAVAILABLE")
+    func liveEndsOnDrain() async throws {
+        let app = try WaqtorApplication(configuration: tenantTestConfiguration(), logger: quietLogger)
+        try await app.start()
+        let client = RPCClient(host: "127.0.0.1", port: try #require(app.rpcPort))
+        let account = try await signUp(Waqtor_V1_TenantServiceClient(client: client))
+        let stream = Waqtor_V1_ChatServiceClient(client: client).live(Waqtor_V1_LiveRequest(), options: account.auth)
+        let ended = Task { await rpcError { for try await _ in stream {} } }
+        try await awaitCondition("the stream is subscribed") { app.live.subscriberCount == 1 }
+        await app.shutdown()
+        let error = await ended.value
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        await client.close()
+    }
 }

@@ -23,7 +23,7 @@ struct MigrationChecksumTests {
         13: "0b298a91d81f5e988c7c29fee24403422ddcaa0c012d67ad1fa1b428e7544ce4",
         14: "84709c8ff98683c99d7c24400463e4d0e0bede50fe99d72a616128bbd3325d14",
         15: "2ab08893e06c9efb5fb24ae8b05f2dfe769a162af63253e0414fe429363f838f",
-        16: "1ab7e0e0356e8836a841c768d93e99a47deaf062a6ac0ba536cc6305ea8f1686",
+        16: "854e59ed02bb7f4e0c5e129629edb7e21e1b2eeccf5f6a08f37f410d231521f1",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {

@@ -150,13 +150,18 @@ GRANT UPDATE (received_bytes, completed_at) ON media_uploads TO waqtor_app;
 
 -- Numbers with unprocessed message events, across tenants, oldest first (the projector then works
 -- inside each tenant's transaction, under its policies).
+-- (plpgsql, like the other cross-tenant functions: its body is resolved when it runs, in the
+-- schema the migrations were applied to.)
 CREATE FUNCTION chat_pending_instances(p_limit integer)
     RETURNS TABLE (tenant_id uuid, instance_id uuid)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
-        SELECT e.tenant_id, e.instance_id FROM webhook_events e
-        WHERE e.processed_at IS NULL AND e.event IN ('messages.upsert', 'send.message')
-        GROUP BY e.tenant_id, e.instance_id ORDER BY min(e.id) LIMIT p_limit
+    BEGIN
+        RETURN QUERY
+            SELECT e.tenant_id, e.instance_id FROM webhook_events e
+            WHERE e.processed_at IS NULL AND e.event IN ('messages.upsert', 'send.message')
+            GROUP BY e.tenant_id, e.instance_id ORDER BY min(e.id) LIMIT p_limit;
+    END
     $$;
 REVOKE ALL ON FUNCTION chat_pending_instances(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION chat_pending_instances(integer) TO waqtor_app;
@@ -164,11 +169,14 @@ GRANT EXECUTE ON FUNCTION chat_pending_instances(integer) TO waqtor_app;
 -- Messages whose media is due for a fetch, across tenants.
 CREATE FUNCTION chat_media_due(p_limit integer)
     RETURNS TABLE (tenant_id uuid, message_id uuid)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
-        SELECT m.tenant_id, m.id FROM chat_messages m
-        WHERE m.media_state = 'pending' AND (m.media_next_attempt_at IS NULL OR m.media_next_attempt_at <= now())
-        ORDER BY m.media_next_attempt_at NULLS FIRST LIMIT p_limit
+    BEGIN
+        RETURN QUERY
+            SELECT m.tenant_id, m.id FROM chat_messages m
+            WHERE m.media_state = 'pending' AND (m.media_next_attempt_at IS NULL OR m.media_next_attempt_at <= now())
+            ORDER BY m.media_next_attempt_at NULLS FIRST LIMIT p_limit;
+    END
     $$;
 REVOKE ALL ON FUNCTION chat_media_due(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION chat_media_due(integer) TO waqtor_app;
@@ -176,13 +184,16 @@ GRANT EXECUTE ON FUNCTION chat_media_due(integer) TO waqtor_app;
 -- Numbers with replies waiting to be sent, across tenants (to rebuild reply lanes).
 CREATE FUNCTION chat_unsent_replies(p_limit integer)
     RETURNS TABLE (tenant_id uuid, instance_id uuid, message_id uuid)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
-        SELECT m.tenant_id, m.instance_id, m.id FROM chat_messages m
-        WHERE m.direction = 'outbound' AND m.status = 'pending'
-          AND (m.leased_until IS NULL OR m.leased_until < now())
-          AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= now())
-        ORDER BY m.instance_id, m.seq LIMIT p_limit
+    BEGIN
+        RETURN QUERY
+            SELECT m.tenant_id, m.instance_id, m.id FROM chat_messages m
+            WHERE m.direction = 'outbound' AND m.status = 'pending'
+              AND (m.leased_until IS NULL OR m.leased_until < now())
+              AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= now())
+            ORDER BY m.instance_id, m.seq LIMIT p_limit;
+    END
     $$;
 REVOKE ALL ON FUNCTION chat_unsent_replies(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION chat_unsent_replies(integer) TO waqtor_app;
