@@ -68,10 +68,11 @@ extension WaqtorApplication {
 
     /// The services a role runs, in start order; a graceful shutdown stops them in reverse.
     ///
-    /// - `api`: the RPC server, the webhook listener, and the embedded gateway when
-    ///   `gateway.url = embedded` (a worker-only process reaches that gateway on its port).
-    /// - `worker`: the campaign scheduler (and, next, the send-queue workers); a worker process
-    ///   opens no port.
+    /// - `api`: the RPC server (and the live feed's readers), the webhook listener, the chat
+    ///   projector and media fetcher, and the embedded gateway when `gateway.url = embedded` (a
+    ///   worker-only process reaches that gateway on its port).
+    /// - `worker`: the campaign scheduler, the send queue's maintainer and sender (campaign
+    ///   messages and chat replies); a worker process opens no port.
     /// - `all`: both.
     func services(for role: WaqtorConfiguration.Role) -> [any Service] {
         let servesAPI = role == .api || role == .all
