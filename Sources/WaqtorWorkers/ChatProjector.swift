@@ -34,21 +34,8 @@ public struct ChatProjector: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var lastError: ContinuousClock.Instant?
-            while !Task.isCancelled {
-                var busy = false
-                do {
-                    busy = try await self.runOnce() > 0
-                } catch {
-                    let now = ContinuousClock.now
-                    if lastError.map({ now - $0 > .seconds(10) }) ?? true {
-                        self.logger.warning("chat projection failed", metadata: ["error": "\(error)"])
-                        lastError = now
-                    }
-                }
-                if !busy { await self.signal.wait(upTo: self.interval) }
-            }
+        await Rounds.run(logger: logger, failure: "chat projection failed", pause: { await self.signal.wait(upTo: self.interval) }) {
+            try await self.runOnce() > 0
         }
     }
 

@@ -41,21 +41,8 @@ public struct MediaFetcher: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var lastError: ContinuousClock.Instant?
-            while !Task.isCancelled {
-                var worked = false
-                do {
-                    worked = try await self.runOnce() > 0
-                } catch {
-                    let now = ContinuousClock.now
-                    if lastError.map({ now - $0 > .seconds(10) }) ?? true {
-                        self.logger.warning("chat media: fetching failed", metadata: ["error": "\(error)"])
-                        lastError = now
-                    }
-                }
-                if !worked { try? await Task.sleep(for: self.interval) }
-            }
+        await Rounds.run(logger: logger, failure: "chat media: fetching failed", pause: { try await Task.sleep(for: self.interval) }) {
+            try await self.runOnce() > 0
         }
     }
 

@@ -48,20 +48,9 @@ public struct QueueMaintainer: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var lastError: ContinuousClock.Instant?
-            while !Task.isCancelled {
-                do {
-                    try await self.runOnce()
-                } catch {
-                    let now = ContinuousClock.now
-                    if lastError.map({ now - $0 > .seconds(10) }) ?? true {
-                        self.logger.warning("send queue maintenance failed", metadata: ["error": "\(error)"])
-                        lastError = now
-                    }
-                }
-                do { try await self.clock.sleep(for: self.configuration.maintenanceInterval) } catch { return }
-            }
+        await Rounds.run(logger: logger, failure: "send queue maintenance failed", pause: { try await self.clock.sleep(for: self.configuration.maintenanceInterval) }) {
+            try await self.runOnce()
+            return false
         }
     }
 
