@@ -33,8 +33,16 @@ func chatUpsert(_ instance: CreatedInstance, id: String, phone: String = "551198
 
 @Suite("Chat: inbound messages become conversations", .serialized)
 struct ChatTests {
-    static func project(_ app: WaqtorApplication, _ instance: CreatedInstance) async throws -> ProjectionResult {
-        try await app.chat.project(tenantID: instance.instance.tenantID, instanceID: instance.instance.id)
+    /// Projects the number's events here (waiting while another projector holds the number: the
+    /// servers other tests start project every tenant's events too, so assertions look at what is
+    /// stored, not at which projector stored it).
+    @discardableResult
+    static func project(_ app: WaqtorApplication, _ instance: CreatedInstance, outboundGrace: TimeInterval = 60) async throws -> ProjectionResult {
+        while true {
+            let result = try await app.chat.project(tenantID: instance.instance.tenantID, instanceID: instance.instance.id, outboundGrace: outboundGrace)
+            if !result.busy { return result }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     @Test("every message kind from recorded shapes, LID addressing, fromMe as outbound, one row per message id, an unknown sender becomes a contact")
@@ -81,9 +89,7 @@ struct ChatTests {
         group["data"] = data
         #expect(try await h.post(inst, group).status == 200)
 
-        let result = try await Self.project(h.app, inst)
-        #expect(result.newMessages.count == parts.count + 1)
-        #expect(result.deferred == 0)
+        try await Self.project(h.app, inst)
         #expect(try await Self.project(h.app, inst).processed == 0, "nothing left to project")
 
         let conversations = try await h.app.chat.listConversations(
@@ -146,20 +152,22 @@ struct ChatTests {
             let inst = try await h.app.instances.create(tenantID: tenant, displayName: "Support")
             _ = try await h.app.chat.setSettings(tenantID: tenant, ChatSettings(optOutReply: "You will not get campaigns from us any more."))
             #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D1", phone: "5511977770001", message: ["conversation": "  Stop! "], at: 1_764_000_000)).status == 200)
-            var result = try await Self.project(h.app, inst)
-            #expect(result.replies.count == 1)
-            #expect(result.replies.first?.body == "You will not get campaigns from us any more.")
+            try await Self.project(h.app, inst)
+            func outbound() async throws -> [String] {
+                try await h.rows("chat_messages", as: tenant.rawValue).filter { $0["direction"].string == "outbound" }.compactMap { $0["body"].string }
+            }
+            #expect(try await outbound() == ["You will not get campaigns from us any more."], "the confirmation reply is queued")
             var contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
             #expect(contact["opted_out"].bool == true)
             #expect(contact["consent_source"].string == "inbound")
             // An older opt-in word processed later does not undo it; a newer one does.
             #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D0", phone: "5511977770001", message: ["conversation": "start"], at: 1_763_999_000)).status == 200)
-            result = try await Self.project(h.app, inst)
+            try await Self.project(h.app, inst)
             contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
             #expect(contact["opted_out"].bool == true)
             #expect(try await h.post(inst, chatUpsert(inst, id: "3EB0D2", phone: "5511977770001", message: ["conversation": "VOLTAR"], at: 1_764_000_500)).status == 200)
-            result = try await Self.project(h.app, inst)
-            #expect(result.replies.isEmpty, "no opt-in reply is configured")
+            try await Self.project(h.app, inst)
+            #expect(try await outbound().count == 1, "no opt-in reply is configured")
             contact = try #require(try await h.rows("contacts", as: tenant.rawValue).first)
             #expect(contact["opted_out"].bool == false)
             // Arabic, with a mark, is an opt-out word too.
@@ -575,15 +583,18 @@ struct ChatTests {
                 let wa = "3EB0R\(n)"
                 #expect(try await h.post(inst, chatUpsert(inst, id: wa, phone: "5511933330001", fromMe: true, event: "send.message",
                                                           message: ["conversation": "answer \(n)"])).status == 200)
-                let projected = try await h.app.chat.project(tenantID: tenant, instanceID: inst.instance.id, outboundGrace: grace)
+                func copies() async throws -> Int {
+                    try await h.rows("chat_messages", as: tenant.rawValue).filter { $0["wa_message_id"].string == wa }.count
+                }
+                try await Self.project(h.app, inst, outboundGrace: grace)
                 if grace > 0 {
-                    #expect(projected.deferred == 1 && projected.newMessages.isEmpty, "it waits for the worker's record")
+                    #expect(try await copies() == 0, "it waits for the worker's record")
                 } else {
-                    #expect(projected.newMessages.count == 1, "past the grace it is stored")
+                    #expect(try await copies() == 1, "past the grace it is stored")
                 }
                 let recorded = try #require(try await h.app.chat.recordReply(tenantID: tenant, id: reply.id, token: "token-\(n)", .sent(messageID: wa)))
                 #expect(recorded.status == .sent && recorded.waMessageID == wa)
-                _ = try await h.app.chat.project(tenantID: tenant, instanceID: inst.instance.id)
+                try await Self.project(h.app, inst)
                 let history = try #require(try await h.app.chat.history(tenantID: tenant, conversation: conversation.id, from: .newest, limit: 50))
                 #expect(history.items.filter { $0.waMessageID == wa }.map(\.id) == [reply.id], "one row, the reply's")
                 #expect(try await h.app.chat.conversation(tenantID: tenant, id: conversation.id)?.lastMessage?.id == reply.id)
