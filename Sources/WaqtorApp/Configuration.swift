@@ -131,6 +131,8 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var chatLiveBuffer = 1000
     /// How often the chat projector looks for webhook message events.
     public var chatProjectorInterval: Duration = .milliseconds(100)
+    /// Project and fetch media only for these tenants (empty: every tenant's).
+    public var chatTenants: [String] = []
 
     // log.*
     public var logLevel = "info"

@@ -52,6 +52,7 @@ public enum ConfigurationDescription {
             "chat.live_retention = \(c.chatLiveRetention)",
             "chat.live_buffer = \(c.chatLiveBuffer)",
             "chat.projector_interval_ms = \(ms(c.chatProjectorInterval))",
+            "chat.tenants = \(c.chatTenants.joined(separator: ","))",
             "log.level = \(c.logLevel)",
             "log.format = \(c.logFormat.rawValue)",
         ]

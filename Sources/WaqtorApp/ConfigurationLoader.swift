@@ -63,6 +63,7 @@ public enum ConfigurationLoader {
         ("chat.live_retention", "about how many events the live feed keeps per Redis shard (for resume_after_event_id)"),
         ("chat.live_buffer", "events a Live stream may fall behind before it is ended with RESOURCE_EXHAUSTED"),
         ("chat.projector_interval_ms", "how often webhook message events are looked for when none was signalled"),
+        ("chat.tenants", "project message events and fetch media only for these tenants (ids separated by commas; empty: all)"),
         ("log.level", "trace, debug, info, notice, warning, error or critical"),
         ("log.format", "json or text"),
     ]
@@ -241,6 +242,10 @@ public enum ConfigurationLoader {
         case "chat.live_retention": c.chatLiveRetention = try int(1000...10_000_000)
         case "chat.live_buffer": c.chatLiveBuffer = try int(10...1_000_000)
         case "chat.projector_interval_ms": c.chatProjectorInterval = try millis(10...60_000)
+        case "chat.tenants":
+            let ids = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard ids.allSatisfy({ UUID(uuidString: $0) != nil }) else { throw bad("tenant ids (UUIDs) separated by commas") }
+            c.chatTenants = ids.map { $0.lowercased() }
         case "log.level":
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
                 throw bad("trace, debug, info, notice, warning, error or critical")

@@ -97,8 +97,9 @@ extension WaqtorApplication {
             }))
             services.append(ChatProjector(
                 chat: chat, lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix), live: live, clock: clock,
-                interval: configuration.chatProjectorInterval, signal: projectorSignal, logger: Logger(label: "waqtor.chat")))
-            services.append(MediaFetcher(chat: chat, files: mediaFiles, gateway: gateway, live: live, clock: clock, logger: Logger(label: "waqtor.media")))
+                interval: configuration.chatProjectorInterval, signal: projectorSignal, tenants: chatTenants, logger: Logger(label: "waqtor.chat")))
+            services.append(MediaFetcher(chat: chat, files: mediaFiles, gateway: gateway, live: live, clock: clock, tenants: chatTenants,
+                                         logger: Logger(label: "waqtor.media")))
         }
         if role == .worker || role == .all {
             services.append(CampaignScheduler(
@@ -118,6 +119,11 @@ extension WaqtorApplication {
         }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
         return services
+    }
+
+    /// The tenants whose chat events this process projects (nil: all).
+    var chatTenants: Set<TenantID>? {
+        configuration.chatTenants.isEmpty ? nil : Set(configuration.chatTenants.map { TenantID(trusted: $0) })
     }
 
     /// The send queue's settings from the configuration.

@@ -21,9 +21,12 @@ public struct ChatProjector: Service {
     let interval: Duration
     let logger: Logger
     let signal: ProjectorSignal
+    /// Only these tenants' events (nil: every tenant's).
+    let tenants: Set<TenantID>?
 
     public init(chat: ChatStore, lanes: SendLanes?, live: LiveFeed?, clock: any WaqtorClock, interval: Duration = .milliseconds(100),
-                signal: ProjectorSignal = ProjectorSignal(), logger: Logger) {
+                signal: ProjectorSignal = ProjectorSignal(), tenants: Set<TenantID>? = nil, logger: Logger) {
+        self.tenants = tenants
         self.chat = chat
         self.lanes = lanes
         self.live = live
@@ -43,7 +46,7 @@ public struct ChatProjector: Service {
     /// parallel). Returns the events processed.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let pending = try await chat.pendingInstances(limit: 64)
+        let pending = try await chat.pendingInstances(limit: tenants == nil ? 64 : 1000).filter { tenants?.contains($0.0) ?? true }.prefix(64)
         guard !pending.isEmpty else { return 0 }
         let total = NIOLockedValueBox(0)
         try await withThrowingTaskGroup(of: Void.self) { group in

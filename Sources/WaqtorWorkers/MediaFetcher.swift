@@ -25,9 +25,13 @@ public struct MediaFetcher: Service {
     let concurrency: Int
     /// The first retry's delay (doubling, at most 10 min).
     let baseBackoff: Duration
+    /// Only these tenants' media (nil: every tenant's).
+    let tenants: Set<TenantID>?
 
     public init(chat: ChatStore, files: MediaFiles, gateway: EvolutionClient, live: LiveFeed?, clock: any WaqtorClock,
-                interval: Duration = .milliseconds(500), maxAttempts: Int = 8, concurrency: Int = 4, baseBackoff: Duration = .seconds(5), logger: Logger) {
+                interval: Duration = .milliseconds(500), maxAttempts: Int = 8, concurrency: Int = 4, baseBackoff: Duration = .seconds(5),
+                tenants: Set<TenantID>? = nil, logger: Logger) {
+        self.tenants = tenants
         self.baseBackoff = baseBackoff
         self.chat = chat
         self.files = files
@@ -49,7 +53,7 @@ public struct MediaFetcher: Service {
     /// One round: the media due now, `concurrency` at a time. Returns how many were tried.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let due = try await chat.mediaDue(limit: 32)
+        let due = try await chat.mediaDue(limit: tenants == nil ? 32 : 1000).filter { tenants?.contains($0.0) ?? true }.prefix(32)
         guard !due.isEmpty else { return 0 }
         await withTaskGroup(of: Void.self) { group in
             var iterator = due.makeIterator()

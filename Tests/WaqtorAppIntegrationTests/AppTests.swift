@@ -214,6 +214,11 @@ struct ServerProcessTests {
         environment["WAQTOR_LOG_FORMAT"] = "json"
         environment["WAQTOR_WEBHOOK_PORT"] = "\(try TestNetwork.freeLocalPort())"
         environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(try TestNetwork.freeLocalPort())"
+        // Its send queue, chat projector and media fetcher serve no tenant of the tests running
+        // beside it (its embedded gateway knows none of their numbers).
+        environment["WAQTOR_SEND_TENANTS"] = UUID().uuidString.lowercased()
+        environment["WAQTOR_SEND_KEY_PREFIX"] = "wqt-\(UUID().uuidString.prefix(8))"
+        environment["WAQTOR_CHAT_TENANTS"] = UUID().uuidString.lowercased()
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors

@@ -33,6 +33,8 @@ final class ServerProcess: Sendable {
         environment["WAQTOR_LOG_FORMAT"] = "json"
         // Its send queue serves no tenant of the tests running beside it (unless a test says whom).
         environment["WAQTOR_SEND_TENANTS"] = UUID().uuidString.lowercased()
+        // Nor does it project other tests' chat events or fetch their media.
+        environment["WAQTOR_CHAT_TENANTS"] = UUID().uuidString.lowercased()
         // Nor does its scheduler start other tests' campaigns (they run schedulers of their own).
         environment["WAQTOR_CAMPAIGN_SCHEDULER_INTERVAL_MS"] = "3600000"
         for (key, value) in extraEnvironment { environment[key] = value }

@@ -19,7 +19,7 @@ struct SendQueueProcessTests {
     static func workerEnvironment(_ simulator: EvolutionSimulator, tenant: String, prefix: String) -> [String: String] {
         [
             "WAQTOR_GATEWAY_URL": simulator.baseURL, "WAQTOR_GATEWAY_API_KEY": "sim-test-key",
-            "WAQTOR_SEND_TENANTS": tenant, "WAQTOR_SEND_KEY_PREFIX": prefix,
+            "WAQTOR_SEND_TENANTS": tenant, "WAQTOR_SEND_KEY_PREFIX": prefix, "WAQTOR_CHAT_TENANTS": tenant,
             "WAQTOR_SEND_MAX_TYPING_DELAY_MS": "0", "WAQTOR_SEND_MAINTENANCE_INTERVAL_MS": "50",
         ]
     }
