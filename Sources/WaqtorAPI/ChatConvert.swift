@@ -43,8 +43,9 @@ enum ChatConvert {
         }
     }
 
-    static func mediaState(_ state: MediaState) -> Waqtor_V1_MediaState {
+    static func mediaState(_ state: MediaState?) -> Waqtor_V1_MediaState {
         switch state {
+        case nil: .unspecified
         case .pending: .pending
         case .stored: .stored
         case .failed: .failed

@@ -140,6 +140,8 @@ public struct ChatService: Waqtor_V1_ChatServiceHandler {
             reply = ReplyMedia(kind: kind, mimeType: mime, fileName: media.fileName, url: url)
         case .data(let data)?:
             guard !data.isEmpty else { throw RPCError(code: .invalidArgument, message: "media.data is empty") }
+            // Nothing is written for a conversation that is not there.
+            guard try await store.conversation(tenantID: caller.tenantID, id: conversation) != nil else { throw Self.noConversation(conversation) }
             guard data.count <= maxInlineMediaBytes else {
                 throw RPCError(code: .invalidArgument, message: "media.data is \(data.count) bytes; at most \(maxInlineMediaBytes) inline: upload larger files with CreateUpload")
             }
@@ -280,6 +282,7 @@ public struct ChatService: Waqtor_V1_ChatServiceHandler {
         }
         guard let media = message.media else { throw RPCError(code: .failedPrecondition, message: "message \(id) has no media") }
         switch media.state {
+        case nil: throw RPCError(code: .failedPrecondition, message: "message \(id)'s media was sent by URL and is not stored on this server")
         case .stored: break
         case .pending: throw RPCError(code: .failedPrecondition, message: "message \(id)'s media is still being fetched from WhatsApp; try again shortly",
                                       metadata: [Metadata.Keys.retryAfterMilliseconds: "2000"])

@@ -88,7 +88,7 @@ extension ChatStore {
             RETURNING id
             """, [.id(tenantID), .id(conversation), .id(instanceID), .text(media?.kind.rawValue ?? "text"), .text(text), .text(details),
                   quotedWaID.map { .text($0) }, idempotencyKey.map { .text($0) },
-                  media.map { .text($0.sha256 == nil ? "pending" : "stored") }, media.map { .text($0.kind.rawValue) }, media.map { .text($0.mimeType) },
+                  media?.sha256 == nil ? nil : PostgresValue.text("stored"), media.map { .text($0.kind.rawValue) }, media.map { .text($0.mimeType) },
                   media.map { .text($0.fileName) }, media?.sizeBytes.map { .int($0) }, media?.sha256.map { .text($0) }]).first?["id"].id() else {
             throw ChatError(.unavailable, "the reply could not be stored; try again")
         }

@@ -33,7 +33,8 @@ public enum MediaState: String, Sendable, Hashable, Codable {
 
 /// A message's media as stored.
 public struct StoredMedia: Sendable, Hashable, Codable {
-    public var state: MediaState
+    /// Nil for a reply's media given by URL: the gateway fetches it, nothing is stored here.
+    public var state: MediaState?
     public var kind: ChatKind
     public var mimeType: String
     public var fileName: String
@@ -142,8 +143,9 @@ extension ChatMessage {
         }
         let kind = ChatKind(rawValue: row["kind"].string ?? "") ?? .unsupported
         var media: StoredMedia?
-        if let state = row["media_state"].string.flatMap(MediaState.init(rawValue:)) {
-            media = StoredMedia(state: state, kind: ChatKind(rawValue: row["media_kind"].string ?? "") ?? kind, mimeType: row["media_mime"].string ?? "",
+        if let mediaKind = row["media_kind"].string {
+            media = StoredMedia(state: row["media_state"].string.flatMap(MediaState.init(rawValue:)), kind: ChatKind(rawValue: mediaKind) ?? kind,
+                                mimeType: row["media_mime"].string ?? "",
                                 fileName: row["media_file_name"].string ?? "", sizeBytes: row["media_size"].int64, sha256: row["media_sha256"].string)
         }
         self.init(

@@ -285,7 +285,7 @@ struct ChatTests {
         let second = try #require(simulator.injectInboundMedia(instance: gatewayName, from: "5511966660002", part: "documentMessage", bytes: png, mimeType: "application/octet-stream", fileName: "scan.png"))
         let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
         let fetcher = MediaFetcher(chat: app.chat, files: app.mediaFiles, gateway: app.gateway, live: app.live, clock: SystemClock(),
-                                   baseBackoff: .milliseconds(20), logger: quietLogger)
+                                   baseBackoff: .milliseconds(20), tenants: [tenant], logger: quietLogger)
         let chat = Waqtor_V1_ChatServiceClient(client: client)
         try await awaitCondition("both messages are projected") {
             try await projector.runOnce()
@@ -421,6 +421,27 @@ struct ChatTests {
             let body = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
             #expect(body["media"] as? String == Data(file).base64EncodedString())
             #expect(body["fileName"] as? String == "menu.pdf")
+
+            // A file given by URL: the gateway fetches it; nothing is stored here, nothing fetched.
+            var byURL = Waqtor_V1_SendMediaReplyRequest()
+            byURL.conversationID = conversation.id
+            var linked = Waqtor_V1_Media()
+            linked.caption = "Our storefront"
+            linked.mimeType = "image/jpeg"
+            linked.source = .url("\(simulator.baseURL)/_sim/media/2048/storefront.jpg")
+            byURL.media = linked
+            let queuedURL = try #require(try await chat.sendMediaReply(byURL, options: fixture.account.auth).message)
+            #expect(queuedURL.kind == .image && queuedURL.mediaState == .unspecified)
+            try await awaitCondition("the URL reply is sent") {
+                simulator.sends().contains { $0.instance == gatewayName && $0.text == "Our storefront" && $0.status == 201 }
+            }
+            let fetcher = MediaFetcher(chat: app.chat, files: app.mediaFiles, gateway: app.gateway, live: nil, clock: SystemClock(),
+                                       tenants: [TenantID(trusted: fixture.account.tenant.id)], logger: quietLogger)
+            #expect(try await fetcher.runOnce() == 0, "nothing to fetch for a reply")
+            var history = Waqtor_V1_GetMessageHistoryRequest()
+            history.conversationID = conversation.id
+            let sentURL = try #require(try await chat.getMessageHistory(history, options: fixture.account.auth).messages.first { $0.id == queuedURL.id })
+            #expect(sentURL.error.isEmpty && [.sent, .delivered, .read].contains(sentURL.status))
         }
 
         // Read receipts, once enabled.
