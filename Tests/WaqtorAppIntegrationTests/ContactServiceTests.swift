@@ -181,7 +181,12 @@ struct ContactServiceTests {
 
     @Test("import of 100,000 CSV rows in ten calls with planted bad rows: exact counts and per-row errors; re-import keeps or updates")
     func bulkImport() async throws {
-        try await withApplication(tenantTestConfiguration()) { app, client in
+        // Ten 10,000-row imports beside the whole suite on two cores: a statement may take longer
+        // than the product's 30 s default here (one CI run stopped the existing-number lookup,
+        // which takes well under a second on its own); the figures are in BENCHMARKS.md.
+        var configuration = tenantTestConfiguration()
+        configuration.databaseStatementTimeout = .seconds(180)
+        try await withApplication(configuration) { app, client in
             let tenants = Waqtor_V1_TenantServiceClient(client: client)
             let admin = try await signUpAdministrator(app, tenants)
             let account = try await signUp(tenants)
