@@ -202,7 +202,8 @@ struct ChatTests {
             try await awaitCondition("the Live stream is subscribed on the other server") { otherApp.live.subscriberCount == 1 }
             _ = simulator.injectInbound(instance: gatewayName, from: "5511977770002", text: "hello there", pushName: "Ana")
             // The projector of the server the webhook reached publishes what it stored.
-            let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
+            let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(),
+                                          tenants: [TenantID(trusted: fixture.account.tenant.id)], logger: quietLogger)
             try await awaitCondition("the inbound message is projected") {
                 try await projector.runOnce()
                 return try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.count == 1
@@ -283,7 +284,8 @@ struct ChatTests {
         simulator.failMediaDownloads(1)
         let first = try #require(simulator.injectInboundMedia(instance: gatewayName, from: "5511966660001", part: "imageMessage", bytes: png, mimeType: "image/jpeg", caption: "look"))
         let second = try #require(simulator.injectInboundMedia(instance: gatewayName, from: "5511966660002", part: "documentMessage", bytes: png, mimeType: "application/octet-stream", fileName: "scan.png"))
-        let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
+        let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(),
+                                          tenants: [TenantID(trusted: fixture.account.tenant.id)], logger: quietLogger)
         let fetcher = MediaFetcher(chat: app.chat, files: app.mediaFiles, gateway: app.gateway, live: app.live, clock: SystemClock(),
                                    baseBackoff: .milliseconds(20), tenants: [tenant], logger: quietLogger)
         let chat = Waqtor_V1_ChatServiceClient(client: client)
@@ -356,7 +358,8 @@ struct ChatTests {
         let gatewayName = try #require(fixture.gatewayNames[instance])
         let chat = Waqtor_V1_ChatServiceClient(client: client)
         _ = simulator.injectInboundMessage(instance: gatewayName, from: "5511944440001", message: ["conversation": "Is the shop open?"], pushName: "Rui")
-        let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(), logger: quietLogger)
+        let projector = ChatProjector(chat: app.chat, lanes: nil, live: app.live, clock: SystemClock(),
+                                          tenants: [TenantID(trusted: fixture.account.tenant.id)], logger: quietLogger)
         try await awaitCondition("the question is projected") {
             try await projector.runOnce()
             return try await chat.listConversations(Waqtor_V1_ListConversationsRequest(), options: fixture.account.auth).conversations.count == 1
