@@ -28,6 +28,23 @@ public struct MediaJob: Sendable {
 }
 
 extension ChatStore {
+    /// Messages of the given tenants whose media is due for a fetch, each looked up in its
+    /// tenant's transaction.
+    public func mediaDue(tenants: Set<TenantID>, limit: Int) async throws -> [(TenantID, ChatMessageID)] {
+        var out: [(TenantID, ChatMessageID)] = []
+        for tenant in tenants.sorted() {
+            let rows = try await pool.storeTransaction(tenant: tenant) { tx in
+                try await tx.query("""
+                    SELECT id FROM chat_messages
+                    WHERE tenant_id = $1 AND media_state = 'pending' AND (media_next_attempt_at IS NULL OR media_next_attempt_at <= now())
+                    ORDER BY media_next_attempt_at NULLS FIRST LIMIT $2
+                    """, [.id(tenant), .int(Int64(max(1, limit)))])
+            }
+            out += rows.compactMap { row in row["id"].id().map { (tenant, $0) } }
+        }
+        return out
+    }
+
     /// Messages whose media is due for a fetch, across tenants.
     public func mediaDue(limit: Int) async throws -> [(TenantID, ChatMessageID)] {
         do {

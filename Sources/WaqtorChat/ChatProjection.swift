@@ -25,6 +25,23 @@ public struct ProjectionResult: Sendable {
 }
 
 extension ChatStore {
+    /// Numbers with unprocessed message events of the given tenants, each looked up in its
+    /// tenant's transaction (the pending index by tenant), oldest first per tenant.
+    public func pendingInstances(tenants: Set<TenantID>, limit: Int) async throws -> [(TenantID, InstanceID)] {
+        var out: [(TenantID, InstanceID)] = []
+        for tenant in tenants.sorted() {
+            let rows = try await pool.storeTransaction(tenant: tenant) { tx in
+                try await tx.query("""
+                    SELECT instance_id FROM webhook_events
+                    WHERE tenant_id = $1 AND processed_at IS NULL AND event IN ('messages.upsert', 'send.message')
+                    GROUP BY instance_id ORDER BY min(id) LIMIT $2
+                    """, [.id(tenant), .int(Int64(max(1, limit)))])
+            }
+            out += rows.compactMap { row in row["instance_id"].id().map { (tenant, $0) } }
+        }
+        return out
+    }
+
     /// Numbers with unprocessed message events, across tenants, oldest first.
     public func pendingInstances(limit: Int) async throws -> [(TenantID, InstanceID)] {
         do {

@@ -46,7 +46,9 @@ public struct ChatProjector: Service {
     /// parallel). Returns the events processed.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let pending = try await chat.pendingInstances(limit: tenants == nil ? 64 : 1000).filter { tenants?.contains($0.0) ?? true }.prefix(64)
+        // With tenants given, only theirs are looked at (not every tenant's pending events).
+        let pending: [(TenantID, InstanceID)]
+        if let tenants { pending = try await chat.pendingInstances(tenants: tenants, limit: 64) } else { pending = try await chat.pendingInstances(limit: 64) }
         guard !pending.isEmpty else { return 0 }
         let total = NIOLockedValueBox(0)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -53,7 +53,8 @@ public struct MediaFetcher: Service {
     /// One round: the media due now, `concurrency` at a time. Returns how many were tried.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let due = try await chat.mediaDue(limit: tenants == nil ? 32 : 1000).filter { tenants?.contains($0.0) ?? true }.prefix(32)
+        let due: [(TenantID, ChatMessageID)]
+        if let tenants { due = try await chat.mediaDue(tenants: tenants, limit: 32) } else { due = try await chat.mediaDue(limit: 32) }
         guard !due.isEmpty else { return 0 }
         await withTaskGroup(of: Void.self) { group in
             var iterator = due.makeIterator()

@@ -435,14 +435,16 @@ struct ChatTests {
             byURL.media = linked
             let queuedURL = try #require(try await chat.sendMediaReply(byURL, options: fixture.account.auth).message)
             #expect(queuedURL.kind == .image && queuedURL.mediaState == .unspecified)
-            try await awaitCondition("the URL reply is sent") {
-                simulator.sends().contains { $0.instance == gatewayName && $0.text == "Our storefront" && $0.status == 201 }
+            var history = Waqtor_V1_GetMessageHistoryRequest()
+            history.conversationID = conversation.id
+            try await awaitCondition("the URL reply is sent and recorded") {
+                let status = try await chat.getMessageHistory(history, options: fixture.account.auth).messages.first { $0.id == queuedURL.id }?.status
+                return status.map { [.sent, .delivered, .read].contains($0) } ?? false
             }
+            #expect(simulator.sends().contains { $0.instance == gatewayName && $0.text == "Our storefront" && $0.status == 201 })
             let fetcher = MediaFetcher(chat: app.chat, files: app.mediaFiles, gateway: app.gateway, live: nil, clock: SystemClock(),
                                        tenants: [TenantID(trusted: fixture.account.tenant.id)], logger: quietLogger)
             #expect(try await fetcher.runOnce() == 0, "nothing to fetch for a reply")
-            var history = Waqtor_V1_GetMessageHistoryRequest()
-            history.conversationID = conversation.id
             let sentURL = try #require(try await chat.getMessageHistory(history, options: fixture.account.auth).messages.first { $0.id == queuedURL.id })
             #expect(sentURL.error.isEmpty && [.sent, .delivered, .read].contains(sentURL.status))
         }
