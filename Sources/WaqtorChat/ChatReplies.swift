@@ -190,6 +190,21 @@ extension ChatStore {
         }
     }
 
+    /// The receipts of one call, by message, as a CTE `k(instance_id, message_id, rank, error)`
+    /// from three array parameters: `rank` is the furthest status reported (SERVER_ACK 1,
+    /// DELIVERY_ACK 2, READ or PLAYED 3, else 0), `error` whether an ERROR was. Shared by the
+    /// receipts of campaign recipients and of chat messages.
+    public static func receiptRanks(instances: String, messages: String, statuses: String) -> String {
+        """
+        WITH u AS (SELECT * FROM unnest(\(instances)::uuid[], \(messages)::text[], \(statuses)::text[]) AS u(instance_id, message_id, status)),
+        k AS (
+            SELECT instance_id, message_id,
+                   max(CASE status WHEN 'SERVER_ACK' THEN 1 WHEN 'DELIVERY_ACK' THEN 2 WHEN 'READ' THEN 3 WHEN 'PLAYED' THEN 3 ELSE 0 END) AS rank,
+                   bool_or(status = 'ERROR') AS error
+            FROM u GROUP BY instance_id, message_id)
+        """
+    }
+
     /// Applies delivery receipts to chat messages (outbound ones move forward only). Returns the
     /// messages whose status changed, and the receipts' (instance, message id) keys that name a chat
     /// message.
@@ -197,12 +212,7 @@ extension ChatStore {
         _ tx: PostgresTransaction, instances: [InstanceID], messageIDs: [String], statuses: [String]
     ) async throws -> (changed: [ChatMessageID], found: Set<String>) {
         let changed = try await tx.query("""
-            WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(instance_id, message_id, status)),
-            k AS (
-                SELECT instance_id, message_id,
-                       max(CASE status WHEN 'SERVER_ACK' THEN 1 WHEN 'DELIVERY_ACK' THEN 2 WHEN 'READ' THEN 3 WHEN 'PLAYED' THEN 3 ELSE 0 END) AS rank,
-                       bool_or(status = 'ERROR') AS error
-                FROM u GROUP BY instance_id, message_id)
+            \(receiptRanks(instances: "$1", messages: "$2", statuses: "$3"))
             UPDATE chat_messages m SET
                 status = CASE WHEN k.rank = 3 THEN 'read' WHEN k.rank = 2 THEN 'delivered' WHEN k.rank = 1 THEN 'sent' ELSE 'failed' END,
                 error = CASE WHEN k.rank = 0 THEN 'WhatsApp reported the message as not delivered (status ERROR)' ELSE m.error END,

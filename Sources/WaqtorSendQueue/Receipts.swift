@@ -65,12 +65,7 @@ extension Outbox {
                 ORDER BY r.campaign_id, r.contact_id FOR UPDATE
                 """, [.id(tenantID), .text(instances), .text(messages)])
             _ = try await tx.query("""
-                WITH u AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(instance_id, message_id, status)),
-                k AS (
-                    SELECT instance_id, message_id,
-                           max(CASE status WHEN 'SERVER_ACK' THEN 1 WHEN 'DELIVERY_ACK' THEN 2 WHEN 'READ' THEN 3 WHEN 'PLAYED' THEN 3 ELSE 0 END) AS rank,
-                           bool_or(status = 'ERROR') AS error
-                    FROM u GROUP BY instance_id, message_id)
+                \(ChatStore.receiptRanks(instances: "$2", messages: "$3", statuses: "$4"))
                 UPDATE campaign_recipients r SET
                     state = CASE WHEN k.rank = 3 THEN 'read' WHEN k.rank = 2 THEN 'delivered' WHEN k.rank = 1 THEN 'sent' ELSE 'failed' END,
                     error = CASE WHEN k.rank = 0 THEN 'WhatsApp reported the message as not delivered (status ERROR)' ELSE r.error END,
