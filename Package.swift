@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "WaqtorEvolution", targets: ["WaqtorEvolution"]),
         .library(name: "EvolutionSimulator", targets: ["EvolutionSimulator"]),
         .executable(name: "waqtor-evolution-sim", targets: ["waqtor-evolution-sim"]),
+        .library(name: "OpenRouterStandIn", targets: ["OpenRouterStandIn"]),
+        .executable(name: "waqtor-openrouter-sim", targets: ["waqtor-openrouter-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -160,6 +162,32 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The OpenRouter (AI provider) client, on WaqtorHTTP: chat completions with structured
+        // output, its error classification, retries within the caller's deadline.
+        .target(
+            name: "WaqtorOpenRouter",
+            dependencies: ["WaqtorHTTP", "WaqtorCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // A stand-in OpenRouter server (chat completions, its error bodies and padding, usage with
+        // cost, deterministic drafts, fault injection under /_sim/). Linked only by the tests,
+        // waqtor-openrouter-sim and waqtor-server (its embedded default).
+        .target(
+            name: "OpenRouterStandIn",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "waqtor-openrouter-sim",
+            dependencies: ["OpenRouterStandIn", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
         // The schema: every domain's ordered SQL migrations.
         .target(
             name: "WaqtorSchema",
@@ -220,6 +248,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // AI drafting: the prompt, the provider call, every draft checked by the template parser.
+        // Privacy by construction: it depends on the AI client and the template grammar only, never
+        // on contacts, chat, campaigns' recipients or media (WaqtorDraftingTests reads the package
+        // graph and fails if that changes). It has no database access at all.
+        .target(
+            name: "WaqtorDrafting",
+            dependencies: [
+                "WaqtorCore", "WaqtorOpenRouter", "WaqtorTemplates",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The send queue: pacing rules (pure), the dispatch order on the Redis shards (Lua
         // scripts), and the messages' truth in PostgreSQL.
         .target(
@@ -235,7 +277,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorTemplates", "WaqtorEvolution",
-                "WaqtorPhone", "WaqtorImport", "WaqtorChat",
+                "WaqtorPhone", "WaqtorImport", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -273,7 +315,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSchema",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
-                "WaqtorWorkers", "WaqtorSendQueue", "WaqtorChat",
+                "WaqtorWorkers", "WaqtorSendQueue", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -285,7 +327,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "waqtor-server",
-            dependencies: ["WaqtorApp", "EvolutionSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["WaqtorApp", "EvolutionSimulator", "OpenRouterStandIn", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -327,6 +369,16 @@ let package = Package(
         .testTarget(
             name: "WaqtorChatTests",
             dependencies: ["WaqtorChat"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaqtorDraftingTests",
+            dependencies: ["WaqtorDrafting", "WaqtorOpenRouter", "WaqtorTemplates", "WaqtorHTTP", "OpenRouterStandIn", "WaqtorCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OpenRouterStandInTests",
+            dependencies: ["OpenRouterStandIn", "WaqtorHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -423,7 +475,7 @@ let package = Package(
             dependencies: [
                 "WaqtorApp", "WaqtorAPI", "WaqtorWebhooks", "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorTenants",
                 "WaqtorInstances", "WaqtorPostgres", "WaqtorRedis", "WaqtorHTTP", "WaqtorSecurity", "WaqtorEvolution",
-                "WaqtorContacts", "WaqtorCampaigns", "WaqtorWorkers", "WaqtorSendQueue", "EvolutionSimulator", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "WaqtorContacts", "WaqtorCampaigns", "WaqtorWorkers", "WaqtorSendQueue", "EvolutionSimulator", "OpenRouterStandIn", "WaqtorDrafting", "WaqtorTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
