@@ -9,6 +9,7 @@ import WaqtorContacts
 import WaqtorCampaigns
 import WaqtorTemplates
 import WaqtorChat
+import WaqtorDrafting
 
 // The one place where errors of the drivers and stores become wire statuses. Handlers may still
 // throw an `RPCError` of their own choosing; everything else they let through is mapped here, so
@@ -125,6 +126,7 @@ extension CampaignTransitionRefused: RPCErrorConvertible {}
 extension CampaignError: RPCErrorConvertible {}
 extension TemplateError: RPCErrorConvertible {}
 extension ChatError: RPCErrorConvertible {}
+extension DraftingError: RPCErrorConvertible {}
 
 /// The status of each domain error category.
 public enum DomainErrorStatus {

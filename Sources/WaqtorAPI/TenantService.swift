@@ -239,9 +239,14 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
     }
 
     public func getUsage(_ request: Waqtor_V1_GetUsageRequest, context: ServerContext) async throws -> Waqtor_V1_GetUsageResponse {
-        let caller = try Caller.require()
-        let usage = try await mapped { try await store.planAndUsage(tenantID: caller.tenantID) }
-        let profile = try await myProfile()
+        try await usage(of: try await myProfile())
+    }
+
+    /// A tenant's usage against its plan: the counters of its local day, and AI drafting of its
+    /// day and month.
+    private func usage(of profile: TenantProfile) async throws -> Waqtor_V1_GetUsageResponse {
+        let usage = try await mapped { try await store.planAndUsage(tenantID: profile.id) }
+        let ai = try await mapped { try await store.aiUsage(tenantID: profile.id) }
         var response = Waqtor_V1_GetUsageResponse()
         response.limits = Convert.limits(usage.plan)
         var used = Waqtor_V1_PlanLimits()
@@ -253,6 +258,31 @@ public struct TenantService: Waqtor_V1_TenantServiceHandler {
         let (start, end) = Convert.dayBounds(timeZone: profile.timeZone, now: clock.now())
         response.dayStartTime = Google_Protobuf_Timestamp(date: start)
         response.dayEndTime = Google_Protobuf_Timestamp(date: end)
+        response.aiToday = Convert.aiUsage(ai.today)
+        response.aiThisMonth = Convert.aiUsage(ai.month)
+        return response
+    }
+
+    public func adminGetTenantUsage(_ request: Waqtor_V1_AdminGetTenantUsageRequest, context: ServerContext) async throws -> Waqtor_V1_AdminGetTenantUsageResponse {
+        _ = try Caller.require()
+        let tenantID: TenantID = try Validate.id(request.tenantID, field: "tenant_id")
+        let month = request.month.trimmingCharacters(in: .whitespaces)
+        if !month.isEmpty {
+            let parts = month.split(separator: "-")
+            guard month.count == 7, parts.count == 2, let year = Int(parts[0]), let number = Int(parts[1]),
+                  (2000...9999).contains(year), (1...12).contains(number)
+            else { throw invalid("month: '\(month.prefix(20))' is not a month; write YYYY-MM, e.g. 2026-11, or leave it empty for the current one") }
+        }
+        guard let profile = try await mapped({ try await store.profile(tenantID: tenantID) }) else {
+            throw RPCError(code: .notFound, message: "no tenant \(tenantID)")
+        }
+        let listing = try await mapped { try await store.aiRequests(tenantID: tenantID, month: month.isEmpty ? nil : month) }
+        var response = Waqtor_V1_AdminGetTenantUsageResponse()
+        response.tenant = Convert.tenant(profile)
+        response.usage = try await usage(of: profile)
+        response.month = listing.month
+        response.aiMonth = Convert.aiUsage(listing.totals)
+        response.aiRequests = listing.records.map(Convert.aiRequest)
         return response
     }
 

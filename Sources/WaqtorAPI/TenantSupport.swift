@@ -203,6 +203,31 @@ enum Convert {
         return key
     }
 
+    static func aiUsage(_ totals: AIUsageTotals) -> Waqtor_V1_AIUsage {
+        var usage = Waqtor_V1_AIUsage()
+        usage.requests = Int32(clamping: totals.requests)
+        usage.promptTokens = Int64(totals.promptTokens)
+        usage.completionTokens = Int64(totals.completionTokens)
+        usage.cost = totals.cost
+        return usage
+    }
+
+    static func aiRequest(_ record: AIRequestRecord) -> Waqtor_V1_AIRequestRecord {
+        var message = Waqtor_V1_AIRequestRecord()
+        message.id = record.id
+        message.createTime = Google_Protobuf_Timestamp(date: record.createdAt)
+        message.requestedModel = record.requestedModel
+        message.model = record.model
+        message.outcome = record.outcome.rawValue
+        message.providerCalls = Int32(clamping: record.providerCalls)
+        message.promptTokens = Int32(clamping: record.promptTokens)
+        message.completionTokens = Int32(clamping: record.completionTokens)
+        message.cost = record.cost
+        message.descriptionLength = Int32(clamping: record.descriptionLength)
+        message.draftCount = Int32(clamping: record.draftCount)
+        return message
+    }
+
     static func limits(_ plan: WaqtorTenants.Plan) -> Waqtor_V1_PlanLimits {
         var limits = Waqtor_V1_PlanLimits()
         limits.whatsappInstances = Int32(clamping: plan.maxInstances)

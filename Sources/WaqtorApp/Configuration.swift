@@ -91,6 +91,34 @@ public struct WaqtorConfiguration: Sendable, Equatable {
         gatewayURL == "embedded" ? "http://127.0.0.1:\(gatewayEmbeddedPort)" : gatewayURL
     }
 
+    // ai.* (AI drafting through OpenRouter; docs/AI.md)
+    /// OpenRouter's API base URL, or `embedded` for the stand-in started inside the server (the
+    /// local default: drafting works without an account, with deterministic drafts).
+    public var aiURL = "embedded"
+    /// The OpenRouter API key; empty: drafting answers FAILED_PRECONDITION (except `embedded`,
+    /// which uses the stand-in's key). Never logged or printed.
+    public var aiAPIKey = ""
+    /// The models DraftTemplates accepts (OpenRouter ids); the first is the default.
+    public var aiModels = ["google/gemini-2.5-flash", "qwen/qwen3-235b-a22b-2507"]
+    /// Tried by OpenRouter when the requested model is unavailable (empty: none).
+    public var aiFallbackModel = "qwen/qwen3-235b-a22b-2507"
+    /// A DraftTemplates call's time limit when the caller gives no deadline (retries included).
+    public var aiTimeout: Duration = .seconds(90)
+    /// The longest one provider call may take.
+    public var aiAttemptTimeout: Duration = .seconds(60)
+    /// Retries of a provider call that failed transiently (408, 429, 5xx, no answer).
+    public var aiMaxRetries = 2
+    /// Port of the embedded stand-in (with `ai.url = embedded`); 0: a free port (only this process
+    /// talks to it; its address is logged at start).
+    public var aiEmbeddedPort = 0
+    /// The stand-in's key: what the server sends it with `ai.url = embedded`.
+    public static let embeddedAIKey = "sim-openrouter-key"
+
+    /// The API key in effect.
+    public var effectiveAIAPIKey: String {
+        aiURL == "embedded" && aiAPIKey.isEmpty ? Self.embeddedAIKey : aiAPIKey
+    }
+
     // health.*
     /// How long a readiness check waits for each dependency.
     public var healthCheckTimeout: Duration = .seconds(2)

@@ -45,6 +45,14 @@ public enum ConfigurationLoader {
         ("gateway.timeout_ms", "timeout of each gateway call"),
         ("gateway.embedded_port", "port of the embedded simulator"),
         ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
+        ("ai.url", "OpenRouter's API base URL (https://openrouter.ai/api/v1), or `embedded` for the built-in stand-in"),
+        ("ai.api_key", "OpenRouter API key (never logged or printed)"),
+        ("ai.models", "comma-separated OpenRouter model ids DraftTemplates accepts; the first is the default"),
+        ("ai.fallback_model", "model OpenRouter tries when the requested one is unavailable (empty: none)"),
+        ("ai.timeout_ms", "a DraftTemplates call's limit when the caller gives no deadline"),
+        ("ai.attempt_timeout_ms", "the longest one provider call may take"),
+        ("ai.max_retries", "retries of a transient provider failure (408, 429, 5xx, no answer)"),
+        ("ai.embedded_port", "port of the embedded OpenRouter stand-in (0: a free one, logged at start)"),
         ("health.check_timeout_ms", "how long readiness waits for each dependency"),
         ("campaign.scheduler_interval_ms", "how often a worker starts scheduled campaigns whose time has come"),
         ("send.window_size", "most campaign messages held in one number's window on its Redis shard"),
@@ -215,6 +223,25 @@ public enum ConfigurationLoader {
             guard !value.isEmpty else { throw bad("a non-empty key") }
             c.gatewayAPIKey = value
         case "gateway.timeout_ms": c.gatewayTimeout = try millis()
+        case "ai.url":
+            guard value == "embedded" || value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                throw bad("an http(s):// URL such as https://openrouter.ai/api/v1, or `embedded`")
+            }
+            c.aiURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "ai.api_key": c.aiAPIKey = value
+        case "ai.models":
+            let models = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !models.isEmpty, models.allSatisfy({ $0.contains("/") && !$0.contains(" ") }) else {
+                throw bad("OpenRouter model ids separated by commas, e.g. google/gemini-2.5-flash,qwen/qwen3-235b-a22b-2507")
+            }
+            c.aiModels = models
+        case "ai.fallback_model":
+            guard value.isEmpty || (value.contains("/") && !value.contains(" ")) else { throw bad("an OpenRouter model id, or empty for none") }
+            c.aiFallbackModel = value
+        case "ai.timeout_ms": c.aiTimeout = try millis(1000...3_600_000)
+        case "ai.attempt_timeout_ms": c.aiAttemptTimeout = try millis(1000...3_600_000)
+        case "ai.max_retries": c.aiMaxRetries = try int(0...10)
+        case "ai.embedded_port": c.aiEmbeddedPort = try int(0...65535)
         case "gateway.embedded_port": c.gatewayEmbeddedPort = try int(1...65535)
         case "gateway.embedded_connect_after_ms": c.gatewayEmbeddedConnectAfter = try millis(0...86_400_000)
         case "health.check_timeout_ms": c.healthCheckTimeout = try millis(1...600_000)

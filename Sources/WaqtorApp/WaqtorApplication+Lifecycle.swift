@@ -84,6 +84,11 @@ extension WaqtorApplication {
                 listeners.append(gate)
                 services.append(PartService(ready: gate, start: { try await self.startEmbeddedGateway() }, stop: { await self.stopEmbeddedGateway() }))
             }
+            if configuration.aiURL == "embedded" {
+                let gate = ReadyGate()
+                listeners.append(gate)
+                services.append(PartService(ready: gate, start: { try await self.startEmbeddedAIProvider() }, stop: { await self.stopEmbeddedAIProvider() }))
+            }
             let webhookGate = ReadyGate()
             let rpcGate = ReadyGate()
             listeners += [webhookGate, rpcGate]
@@ -157,6 +162,21 @@ extension WaqtorApplication {
 
     func stopEmbeddedGateway() async {
         if let running = embeddedGateway.withLockedValue({ $0 }) { await running.stop() }
+    }
+
+    /// Starts the embedded OpenRouter stand-in (`ai.url = embedded`) and points drafting at it.
+    func startEmbeddedAIProvider() async throws {
+        guard let launcher = embeddedAIProviderLauncher else {
+            throw ConfigurationError("ai.url = embedded, but this program embeds no AI stand-in; run waqtor-server, or set ai.url to https://openrouter.ai/api/v1 with ai.api_key")
+        }
+        let running = try await launcher.start(.init(host: "127.0.0.1", port: configuration.aiEmbeddedPort, apiKey: configuration.effectiveAIAPIKey))
+        embeddedAIProvider.withLockedValue { $0 = running }
+        aiBaseURL.withLockedValue { $0 = running.baseURL }
+        logger.info("embedded OpenRouter stand-in started", metadata: ["url": .string(running.baseURL)])
+    }
+
+    func stopEmbeddedAIProvider() async {
+        if let running = embeddedAIProvider.withLockedValue({ $0 }) { await running.stop() }
     }
 
     /// Closes the outbound HTTP client, the Redis shards and the PostgreSQL pool.

@@ -18,6 +18,8 @@ import WaqtorAPI
 import WaqtorWebhooks
 import WaqtorEvolution
 import WaqtorHTTP
+import WaqtorDrafting
+import WaqtorOpenRouter
 import NIOConcurrencyHelpers
 
 /// The server process's parts, started in order and stopped in reverse: migrations, the
@@ -67,16 +69,25 @@ public final class WaqtorApplication: Sendable {
     let embeddedGatewayLauncher: EmbeddedGateway?
     /// The gateway started inside the server when `gateway.url = embedded`.
     let embeddedGateway = NIOLockedValueBox<EmbeddedGateway.Running?>(nil)
+    /// Starts the AI stand-in for `ai.url = embedded` (given by the program that embeds one).
+    let embeddedAIProviderLauncher: EmbeddedAIProvider?
+    /// The AI stand-in started inside the server when `ai.url = embedded`.
+    let embeddedAIProvider = NIOLockedValueBox<EmbeddedGateway.Running?>(nil)
+    /// OpenRouter's base URL in effect: `ai.url`, or the embedded stand-in's once it started.
+    let aiBaseURL: NIOLockedValueBox<String>
 
     /// Builds the parts; nothing connects or listens until ``start()``. `embeddedGateway` starts
     /// the gateway when `gateway.url = embedded` (waqtor-server passes the simulator).
     public init(
         configuration: WaqtorConfiguration, logger: Logger, embeddedGateway: EmbeddedGateway? = nil,
-        clock: any WaqtorClock = SystemClock()
+        embeddedAIProvider: EmbeddedAIProvider? = nil, clock: any WaqtorClock = SystemClock()
     ) throws(ConfigurationError) {
         self.configuration = configuration
         self.logger = logger
         self.embeddedGatewayLauncher = embeddedGateway
+        self.embeddedAIProviderLauncher = embeddedAIProvider
+        let aiBaseURL = NIOLockedValueBox(configuration.aiURL)
+        self.aiBaseURL = aiBaseURL
         self.clock = clock
         let endpoints = try configuration.redisShards.map { address throws(ConfigurationError) -> RedisEndpoint in
             guard let endpoint = RedisEndpoint(address) else { throw ConfigurationError("redis.shards: '\(address)' is not host:port") }
@@ -175,6 +186,23 @@ public final class WaqtorApplication: Sendable {
             store: chat, lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix), live: live, files: mediaFiles,
             gateway: gateway, clock: clock
         ).register(into: &router)
+        let drafting = DraftingConfiguration(
+            models: configuration.aiModels, defaultModel: configuration.aiModels[0],
+            fallbackModel: configuration.aiFallbackModel.isEmpty ? nil : configuration.aiFallbackModel)
+        let aiKey = configuration.effectiveAIAPIKey
+        let aiRetry = OpenRouterRetryPolicy(maxRetries: configuration.aiMaxRetries)
+        let aiLogger = { var ai = logger; ai[metadataKey: "component"] = "ai"; return ai }()
+        let aiHTTP = http
+        AIService(
+            configuration: drafting,
+            drafter: {
+                Drafter(configuration: drafting, client: OpenRouterClient(
+                    configuration: OpenRouterConfiguration(baseURL: aiBaseURL.withLockedValue { $0 }, apiKey: aiKey,
+                                                           attemptTimeout: configuration.aiAttemptTimeout, retry: aiRetry),
+                    http: aiHTTP, logger: aiLogger), logger: aiLogger)
+            },
+            tenants: tenants, quota: PlanQuota(store: tenants), defaultTimeout: configuration.aiTimeout
+        ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
         self.router = router
@@ -203,6 +231,9 @@ public final class WaqtorApplication: Sendable {
         }
         if configuration.gatewayURL == "embedded" {
             try await startEmbeddedGateway()
+        }
+        if configuration.aiURL == "embedded" {
+            try await startEmbeddedAIProvider()
         }
         live.start()
         try await rpcServer.start()
@@ -246,6 +277,7 @@ public final class WaqtorApplication: Sendable {
         await rpcServer.shutdown()
         await live.stop()
         await stopEmbeddedGateway()
+        await stopEmbeddedAIProvider()
         await closeBackends()
     }
 }

@@ -1,4 +1,5 @@
 import EvolutionSimulator
+import OpenRouterStandIn
 import WaqtorApp
 
 extension EmbeddedGateway {
@@ -10,5 +11,13 @@ extension EmbeddedGateway {
             // A long-running server keeps only the newest sends in the simulator's log.
             maxRecordedSends: 10_000))
         return .init(baseURL: simulator.baseURL, stop: { await simulator.stop() })
+    }
+}
+
+extension EmbeddedAIProvider {
+    /// The OpenRouter stand-in, started inside the server for `ai.url = embedded`.
+    static let standIn = EmbeddedAIProvider { settings in
+        let standIn = try await OpenRouterStandIn.start(.init(host: settings.host, port: settings.port, apiKey: settings.apiKey))
+        return .init(baseURL: standIn.baseURL, stop: { await standIn.stop() })
     }
 }

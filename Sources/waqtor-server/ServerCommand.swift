@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("could not raise the open-file limit", metadata: ["errno": "\(errno)"])
             }
         }
-        let app = try WaqtorApplication(configuration: configuration, logger: logger, embeddedGateway: .simulator)
+        let app = try WaqtorApplication(configuration: configuration, logger: logger, embeddedGateway: .simulator, embeddedAIProvider: .standIn)
         // Runs the role's services until SIGTERM or SIGINT (a graceful drain); a second signal
         // ends at once. See WaqtorApplication+Lifecycle.swift.
         do {

@@ -25,6 +25,8 @@ func testConfiguration(shards: [String] = TestEnvironment.redisShards) -> Waqtor
     // No embedded gateway (its fixed port would clash between parallel tests); tests that need
     // one start a simulator of their own and point gateway.url at it.
     configuration.gatewayURL = "http://127.0.0.1:9"
+    // Likewise no embedded AI stand-in: tests of drafting start their own.
+    configuration.aiURL = "http://127.0.0.1:9/api/v1"
     configuration.webhookPublicURL = ""
     return configuration
 }

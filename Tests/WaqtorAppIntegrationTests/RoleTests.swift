@@ -11,6 +11,8 @@ final class ServerProcess: Sendable {
     let rpcPort: Int
     let webhookPort: Int
     let gatewayPort: Int
+    /// The embedded OpenRouter stand-in's port (`ai.url = embedded`).
+    let aiPort: Int
     private let process: Process
     private let exited = Signal()
     private let log = NIOLockedValueBox<(text: String, waiters: [(needle: String, signal: Signal)])>(("", []))
@@ -19,6 +21,7 @@ final class ServerProcess: Sendable {
         self.rpcPort = try rpcPort ?? TestNetwork.freeLocalPort()
         webhookPort = try TestNetwork.freeLocalPort()
         gatewayPort = try TestNetwork.freeLocalPort()
+        aiPort = try TestNetwork.freeLocalPort()
         process = Process()
         process.executableURL = try serverExecutable()
         process.arguments = ["serve", "--role", role]
@@ -27,6 +30,8 @@ final class ServerProcess: Sendable {
         environment["WAQTOR_WEBHOOK_PORT"] = "\(webhookPort)"
         environment["WAQTOR_GATEWAY_URL"] = "embedded"
         environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(gatewayPort)"
+        environment["WAQTOR_AI_URL"] = "embedded"
+        environment["WAQTOR_AI_EMBEDDED_PORT"] = "\(aiPort)"
         environment["WAQTOR_DATABASE_URL"] = TestEnvironment.databaseURL
         environment["WAQTOR_DATABASE_MIGRATION_URL"] = TestEnvironment.databaseOwnerURL
         environment["WAQTOR_REDIS_SHARDS"] = TestEnvironment.redisShards.joined(separator: ",")
@@ -141,7 +146,7 @@ final class ServerProcess: Sendable {
 
 @Suite("Roles and the server's lifecycle (waqtor-server processes)")
 struct RoleTests {
-    @Test("api serves RPC, webhooks and the embedded gateway; worker opens no port; all does both; SIGTERM stops each cleanly",
+    @Test("api serves RPC, webhooks, the embedded gateway and AI stand-in; worker opens no port; all does both; SIGTERM stops each cleanly",
           arguments: ["api", "worker", "all"])
     func whatEachRoleListensOn(role: String) async throws {
         let server = try ServerProcess(role: role)
@@ -149,7 +154,8 @@ struct RoleTests {
         let servesAPI = role != "worker"
         let listening = try server.listeningPorts()
         if servesAPI {
-            #expect(listening == [server.rpcPort, server.webhookPort, server.gatewayPort], "RPC, webhook and embedded gateway ports")
+            #expect(listening == [server.rpcPort, server.webhookPort, server.gatewayPort, server.aiPort],
+                    "RPC, webhook, embedded gateway and embedded AI stand-in ports")
         } else {
             #expect(listening.isEmpty, "a worker opens no port")
         }

@@ -24,6 +24,7 @@ struct MigrationChecksumTests {
         14: "84709c8ff98683c99d7c24400463e4d0e0bede50fe99d72a616128bbd3325d14",
         15: "2ab08893e06c9efb5fb24ae8b05f2dfe769a162af63253e0414fe429363f838f",
         16: "854e59ed02bb7f4e0c5e129629edb7e21e1b2eeccf5f6a08f37f410d231521f1",
+        17: "cd7a7a714820bc8f53c04f6419b66ad5758bc248a95ff4a70ecefea37329a908",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() throws {

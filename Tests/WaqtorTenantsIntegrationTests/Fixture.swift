@@ -26,10 +26,12 @@ let tenantTables: [(table: String, tenantColumn: String)] = [
     ("plan_changes", "tenant_id"), ("usage_daily", "tenant_id"), ("instances", "tenant_id"), ("webhook_events", "tenant_id"),
     ("contacts", "tenant_id"), ("contact_lists", "tenant_id"), ("contact_list_members", "tenant_id"),
     ("campaigns", "tenant_id"), ("campaign_numbers", "tenant_id"), ("campaign_recipients", "tenant_id"), ("campaign_counts", "tenant_id"),
+    ("ai_requests", "tenant_id"),
 ]
 
-/// Tenant tables the application role only reads (triggers write them).
-let readOnlyTenantTables: Set<String> = ["campaign_counts"]
+/// Tenant tables the application role can neither change nor delete from: counts that triggers
+/// write, and AI request records (billing: inserted once, never changed; they go with the tenant).
+let readOnlyTenantTables: Set<String> = ["campaign_counts", "ai_requests"]
 
 /// A store over a fresh app-role pool, plus an owner-role pool for inspection. Unique e-mails.
 struct Fixture {
@@ -74,6 +76,9 @@ struct Fixture {
         _ = try await store.requestUpgrade(tenantID: profile.id, planID: "pro", reason: "growing")
         try await store.adminSetPlan(adminID: admin.id, tenantID: profile.id, planID: "starter", reason: "trial")
         try await store.recordUsage(tenantID: profile.id, messagesSent: 3, aiDrafts: 1)
+        try await store.recordAIRequest(tenantID: profile.id, AIRequestRecord(
+            requestedModel: "google/gemini-2.5-flash", model: "google/gemini-2.5-flash", outcome: .ok, providerCalls: 1,
+            promptTokens: 400, completionTokens: 120, cost: "0.000420", descriptionLength: 42, draftCount: 3))
         let instances = InstanceStore(pool: pool)
         let instance = try await instances.create(tenantID: profile.id, displayName: "Sales")
         let target = try #require(try await instances.resolveWebhookTarget(gatewayName: instance.instance.gatewayName))

@@ -9,6 +9,9 @@ public let waqtorAllMessageTypes: [any ProtoMessage.Type] = [
     Waqtor_V1_Draft.self,
     Waqtor_V1_TokenUsage.self,
     Waqtor_V1_DraftTemplatesResponse.self,
+    Waqtor_V1_ListDraftModelsRequest.self,
+    Waqtor_V1_DraftModel.self,
+    Waqtor_V1_ListDraftModelsResponse.self,
     Waqtor_V1_Contact.self,
     Waqtor_V1_CreateContactRequest.self,
     Waqtor_V1_CreateContactResponse.self,
@@ -158,6 +161,10 @@ public let waqtorAllMessageTypes: [any ProtoMessage.Type] = [
     Waqtor_V1_ListMyUpgradeRequestsResponse.self,
     Waqtor_V1_GetUsageRequest.self,
     Waqtor_V1_GetUsageResponse.self,
+    Waqtor_V1_AIUsage.self,
+    Waqtor_V1_AIRequestRecord.self,
+    Waqtor_V1_AdminGetTenantUsageRequest.self,
+    Waqtor_V1_AdminGetTenantUsageResponse.self,
     Waqtor_V1_DeleteAccountRequest.self,
     Waqtor_V1_DeleteAccountResponse.self,
     Waqtor_V1_AdminListTenantsRequest.self,
@@ -183,6 +190,7 @@ public enum WaqtorAllMethods {
     /// Full method names (`package.Service/Method`), in schema order.
     public static let names: [String] = [
         "waqtor.v1.AIService/DraftTemplates",
+        "waqtor.v1.AIService/ListDraftModels",
         "waqtor.v1.CampaignService/CreateContact",
         "waqtor.v1.CampaignService/GetContact",
         "waqtor.v1.CampaignService/UpdateContact",
@@ -251,6 +259,7 @@ public enum WaqtorAllMethods {
         "waqtor.v1.TenantService/AdminListUpgradeRequests",
         "waqtor.v1.TenantService/AdminGrantUpgradeRequest",
         "waqtor.v1.TenantService/AdminRejectUpgradeRequest",
+        "waqtor.v1.TenantService/AdminGetTenantUsage",
     ]
     /// Every method's access rule (its `waqtor.v1.access` option), by full name. The generator
     /// refuses a method without one, so every name in ``names`` is here.

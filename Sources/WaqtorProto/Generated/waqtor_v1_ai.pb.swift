@@ -9,20 +9,23 @@ import WaqtorRPC
 public struct Waqtor_V1_DraftTemplatesRequest: ProtoMessage, Hashable {
     public static var protoMessageName: String { "waqtor.v1.DraftTemplatesRequest" }
 
-    /// What the campaign is about, in the tenant's words. This is the only user text sent to the model.
+    /// What the campaign is about, in the tenant's words (1 to 2,000 characters). This is the only
+    /// user text sent to the model.
     public var campaignDescription: String = ""
 
-    /// The language of the drafts as a BCP 47 tag, e.g. "en", "pt-BR". Empty: the description's language.
+    /// The language of the drafts as a BCP 47 tag, e.g. "en", "pt-BR": a known ISO 639-1 language
+    /// (docs/AI.md lists them) with an optional region ("BR", "419"). Empty: the description's language.
     public var language: String = ""
 
-    /// The tone, e.g. "friendly", "formal". Empty: neutral.
+    /// The tone, e.g. "friendly", "formal": up to 40 letters, spaces or hyphens. Empty: neutral.
     public var tone: String = ""
 
     /// How many variants to draft (1-5; 0 means 3).
     public var variantCount: Int32 = 0
 
     /// Optional override of the model, e.g. "google/gemini-2.5-flash" or "qwen/qwen3-235b-a22b-2507".
-    /// Empty: the server's default. The server may refuse models it does not allow.
+    /// Empty: the server's default. Any id outside the server's allow-list (ListDraftModels) is
+    /// refused with INVALID_ARGUMENT naming the allowed ones.
     public var model: String = ""
 
     public init() {}
@@ -144,6 +147,10 @@ public struct Waqtor_V1_TokenUsage: ProtoMessage, Hashable {
     /// prompt_tokens + completion_tokens (as the provider reported it).
     public var totalTokens: Int32 = 0
 
+    /// The provider's charge in its credits (US dollars at OpenRouter), as a decimal number, e.g.
+    /// "0.00042".
+    public var cost: String = ""
+
     public init() {}
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
@@ -151,14 +158,22 @@ public struct Waqtor_V1_TokenUsage: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__token_usage__free_unpacked(message, nil) }
-        try self.init(_c: message)
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
-        var c = Waqtor__V1__TokenUsage()
-        waqtor__v1__token_usage__init(&c)
-        self._fillScalars(&c)
-        _protoPack(&c, into: &buffer, size: waqtor__v1__token_usage__get_packed_size, pack: waqtor__v1__token_usage__pack)
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__TokenUsage()
+            waqtor__v1__token_usage__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__token_usage__get_packed_size, pack: waqtor__v1__token_usage__pack)
+        }
     }
 }
 
@@ -169,13 +184,15 @@ extension Waqtor_V1_TokenUsage {
         self.promptTokens = c.pointee.prompt_tokens
         self.completionTokens = c.pointee.completion_tokens
         self.totalTokens = c.pointee.total_tokens
+        self.cost = try _protoString(c.pointee.cost)
     }
 
-    /// Fills an initialised protobuf-c struct (this message has no pointer fields).
-    func _fillScalars(_ c: UnsafeMutablePointer<Waqtor__V1__TokenUsage>) {
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__TokenUsage>, _ arena: inout ProtoArena) {
         c.pointee.prompt_tokens = self.promptTokens
         c.pointee.completion_tokens = self.completionTokens
         c.pointee.total_tokens = self.totalTokens
+        if !self.cost.isEmpty { c.pointee.cost = arena.cString(self.cost) }
     }
 }
 
@@ -186,11 +203,18 @@ public struct Waqtor_V1_DraftTemplatesResponse: ProtoMessage, Hashable {
     /// The drafts, best first.
     public var drafts: [Waqtor_V1_Draft] = []
 
-    /// The model that drafted them.
+    /// The model that drafted them, as the provider named it (it may be a dated id, or the fallback).
     public var model: String = ""
 
-    /// What it cost; counts against the plan's AI drafts per day.
+    /// What it cost, summed over the provider calls made (a retry after unusable output is a second
+    /// call); the call took one unit of the plan's AI drafts per day.
     public var usage: Waqtor_V1_TokenUsage? = nil
+
+    /// The model asked for (the caller's, or the server's default).
+    public var requestedModel: String = ""
+
+    /// Whether the fallback model answered because the requested one was unavailable.
+    public var fallbackUsed: Bool = false
 
     public init() {}
 
@@ -227,6 +251,8 @@ extension Waqtor_V1_DraftTemplatesResponse {
         }
         self.model = try _protoString(c.pointee.model)
         if let p = c.pointee.usage { self.usage = try Waqtor_V1_TokenUsage(_c: p) }
+        self.requestedModel = try _protoString(c.pointee.requested_model)
+        self.fallbackUsed = (c.pointee.fallback_used != 0)
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -247,37 +273,196 @@ extension Waqtor_V1_DraftTemplatesResponse {
         if let value = self.usage {
             let p = arena.allocate(Waqtor__V1__TokenUsage.self, count: 1)
             waqtor__v1__token_usage__init(p)
-            value._fillScalars(p)
+            value._fill(p, &arena)
             c.pointee.usage = p
+        }
+        if !self.requestedModel.isEmpty { c.pointee.requested_model = arena.cString(self.requestedModel) }
+        c.pointee.fallback_used = (self.fallbackUsed ? 1 : 0)
+    }
+}
+
+/// The request of AIService.ListDraftModels.
+public struct Waqtor_V1_ListDraftModelsRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.ListDraftModelsRequest" }
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__list_draft_models_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__list_draft_models_request__free_unpacked(message, nil) }
+        try self.init(_c: message)
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        var c = Waqtor__V1__ListDraftModelsRequest()
+        waqtor__v1__list_draft_models_request__init(&c)
+        _protoPack(&c, into: &buffer, size: waqtor__v1__list_draft_models_request__get_packed_size, pack: waqtor__v1__list_draft_models_request__pack)
+    }
+}
+
+extension Waqtor_V1_ListDraftModelsRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__ListDraftModelsRequest>) throws(ProtoDecodingError) {
+        self.init()
+    }
+
+    /// Fills an initialised protobuf-c struct (this message has no pointer fields).
+    func _fillScalars(_ c: UnsafeMutablePointer<Waqtor__V1__ListDraftModelsRequest>) {
+    }
+}
+
+/// A model DraftTemplates accepts.
+public struct Waqtor_V1_DraftModel: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.DraftModel" }
+
+    /// The provider's model id, e.g. "google/gemini-2.5-flash".
+    public var id: String = ""
+
+    /// Whether DraftTemplates uses it when no model is given.
+    public var isDefault: Bool = false
+
+    /// Whether it is the fallback tried when the requested model is unavailable.
+    public var isFallback: Bool = false
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__draft_model__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__draft_model__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__DraftModel()
+            waqtor__v1__draft_model__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__draft_model__get_packed_size, pack: waqtor__v1__draft_model__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_DraftModel {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__DraftModel>) throws(ProtoDecodingError) {
+        self.init()
+        self.id = try _protoString(c.pointee.id)
+        self.isDefault = (c.pointee.is_default != 0)
+        self.isFallback = (c.pointee.is_fallback != 0)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__DraftModel>, _ arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.pointee.id = arena.cString(self.id) }
+        c.pointee.is_default = (self.isDefault ? 1 : 0)
+        c.pointee.is_fallback = (self.isFallback ? 1 : 0)
+    }
+}
+
+/// The response of AIService.ListDraftModels.
+public struct Waqtor_V1_ListDraftModelsResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.ListDraftModelsResponse" }
+
+    /// The allowed models, the default first.
+    public var models: [Waqtor_V1_DraftModel] = []
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__list_draft_models_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__list_draft_models_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__ListDraftModelsResponse()
+            waqtor__v1__list_draft_models_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__list_draft_models_response__get_packed_size, pack: waqtor__v1__list_draft_models_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_ListDraftModelsResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__ListDraftModelsResponse>) throws(ProtoDecodingError) {
+        self.init()
+        if c.pointee.n_models > 0, let p = c.pointee.models {
+            self.models = try (0..<c.pointee.n_models).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_DraftModel(_c: p[i]!) }
+        }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__ListDraftModelsResponse>, _ arena: inout ProtoArena) {
+        if !self.models.isEmpty {
+            let count = self.models.count
+            let structs = arena.allocate(Waqtor__V1__DraftModel.self, count: count)
+            let pointers = arena.allocate(UnsafeMutablePointer<Waqtor__V1__DraftModel>?.self, count: count)
+            for (i, element) in self.models.enumerated() {
+                waqtor__v1__draft_model__init(structs + i)
+                element._fill(structs + i, &arena)
+                pointers[i] = structs + i
+            }
+            c.pointee.models = pointers
+            c.pointee.n_models = count
         }
     }
 }
 
 /// Drafts campaign texts with a language model. Only the campaign description leaves WaQtor: no
-/// field of this service carries contacts or chat content.
+/// field of this service carries contacts or chat content (docs/AI.md says exactly what is sent).
 public enum Waqtor_V1_AIService {
     /// The fully qualified service name.
     public static let name = "waqtor.v1.AIService"
     /// Every method's full name (`package.Service/Method`), in declaration order.
     public static let methodNames: [String] = [
         "waqtor.v1.AIService/DraftTemplates",
+        "waqtor.v1.AIService/ListDraftModels",
     ]
     /// Every method's access rule (its `waqtor.v1.access` option), by full name.
     public static let methodAccess: [String: Waqtor_V1_Access] = [
         "waqtor.v1.AIService/DraftTemplates": .tenantWrite,
+        "waqtor.v1.AIService/ListDraftModels": .tenantRead,
     ]
     /// The methods' full names.
     public enum Method {
-        /// Drafts template variants for a campaign from its description.
+        /// Drafts template variants for a campaign from its description. Each call takes one unit of the
+        /// plan's AI drafts per day (given back when drafting fails); every draft is checked by the
+        /// campaign template parser before it is returned.
         public static let draftTemplates = "waqtor.v1.AIService/DraftTemplates"
+        /// The models DraftTemplates accepts, the default and the fallback.
+        public static let listDraftModels = "waqtor.v1.AIService/ListDraftModels"
     }
 }
 
 /// Drafts campaign texts with a language model. Only the campaign description leaves WaQtor: no
-/// field of this service carries contacts or chat content.
+/// field of this service carries contacts or chat content (docs/AI.md says exactly what is sent).
 public protocol Waqtor_V1_AIServiceHandler: Sendable {
-    /// Drafts template variants for a campaign from its description.
+    /// Drafts template variants for a campaign from its description. Each call takes one unit of the
+    /// plan's AI drafts per day (given back when drafting fails); every draft is checked by the
+    /// campaign template parser before it is returned.
     func draftTemplates(_ request: Waqtor_V1_DraftTemplatesRequest, context: ServerContext) async throws -> Waqtor_V1_DraftTemplatesResponse
+    /// The models DraftTemplates accepts, the default and the fallback.
+    func listDraftModels(_ request: Waqtor_V1_ListDraftModelsRequest, context: ServerContext) async throws -> Waqtor_V1_ListDraftModelsResponse
 }
 
 extension Waqtor_V1_AIServiceHandler {
@@ -286,11 +471,14 @@ extension Waqtor_V1_AIServiceHandler {
         router.registerUnary("waqtor.v1.AIService/DraftTemplates", request: Waqtor_V1_DraftTemplatesRequest.self, response: Waqtor_V1_DraftTemplatesResponse.self) {
             try await self.draftTemplates($0, context: $1)
         }
+        router.registerUnary("waqtor.v1.AIService/ListDraftModels", request: Waqtor_V1_ListDraftModelsRequest.self, response: Waqtor_V1_ListDraftModelsResponse.self) {
+            try await self.listDraftModels($0, context: $1)
+        }
     }
 }
 
 /// Drafts campaign texts with a language model. Only the campaign description leaves WaQtor: no
-/// field of this service carries contacts or chat content.
+/// field of this service carries contacts or chat content (docs/AI.md says exactly what is sent).
 public struct Waqtor_V1_AIServiceClient: Sendable {
     public let client: RPCClient
 
@@ -298,8 +486,15 @@ public struct Waqtor_V1_AIServiceClient: Sendable {
         self.client = client
     }
 
-    /// Drafts template variants for a campaign from its description.
+    /// Drafts template variants for a campaign from its description. Each call takes one unit of the
+    /// plan's AI drafts per day (given back when drafting fails); every draft is checked by the
+    /// campaign template parser before it is returned.
     public func draftTemplates(_ request: Waqtor_V1_DraftTemplatesRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_DraftTemplatesResponse {
         try await client.unary(method: "waqtor.v1.AIService/DraftTemplates", request: request, responseType: Waqtor_V1_DraftTemplatesResponse.self, options: options)
+    }
+
+    /// The models DraftTemplates accepts, the default and the fallback.
+    public func listDraftModels(_ request: Waqtor_V1_ListDraftModelsRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_ListDraftModelsResponse {
+        try await client.unary(method: "waqtor.v1.AIService/ListDraftModels", request: request, responseType: Waqtor_V1_ListDraftModelsResponse.self, options: options)
     }
 }

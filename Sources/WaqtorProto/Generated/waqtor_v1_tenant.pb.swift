@@ -1997,6 +1997,12 @@ public struct Waqtor_V1_GetUsageResponse: ProtoMessage, Hashable {
     /// carries `retry-after-ms` until then.
     public var dayEndTime: Google_Protobuf_Timestamp? = nil
 
+    /// AI drafting of the current local day: requests that reached the provider, tokens and cost.
+    public var aiToday: Waqtor_V1_AIUsage? = nil
+
+    /// AI drafting of the current local month (in the tenant's time zone).
+    public var aiThisMonth: Waqtor_V1_AIUsage? = nil
+
     public init() {}
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
@@ -2004,7 +2010,13 @@ public struct Waqtor_V1_GetUsageResponse: ProtoMessage, Hashable {
             throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
         }
         defer { waqtor__v1__get_usage_response__free_unpacked(message, nil) }
-        try self.init(_c: message)
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
@@ -2025,6 +2037,8 @@ extension Waqtor_V1_GetUsageResponse {
         if let p = c.pointee.used { self.used = try Waqtor_V1_PlanLimits(_c: p) }
         if let p = c.pointee.day_start_time { self.dayStartTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.day_end_time { self.dayEndTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.ai_today { self.aiToday = try Waqtor_V1_AIUsage(_c: p) }
+        if let p = c.pointee.ai_this_month { self.aiThisMonth = try Waqtor_V1_AIUsage(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -2052,6 +2066,331 @@ extension Waqtor_V1_GetUsageResponse {
             google__protobuf__timestamp__init(p)
             value._fillScalars(p)
             c.pointee.day_end_time = p
+        }
+        if let value = self.aiToday {
+            let p = arena.allocate(Waqtor__V1__AIUsage.self, count: 1)
+            waqtor__v1__aiusage__init(p)
+            value._fill(p, &arena)
+            c.pointee.ai_today = p
+        }
+        if let value = self.aiThisMonth {
+            let p = arena.allocate(Waqtor__V1__AIUsage.self, count: 1)
+            waqtor__v1__aiusage__init(p)
+            value._fill(p, &arena)
+            c.pointee.ai_this_month = p
+        }
+    }
+}
+
+/// What AI drafting consumed over a period. A DraftTemplates call counts once however many
+/// provider calls it took (a retry after unusable output is a second call); calls refused before
+/// reaching the provider (bad input, quota) count nothing.
+public struct Waqtor_V1_AIUsage: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.AIUsage" }
+
+    /// DraftTemplates calls that reached the provider (successful or not).
+    public var requests: Int32 = 0
+
+    /// Prompt tokens, as the provider reported them.
+    public var promptTokens: Int64 = 0
+
+    /// Completion tokens, as the provider reported them.
+    public var completionTokens: Int64 = 0
+
+    /// The provider's charge in its credits (US dollars at OpenRouter), as a decimal number, e.g.
+    /// "0.00042". "0" when nothing was charged.
+    public var cost: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__aiusage__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__aiusage__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__AIUsage()
+            waqtor__v1__aiusage__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__aiusage__get_packed_size, pack: waqtor__v1__aiusage__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_AIUsage {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__AIUsage>) throws(ProtoDecodingError) {
+        self.init()
+        self.requests = c.pointee.requests
+        self.promptTokens = c.pointee.prompt_tokens
+        self.completionTokens = c.pointee.completion_tokens
+        self.cost = try _protoString(c.pointee.cost)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__AIUsage>, _ arena: inout ProtoArena) {
+        c.pointee.requests = self.requests
+        c.pointee.prompt_tokens = self.promptTokens
+        c.pointee.completion_tokens = self.completionTokens
+        if !self.cost.isEmpty { c.pointee.cost = arena.cString(self.cost) }
+    }
+}
+
+/// One DraftTemplates call that reached the AI provider. The description itself is not kept:
+/// only its length.
+public struct Waqtor_V1_AIRequestRecord: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.AIRequestRecord" }
+
+    /// The record's id.
+    public var id: String = ""
+
+    /// When the call was made.
+    public var createTime: Google_Protobuf_Timestamp? = nil
+
+    /// The model asked for (the default, or the caller's choice).
+    public var requestedModel: String = ""
+
+    /// The model that answered, as the provider named it (a fallback, or a dated id); empty if none did.
+    public var model: String = ""
+
+    /// "ok", "unusable" (the model's output failed the template checks twice), "provider_error"
+    /// (the provider refused or failed) or "timeout" (the caller's deadline passed).
+    public var outcome: String = ""
+
+    /// Completions received for it (1, or 2 after unusable output; 0 when the provider refused or
+    /// failed), not counting transport retries.
+    public var providerCalls: Int32 = 0
+
+    /// Prompt tokens, summed over its completions.
+    public var promptTokens: Int32 = 0
+
+    /// Completion tokens, summed over its completions.
+    public var completionTokens: Int32 = 0
+
+    /// The provider's charge in credits, as a decimal number.
+    public var cost: String = ""
+
+    /// How many characters the description had.
+    public var descriptionLength: Int32 = 0
+
+    /// How many drafts were returned (0 unless outcome is "ok").
+    public var draftCount: Int32 = 0
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__airequest_record__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__airequest_record__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__AIRequestRecord()
+            waqtor__v1__airequest_record__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__airequest_record__get_packed_size, pack: waqtor__v1__airequest_record__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_AIRequestRecord {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__AIRequestRecord>) throws(ProtoDecodingError) {
+        self.init()
+        self.id = try _protoString(c.pointee.id)
+        if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
+        self.requestedModel = try _protoString(c.pointee.requested_model)
+        self.model = try _protoString(c.pointee.model)
+        self.outcome = try _protoString(c.pointee.outcome)
+        self.providerCalls = c.pointee.provider_calls
+        self.promptTokens = c.pointee.prompt_tokens
+        self.completionTokens = c.pointee.completion_tokens
+        self.cost = try _protoString(c.pointee.cost)
+        self.descriptionLength = c.pointee.description_length
+        self.draftCount = c.pointee.draft_count
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__AIRequestRecord>, _ arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.pointee.id = arena.cString(self.id) }
+        if let value = self.createTime {
+            let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
+            google__protobuf__timestamp__init(p)
+            value._fillScalars(p)
+            c.pointee.create_time = p
+        }
+        if !self.requestedModel.isEmpty { c.pointee.requested_model = arena.cString(self.requestedModel) }
+        if !self.model.isEmpty { c.pointee.model = arena.cString(self.model) }
+        if !self.outcome.isEmpty { c.pointee.outcome = arena.cString(self.outcome) }
+        c.pointee.provider_calls = self.providerCalls
+        c.pointee.prompt_tokens = self.promptTokens
+        c.pointee.completion_tokens = self.completionTokens
+        if !self.cost.isEmpty { c.pointee.cost = arena.cString(self.cost) }
+        c.pointee.description_length = self.descriptionLength
+        c.pointee.draft_count = self.draftCount
+    }
+}
+
+/// The request of TenantService.AdminGetTenantUsage.
+public struct Waqtor_V1_AdminGetTenantUsageRequest: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.AdminGetTenantUsageRequest" }
+
+    /// The tenant's id.
+    public var tenantID: String = ""
+
+    /// The month of the AI requests listed, "YYYY-MM" in the tenant's time zone. Empty: the current one.
+    public var month: String = ""
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__admin_get_tenant_usage_request__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__admin_get_tenant_usage_request__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__AdminGetTenantUsageRequest()
+            waqtor__v1__admin_get_tenant_usage_request__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__admin_get_tenant_usage_request__get_packed_size, pack: waqtor__v1__admin_get_tenant_usage_request__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_AdminGetTenantUsageRequest {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__AdminGetTenantUsageRequest>) throws(ProtoDecodingError) {
+        self.init()
+        self.tenantID = try _protoString(c.pointee.tenant_id)
+        self.month = try _protoString(c.pointee.month)
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__AdminGetTenantUsageRequest>, _ arena: inout ProtoArena) {
+        if !self.tenantID.isEmpty { c.pointee.tenant_id = arena.cString(self.tenantID) }
+        if !self.month.isEmpty { c.pointee.month = arena.cString(self.month) }
+    }
+}
+
+/// The response of TenantService.AdminGetTenantUsage.
+public struct Waqtor_V1_AdminGetTenantUsageResponse: ProtoMessage, Hashable {
+    public static var protoMessageName: String { "waqtor.v1.AdminGetTenantUsageResponse" }
+
+    /// The tenant.
+    public var tenant: Waqtor_V1_Tenant? = nil
+
+    /// Its usage now, as the tenant sees it in GetUsage.
+    public var usage: Waqtor_V1_GetUsageResponse? = nil
+
+    /// The month listed ("YYYY-MM").
+    public var month: String = ""
+
+    /// AI drafting over that month.
+    public var aiMonth: Waqtor_V1_AIUsage? = nil
+
+    /// That month's AI requests, newest first (at most 1,000; ai_month counts them all).
+    public var aiRequests: [Waqtor_V1_AIRequestRecord] = []
+
+    public init() {}
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoDecodingError) {
+        guard let message = waqtor__v1__admin_get_tenant_usage_response__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
+            throw ProtoDecodingError(messageName: Self.protoMessageName, byteCount: bytes.count)
+        }
+        defer { waqtor__v1__admin_get_tenant_usage_response__free_unpacked(message, nil) }
+        try _protoCheckStrings(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        do {
+            try self.init(_c: message)
+        } catch {
+            // A string field that is not valid UTF-8.
+            throw _protoStringError(bytes, message.pointee.base.descriptor, Self.protoMessageName)
+        }
+    }
+
+    public func serialize(into buffer: inout ByteBuffer) {
+        ProtoArena.with { arena in
+            var c = Waqtor__V1__AdminGetTenantUsageResponse()
+            waqtor__v1__admin_get_tenant_usage_response__init(&c)
+            self._fill(&c, &arena)
+            _protoPack(&c, into: &buffer, size: waqtor__v1__admin_get_tenant_usage_response__get_packed_size, pack: waqtor__v1__admin_get_tenant_usage_response__pack)
+        }
+    }
+}
+
+extension Waqtor_V1_AdminGetTenantUsageResponse {
+    /// Copies a protobuf-c struct (owned by the caller) into a Swift value.
+    init(_c c: UnsafePointer<Waqtor__V1__AdminGetTenantUsageResponse>) throws(ProtoDecodingError) {
+        self.init()
+        if let p = c.pointee.tenant { self.tenant = try Waqtor_V1_Tenant(_c: p) }
+        if let p = c.pointee.usage { self.usage = try Waqtor_V1_GetUsageResponse(_c: p) }
+        self.month = try _protoString(c.pointee.month)
+        if let p = c.pointee.ai_month { self.aiMonth = try Waqtor_V1_AIUsage(_c: p) }
+        if c.pointee.n_ai_requests > 0, let p = c.pointee.ai_requests {
+            self.aiRequests = try (0..<c.pointee.n_ai_requests).map { (i) throws(ProtoDecodingError) in try Waqtor_V1_AIRequestRecord(_c: p[i]!) }
+        }
+    }
+
+    /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
+    func _fill(_ c: UnsafeMutablePointer<Waqtor__V1__AdminGetTenantUsageResponse>, _ arena: inout ProtoArena) {
+        if let value = self.tenant {
+            let p = arena.allocate(Waqtor__V1__Tenant.self, count: 1)
+            waqtor__v1__tenant__init(p)
+            value._fill(p, &arena)
+            c.pointee.tenant = p
+        }
+        if let value = self.usage {
+            let p = arena.allocate(Waqtor__V1__GetUsageResponse.self, count: 1)
+            waqtor__v1__get_usage_response__init(p)
+            value._fill(p, &arena)
+            c.pointee.usage = p
+        }
+        if !self.month.isEmpty { c.pointee.month = arena.cString(self.month) }
+        if let value = self.aiMonth {
+            let p = arena.allocate(Waqtor__V1__AIUsage.self, count: 1)
+            waqtor__v1__aiusage__init(p)
+            value._fill(p, &arena)
+            c.pointee.ai_month = p
+        }
+        if !self.aiRequests.isEmpty {
+            let count = self.aiRequests.count
+            let structs = arena.allocate(Waqtor__V1__AIRequestRecord.self, count: count)
+            let pointers = arena.allocate(UnsafeMutablePointer<Waqtor__V1__AIRequestRecord>?.self, count: count)
+            for (i, element) in self.aiRequests.enumerated() {
+                waqtor__v1__airequest_record__init(structs + i)
+                element._fill(structs + i, &arena)
+                pointers[i] = structs + i
+            }
+            c.pointee.ai_requests = pointers
+            c.pointee.n_ai_requests = count
         }
     }
 }
@@ -3050,6 +3389,7 @@ public enum Waqtor_V1_TenantService {
         "waqtor.v1.TenantService/AdminListUpgradeRequests",
         "waqtor.v1.TenantService/AdminGrantUpgradeRequest",
         "waqtor.v1.TenantService/AdminRejectUpgradeRequest",
+        "waqtor.v1.TenantService/AdminGetTenantUsage",
     ]
     /// Every method's access rule (its `waqtor.v1.access` option), by full name.
     public static let methodAccess: [String: Waqtor_V1_Access] = [
@@ -3075,6 +3415,7 @@ public enum Waqtor_V1_TenantService {
         "waqtor.v1.TenantService/AdminListUpgradeRequests": .admin,
         "waqtor.v1.TenantService/AdminGrantUpgradeRequest": .admin,
         "waqtor.v1.TenantService/AdminRejectUpgradeRequest": .admin,
+        "waqtor.v1.TenantService/AdminGetTenantUsage": .admin,
     ]
     /// The methods' full names.
     public enum Method {
@@ -3122,6 +3463,9 @@ public enum Waqtor_V1_TenantService {
         public static let adminGrantUpgradeRequest = "waqtor.v1.TenantService/AdminGrantUpgradeRequest"
         /// Administrators: rejects an upgrade request.
         public static let adminRejectUpgradeRequest = "waqtor.v1.TenantService/AdminRejectUpgradeRequest"
+        /// Administrators: a tenant's usage against its plan, and its AI drafting requests of a month
+        /// (tokens and the provider's cost, for billing by hand).
+        public static let adminGetTenantUsage = "waqtor.v1.TenantService/AdminGetTenantUsage"
     }
 }
 
@@ -3176,6 +3520,9 @@ public protocol Waqtor_V1_TenantServiceHandler: Sendable {
     func adminGrantUpgradeRequest(_ request: Waqtor_V1_AdminGrantUpgradeRequestRequest, context: ServerContext) async throws -> Waqtor_V1_AdminGrantUpgradeRequestResponse
     /// Administrators: rejects an upgrade request.
     func adminRejectUpgradeRequest(_ request: Waqtor_V1_AdminRejectUpgradeRequestRequest, context: ServerContext) async throws -> Waqtor_V1_AdminRejectUpgradeRequestResponse
+    /// Administrators: a tenant's usage against its plan, and its AI drafting requests of a month
+    /// (tokens and the provider's cost, for billing by hand).
+    func adminGetTenantUsage(_ request: Waqtor_V1_AdminGetTenantUsageRequest, context: ServerContext) async throws -> Waqtor_V1_AdminGetTenantUsageResponse
 }
 
 extension Waqtor_V1_TenantServiceHandler {
@@ -3246,6 +3593,9 @@ extension Waqtor_V1_TenantServiceHandler {
         }
         router.registerUnary("waqtor.v1.TenantService/AdminRejectUpgradeRequest", request: Waqtor_V1_AdminRejectUpgradeRequestRequest.self, response: Waqtor_V1_AdminRejectUpgradeRequestResponse.self) {
             try await self.adminRejectUpgradeRequest($0, context: $1)
+        }
+        router.registerUnary("waqtor.v1.TenantService/AdminGetTenantUsage", request: Waqtor_V1_AdminGetTenantUsageRequest.self, response: Waqtor_V1_AdminGetTenantUsageResponse.self) {
+            try await self.adminGetTenantUsage($0, context: $1)
         }
     }
 }
@@ -3371,5 +3721,11 @@ public struct Waqtor_V1_TenantServiceClient: Sendable {
     /// Administrators: rejects an upgrade request.
     public func adminRejectUpgradeRequest(_ request: Waqtor_V1_AdminRejectUpgradeRequestRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_AdminRejectUpgradeRequestResponse {
         try await client.unary(method: "waqtor.v1.TenantService/AdminRejectUpgradeRequest", request: request, responseType: Waqtor_V1_AdminRejectUpgradeRequestResponse.self, options: options)
+    }
+
+    /// Administrators: a tenant's usage against its plan, and its AI drafting requests of a month
+    /// (tokens and the provider's cost, for billing by hand).
+    public func adminGetTenantUsage(_ request: Waqtor_V1_AdminGetTenantUsageRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_AdminGetTenantUsageResponse {
+        try await client.unary(method: "waqtor.v1.TenantService/AdminGetTenantUsage", request: request, responseType: Waqtor_V1_AdminGetTenantUsageResponse.self, options: options)
     }
 }

@@ -29,6 +29,7 @@ func full_Waqtor_V1_TokenUsage(_ choice: Int) -> Waqtor_V1_TokenUsage {
     value.promptTokens = -1007
     value.completionTokens = -2007
     value.totalTokens = -3007
+    value.cost = "cost-4 ✓ é 中文"
     return value
 }
 
@@ -37,6 +38,27 @@ func full_Waqtor_V1_DraftTemplatesResponse(_ choice: Int) -> Waqtor_V1_DraftTemp
     value.drafts = [full_Waqtor_V1_Draft(0), full_Waqtor_V1_Draft(1)]
     value.model = "model-2 ✓ é 中文"
     value.usage = full_Waqtor_V1_TokenUsage(0)
+    value.requestedModel = "requested_model-4 ✓ é 中文"
+    value.fallbackUsed = true
+    return value
+}
+
+func full_Waqtor_V1_ListDraftModelsRequest(_ choice: Int) -> Waqtor_V1_ListDraftModelsRequest {
+    var value = Waqtor_V1_ListDraftModelsRequest()
+    return value
+}
+
+func full_Waqtor_V1_DraftModel(_ choice: Int) -> Waqtor_V1_DraftModel {
+    var value = Waqtor_V1_DraftModel()
+    value.id = "id-1 ✓ é 中文"
+    value.isDefault = true
+    value.isFallback = true
+    return value
+}
+
+func full_Waqtor_V1_ListDraftModelsResponse(_ choice: Int) -> Waqtor_V1_ListDraftModelsResponse {
+    var value = Waqtor_V1_ListDraftModelsResponse()
+    value.models = [full_Waqtor_V1_DraftModel(0), full_Waqtor_V1_DraftModel(1)]
     return value
 }
 
@@ -1213,6 +1235,50 @@ func full_Waqtor_V1_GetUsageResponse(_ choice: Int) -> Waqtor_V1_GetUsageRespons
     value.used = full_Waqtor_V1_PlanLimits(0)
     value.dayStartTime = full_Google_Protobuf_Timestamp(0)
     value.dayEndTime = full_Google_Protobuf_Timestamp(0)
+    value.aiToday = full_Waqtor_V1_AIUsage(0)
+    value.aiThisMonth = full_Waqtor_V1_AIUsage(0)
+    return value
+}
+
+func full_Waqtor_V1_AIUsage(_ choice: Int) -> Waqtor_V1_AIUsage {
+    var value = Waqtor_V1_AIUsage()
+    value.requests = -1007
+    value.promptTokens = -20000000007
+    value.completionTokens = -30000000007
+    value.cost = "cost-4 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_AIRequestRecord(_ choice: Int) -> Waqtor_V1_AIRequestRecord {
+    var value = Waqtor_V1_AIRequestRecord()
+    value.id = "id-1 ✓ é 中文"
+    value.createTime = full_Google_Protobuf_Timestamp(0)
+    value.requestedModel = "requested_model-3 ✓ é 中文"
+    value.model = "model-4 ✓ é 中文"
+    value.outcome = "outcome-5 ✓ é 中文"
+    value.providerCalls = -6007
+    value.promptTokens = -7007
+    value.completionTokens = -8007
+    value.cost = "cost-9 ✓ é 中文"
+    value.descriptionLength = -10007
+    value.draftCount = -11007
+    return value
+}
+
+func full_Waqtor_V1_AdminGetTenantUsageRequest(_ choice: Int) -> Waqtor_V1_AdminGetTenantUsageRequest {
+    var value = Waqtor_V1_AdminGetTenantUsageRequest()
+    value.tenantID = "tenant_id-1 ✓ é 中文"
+    value.month = "month-2 ✓ é 中文"
+    return value
+}
+
+func full_Waqtor_V1_AdminGetTenantUsageResponse(_ choice: Int) -> Waqtor_V1_AdminGetTenantUsageResponse {
+    var value = Waqtor_V1_AdminGetTenantUsageResponse()
+    value.tenant = full_Waqtor_V1_Tenant(0)
+    value.usage = full_Waqtor_V1_GetUsageResponse(0)
+    value.month = "month-3 ✓ é 中文"
+    value.aiMonth = full_Waqtor_V1_AIUsage(0)
+    value.aiRequests = [full_Waqtor_V1_AIRequestRecord(0), full_Waqtor_V1_AIRequestRecord(1)]
     return value
 }
 
@@ -1365,6 +1431,18 @@ struct GeneratedRoundTripTests {
 
     @Test func roundTrip_Waqtor_V1_DraftTemplatesResponse() throws {
         try checkRoundTrip(Waqtor_V1_DraftTemplatesResponse.self, choices: 2, build: full_Waqtor_V1_DraftTemplatesResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_ListDraftModelsRequest() throws {
+        try checkRoundTrip(Waqtor_V1_ListDraftModelsRequest.self, choices: 2, build: full_Waqtor_V1_ListDraftModelsRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_DraftModel() throws {
+        try checkRoundTrip(Waqtor_V1_DraftModel.self, choices: 2, build: full_Waqtor_V1_DraftModel)
+    }
+
+    @Test func roundTrip_Waqtor_V1_ListDraftModelsResponse() throws {
+        try checkRoundTrip(Waqtor_V1_ListDraftModelsResponse.self, choices: 2, build: full_Waqtor_V1_ListDraftModelsResponse)
     }
 
     @Test func roundTrip_Waqtor_V1_Contact() throws {
@@ -1961,6 +2039,22 @@ struct GeneratedRoundTripTests {
 
     @Test func roundTrip_Waqtor_V1_GetUsageResponse() throws {
         try checkRoundTrip(Waqtor_V1_GetUsageResponse.self, choices: 2, build: full_Waqtor_V1_GetUsageResponse)
+    }
+
+    @Test func roundTrip_Waqtor_V1_AIUsage() throws {
+        try checkRoundTrip(Waqtor_V1_AIUsage.self, choices: 2, build: full_Waqtor_V1_AIUsage)
+    }
+
+    @Test func roundTrip_Waqtor_V1_AIRequestRecord() throws {
+        try checkRoundTrip(Waqtor_V1_AIRequestRecord.self, choices: 2, build: full_Waqtor_V1_AIRequestRecord)
+    }
+
+    @Test func roundTrip_Waqtor_V1_AdminGetTenantUsageRequest() throws {
+        try checkRoundTrip(Waqtor_V1_AdminGetTenantUsageRequest.self, choices: 2, build: full_Waqtor_V1_AdminGetTenantUsageRequest)
+    }
+
+    @Test func roundTrip_Waqtor_V1_AdminGetTenantUsageResponse() throws {
+        try checkRoundTrip(Waqtor_V1_AdminGetTenantUsageResponse.self, choices: 2, build: full_Waqtor_V1_AdminGetTenantUsageResponse)
     }
 
     @Test func roundTrip_Waqtor_V1_DeleteAccountRequest() throws {

@@ -187,6 +187,141 @@ void   waqtor__v1__draft_templates_response__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__draft_templates_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   waqtor__v1__list_draft_models_request__init
+                     (Waqtor__V1__ListDraftModelsRequest         *message)
+{
+  static const Waqtor__V1__ListDraftModelsRequest init_value = WAQTOR__V1__LIST_DRAFT_MODELS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__list_draft_models_request__get_packed_size
+                     (const Waqtor__V1__ListDraftModelsRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__list_draft_models_request__pack
+                     (const Waqtor__V1__ListDraftModelsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__list_draft_models_request__pack_to_buffer
+                     (const Waqtor__V1__ListDraftModelsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__ListDraftModelsRequest *
+       waqtor__v1__list_draft_models_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__ListDraftModelsRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__list_draft_models_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__list_draft_models_request__free_unpacked
+                     (Waqtor__V1__ListDraftModelsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__draft_model__init
+                     (Waqtor__V1__DraftModel         *message)
+{
+  static const Waqtor__V1__DraftModel init_value = WAQTOR__V1__DRAFT_MODEL__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__draft_model__get_packed_size
+                     (const Waqtor__V1__DraftModel *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__draft_model__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__draft_model__pack
+                     (const Waqtor__V1__DraftModel *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__draft_model__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__draft_model__pack_to_buffer
+                     (const Waqtor__V1__DraftModel *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__draft_model__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__DraftModel *
+       waqtor__v1__draft_model__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__DraftModel *)
+     protobuf_c_message_unpack (&waqtor__v1__draft_model__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__draft_model__free_unpacked
+                     (Waqtor__V1__DraftModel *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__draft_model__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__list_draft_models_response__init
+                     (Waqtor__V1__ListDraftModelsResponse         *message)
+{
+  static const Waqtor__V1__ListDraftModelsResponse init_value = WAQTOR__V1__LIST_DRAFT_MODELS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__list_draft_models_response__get_packed_size
+                     (const Waqtor__V1__ListDraftModelsResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__list_draft_models_response__pack
+                     (const Waqtor__V1__ListDraftModelsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__list_draft_models_response__pack_to_buffer
+                     (const Waqtor__V1__ListDraftModelsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__ListDraftModelsResponse *
+       waqtor__v1__list_draft_models_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__ListDraftModelsResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__list_draft_models_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__list_draft_models_response__free_unpacked
+                     (Waqtor__V1__ListDraftModelsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__list_draft_models_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor waqtor__v1__draft_templates_request__field_descriptors[5] =
 {
   {
@@ -328,7 +463,7 @@ const ProtobufCMessageDescriptor waqtor__v1__draft__descriptor =
   (ProtobufCMessageInit) waqtor__v1__draft__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__token_usage__field_descriptors[3] =
+static const ProtobufCFieldDescriptor waqtor__v1__token_usage__field_descriptors[4] =
 {
   {
     "prompt_tokens",
@@ -366,16 +501,29 @@ static const ProtobufCFieldDescriptor waqtor__v1__token_usage__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cost",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__TokenUsage, cost),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__token_usage__field_indices_by_name[] = {
   1,   /* field[1] = completion_tokens */
+  3,   /* field[3] = cost */
   0,   /* field[0] = prompt_tokens */
   2,   /* field[2] = total_tokens */
 };
 static const ProtobufCIntRange waqtor__v1__token_usage__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__token_usage__descriptor =
 {
@@ -385,14 +533,14 @@ const ProtobufCMessageDescriptor waqtor__v1__token_usage__descriptor =
   "Waqtor__V1__TokenUsage",
   "waqtor.v1",
   sizeof(Waqtor__V1__TokenUsage),
-  3,
+  4,
   waqtor__v1__token_usage__field_descriptors,
   waqtor__v1__token_usage__field_indices_by_name,
   1,  waqtor__v1__token_usage__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__token_usage__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__draft_templates_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor waqtor__v1__draft_templates_response__field_descriptors[5] =
 {
   {
     "drafts",
@@ -430,16 +578,42 @@ static const ProtobufCFieldDescriptor waqtor__v1__draft_templates_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "requested_model",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DraftTemplatesResponse, requested_model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fallback_used",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DraftTemplatesResponse, fallback_used),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__draft_templates_response__field_indices_by_name[] = {
   0,   /* field[0] = drafts */
+  4,   /* field[4] = fallback_used */
   1,   /* field[1] = model */
+  3,   /* field[3] = requested_model */
   2,   /* field[2] = usage */
 };
 static const ProtobufCIntRange waqtor__v1__draft_templates_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__draft_templates_response__descriptor =
 {
@@ -449,19 +623,141 @@ const ProtobufCMessageDescriptor waqtor__v1__draft_templates_response__descripto
   "Waqtor__V1__DraftTemplatesResponse",
   "waqtor.v1",
   sizeof(Waqtor__V1__DraftTemplatesResponse),
-  3,
+  5,
   waqtor__v1__draft_templates_response__field_descriptors,
   waqtor__v1__draft_templates_response__field_indices_by_name,
   1,  waqtor__v1__draft_templates_response__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__draft_templates_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor waqtor__v1__aiservice__method_descriptors[1] =
+#define waqtor__v1__list_draft_models_request__field_descriptors NULL
+#define waqtor__v1__list_draft_models_request__field_indices_by_name NULL
+#define waqtor__v1__list_draft_models_request__number_ranges NULL
+const ProtobufCMessageDescriptor waqtor__v1__list_draft_models_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.ListDraftModelsRequest",
+  "ListDraftModelsRequest",
+  "Waqtor__V1__ListDraftModelsRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__ListDraftModelsRequest),
+  0,
+  waqtor__v1__list_draft_models_request__field_descriptors,
+  waqtor__v1__list_draft_models_request__field_indices_by_name,
+  0,  waqtor__v1__list_draft_models_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__list_draft_models_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__draft_model__field_descriptors[3] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DraftModel, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_default",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DraftModel, is_default),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_fallback",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__DraftModel, is_fallback),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__draft_model__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = is_default */
+  2,   /* field[2] = is_fallback */
+};
+static const ProtobufCIntRange waqtor__v1__draft_model__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__draft_model__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.DraftModel",
+  "DraftModel",
+  "Waqtor__V1__DraftModel",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__DraftModel),
+  3,
+  waqtor__v1__draft_model__field_descriptors,
+  waqtor__v1__draft_model__field_indices_by_name,
+  1,  waqtor__v1__draft_model__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__draft_model__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__list_draft_models_response__field_descriptors[1] =
+{
+  {
+    "models",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__ListDraftModelsResponse, n_models),
+    offsetof(Waqtor__V1__ListDraftModelsResponse, models),
+    &waqtor__v1__draft_model__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__list_draft_models_response__field_indices_by_name[] = {
+  0,   /* field[0] = models */
+};
+static const ProtobufCIntRange waqtor__v1__list_draft_models_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__list_draft_models_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.ListDraftModelsResponse",
+  "ListDraftModelsResponse",
+  "Waqtor__V1__ListDraftModelsResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__ListDraftModelsResponse),
+  1,
+  waqtor__v1__list_draft_models_response__field_descriptors,
+  waqtor__v1__list_draft_models_response__field_indices_by_name,
+  1,  waqtor__v1__list_draft_models_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__list_draft_models_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor waqtor__v1__aiservice__method_descriptors[2] =
 {
   { "DraftTemplates", &waqtor__v1__draft_templates_request__descriptor, &waqtor__v1__draft_templates_response__descriptor },
+  { "ListDraftModels", &waqtor__v1__list_draft_models_request__descriptor, &waqtor__v1__list_draft_models_response__descriptor },
 };
 const unsigned waqtor__v1__aiservice__method_indices_by_name[] = {
-  0         /* DraftTemplates */
+  0,        /* DraftTemplates */
+  1         /* ListDraftModels */
 };
 const ProtobufCServiceDescriptor waqtor__v1__aiservice__descriptor =
 {
@@ -470,7 +766,7 @@ const ProtobufCServiceDescriptor waqtor__v1__aiservice__descriptor =
   "AIService",
   "Waqtor__V1__AIService",
   "waqtor.v1",
-  1,
+  2,
   waqtor__v1__aiservice__method_descriptors,
   waqtor__v1__aiservice__method_indices_by_name
 };
@@ -481,6 +777,14 @@ void waqtor__v1__aiservice__draft_templates(ProtobufCService *service,
 {
   assert(service->descriptor == &waqtor__v1__aiservice__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__aiservice__list_draft_models(ProtobufCService *service,
+                                              const Waqtor__V1__ListDraftModelsRequest *input,
+                                              Waqtor__V1__ListDraftModelsResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__aiservice__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void waqtor__v1__aiservice__init (Waqtor__V1__AIService_Service *service,
                                   Waqtor__V1__AIService_ServiceDestroy destroy)

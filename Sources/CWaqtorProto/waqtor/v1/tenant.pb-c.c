@@ -1537,6 +1537,186 @@ void   waqtor__v1__get_usage_response__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__get_usage_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   waqtor__v1__aiusage__init
+                     (Waqtor__V1__AIUsage         *message)
+{
+  static const Waqtor__V1__AIUsage init_value = WAQTOR__V1__AIUSAGE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__aiusage__get_packed_size
+                     (const Waqtor__V1__AIUsage *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__aiusage__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__aiusage__pack
+                     (const Waqtor__V1__AIUsage *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__aiusage__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__aiusage__pack_to_buffer
+                     (const Waqtor__V1__AIUsage *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__aiusage__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__AIUsage *
+       waqtor__v1__aiusage__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__AIUsage *)
+     protobuf_c_message_unpack (&waqtor__v1__aiusage__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__aiusage__free_unpacked
+                     (Waqtor__V1__AIUsage *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__aiusage__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__airequest_record__init
+                     (Waqtor__V1__AIRequestRecord         *message)
+{
+  static const Waqtor__V1__AIRequestRecord init_value = WAQTOR__V1__AIREQUEST_RECORD__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__airequest_record__get_packed_size
+                     (const Waqtor__V1__AIRequestRecord *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__airequest_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__airequest_record__pack
+                     (const Waqtor__V1__AIRequestRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__airequest_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__airequest_record__pack_to_buffer
+                     (const Waqtor__V1__AIRequestRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__airequest_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__AIRequestRecord *
+       waqtor__v1__airequest_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__AIRequestRecord *)
+     protobuf_c_message_unpack (&waqtor__v1__airequest_record__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__airequest_record__free_unpacked
+                     (Waqtor__V1__AIRequestRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__airequest_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__admin_get_tenant_usage_request__init
+                     (Waqtor__V1__AdminGetTenantUsageRequest         *message)
+{
+  static const Waqtor__V1__AdminGetTenantUsageRequest init_value = WAQTOR__V1__ADMIN_GET_TENANT_USAGE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__admin_get_tenant_usage_request__get_packed_size
+                     (const Waqtor__V1__AdminGetTenantUsageRequest *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__admin_get_tenant_usage_request__pack
+                     (const Waqtor__V1__AdminGetTenantUsageRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__admin_get_tenant_usage_request__pack_to_buffer
+                     (const Waqtor__V1__AdminGetTenantUsageRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__AdminGetTenantUsageRequest *
+       waqtor__v1__admin_get_tenant_usage_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__AdminGetTenantUsageRequest *)
+     protobuf_c_message_unpack (&waqtor__v1__admin_get_tenant_usage_request__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__admin_get_tenant_usage_request__free_unpacked
+                     (Waqtor__V1__AdminGetTenantUsageRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   waqtor__v1__admin_get_tenant_usage_response__init
+                     (Waqtor__V1__AdminGetTenantUsageResponse         *message)
+{
+  static const Waqtor__V1__AdminGetTenantUsageResponse init_value = WAQTOR__V1__ADMIN_GET_TENANT_USAGE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t waqtor__v1__admin_get_tenant_usage_response__get_packed_size
+                     (const Waqtor__V1__AdminGetTenantUsageResponse *message)
+{
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t waqtor__v1__admin_get_tenant_usage_response__pack
+                     (const Waqtor__V1__AdminGetTenantUsageResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t waqtor__v1__admin_get_tenant_usage_response__pack_to_buffer
+                     (const Waqtor__V1__AdminGetTenantUsageResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Waqtor__V1__AdminGetTenantUsageResponse *
+       waqtor__v1__admin_get_tenant_usage_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Waqtor__V1__AdminGetTenantUsageResponse *)
+     protobuf_c_message_unpack (&waqtor__v1__admin_get_tenant_usage_response__descriptor,
+                                allocator, len, data);
+}
+void   waqtor__v1__admin_get_tenant_usage_response__free_unpacked
+                     (Waqtor__V1__AdminGetTenantUsageResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &waqtor__v1__admin_get_tenant_usage_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   waqtor__v1__delete_account_request__init
                      (Waqtor__V1__DeleteAccountRequest         *message)
 {
@@ -4096,7 +4276,7 @@ const ProtobufCMessageDescriptor waqtor__v1__get_usage_request__descriptor =
   (ProtobufCMessageInit) waqtor__v1__get_usage_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor waqtor__v1__get_usage_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor waqtor__v1__get_usage_response__field_descriptors[6] =
 {
   {
     "limits",
@@ -4146,8 +4326,34 @@ static const ProtobufCFieldDescriptor waqtor__v1__get_usage_response__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ai_today",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetUsageResponse, ai_today),
+    &waqtor__v1__aiusage__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ai_this_month",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__GetUsageResponse, ai_this_month),
+    &waqtor__v1__aiusage__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__get_usage_response__field_indices_by_name[] = {
+  5,   /* field[5] = ai_this_month */
+  4,   /* field[4] = ai_today */
   3,   /* field[3] = day_end_time */
   2,   /* field[2] = day_start_time */
   0,   /* field[0] = limits */
@@ -4156,7 +4362,7 @@ static const unsigned waqtor__v1__get_usage_response__field_indices_by_name[] = 
 static const ProtobufCIntRange waqtor__v1__get_usage_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__get_usage_response__descriptor =
 {
@@ -4166,11 +4372,397 @@ const ProtobufCMessageDescriptor waqtor__v1__get_usage_response__descriptor =
   "Waqtor__V1__GetUsageResponse",
   "waqtor.v1",
   sizeof(Waqtor__V1__GetUsageResponse),
-  4,
+  6,
   waqtor__v1__get_usage_response__field_descriptors,
   waqtor__v1__get_usage_response__field_indices_by_name,
   1,  waqtor__v1__get_usage_response__number_ranges,
   (ProtobufCMessageInit) waqtor__v1__get_usage_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__aiusage__field_descriptors[4] =
+{
+  {
+    "requests",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIUsage, requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_tokens",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIUsage, prompt_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "completion_tokens",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIUsage, completion_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cost",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIUsage, cost),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__aiusage__field_indices_by_name[] = {
+  2,   /* field[2] = completion_tokens */
+  3,   /* field[3] = cost */
+  1,   /* field[1] = prompt_tokens */
+  0,   /* field[0] = requests */
+};
+static const ProtobufCIntRange waqtor__v1__aiusage__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__aiusage__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.AIUsage",
+  "AIUsage",
+  "Waqtor__V1__AIUsage",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__AIUsage),
+  4,
+  waqtor__v1__aiusage__field_descriptors,
+  waqtor__v1__aiusage__field_indices_by_name,
+  1,  waqtor__v1__aiusage__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__aiusage__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__airequest_record__field_descriptors[11] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "create_time",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, create_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_model",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, requested_model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, outcome),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provider_calls",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, provider_calls),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_tokens",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, prompt_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "completion_tokens",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, completion_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cost",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, cost),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description_length",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, description_length),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "draft_count",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AIRequestRecord, draft_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__airequest_record__field_indices_by_name[] = {
+  7,   /* field[7] = completion_tokens */
+  8,   /* field[8] = cost */
+  1,   /* field[1] = create_time */
+  9,   /* field[9] = description_length */
+  10,   /* field[10] = draft_count */
+  0,   /* field[0] = id */
+  3,   /* field[3] = model */
+  4,   /* field[4] = outcome */
+  6,   /* field[6] = prompt_tokens */
+  5,   /* field[5] = provider_calls */
+  2,   /* field[2] = requested_model */
+};
+static const ProtobufCIntRange waqtor__v1__airequest_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__airequest_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.AIRequestRecord",
+  "AIRequestRecord",
+  "Waqtor__V1__AIRequestRecord",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__AIRequestRecord),
+  11,
+  waqtor__v1__airequest_record__field_descriptors,
+  waqtor__v1__airequest_record__field_indices_by_name,
+  1,  waqtor__v1__airequest_record__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__airequest_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__admin_get_tenant_usage_request__field_descriptors[2] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AdminGetTenantUsageRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "month",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AdminGetTenantUsageRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__admin_get_tenant_usage_request__field_indices_by_name[] = {
+  1,   /* field[1] = month */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange waqtor__v1__admin_get_tenant_usage_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__admin_get_tenant_usage_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.AdminGetTenantUsageRequest",
+  "AdminGetTenantUsageRequest",
+  "Waqtor__V1__AdminGetTenantUsageRequest",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__AdminGetTenantUsageRequest),
+  2,
+  waqtor__v1__admin_get_tenant_usage_request__field_descriptors,
+  waqtor__v1__admin_get_tenant_usage_request__field_indices_by_name,
+  1,  waqtor__v1__admin_get_tenant_usage_request__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__admin_get_tenant_usage_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor waqtor__v1__admin_get_tenant_usage_response__field_descriptors[5] =
+{
+  {
+    "tenant",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AdminGetTenantUsageResponse, tenant),
+    &waqtor__v1__tenant__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "usage",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AdminGetTenantUsageResponse, usage),
+    &waqtor__v1__get_usage_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "month",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AdminGetTenantUsageResponse, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ai_month",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__AdminGetTenantUsageResponse, ai_month),
+    &waqtor__v1__aiusage__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ai_requests",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Waqtor__V1__AdminGetTenantUsageResponse, n_ai_requests),
+    offsetof(Waqtor__V1__AdminGetTenantUsageResponse, ai_requests),
+    &waqtor__v1__airequest_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned waqtor__v1__admin_get_tenant_usage_response__field_indices_by_name[] = {
+  3,   /* field[3] = ai_month */
+  4,   /* field[4] = ai_requests */
+  2,   /* field[2] = month */
+  0,   /* field[0] = tenant */
+  1,   /* field[1] = usage */
+};
+static const ProtobufCIntRange waqtor__v1__admin_get_tenant_usage_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor waqtor__v1__admin_get_tenant_usage_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "waqtor.v1.AdminGetTenantUsageResponse",
+  "AdminGetTenantUsageResponse",
+  "Waqtor__V1__AdminGetTenantUsageResponse",
+  "waqtor.v1",
+  sizeof(Waqtor__V1__AdminGetTenantUsageResponse),
+  5,
+  waqtor__v1__admin_get_tenant_usage_response__field_descriptors,
+  waqtor__v1__admin_get_tenant_usage_response__field_indices_by_name,
+  1,  waqtor__v1__admin_get_tenant_usage_response__number_ranges,
+  (ProtobufCMessageInit) waqtor__v1__admin_get_tenant_usage_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor waqtor__v1__delete_account_request__field_descriptors[2] =
@@ -5222,7 +5814,7 @@ const ProtobufCEnumDescriptor waqtor__v1__upgrade_request_state__descriptor =
   waqtor__v1__upgrade_request_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor waqtor__v1__tenant_service__method_descriptors[22] =
+static const ProtobufCMethodDescriptor waqtor__v1__tenant_service__method_descriptors[23] =
 {
   { "SignUp", &waqtor__v1__sign_up_request__descriptor, &waqtor__v1__sign_up_response__descriptor },
   { "Login", &waqtor__v1__login_request__descriptor, &waqtor__v1__login_response__descriptor },
@@ -5246,8 +5838,10 @@ static const ProtobufCMethodDescriptor waqtor__v1__tenant_service__method_descri
   { "AdminListUpgradeRequests", &waqtor__v1__admin_list_upgrade_requests_request__descriptor, &waqtor__v1__admin_list_upgrade_requests_response__descriptor },
   { "AdminGrantUpgradeRequest", &waqtor__v1__admin_grant_upgrade_request_request__descriptor, &waqtor__v1__admin_grant_upgrade_request_response__descriptor },
   { "AdminRejectUpgradeRequest", &waqtor__v1__admin_reject_upgrade_request_request__descriptor, &waqtor__v1__admin_reject_upgrade_request_response__descriptor },
+  { "AdminGetTenantUsage", &waqtor__v1__admin_get_tenant_usage_request__descriptor, &waqtor__v1__admin_get_tenant_usage_response__descriptor },
 };
 const unsigned waqtor__v1__tenant_service__method_indices_by_name[] = {
+  22,        /* AdminGetTenantUsage */
   20,        /* AdminGrantUpgradeRequest */
   15,        /* AdminListTenants */
   19,        /* AdminListUpgradeRequests */
@@ -5278,7 +5872,7 @@ const ProtobufCServiceDescriptor waqtor__v1__tenant_service__descriptor =
   "TenantService",
   "Waqtor__V1__TenantService",
   "waqtor.v1",
-  22,
+  23,
   waqtor__v1__tenant_service__method_descriptors,
   waqtor__v1__tenant_service__method_indices_by_name
 };
@@ -5457,6 +6051,14 @@ void waqtor__v1__tenant_service__admin_reject_upgrade_request(ProtobufCService *
 {
   assert(service->descriptor == &waqtor__v1__tenant_service__descriptor);
   service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void waqtor__v1__tenant_service__admin_get_tenant_usage(ProtobufCService *service,
+                                                        const Waqtor__V1__AdminGetTenantUsageRequest *input,
+                                                        Waqtor__V1__AdminGetTenantUsageResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &waqtor__v1__tenant_service__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void waqtor__v1__tenant_service__init (Waqtor__V1__TenantService_Service *service,
                                        Waqtor__V1__TenantService_ServiceDestroy destroy)

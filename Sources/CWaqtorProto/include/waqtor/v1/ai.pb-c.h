@@ -20,6 +20,9 @@ typedef struct Waqtor__V1__DraftTemplatesRequest Waqtor__V1__DraftTemplatesReque
 typedef struct Waqtor__V1__Draft Waqtor__V1__Draft;
 typedef struct Waqtor__V1__TokenUsage Waqtor__V1__TokenUsage;
 typedef struct Waqtor__V1__DraftTemplatesResponse Waqtor__V1__DraftTemplatesResponse;
+typedef struct Waqtor__V1__ListDraftModelsRequest Waqtor__V1__ListDraftModelsRequest;
+typedef struct Waqtor__V1__DraftModel Waqtor__V1__DraftModel;
+typedef struct Waqtor__V1__ListDraftModelsResponse Waqtor__V1__ListDraftModelsResponse;
 
 
 /* --- enums --- */
@@ -34,15 +37,17 @@ struct  Waqtor__V1__DraftTemplatesRequest
 {
   ProtobufCMessage base;
   /*
-   * What the campaign is about, in the tenant's words. This is the only user text sent to the model.
+   * What the campaign is about, in the tenant's words (1 to 2,000 characters). This is the only
+   * user text sent to the model.
    */
   char *campaign_description;
   /*
-   * The language of the drafts as a BCP 47 tag, e.g. "en", "pt-BR". Empty: the description's language.
+   * The language of the drafts as a BCP 47 tag, e.g. "en", "pt-BR": a known ISO 639-1 language
+   * (docs/AI.md lists them) with an optional region ("BR", "419"). Empty: the description's language.
    */
   char *language;
   /*
-   * The tone, e.g. "friendly", "formal". Empty: neutral.
+   * The tone, e.g. "friendly", "formal": up to 40 letters, spaces or hyphens. Empty: neutral.
    */
   char *tone;
   /*
@@ -51,7 +56,8 @@ struct  Waqtor__V1__DraftTemplatesRequest
   int32_t variant_count;
   /*
    * Optional override of the model, e.g. "google/gemini-2.5-flash" or "qwen/qwen3-235b-a22b-2507".
-   * Empty: the server's default. The server may refuse models it does not allow.
+   * Empty: the server's default. Any id outside the server's allow-list (ListDraftModels) is
+   * refused with INVALID_ARGUMENT naming the allowed ones.
    */
   char *model;
 };
@@ -99,10 +105,15 @@ struct  Waqtor__V1__TokenUsage
    * prompt_tokens + completion_tokens (as the provider reported it).
    */
   int32_t total_tokens;
+  /*
+   * The provider's charge in its credits (US dollars at OpenRouter), as a decimal number, e.g.
+   * "0.00042".
+   */
+  char *cost;
 };
 #define WAQTOR__V1__TOKEN_USAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__token_usage__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -117,17 +128,79 @@ struct  Waqtor__V1__DraftTemplatesResponse
   size_t n_drafts;
   Waqtor__V1__Draft **drafts;
   /*
-   * The model that drafted them.
+   * The model that drafted them, as the provider named it (it may be a dated id, or the fallback).
    */
   char *model;
   /*
-   * What it cost; counts against the plan's AI drafts per day.
+   * What it cost, summed over the provider calls made (a retry after unusable output is a second
+   * call); the call took one unit of the plan's AI drafts per day.
    */
   Waqtor__V1__TokenUsage *usage;
+  /*
+   * The model asked for (the caller's, or the server's default).
+   */
+  char *requested_model;
+  /*
+   * Whether the fallback model answered because the requested one was unavailable.
+   */
+  protobuf_c_boolean fallback_used;
 };
 #define WAQTOR__V1__DRAFT_TEMPLATES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__draft_templates_response__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string, NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The request of AIService.ListDraftModels.
+ */
+struct  Waqtor__V1__ListDraftModelsRequest
+{
+  ProtobufCMessage base;
+};
+#define WAQTOR__V1__LIST_DRAFT_MODELS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__list_draft_models_request__descriptor) \
+     }
+
+
+/*
+ * A model DraftTemplates accepts.
+ */
+struct  Waqtor__V1__DraftModel
+{
+  ProtobufCMessage base;
+  /*
+   * The provider's model id, e.g. "google/gemini-2.5-flash".
+   */
+  char *id;
+  /*
+   * Whether DraftTemplates uses it when no model is given.
+   */
+  protobuf_c_boolean is_default;
+  /*
+   * Whether it is the fallback tried when the requested model is unavailable.
+   */
+  protobuf_c_boolean is_fallback;
+};
+#define WAQTOR__V1__DRAFT_MODEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__draft_model__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+/*
+ * The response of AIService.ListDraftModels.
+ */
+struct  Waqtor__V1__ListDraftModelsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The allowed models, the default first.
+   */
+  size_t n_models;
+  Waqtor__V1__DraftModel **models;
+};
+#define WAQTOR__V1__LIST_DRAFT_MODELS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__list_draft_models_response__descriptor) \
+    , 0,NULL }
 
 
 /* Waqtor__V1__DraftTemplatesRequest methods */
@@ -206,6 +279,63 @@ Waqtor__V1__DraftTemplatesResponse *
 void   waqtor__v1__draft_templates_response__free_unpacked
                      (Waqtor__V1__DraftTemplatesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Waqtor__V1__ListDraftModelsRequest methods */
+void   waqtor__v1__list_draft_models_request__init
+                     (Waqtor__V1__ListDraftModelsRequest         *message);
+size_t waqtor__v1__list_draft_models_request__get_packed_size
+                     (const Waqtor__V1__ListDraftModelsRequest   *message);
+size_t waqtor__v1__list_draft_models_request__pack
+                     (const Waqtor__V1__ListDraftModelsRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__list_draft_models_request__pack_to_buffer
+                     (const Waqtor__V1__ListDraftModelsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__ListDraftModelsRequest *
+       waqtor__v1__list_draft_models_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__list_draft_models_request__free_unpacked
+                     (Waqtor__V1__ListDraftModelsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__DraftModel methods */
+void   waqtor__v1__draft_model__init
+                     (Waqtor__V1__DraftModel         *message);
+size_t waqtor__v1__draft_model__get_packed_size
+                     (const Waqtor__V1__DraftModel   *message);
+size_t waqtor__v1__draft_model__pack
+                     (const Waqtor__V1__DraftModel   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__draft_model__pack_to_buffer
+                     (const Waqtor__V1__DraftModel   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__DraftModel *
+       waqtor__v1__draft_model__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__draft_model__free_unpacked
+                     (Waqtor__V1__DraftModel *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__ListDraftModelsResponse methods */
+void   waqtor__v1__list_draft_models_response__init
+                     (Waqtor__V1__ListDraftModelsResponse         *message);
+size_t waqtor__v1__list_draft_models_response__get_packed_size
+                     (const Waqtor__V1__ListDraftModelsResponse   *message);
+size_t waqtor__v1__list_draft_models_response__pack
+                     (const Waqtor__V1__ListDraftModelsResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__list_draft_models_response__pack_to_buffer
+                     (const Waqtor__V1__ListDraftModelsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__ListDraftModelsResponse *
+       waqtor__v1__list_draft_models_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__list_draft_models_response__free_unpacked
+                     (Waqtor__V1__ListDraftModelsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Waqtor__V1__DraftTemplatesRequest_Closure)
@@ -220,6 +350,15 @@ typedef void (*Waqtor__V1__TokenUsage_Closure)
 typedef void (*Waqtor__V1__DraftTemplatesResponse_Closure)
                  (const Waqtor__V1__DraftTemplatesResponse *message,
                   void *closure_data);
+typedef void (*Waqtor__V1__ListDraftModelsRequest_Closure)
+                 (const Waqtor__V1__ListDraftModelsRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__DraftModel_Closure)
+                 (const Waqtor__V1__DraftModel *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__ListDraftModelsResponse_Closure)
+                 (const Waqtor__V1__ListDraftModelsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -231,6 +370,10 @@ struct Waqtor__V1__AIService_Service
                           const Waqtor__V1__DraftTemplatesRequest *input,
                           Waqtor__V1__DraftTemplatesResponse_Closure closure,
                           void *closure_data);
+  void (*list_draft_models)(Waqtor__V1__AIService_Service *service,
+                            const Waqtor__V1__ListDraftModelsRequest *input,
+                            Waqtor__V1__ListDraftModelsResponse_Closure closure,
+                            void *closure_data);
 };
 typedef void (*Waqtor__V1__AIService_ServiceDestroy)(Waqtor__V1__AIService_Service *);
 void waqtor__v1__aiservice__init (Waqtor__V1__AIService_Service *service,
@@ -239,11 +382,16 @@ void waqtor__v1__aiservice__init (Waqtor__V1__AIService_Service *service,
     { &waqtor__v1__aiservice__descriptor, protobuf_c_service_invoke_internal, NULL }
 #define WAQTOR__V1__AISERVICE__INIT(function_prefix__) \
     { WAQTOR__V1__AISERVICE__BASE_INIT,\
-      function_prefix__ ## draft_templates  }
+      function_prefix__ ## draft_templates,\
+      function_prefix__ ## list_draft_models  }
 void waqtor__v1__aiservice__draft_templates(ProtobufCService *service,
                                             const Waqtor__V1__DraftTemplatesRequest *input,
                                             Waqtor__V1__DraftTemplatesResponse_Closure closure,
                                             void *closure_data);
+void waqtor__v1__aiservice__list_draft_models(ProtobufCService *service,
+                                              const Waqtor__V1__ListDraftModelsRequest *input,
+                                              Waqtor__V1__ListDraftModelsResponse_Closure closure,
+                                              void *closure_data);
 
 /* --- descriptors --- */
 
@@ -251,6 +399,9 @@ extern const ProtobufCMessageDescriptor waqtor__v1__draft_templates_request__des
 extern const ProtobufCMessageDescriptor waqtor__v1__draft__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__token_usage__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__draft_templates_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__list_draft_models_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__draft_model__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__list_draft_models_response__descriptor;
 extern const ProtobufCServiceDescriptor waqtor__v1__aiservice__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -51,6 +51,10 @@ typedef struct Waqtor__V1__ListMyUpgradeRequestsRequest Waqtor__V1__ListMyUpgrad
 typedef struct Waqtor__V1__ListMyUpgradeRequestsResponse Waqtor__V1__ListMyUpgradeRequestsResponse;
 typedef struct Waqtor__V1__GetUsageRequest Waqtor__V1__GetUsageRequest;
 typedef struct Waqtor__V1__GetUsageResponse Waqtor__V1__GetUsageResponse;
+typedef struct Waqtor__V1__AIUsage Waqtor__V1__AIUsage;
+typedef struct Waqtor__V1__AIRequestRecord Waqtor__V1__AIRequestRecord;
+typedef struct Waqtor__V1__AdminGetTenantUsageRequest Waqtor__V1__AdminGetTenantUsageRequest;
+typedef struct Waqtor__V1__AdminGetTenantUsageResponse Waqtor__V1__AdminGetTenantUsageResponse;
 typedef struct Waqtor__V1__DeleteAccountRequest Waqtor__V1__DeleteAccountRequest;
 typedef struct Waqtor__V1__DeleteAccountResponse Waqtor__V1__DeleteAccountResponse;
 typedef struct Waqtor__V1__AdminListTenantsRequest Waqtor__V1__AdminListTenantsRequest;
@@ -893,10 +897,161 @@ struct  Waqtor__V1__GetUsageResponse
    * carries `retry-after-ms` until then.
    */
   Google__Protobuf__Timestamp *day_end_time;
+  /*
+   * AI drafting of the current local day: requests that reached the provider, tokens and cost.
+   */
+  Waqtor__V1__AIUsage *ai_today;
+  /*
+   * AI drafting of the current local month (in the tenant's time zone).
+   */
+  Waqtor__V1__AIUsage *ai_this_month;
 };
 #define WAQTOR__V1__GET_USAGE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__get_usage_response__descriptor) \
-    , NULL, NULL, NULL, NULL }
+    , NULL, NULL, NULL, NULL, NULL, NULL }
+
+
+/*
+ * What AI drafting consumed over a period. A DraftTemplates call counts once however many
+ * provider calls it took (a retry after unusable output is a second call); calls refused before
+ * reaching the provider (bad input, quota) count nothing.
+ */
+struct  Waqtor__V1__AIUsage
+{
+  ProtobufCMessage base;
+  /*
+   * DraftTemplates calls that reached the provider (successful or not).
+   */
+  int32_t requests;
+  /*
+   * Prompt tokens, as the provider reported them.
+   */
+  int64_t prompt_tokens;
+  /*
+   * Completion tokens, as the provider reported them.
+   */
+  int64_t completion_tokens;
+  /*
+   * The provider's charge in its credits (US dollars at OpenRouter), as a decimal number, e.g.
+   * "0.00042". "0" when nothing was charged.
+   */
+  char *cost;
+};
+#define WAQTOR__V1__AIUSAGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__aiusage__descriptor) \
+    , 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One DraftTemplates call that reached the AI provider. The description itself is not kept:
+ * only its length.
+ */
+struct  Waqtor__V1__AIRequestRecord
+{
+  ProtobufCMessage base;
+  /*
+   * The record's id.
+   */
+  char *id;
+  /*
+   * When the call was made.
+   */
+  Google__Protobuf__Timestamp *create_time;
+  /*
+   * The model asked for (the default, or the caller's choice).
+   */
+  char *requested_model;
+  /*
+   * The model that answered, as the provider named it (a fallback, or a dated id); empty if none did.
+   */
+  char *model;
+  /*
+   * "ok", "unusable" (the model's output failed the template checks twice), "provider_error"
+   * (the provider refused or failed) or "timeout" (the caller's deadline passed).
+   */
+  char *outcome;
+  /*
+   * Completions received for it (1, or 2 after unusable output; 0 when the provider refused or
+   * failed), not counting transport retries.
+   */
+  int32_t provider_calls;
+  /*
+   * Prompt tokens, summed over its completions.
+   */
+  int32_t prompt_tokens;
+  /*
+   * Completion tokens, summed over its completions.
+   */
+  int32_t completion_tokens;
+  /*
+   * The provider's charge in credits, as a decimal number.
+   */
+  char *cost;
+  /*
+   * How many characters the description had.
+   */
+  int32_t description_length;
+  /*
+   * How many drafts were returned (0 unless outcome is "ok").
+   */
+  int32_t draft_count;
+};
+#define WAQTOR__V1__AIREQUEST_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__airequest_record__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+/*
+ * The request of TenantService.AdminGetTenantUsage.
+ */
+struct  Waqtor__V1__AdminGetTenantUsageRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The tenant's id.
+   */
+  char *tenant_id;
+  /*
+   * The month of the AI requests listed, "YYYY-MM" in the tenant's time zone. Empty: the current one.
+   */
+  char *month;
+};
+#define WAQTOR__V1__ADMIN_GET_TENANT_USAGE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__admin_get_tenant_usage_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * The response of TenantService.AdminGetTenantUsage.
+ */
+struct  Waqtor__V1__AdminGetTenantUsageResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The tenant.
+   */
+  Waqtor__V1__Tenant *tenant;
+  /*
+   * Its usage now, as the tenant sees it in GetUsage.
+   */
+  Waqtor__V1__GetUsageResponse *usage;
+  /*
+   * The month listed ("YYYY-MM").
+   */
+  char *month;
+  /*
+   * AI drafting over that month.
+   */
+  Waqtor__V1__AIUsage *ai_month;
+  /*
+   * That month's AI requests, newest first (at most 1,000; ai_month counts them all).
+   */
+  size_t n_ai_requests;
+  Waqtor__V1__AIRequestRecord **ai_requests;
+};
+#define WAQTOR__V1__ADMIN_GET_TENANT_USAGE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__admin_get_tenant_usage_response__descriptor) \
+    , NULL, NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL }
 
 
 /*
@@ -1917,6 +2072,82 @@ Waqtor__V1__GetUsageResponse *
 void   waqtor__v1__get_usage_response__free_unpacked
                      (Waqtor__V1__GetUsageResponse *message,
                       ProtobufCAllocator *allocator);
+/* Waqtor__V1__AIUsage methods */
+void   waqtor__v1__aiusage__init
+                     (Waqtor__V1__AIUsage         *message);
+size_t waqtor__v1__aiusage__get_packed_size
+                     (const Waqtor__V1__AIUsage   *message);
+size_t waqtor__v1__aiusage__pack
+                     (const Waqtor__V1__AIUsage   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__aiusage__pack_to_buffer
+                     (const Waqtor__V1__AIUsage   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__AIUsage *
+       waqtor__v1__aiusage__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__aiusage__free_unpacked
+                     (Waqtor__V1__AIUsage *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__AIRequestRecord methods */
+void   waqtor__v1__airequest_record__init
+                     (Waqtor__V1__AIRequestRecord         *message);
+size_t waqtor__v1__airequest_record__get_packed_size
+                     (const Waqtor__V1__AIRequestRecord   *message);
+size_t waqtor__v1__airequest_record__pack
+                     (const Waqtor__V1__AIRequestRecord   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__airequest_record__pack_to_buffer
+                     (const Waqtor__V1__AIRequestRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__AIRequestRecord *
+       waqtor__v1__airequest_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__airequest_record__free_unpacked
+                     (Waqtor__V1__AIRequestRecord *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__AdminGetTenantUsageRequest methods */
+void   waqtor__v1__admin_get_tenant_usage_request__init
+                     (Waqtor__V1__AdminGetTenantUsageRequest         *message);
+size_t waqtor__v1__admin_get_tenant_usage_request__get_packed_size
+                     (const Waqtor__V1__AdminGetTenantUsageRequest   *message);
+size_t waqtor__v1__admin_get_tenant_usage_request__pack
+                     (const Waqtor__V1__AdminGetTenantUsageRequest   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__admin_get_tenant_usage_request__pack_to_buffer
+                     (const Waqtor__V1__AdminGetTenantUsageRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__AdminGetTenantUsageRequest *
+       waqtor__v1__admin_get_tenant_usage_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__admin_get_tenant_usage_request__free_unpacked
+                     (Waqtor__V1__AdminGetTenantUsageRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Waqtor__V1__AdminGetTenantUsageResponse methods */
+void   waqtor__v1__admin_get_tenant_usage_response__init
+                     (Waqtor__V1__AdminGetTenantUsageResponse         *message);
+size_t waqtor__v1__admin_get_tenant_usage_response__get_packed_size
+                     (const Waqtor__V1__AdminGetTenantUsageResponse   *message);
+size_t waqtor__v1__admin_get_tenant_usage_response__pack
+                     (const Waqtor__V1__AdminGetTenantUsageResponse   *message,
+                      uint8_t             *out);
+size_t waqtor__v1__admin_get_tenant_usage_response__pack_to_buffer
+                     (const Waqtor__V1__AdminGetTenantUsageResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Waqtor__V1__AdminGetTenantUsageResponse *
+       waqtor__v1__admin_get_tenant_usage_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   waqtor__v1__admin_get_tenant_usage_response__free_unpacked
+                     (Waqtor__V1__AdminGetTenantUsageResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Waqtor__V1__DeleteAccountRequest methods */
 void   waqtor__v1__delete_account_request__init
                      (Waqtor__V1__DeleteAccountRequest         *message);
@@ -2344,6 +2575,18 @@ typedef void (*Waqtor__V1__GetUsageRequest_Closure)
 typedef void (*Waqtor__V1__GetUsageResponse_Closure)
                  (const Waqtor__V1__GetUsageResponse *message,
                   void *closure_data);
+typedef void (*Waqtor__V1__AIUsage_Closure)
+                 (const Waqtor__V1__AIUsage *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__AIRequestRecord_Closure)
+                 (const Waqtor__V1__AIRequestRecord *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__AdminGetTenantUsageRequest_Closure)
+                 (const Waqtor__V1__AdminGetTenantUsageRequest *message,
+                  void *closure_data);
+typedef void (*Waqtor__V1__AdminGetTenantUsageResponse_Closure)
+                 (const Waqtor__V1__AdminGetTenantUsageResponse *message,
+                  void *closure_data);
 typedef void (*Waqtor__V1__DeleteAccountRequest_Closure)
                  (const Waqtor__V1__DeleteAccountRequest *message,
                   void *closure_data);
@@ -2490,6 +2733,10 @@ struct Waqtor__V1__TenantService_Service
                                        const Waqtor__V1__AdminRejectUpgradeRequestRequest *input,
                                        Waqtor__V1__AdminRejectUpgradeRequestResponse_Closure closure,
                                        void *closure_data);
+  void (*admin_get_tenant_usage)(Waqtor__V1__TenantService_Service *service,
+                                 const Waqtor__V1__AdminGetTenantUsageRequest *input,
+                                 Waqtor__V1__AdminGetTenantUsageResponse_Closure closure,
+                                 void *closure_data);
 };
 typedef void (*Waqtor__V1__TenantService_ServiceDestroy)(Waqtor__V1__TenantService_Service *);
 void waqtor__v1__tenant_service__init (Waqtor__V1__TenantService_Service *service,
@@ -2519,7 +2766,8 @@ void waqtor__v1__tenant_service__init (Waqtor__V1__TenantService_Service *servic
       function_prefix__ ## admin_reactivate_tenant,\
       function_prefix__ ## admin_list_upgrade_requests,\
       function_prefix__ ## admin_grant_upgrade_request,\
-      function_prefix__ ## admin_reject_upgrade_request  }
+      function_prefix__ ## admin_reject_upgrade_request,\
+      function_prefix__ ## admin_get_tenant_usage  }
 void waqtor__v1__tenant_service__sign_up(ProtobufCService *service,
                                          const Waqtor__V1__SignUpRequest *input,
                                          Waqtor__V1__SignUpResponse_Closure closure,
@@ -2608,6 +2856,10 @@ void waqtor__v1__tenant_service__admin_reject_upgrade_request(ProtobufCService *
                                                               const Waqtor__V1__AdminRejectUpgradeRequestRequest *input,
                                                               Waqtor__V1__AdminRejectUpgradeRequestResponse_Closure closure,
                                                               void *closure_data);
+void waqtor__v1__tenant_service__admin_get_tenant_usage(ProtobufCService *service,
+                                                        const Waqtor__V1__AdminGetTenantUsageRequest *input,
+                                                        Waqtor__V1__AdminGetTenantUsageResponse_Closure closure,
+                                                        void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2648,6 +2900,10 @@ extern const ProtobufCMessageDescriptor waqtor__v1__list_my_upgrade_requests_req
 extern const ProtobufCMessageDescriptor waqtor__v1__list_my_upgrade_requests_response__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__get_usage_request__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__get_usage_response__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__aiusage__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__airequest_record__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__admin_get_tenant_usage_request__descriptor;
+extern const ProtobufCMessageDescriptor waqtor__v1__admin_get_tenant_usage_response__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__delete_account_request__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__delete_account_response__descriptor;
 extern const ProtobufCMessageDescriptor waqtor__v1__admin_list_tenants_request__descriptor;

@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import WaqtorCore
+import WaqtorDrafting
+import WaqtorProto
+import WaqtorRPC
+import WaqtorTenants
+
+/// AIService: drafts campaign templates through the AI provider (docs/AI.md).
+///
+/// A call is checked (every field, the model against the allow-list), takes one unit of the
+/// plan's AI drafts per day, and hands ``WaqtorDrafting/Drafter`` the checked input alone: this
+/// handler reads nothing of the tenant's contacts, chats or campaigns. What the provider call
+/// consumed is recorded per tenant (tokens, cost), successful or not; a failed call gives its
+/// quota unit back.
+public struct AIService: Waqtor_V1_AIServiceHandler {
+    let configuration: DraftingConfiguration
+    /// The drafter in effect (its provider address is known once an embedded stand-in started).
+    let drafter: @Sendable () -> Drafter
+    let tenants: TenantStore
+    let quota: PlanQuota
+    /// The limit of a call whose caller gave no deadline.
+    let defaultTimeout: Duration
+
+    public init(configuration: DraftingConfiguration, drafter: @escaping @Sendable () -> Drafter, tenants: TenantStore, quota: PlanQuota,
+                defaultTimeout: Duration) {
+        self.configuration = configuration
+        self.drafter = drafter
+        self.tenants = tenants
+        self.quota = quota
+        self.defaultTimeout = defaultTimeout
+    }
+
+    public func draftTemplates(_ request: Waqtor_V1_DraftTemplatesRequest, context: ServerContext) async throws -> Waqtor_V1_DraftTemplatesResponse {
+        let caller = try Caller.require()
+        let input = try DraftInput(
+            description: request.campaignDescription, language: request.language, tone: request.tone,
+            variantCount: Int(request.variantCount), model: request.model, configuration: configuration)
+        try await quota.consume(tenantID: caller.tenantID, .aiDrafts)
+        let ownLimit = ContinuousClock.now.advanced(by: defaultTimeout)
+        let deadline = context.deadline.map { min($0, ownLimit) } ?? ownLimit
+        let result: DraftResult
+        do {
+            result = try await drafter().draft(input, deadline: deadline)
+        } catch {
+            // The unit goes back; what the provider charged stays on record. Neither may be
+            // skipped because the caller went away, so they run in a task of their own.
+            let tenants = self.tenants
+            let record = Self.record(input, spend: error.spend, outcome: AIRequestOutcome(rawValue: error.outcome) ?? .providerError, drafts: 0)
+            let reached = error.spend.providerCalls > 0 || error.reachedProvider
+            await Task {
+                try? await tenants.releaseDailyQuota(tenantID: caller.tenantID, .aiDrafts)
+                if reached { try? await tenants.recordAIRequest(tenantID: caller.tenantID, record) }
+            }.value
+            context.logger.notice("drafting failed", metadata: ["outcome": .string(error.outcome), "reason": .string(error.error.message)])
+            throw error.error
+        }
+        let record = Self.record(input, spend: result.spend, outcome: .ok, drafts: result.drafts.count)
+        let tenants = self.tenants
+        await Task { try? await tenants.recordAIRequest(tenantID: caller.tenantID, record) }.value
+        var response = Waqtor_V1_DraftTemplatesResponse()
+        response.drafts = result.drafts.map { draft in
+            var message = Waqtor_V1_Draft()
+            message.text = draft.text
+            message.variables = draft.variables
+            return message
+        }
+        response.model = result.model
+        response.requestedModel = result.requestedModel
+        response.fallbackUsed = result.fallbackUsed
+        var usage = Waqtor_V1_TokenUsage()
+        usage.promptTokens = Int32(clamping: result.spend.promptTokens)
+        usage.completionTokens = Int32(clamping: result.spend.completionTokens)
+        usage.totalTokens = Int32(clamping: result.spend.promptTokens + result.spend.completionTokens)
+        usage.cost = result.spend.cost
+        response.usage = usage
+        return response
+    }
+
+    public func listDraftModels(_ request: Waqtor_V1_ListDraftModelsRequest, context: ServerContext) async throws -> Waqtor_V1_ListDraftModelsResponse {
+        _ = try Caller.require()
+        var response = Waqtor_V1_ListDraftModelsResponse()
+        let ids = [configuration.defaultModel] + configuration.models.filter { $0 != configuration.defaultModel }
+        response.models = ids.map { id in
+            var model = Waqtor_V1_DraftModel()
+            model.id = id
+            model.isDefault = id == configuration.defaultModel
+            model.isFallback = id == configuration.fallbackModel
+            return model
+        }
+        return response
+    }
+
+    static func record(_ input: DraftInput, spend: DraftSpend, outcome: AIRequestOutcome, drafts: Int) -> AIRequestRecord {
+        AIRequestRecord(
+            requestedModel: input.model, model: spend.model, outcome: outcome, providerCalls: spend.providerCalls,
+            promptTokens: spend.promptTokens, completionTokens: spend.completionTokens, cost: spend.cost,
+            descriptionLength: input.description.count, draftCount: drafts)
+    }
+}
