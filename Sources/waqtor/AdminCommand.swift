@@ -6,8 +6,8 @@ import WaqtorRPC
 /// `waqtor admin …`: the administrators' operations (PERMISSION_DENIED for anyone else).
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "admin", abstract: "Administrators: tenants, plans, suspensions and upgrade requests.",
-        subcommands: [Tenants.self, SetPlan.self, Suspend.self, Reactivate.self, Requests.self, Grant.self, Reject.self])
+        commandName: "admin", abstract: "Administrators: tenants, their usage, plans, suspensions and upgrade requests.",
+        subcommands: [Tenants.self, Usage.self, SetPlan.self, Suspend.self, Reactivate.self, Requests.self, Grant.self, Reject.self])
 
     enum TenantStateFilter: String, ExpressibleByArgument, CaseIterable {
         case active, suspended, deleted
@@ -66,6 +66,81 @@ struct AdminCommand: AsyncParsableCommand {
             } else {
                 Output.tenantTable(response.tenants)
                 Output.nextPage(response.nextPageToken)
+            }
+        }
+    }
+
+    struct Usage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "usage",
+            abstract: "A tenant's usage and its AI drafting requests of a month (TenantService.AdminGetTenantUsage).",
+            discussion: """
+                The tenant's usage as `waqtor usage` shows it to the tenant, then the month's AI \
+                drafting totals and its requests, newest first (at most 1000 listed; the totals count \
+                them all): when, the model that answered (the requested one in parentheses when none \
+                did), the outcome (ok, unusable, provider_error, timeout), the provider calls, the \
+                tokens, the provider's cost and the drafts returned. The month is the tenant's \
+                (its time zone).
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var auth: AuthOptions
+        @Argument(help: ArgumentHelp("The tenant's id.", valueName: "tenant-id")) var tenantID: String
+        @Option(help: ArgumentHelp("The month of the AI requests (default: the tenant's current month).", valueName: "YYYY-MM"))
+        var month: String?
+
+        func validate() throws {
+            if tenantID.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the tenant id is empty") }
+            if let month {
+                let parts = month.split(separator: "-", omittingEmptySubsequences: false)
+                guard month.count == 7, parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+                      let year = Int(parts[0]), let number = Int(parts[1]), (2000...9999).contains(year), (1...12).contains(number)
+                else { throw ValidationError("--month must be a month written YYYY-MM, e.g. 2026-11, got '\(month)'") }
+            }
+        }
+
+        func run() async throws {
+            let global = self.global
+            var request = Waqtor_V1_AdminGetTenantUsageRequest()
+            request.tenantID = tenantID.trimmingCharacters(in: .whitespaces)
+            request.month = month ?? ""
+            let sent = request
+            let response = try await global.withAuthenticatedClient(auth) { tenants, options in
+                try await tenants.adminGetTenantUsage(sent, options: options)
+            }
+            if global.json {
+                struct Body: Encodable {
+                    var tenant: TenantJSON.Tenant?
+                    var usage: TenantJSON.Usage?
+                    var month: String
+                    var aiMonth: TenantJSON.AIUsage
+                    var aiRequests: [TenantJSON.AIRequest]
+                    enum CodingKeys: String, CodingKey { case tenant, usage, month, aiMonth = "ai_month", aiRequests = "ai_requests" }
+                }
+                Output.json(Body(
+                    tenant: response.tenant.map(TenantJSON.Tenant.init), usage: response.usage.map(TenantJSON.Usage.init),
+                    month: response.month, aiMonth: TenantJSON.AIUsage(response.aiMonth ?? Waqtor_V1_AIUsage()),
+                    aiRequests: response.aiRequests.map(TenantJSON.AIRequest.init)))
+                return
+            }
+            if let t = response.tenant {
+                Output.line("tenant \(t.name) <\(t.email)> (\(t.id)): plan \(t.planID), \(Names.tenantState(t.state)), time zone \(t.timeZone)")
+                Output.line("")
+            }
+            Output.usage(response.usage ?? Waqtor_V1_GetUsageResponse())
+            let total = TenantJSON.AIUsage(response.aiMonth ?? Waqtor_V1_AIUsage())
+            Output.line("")
+            Output.line("AI drafting in \(response.month): \(total.requests) request\(total.requests == 1 ? "" : "s"), "
+                + "tokens \(total.promptTokens) prompt + \(total.completionTokens) completion, cost \(total.cost)")
+            Output.table(
+                ["TIME", "MODEL", "OUTCOME", "CALLS", "PROMPT", "COMPLETION", "COST", "DRAFTS"],
+                response.aiRequests.map { r in
+                    let record = TenantJSON.AIRequest(r)
+                    return [Output.time(r.createTime), r.model.isEmpty ? "(\(r.requestedModel))" : r.model, r.outcome,
+                            String(r.providerCalls), String(r.promptTokens), String(r.completionTokens), record.cost, String(r.draftCount)]
+                })
+            if Int(total.requests) > response.aiRequests.count {
+                Output.stderr("listed the newest \(response.aiRequests.count) of \(total.requests) requests")
             }
         }
     }

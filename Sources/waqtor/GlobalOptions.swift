@@ -6,6 +6,7 @@ import WaqtorRPC
 /// include them with `@OptionGroup var global: GlobalOptions` and call ``withClient(_:)``.
 struct GlobalOptions: ParsableArguments {
     static let defaultServer = "127.0.0.1:7420"
+    static let defaultTimeout: Double = 10
     static let serverEnvironmentVariable = "WAQTOR_SERVER"
 
     @Option(
@@ -16,8 +17,16 @@ struct GlobalOptions: ParsableArguments {
             valueName: "host:port"))
     var server: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for connecting and for each call.", valueName: "seconds"))
-    var timeout: Double = 10
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds to wait for connecting and for each call.",
+            discussion: "Default: 10 (`ai draft`: 90 for the drafting call).",
+            valueName: "seconds"))
+    var timeout: Double?
+
+    /// --timeout, else ``defaultTimeout``.
+    var seconds: Double { timeout ?? Self.defaultTimeout }
 
     @Flag(name: .long, help: "Machine-readable JSON output on stdout.")
     var json = false
@@ -27,7 +36,7 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         _ = try endpoint()
-        guard timeout.isFinite, timeout > 0 else {
+        if let timeout, !(timeout.isFinite && timeout > 0) {
             throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)")
         }
         if let requestID, requestID.isEmpty || !requestID.allSatisfy({ $0.isASCII && !$0.isWhitespace }) {
@@ -46,7 +55,7 @@ struct GlobalOptions: ParsableArguments {
         return try ServerEndpoint.parse(Self.defaultServer, source: "default")
     }
 
-    var callTimeout: Duration { .milliseconds(Int64((timeout * 1000).rounded(.up))) }
+    var callTimeout: Duration { .milliseconds(Int64((seconds * 1000).rounded(.up))) }
 
     /// Options for one call: the timeout and, when given, the request id.
     var callOptions: CallOptions {

@@ -128,8 +128,12 @@ func printUpgradeRequests(_ requests: [Waqtor_V1_UpgradeRequest], nextPageToken:
 /// `waqtor usage`: TenantService.GetUsage.
 struct UsageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "usage", abstract: "Your usage against your plan's limits (TenantService.GetUsage).",
-        discussion: "Per-day counters count the current day in your time zone.")
+        commandName: "usage", abstract: "Your usage against your plan's limits, and your AI drafting (TenantService.GetUsage).",
+        discussion: """
+            Per-day counters count the current day in your time zone; the AI drafting table counts \
+            the DraftTemplates calls that reached the provider today and this month, their tokens \
+            and the provider's cost (US dollars at OpenRouter).
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var auth: AuthOptions
@@ -140,30 +144,9 @@ struct UsageCommand: AsyncParsableCommand {
             try await tenants.getUsage(Waqtor_V1_GetUsageRequest(), options: options)
         }
         if global.json {
-            struct Body: Encodable {
-                var limits, used: TenantJSON.Limits?
-                var dayStartTime, dayEndTime: String?
-                enum CodingKeys: String, CodingKey {
-                    case limits, used, dayStartTime = "day_start_time", dayEndTime = "day_end_time"
-                }
-            }
-            Output.json(Body(
-                limits: response.limits.map(TenantJSON.Limits.init), used: response.used.map(TenantJSON.Limits.init),
-                dayStartTime: response.dayStartTime.map(Output.rfc3339), dayEndTime: response.dayEndTime.map(Output.rfc3339)))
+            Output.json(TenantJSON.Usage(response))
             return
         }
-        let limits = response.limits ?? Waqtor_V1_PlanLimits()
-        let used = response.used ?? Waqtor_V1_PlanLimits()
-        func row(_ name: String, _ used: Int32, _ limit: Int32) -> [String] {
-            let left = limit < 0 ? "" : String(max(0, limit - used))
-            return [name, String(used), Names.limit(limit), left]
-        }
-        Output.table(["", "USED", "LIMIT", "LEFT"], [
-            row("whatsapp instances", used.whatsappInstances, limits.whatsappInstances),
-            row("contacts", used.contacts, limits.contacts),
-            row("messages today", used.messagesPerDay, limits.messagesPerDay),
-            row("ai drafts today", used.aiDraftsPerDay, limits.aiDraftsPerDay),
-        ])
-        if let end = response.dayEndTime { Output.line("daily counters reset at \(Output.rfc3339(end))") }
+        Output.usage(response)
     }
 }

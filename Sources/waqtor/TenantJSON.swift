@@ -58,6 +58,56 @@ enum TenantJSON {
         }
     }
 
+    /// What AI drafting consumed over a period (`cost` a decimal string, "0" when nothing).
+    struct AIUsage: Encodable {
+        var requests: Int32
+        var promptTokens, completionTokens: Int64
+        var cost: String
+        enum CodingKeys: String, CodingKey {
+            case requests, cost
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
+        }
+        init(_ u: Waqtor_V1_AIUsage) {
+            requests = u.requests; promptTokens = u.promptTokens; completionTokens = u.completionTokens
+            cost = u.cost.isEmpty ? "0" : u.cost
+        }
+    }
+
+    /// `waqtor usage --json`, and the `usage` of `admin usage --json`.
+    struct Usage: Encodable {
+        var limits, used: Limits?
+        var dayStartTime, dayEndTime: String?
+        var aiToday, aiThisMonth: AIUsage
+        enum CodingKeys: String, CodingKey {
+            case limits, used, dayStartTime = "day_start_time", dayEndTime = "day_end_time"
+            case aiToday = "ai_today", aiThisMonth = "ai_this_month"
+        }
+        init(_ r: Waqtor_V1_GetUsageResponse) {
+            limits = r.limits.map(Limits.init); used = r.used.map(Limits.init)
+            dayStartTime = r.dayStartTime.map(Output.rfc3339); dayEndTime = r.dayEndTime.map(Output.rfc3339)
+            aiToday = AIUsage(r.aiToday ?? Waqtor_V1_AIUsage()); aiThisMonth = AIUsage(r.aiThisMonth ?? Waqtor_V1_AIUsage())
+        }
+    }
+
+    /// One DraftTemplates call that reached the AI provider (`admin usage`).
+    struct AIRequest: Encodable {
+        var id, requestedModel, model, outcome, cost: String
+        var createTime: String?
+        var providerCalls, promptTokens, completionTokens, descriptionLength, draftCount: Int32
+        enum CodingKeys: String, CodingKey {
+            case id, model, outcome, cost
+            case requestedModel = "requested_model", createTime = "create_time", providerCalls = "provider_calls"
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
+            case descriptionLength = "description_length", draftCount = "draft_count"
+        }
+        init(_ r: Waqtor_V1_AIRequestRecord) {
+            id = r.id; requestedModel = r.requestedModel; model = r.model; outcome = r.outcome
+            cost = r.cost.isEmpty ? "0" : r.cost; createTime = r.createTime.map(Output.rfc3339)
+            providerCalls = r.providerCalls; promptTokens = r.promptTokens; completionTokens = r.completionTokens
+            descriptionLength = r.descriptionLength; draftCount = r.draftCount
+        }
+    }
+
     struct Plan: Encodable {
         var id, name, description: String
         var limits: Limits?
@@ -218,6 +268,34 @@ extension Output {
             ("state", Names.upgradeState(r.state)), ("reason", r.reason), ("decided by", r.decidedBy),
             ("note", r.decisionNote), ("created", time(r.createTime)), ("decided", time(r.decideTime)),
         ])
+    }
+
+    /// The usage table of `waqtor usage` and `admin usage`: used / limit / left, when the daily
+    /// counters reset, then the "AI drafting" table (today and this month).
+    static func usage(_ response: Waqtor_V1_GetUsageResponse) {
+        let limits = response.limits ?? Waqtor_V1_PlanLimits()
+        let used = response.used ?? Waqtor_V1_PlanLimits()
+        func row(_ name: String, _ used: Int32, _ limit: Int32) -> [String] {
+            let left = limit < 0 ? "" : String(max(0, limit - used))
+            return [name, String(used), Names.limit(limit), left]
+        }
+        table(["", "USED", "LIMIT", "LEFT"], [
+            row("whatsapp instances", used.whatsappInstances, limits.whatsappInstances),
+            row("contacts", used.contacts, limits.contacts),
+            row("messages today", used.messagesPerDay, limits.messagesPerDay),
+            row("ai drafts today", used.aiDraftsPerDay, limits.aiDraftsPerDay),
+        ])
+        if let end = response.dayEndTime { line("daily counters reset at \(rfc3339(end))") }
+        line("")
+        line("AI drafting")
+        table(["PERIOD", "REQUESTS", "PROMPT_TOKENS", "COMPLETION_TOKENS", "COST"], [
+            aiUsageRow("today", response.aiToday), aiUsageRow("this month", response.aiThisMonth),
+        ])
+    }
+
+    static func aiUsageRow(_ period: String, _ usage: Waqtor_V1_AIUsage?) -> [String] {
+        let u = TenantJSON.AIUsage(usage ?? Waqtor_V1_AIUsage())
+        return [period, String(u.requests), String(u.promptTokens), String(u.completionTokens), u.cost]
     }
 
     /// Tells how to get the next page (stderr, so stdout stays a clean table).

@@ -25,7 +25,7 @@ struct Waqtor: AsyncParsableCommand {
             PingCommand.self, HealthCommand.self,
             SignUpCommand.self, LoginCommand.self, LogoutCommand.self, WhoAmICommand.self,
             ProfileCommand.self, PasswordCommand.self, KeysCommand.self, PlanCommand.self, UsageCommand.self,
-            AccountCommand.self, InstanceCommand.self, ContactCommand.self, ListCommand.self, CampaignCommand.self, ChatCommand.self,
+            AccountCommand.self, InstanceCommand.self, ContactCommand.self, ListCommand.self, CampaignCommand.self, AICommand.self, ChatCommand.self,
             AdminCommand.self,
         ]
     )
