@@ -122,6 +122,7 @@ extension WaqtorApplication {
                 quota: PlanQuota(store: tenants), clock: clock,
                 configuration: send, logger: Logger(label: "waqtor.sender"), chat: chat, live: live, media: mediaFiles))
         }
+        if servesAPI { services.append(AIModelCheck(application: self, after: listeners)) }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
         return services
     }
@@ -225,6 +226,21 @@ struct BackendsService: Service {
             return
         }
         await application.closeBackends()
+    }
+}
+
+/// Once the API parts are up, asks OpenRouter (or the embedded stand-in) which models it lists and
+/// warns about configured ones it does not: a retired or mistyped id in `ai.models` would fail
+/// every draft. A graceful shutdown cancels the check.
+struct AIModelCheck: Service {
+    let application: WaqtorApplication
+    let after: [ReadyGate]
+
+    func run() async throws {
+        for gate in after { await gate.wait() }
+        if Task.isCancelled { return }
+        try? await cancelWhenGracefulShutdown { await application.checkAIModels() }
+        try? await gracefulShutdown()
     }
 }
 

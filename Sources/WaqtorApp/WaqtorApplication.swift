@@ -264,6 +264,29 @@ public final class WaqtorApplication: Sendable {
         return try await TenantStore.makeAdministrator(email: email, ownerPool: ownerPool)
     }
 
+    /// Logs a warning naming the configured AI models (`ai.models`, `ai.fallback_model`) that the
+    /// provider does not list, or a notice when it cannot be asked. Never logs the key.
+    func checkAIModels() async {
+        let configured = configuration.aiModels + (configuration.aiFallbackModel.isEmpty ? [] : [configuration.aiFallbackModel])
+        let client = OpenRouterClient(
+            configuration: OpenRouterConfiguration(baseURL: aiBaseURL.withLockedValue { $0 }, apiKey: configuration.effectiveAIAPIKey),
+            http: http, logger: logger)
+        do throws(OpenRouterError) {
+            let listed = Set(try await client.listModels())
+            let missing = configured.filter { !listed.contains($0) }
+            if missing.isEmpty {
+                logger.info("AI models available", metadata: ["models": .string(configured.joined(separator: ","))])
+            } else {
+                logger.warning("the AI provider does not list these configured models; drafts with them will fail until ai.models or ai.fallback_model is corrected",
+                               metadata: ["missing": .string(missing.joined(separator: ","))])
+            }
+        } catch {
+            if error.kind == .cancelled { return }
+            logger.notice("could not list the AI provider's models; drafting will report the provider's errors as they come",
+                          metadata: ["error": .string(error.description)])
+        }
+    }
+
     /// The RPC port (useful when configured as 0), once started.
     public var rpcPort: Int? { rpcServer.localPort }
 

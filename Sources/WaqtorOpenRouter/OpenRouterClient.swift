@@ -109,6 +109,24 @@ public struct OpenRouterClient: Sendable {
         }
     }
 
+    /// The ids of the models OpenRouter lists (`GET /models`), to check the configured ones at
+    /// start-up: a retired id would fail every draft. One attempt, no retries.
+    public func listModels(timeout: Duration = .seconds(10)) async throws(OpenRouterError) -> [String] {
+        let response: HTTPResponse
+        do {
+            response = try await http.execute(HTTPRequest(
+                method: "GET", url: configuration.baseURL + "/models",
+                headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Accept", "application/json")], timeout: timeout))
+        } catch {
+            throw OpenRouterError.from(error)
+        }
+        guard (200..<300).contains(response.status), let data = JSONValue.parse(response.body)?["data"]?.array else {
+            throw OpenRouterError(kind: OpenRouterError.kind(status: response.status == 200 ? 502 : response.status), status: response.status,
+                                  providerMessage: "GET /models answered HTTP \(response.status) without a model list")
+        }
+        return data.compactMap { $0["id"]?.string }
+    }
+
     /// Reads an answer: a completion, or the error it carries (by HTTP status, or by `error.code`
     /// inside a 200, or a 200 whose choice finished with `error`).
     static func interpret(status: Int, retryAfterHeader: String?, body: [UInt8]) -> Result<OpenRouterCompletion, OpenRouterError> {

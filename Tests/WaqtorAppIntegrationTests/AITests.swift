@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OpenRouterStandIn
 import Testing
 @testable import WaqtorApp
@@ -266,5 +267,30 @@ struct AITests {
             let error = await rpcError { _ = try await Waqtor_V1_AIServiceClient(client: client).draftTemplates(draftRequest("x"), options: account.auth) }
             #expect(error?.code == .failedPrecondition && error?.message.contains("ai.api_key") == true)
         }
+    }
+}
+
+@Suite("AI models checked at start-up")
+struct AIModelCheckTests {
+    @Test("configured models the provider does not list are named in a warning; the key is not logged")
+    func unknownModel() async throws {
+        let standIn = try await OpenRouterStandIn.start(.init(apiKey: "sk-or-v1-check-key-1a2b"))
+        let logs = CapturedLogs()
+        var configuration = tenantTestConfiguration()
+        configuration.aiURL = standIn.baseURL
+        configuration.aiAPIKey = "sk-or-v1-check-key-1a2b"
+        configuration.aiModels = ["google/gemini-2.5-flash", "google/gemini-0.9-retired"]
+        let app = try WaqtorApplication(configuration: configuration, logger: logs.logger)
+        await app.checkAIModels()
+        let warning = try #require(logs.records.first { $0.level == .warning && $0.message.contains("does not list") })
+        #expect(warning.metadata["missing"] == "google/gemini-0.9-retired")
+        configuration.aiModels = ["google/gemini-2.5-flash"]
+        let fine = try WaqtorApplication(configuration: configuration, logger: logs.logger)
+        await fine.checkAIModels()
+        #expect(logs.records.contains { $0.message == "AI models available" })
+        #expect(!logs.records.contains { $0.text.contains("check-key-1a2b") })
+        await app.closeBackends()
+        await fine.closeBackends()
+        await standIn.stop()
     }
 }

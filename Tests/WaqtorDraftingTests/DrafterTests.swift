@@ -189,6 +189,24 @@ struct DrafterTests {
         }
     }
 
+    @Test("the models OpenRouter lists, to check the configured ones at start-up")
+    func listModels() async throws {
+        try await DraftingHarness.with { h in
+            let client = OpenRouterClient(configuration: OpenRouterConfiguration(baseURL: h.standIn.baseURL, apiKey: "sim-openrouter-key"),
+                                          http: h.http, logger: Logger(label: "test"))
+            let models = try await client.listModels()
+            #expect(models.contains("google/gemini-2.5-flash") && models.contains("qwen/qwen3-235b-a22b-2507"))
+            let wrong = OpenRouterClient(configuration: OpenRouterConfiguration(baseURL: h.standIn.baseURL + "/nowhere", apiKey: "k"),
+                                         http: h.http, logger: Logger(label: "test"))
+            do {
+                _ = try await wrong.listModels()
+                Issue.record("expected an error")
+            } catch {
+                #expect((error as? OpenRouterError)?.kind == .notFound)
+            }
+        }
+    }
+
     @Test("drafts in the asked language", arguments: [("pt-BR", "Olá"), ("es", "Hola"), ("ar", "مرحبا")])
     func language(tag: String, greeting: String) async throws {
         try await DraftingHarness.with { h in
