@@ -267,7 +267,8 @@ public final class WaqtorApplication: Sendable {
     /// Logs a warning naming the configured AI models (`ai.models`, `ai.fallback_model`) that the
     /// provider does not list, or a notice when it cannot be asked. Never logs the key.
     func checkAIModels() async {
-        let configured = configuration.aiModels + (configuration.aiFallbackModel.isEmpty ? [] : [configuration.aiFallbackModel])
+        var configured = configuration.aiModels
+        if !configuration.aiFallbackModel.isEmpty, !configured.contains(configuration.aiFallbackModel) { configured.append(configuration.aiFallbackModel) }
         let client = OpenRouterClient(
             configuration: OpenRouterConfiguration(baseURL: aiBaseURL.withLockedValue { $0 }, apiKey: configuration.effectiveAIAPIKey),
             http: http, logger: logger)
