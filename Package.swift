@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C layers: protoc-c output, and the system libraries behind thin module maps.
@@ -57,6 +59,7 @@ let package = Package(
         .target(
             name: "WaqtorRPC",
             dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,6 +80,7 @@ let package = Package(
             name: "WaqtorPostgres",
             dependencies: [
                 "CPostgres", "WaqtorSecurity",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -89,6 +93,7 @@ let package = Package(
             name: "WaqtorRedis",
             dependencies: [
                 "CHiredis",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -241,6 +246,7 @@ let package = Package(
             name: "WaqtorChat",
             dependencies: [
                 "WaqtorCore", "WaqtorPostgres", "WaqtorRedis", "WaqtorTenants", "WaqtorPhone",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -278,6 +284,7 @@ let package = Package(
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorTemplates", "WaqtorEvolution",
                 "WaqtorPhone", "WaqtorImport", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -288,6 +295,7 @@ let package = Package(
             name: "WaqtorWebhooks",
             dependencies: [
                 "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorTenants", "WaqtorInstances",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -303,6 +311,7 @@ let package = Package(
             dependencies: [
                 "WaqtorCore", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorEvolution", "WaqtorRedis", "WaqtorTenants", "WaqtorChat",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -317,6 +326,9 @@ let package = Package(
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorEvolution", "WaqtorAPI", "WaqtorWebhooks",
                 "WaqtorWorkers", "WaqtorSendQueue", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -342,7 +354,7 @@ let package = Package(
         .executableTarget(
             name: "waqtor-load",
             dependencies: [
-                "WaqtorRPC", "WaqtorProto",
+                "WaqtorRPC", "WaqtorProto", "WaqtorHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -50,6 +50,7 @@ RPC_A=$(free_port); HOOK_A=$(free_port); RPC_B=$(free_port); GW_PORT=$(free_port
 export WAQTOR_DATABASE_URL=$(waqtor_db_url waqtor_app "$WAQTOR_DB_APP_PASSWORD" "$DB")
 export WAQTOR_DATABASE_MIGRATION_URL=$OWNER_URL
 export WAQTOR_REDIS_SHARDS=$(waqtor_redis_shards)
+export WAQTOR_ADMIN_PORT=0   # each server its own free admin port (they run side by side)
 export WAQTOR_LOG_LEVEL=warning WAQTOR_SEND_KEY_PREFIX="wqchat$RANDOM" WAQTOR_DATABASE_POOL_SIZE=16
 export WAQTOR_CONFIG_DIR="$OUT/cli"
 GW="http://127.0.0.1:$GW_PORT"

@@ -47,6 +47,7 @@ GW_PORT=$(free_port)
 export WAQTOR_DATABASE_URL=$(waqtor_db_url waqtor_app "$WAQTOR_DB_APP_PASSWORD" "$DB")
 export WAQTOR_DATABASE_MIGRATION_URL=$OWNER_URL
 export WAQTOR_REDIS_SHARDS=$(waqtor_redis_shards)
+export WAQTOR_ADMIN_PORT=0   # each server its own free admin port (they run side by side)
 export WAQTOR_RPC_PORT=$RPC_PORT WAQTOR_WEBHOOK_PORT=$(free_port) WAQTOR_GATEWAY_EMBEDDED_PORT=$GW_PORT
 export WAQTOR_GATEWAY_URL=embedded WAQTOR_LOG_LEVEL=warning WAQTOR_ROLE=all WAQTOR_SEND_MAX_TYPING_DELAY_MS=0
 # A 1M audience's statements run longer than the default 30 s statement timeout (docs/BENCHMARKS.md).

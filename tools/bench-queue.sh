@@ -61,6 +61,7 @@ GW_PORT=$(free_port)
 export WAQTOR_DATABASE_URL=$(waqtor_db_url waqtor_app "$WAQTOR_DB_APP_PASSWORD" "$DB")
 export WAQTOR_DATABASE_MIGRATION_URL=$OWNER_URL
 export WAQTOR_REDIS_SHARDS=$(waqtor_redis_shards)
+export WAQTOR_ADMIN_PORT=0   # each server its own free admin port (they run side by side)
 export WAQTOR_LOG_LEVEL=warning WAQTOR_SEND_KEY_PREFIX=$PREFIX WAQTOR_DATABASE_POOL_SIZE=16
 export WAQTOR_CONFIG_DIR="$OUT/cli" WAQTOR_SERVER="127.0.0.1:$RPC_PORT"
 GW="http://127.0.0.1:$GW_PORT"

@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 import WaqtorCore
 import WaqtorDrafting
@@ -21,9 +23,12 @@ public struct AIService: Waqtor_V1_AIServiceHandler {
     let quota: PlanQuota
     /// The limit of a call whose caller gave no deadline.
     let defaultTimeout: Duration
+    /// Requests, tokens, cost and errors (nil: none recorded).
+    let metrics: AIMetrics?
 
     public init(configuration: DraftingConfiguration, drafter: @escaping @Sendable () -> Drafter, tenants: TenantStore, quota: PlanQuota,
-                defaultTimeout: Duration) {
+                defaultTimeout: Duration, metrics: (any MetricsFactory)? = nil) {
+        self.metrics = metrics.map(AIMetrics.init)
         self.configuration = configuration
         self.drafter = drafter
         self.tenants = tenants
@@ -53,8 +58,10 @@ public struct AIService: Waqtor_V1_AIServiceHandler {
                 if reached { try? await tenants.recordAIRequest(tenantID: caller.tenantID, record) }
             }.value
             context.logger.notice("drafting failed", metadata: ["outcome": .string(error.outcome), "reason": .string(error.error.message)])
+            metrics?.record(model: input.model, outcome: error.outcome, spend: error.spend)
             throw error.error
         }
+        metrics?.record(model: input.model, outcome: "ok", spend: result.spend)
         let record = Self.record(input, spend: result.spend, outcome: .ok, drafts: result.drafts.count)
         let tenants = self.tenants
         await Task { try? await tenants.recordAIRequest(tenantID: caller.tenantID, record) }.value
@@ -96,5 +103,40 @@ public struct AIService: Waqtor_V1_AIServiceHandler {
             requestedModel: input.model, model: spend.model, outcome: outcome, providerCalls: spend.providerCalls,
             promptTokens: spend.promptTokens, completionTokens: spend.completionTokens, cost: spend.cost,
             descriptionLength: input.description.count, draftCount: drafts)
+    }
+}
+
+/// AI drafting's metrics:
+/// - `waqtor_ai_requests_total{model, outcome}`: DraftTemplates calls that reached the drafter, by
+///   the requested model (from the allow-list) and outcome (`ok`, `unusable`, `provider_error`,
+///   `timeout`);
+/// - `waqtor_ai_tokens_total{kind}`: prompt and completion tokens the provider reported;
+/// - `waqtor_ai_cost_credits_total`: what the provider charged, in its credits.
+final class AIMetrics: Sendable {
+    let factory: any MetricsFactory
+    let promptTokens: Counter
+    let completionTokens: Counter
+    let cost: FloatingPointCounter
+    private let requests = NIOLockedValueBox<[String: Counter]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        promptTokens = Counter(label: "waqtor_ai_tokens_total", dimensions: [("kind", "prompt")], factory: factory)
+        completionTokens = Counter(label: "waqtor_ai_tokens_total", dimensions: [("kind", "completion")], factory: factory)
+        cost = FloatingPointCounter(label: "waqtor_ai_cost_credits_total", factory: factory)
+    }
+
+    func record(model: String, outcome: String, spend: DraftSpend) {
+        let key = model + "|" + outcome
+        let counter = requests.withLockedValue { requests in
+            if let counter = requests[key] { return counter }
+            let counter = Counter(label: "waqtor_ai_requests_total", dimensions: [("model", model), ("outcome", outcome)], factory: factory)
+            requests[key] = counter
+            return counter
+        }
+        counter.increment()
+        promptTokens.increment(by: spend.promptTokens)
+        completionTokens.increment(by: spend.completionTokens)
+        if let charged = Double(spend.cost), charged > 0 { cost.increment(by: charged) }
     }
 }

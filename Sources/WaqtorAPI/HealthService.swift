@@ -13,12 +13,15 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
     let redis: RedisShards
     let shardAddresses: [String]
     let checkTimeout: Duration
+    let logger: Logger
 
-    public init(postgres: PostgresPool, redis: RedisShards, shardAddresses: [String], checkTimeout: Duration) {
+    public init(postgres: PostgresPool, redis: RedisShards, shardAddresses: [String], checkTimeout: Duration,
+                logger: Logger = Logger(label: "waqtor.health")) {
         self.postgres = postgres
         self.redis = redis
         self.shardAddresses = shardAddresses
         self.checkTimeout = checkTimeout
+        self.logger = logger
     }
 
     public func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
@@ -35,9 +38,23 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
     }
 
     /// Checks every dependency at once, each bounded by the check timeout. Answers OK with
-    /// `ready = false` and a detail per failing component rather than an error status, so that a
-    /// monitor sees which part is down.
+    /// `ready = false` rather than an error status, so that a monitor sees which part is down; the
+    /// components' names, states and latencies are public, their details (shard addresses, error
+    /// texts) are not: the admin listener's `/health/ready` has them (``checkAll()``).
     public func readiness(_ request: Waqtor_V1_ReadinessRequest, context: ServerContext) async throws -> Waqtor_V1_ReadinessResponse {
+        var response = Waqtor_V1_ReadinessResponse()
+        response.components = await checkAll().map { component in
+            var public_ = component
+            public_.detail = component.ready ? "" : "not ready (details on the admin listener's /health/ready)"
+            return public_
+        }
+        response.ready = response.components.allSatisfy(\.ready)
+        return response
+    }
+
+    /// Every dependency's state with its details (the shard's address when ready, the error
+    /// otherwise), PostgreSQL first, then the shards in order. A failure is logged as a warning.
+    public func checkAll() async -> [Waqtor_V1_ComponentHealth] {
         let timeout = checkTimeout
         let components = await withTaskGroup(of: (Int, Waqtor_V1_ComponentHealth).self) { group in
             group.addTask {
@@ -56,15 +73,12 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        var response = Waqtor_V1_ReadinessResponse()
-        response.components = components
-        response.ready = components.allSatisfy(\.ready)
-        if !response.ready {
-            context.logger.warning("not ready", metadata: [
+        if !components.allSatisfy(\.ready) {
+            logger.warning("not ready", metadata: [
                 "failing": .string(components.filter { !$0.ready }.map { "\($0.name): \($0.detail)" }.joined(separator: "; "))
             ])
         }
-        return response
+        return components
     }
 
     private static func check(

@@ -119,6 +119,12 @@ public struct WaqtorConfiguration: Sendable, Equatable {
         aiURL == "embedded" && aiAPIKey.isEmpty ? Self.embeddedAIKey : aiAPIKey
     }
 
+    // admin.* (the admin listener: /metrics, /health/live, /health/ready; docs/OPERATIONS.md)
+    /// Address of the admin listener; loopback by default (it shows addresses and error texts).
+    public var adminHost = "127.0.0.1"
+    /// Its port; 0 picks a free one (logged at start). Every role opens it.
+    public var adminPort = 7424
+
     // health.*
     /// How long a readiness check waits for each dependency.
     public var healthCheckTimeout: Duration = .seconds(2)

@@ -34,6 +34,8 @@ public enum ConfigurationDescription {
             "gateway.timeout_ms = \(ms(c.gatewayTimeout))",
             "gateway.embedded_port = \(c.gatewayEmbeddedPort)",
             "gateway.embedded_connect_after_ms = \(ms(c.gatewayEmbeddedConnectAfter))",
+            "admin.host = \(c.adminHost)",
+            "admin.port = \(c.adminPort)",
             "ai.url = \(c.aiURL)",
             "ai.api_key = \(c.aiAPIKey.isEmpty ? "(none)" : "***")",
             "ai.models = \(c.aiModels.joined(separator: ","))",

@@ -45,6 +45,8 @@ public enum ConfigurationLoader {
         ("gateway.timeout_ms", "timeout of each gateway call"),
         ("gateway.embedded_port", "port of the embedded simulator"),
         ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
+        ("admin.host", "address of the admin listener (/metrics, /health/live, /health/ready)"),
+        ("admin.port", "its TCP port (0 picks a free one); every role opens it"),
         ("ai.url", "OpenRouter's API base URL (https://openrouter.ai/api/v1), or `embedded` for the built-in stand-in"),
         ("ai.api_key", "OpenRouter API key (never logged or printed)"),
         ("ai.models", "comma-separated OpenRouter model ids DraftTemplates accepts; the first is the default"),
@@ -223,6 +225,10 @@ public enum ConfigurationLoader {
             guard !value.isEmpty else { throw bad("a non-empty key") }
             c.gatewayAPIKey = value
         case "gateway.timeout_ms": c.gatewayTimeout = try millis()
+        case "admin.host":
+            guard !value.isEmpty else { throw bad("a host name or IP address") }
+            c.adminHost = value
+        case "admin.port": c.adminPort = try int(0...65535)
         case "ai.url":
             guard value == "embedded" || value.hasPrefix("http://") || value.hasPrefix("https://") else {
                 throw bad("an http(s):// URL such as https://openrouter.ai/api/v1, or `embedded`")

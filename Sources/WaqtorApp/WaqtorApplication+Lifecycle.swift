@@ -78,6 +78,10 @@ extension WaqtorApplication {
         let servesAPI = role == .api || role == .all
         var services: [any Service] = [BackendsService(application: self)]
         var listeners: [ReadyGate] = []
+        // Every role opens the admin listener: workers' metrics are scraped there too.
+        let adminGate = ReadyGate()
+        listeners.append(adminGate)
+        services.append(PartService(ready: adminGate, start: { try await self.adminServer.start() }, stop: { await self.adminServer.shutdown() }))
         if servesAPI {
             if configuration.gatewayURL == "embedded" {
                 let gate = ReadyGate()
@@ -113,14 +117,15 @@ extension WaqtorApplication {
             let lanes = SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix)
             let outbox = Outbox(pool: postgres)
             let send = sendConfiguration
+            let queueMetrics = QueueMetrics(factory: metrics)
             services.append(QueueMaintainer(
                 lanes: lanes, outbox: outbox, campaigns: campaigns, clock: clock, configuration: send,
-                logger: Logger(label: "waqtor.queue"), chat: chat, live: live))
+                logger: Logger(label: "waqtor.queue"), chat: chat, live: live, metrics: queueMetrics))
             services.append(SendWorker(
                 lanes: lanes, outbox: outbox,
                 gateway: EvolutionClient(baseURL: gateway.baseURL, apiKey: gateway.apiKey, http: sendHTTP, timeout: configuration.sendTimeout),
                 quota: PlanQuota(store: tenants), clock: clock,
-                configuration: send, logger: Logger(label: "waqtor.sender"), chat: chat, live: live, media: mediaFiles))
+                configuration: send, logger: Logger(label: "waqtor.sender"), chat: chat, live: live, media: mediaFiles, metrics: queueMetrics))
         }
         if servesAPI { services.append(AIModelCheck(application: self, after: listeners)) }
         services.append(ReadyLine(application: self, role: role, servesAPI: servesAPI, gates: listeners))
@@ -261,6 +266,7 @@ struct ReadyLine: Service {
             "role": .string(role.rawValue),
             "redis_shards": .stringConvertible(configuration.redisShards.count),
         ]
+        metadata["admin"] = .string("\(configuration.adminHost):\(application.adminServer.localPort ?? configuration.adminPort)")
         if servesAPI {
             metadata["rpc"] = .string("\(configuration.rpcHost):\(application.rpcPort ?? configuration.rpcPort)")
             metadata["webhook"] = .string("\(configuration.webhookHost):\(application.webhookPort ?? configuration.webhookPort)")

@@ -21,6 +21,8 @@ import WaqtorHTTP
 import WaqtorDrafting
 import WaqtorOpenRouter
 import NIOConcurrencyHelpers
+import Prometheus
+import Foundation
 
 /// The server process's parts, started in order and stopped in reverse: migrations, the
 /// PostgreSQL pool, the Redis shards, the RPC server with every service registered, the webhook
@@ -75,6 +77,13 @@ public final class WaqtorApplication: Sendable {
     let embeddedAIProvider = NIOLockedValueBox<EmbeddedGateway.Running?>(nil)
     /// OpenRouter's base URL in effect: `ai.url`, or the embedded stand-in's once it started.
     let aiBaseURL: NIOLockedValueBox<String>
+    /// Every metric of this process (each application has its own, so that tests running several
+    /// in one process see their own figures), served by ``adminServer`` at `/metrics`.
+    public let metricsRegistry: PrometheusCollectorRegistry
+    /// Makes the metrics of every part into ``metricsRegistry``.
+    public let metrics: PrometheusMetricsFactory
+    /// The admin listener: `/metrics`, `/health/live`, `/health/ready`.
+    public let adminServer: AdminServer
 
     /// Builds the parts; nothing connects or listens until ``start()``. `embeddedGateway` starts
     /// the gateway when `gateway.url = embedded` (waqtor-server passes the simulator).
@@ -88,6 +97,11 @@ public final class WaqtorApplication: Sendable {
         self.embeddedAIProviderLauncher = embeddedAIProvider
         let aiBaseURL = NIOLockedValueBox(configuration.aiURL)
         self.aiBaseURL = aiBaseURL
+        let registry = PrometheusCollectorRegistry()
+        metricsRegistry = registry
+        var metrics = PrometheusMetricsFactory(registry: registry)
+        metrics.defaultDurationHistogramBuckets = Self.durationBuckets
+        self.metrics = metrics
         self.clock = clock
         let endpoints = try configuration.redisShards.map { address throws(ConfigurationError) -> RedisEndpoint in
             guard let endpoint = RedisEndpoint(address) else { throw ConfigurationError("redis.shards: '\(address)' is not host:port") }
@@ -97,24 +111,28 @@ public final class WaqtorApplication: Sendable {
             connectionString: configuration.databaseURL,
             poolSize: configuration.databasePoolSize,
             statementTimeout: configuration.databaseStatementTimeout,
-            applicationName: "waqtor-server"))
+            applicationName: "waqtor-server"), metrics: metrics)
         redis = RedisShards(
             endpoints: endpoints,
-            configuration: .init(connectionsPerShard: configuration.redisConnectionsPerShard))
+            configuration: .init(connectionsPerShard: configuration.redisConnectionsPerShard), metrics: metrics, name: "main")
         queueRedis = RedisShards(
             endpoints: endpoints,
-            configuration: .init(connectionsPerShard: configuration.sendRedisConnectionsPerShard))
+            configuration: .init(connectionsPerShard: configuration.sendRedisConnectionsPerShard), metrics: metrics, name: "queue")
 
         var router = RPCRouter()
-        HealthService(
+        let health = HealthService(
             postgres: postgres, redis: redis, shardAddresses: configuration.redisShards,
-            checkTimeout: configuration.healthCheckTimeout
-        ).registerInline(into: &router)
+            checkTimeout: configuration.healthCheckTimeout, logger: logger)
+        health.registerInline(into: &router)
+        adminServer = AdminServer(
+            host: configuration.adminHost, port: configuration.adminPort,
+            routes: .init(metrics: { registry.emitToBuffer() }, readiness: { await Self.readinessJSON(health) }),
+            logger: logger)
         tenants = TenantStore(pool: postgres)
         instances = InstanceStore(pool: postgres)
-        liveRedis = RedisShards(endpoints: endpoints, configuration: .init(connectionsPerShard: 1, commandTimeout: .seconds(5)))
+        liveRedis = RedisShards(endpoints: endpoints, configuration: .init(connectionsPerShard: 1, commandTimeout: .seconds(5)), metrics: metrics, name: "live")
         let live = LiveFeed(publisher: redis, reader: liveRedis, prefix: "waqtor", retention: configuration.chatLiveRetention,
-                            bufferSize: configuration.chatLiveBuffer)
+                            bufferSize: configuration.chatLiveBuffer, metrics: metrics)
         self.live = live
         let signal = ProjectorSignal()
         projectorSignal = signal
@@ -132,7 +150,8 @@ public final class WaqtorApplication: Sendable {
                         instanceID: target.instanceID, state: instance.connection.state.rawValue,
                         reason: instance.connection.reason.map(String.init) ?? "")])
                 }
-            })
+            },
+            metrics: metrics)
         http = HTTPClient()
         sendHTTP = HTTPClient(configuration: HTTPClientConfiguration(
             maxConnectionsPerHost: configuration.sendMaxConnections, maxConnections: configuration.sendMaxConnections,
@@ -201,7 +220,7 @@ public final class WaqtorApplication: Sendable {
                                                            attemptTimeout: configuration.aiAttemptTimeout, retry: aiRetry),
                     http: aiHTTP, logger: aiLogger), logger: aiLogger)
             },
-            tenants: tenants, quota: PlanQuota(store: tenants), defaultTimeout: configuration.aiTimeout
+            tenants: tenants, quota: PlanQuota(store: tenants), defaultTimeout: configuration.aiTimeout, metrics: metrics
         ).register(into: &router)
         // Every method is authenticated and authorised before its request is decoded.
         router.intercept(with: AuthInterceptor(tenants: tenants))
@@ -218,7 +237,27 @@ public final class WaqtorApplication: Sendable {
                 idleTimeout: configuration.rpcIdleTimeout,
                 shutdownGracePeriod: configuration.rpcShutdownGrace),
             router: router,
-            logger: logger)
+            logger: logger,
+            metrics: metrics)
+    }
+
+    /// Latency buckets of every duration histogram: 100 µs to 60 s, about three per decade.
+    static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+    ]
+
+    /// `/health/ready`: `{"ready": …, "components": [{"name", "ready", "latency_us", "detail"}]}`.
+    static func readinessJSON(_ health: HealthService) async -> (ready: Bool, json: [UInt8]) {
+        let components = await health.checkAll()
+        let ready = components.allSatisfy(\.ready)
+        let body: [String: Any] = [
+            "ready": ready,
+            "components": components.map { ["name": $0.name, "ready": $0.ready, "latency_us": $0.latencyMicros, "detail": $0.detail] as [String: Any] },
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return (ready, Array(data))
     }
 
     /// Applies pending migrations (when `database.migrate` is on) and starts the API parts in this
@@ -235,6 +274,7 @@ public final class WaqtorApplication: Sendable {
         if configuration.aiURL == "embedded" {
             try await startEmbeddedAIProvider()
         }
+        try await adminServer.start()
         live.start()
         try await rpcServer.start()
         do {
@@ -302,6 +342,7 @@ public final class WaqtorApplication: Sendable {
         await live.stop()
         await stopEmbeddedGateway()
         await stopEmbeddedAIProvider()
+        await adminServer.shutdown()
         await closeBackends()
     }
 }

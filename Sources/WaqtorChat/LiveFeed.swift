@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import NIOConcurrencyHelpers
 import WaqtorCore
@@ -91,8 +92,15 @@ public final class LiveFeed: Sendable {
     public let bufferSize: Int
     let subscribers = NIOLockedValueBox<[ObjectIdentifier: LiveSubscription]>([:])
     let running = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// `waqtor_live_subscribers` (this server's subscriptions) and `waqtor_live_events_published_total`.
+    let subscribersMeter: Meter?
+    let publishedCounter: Counter?
 
-    public init(publisher: RedisShards, reader: RedisShards, prefix: String = "waqtor", retention: Int = 100_000, bufferSize: Int = 1000) {
+    /// - Parameter metrics: where the feed's metrics go (nil: none).
+    public init(publisher: RedisShards, reader: RedisShards, prefix: String = "waqtor", retention: Int = 100_000, bufferSize: Int = 1000,
+                metrics: (any MetricsFactory)? = nil) {
+        self.subscribersMeter = metrics.map { Meter(label: "waqtor_live_subscribers", factory: $0) }
+        self.publishedCounter = metrics.map { Counter(label: "waqtor_live_events_published_total", factory: $0) }
         self.publisher = publisher
         self.reader = reader
         self.key = "\(prefix):live"
@@ -127,6 +135,7 @@ public final class LiveFeed: Sendable {
                     "at", .string(String(Int64(now))), "e", .bytes(Array(data))]
         }
         _ = try await publisher.pipeline(onShard: shard(of: tenantID), commands)
+        publishedCounter?.increment(by: commands.count)
     }
 
     /// Starts reading every shard's stream (from its end), until ``stop()``.
@@ -203,9 +212,11 @@ public final class LiveFeed: Sendable {
     /// ``LiveEnd/resumeTooOld(_:)`` when the feed no longer keeps them.
     public func subscribe(_ filter: LiveFilter, resumeAfter: String? = nil) async throws -> LiveSubscription {
         let subscription = LiveSubscription(filter: filter, capacity: bufferSize) { [weak self] id in
-            _ = self?.subscribers.withLockedValue { $0.removeValue(forKey: id) }
+            guard let self else { return }
+            if subscribers.withLockedValue({ $0.removeValue(forKey: id) }) != nil { subscribersMeter?.decrement() }
         }
         subscribers.withLockedValue { $0[ObjectIdentifier(subscription)] = subscription }
+        subscribersMeter?.increment()
         guard let resumeAfter else { return subscription }
         guard Self.isStreamID(resumeAfter) else {
             subscription.cancel()

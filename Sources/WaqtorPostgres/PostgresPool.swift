@@ -1,3 +1,4 @@
+import CoreMetrics
 import CPostgres
 import NIOConcurrencyHelpers
 import NIOCore
@@ -18,6 +19,7 @@ public final class PostgresPool: Sendable {
     private let threadPool: NIOThreadPool
     private let ownsThreadPool: Bool
     private let timerLoop: any EventLoop
+    private let poolMetrics: PoolMetrics?
     private let slots: [ConnectionSlot]
     private let state: NIOLockedValueBox<State>
 
@@ -42,12 +44,17 @@ public final class PostgresPool: Sendable {
     ///     `poolSize` threads and stops it in ``shutdown()``. A shared pool with fewer threads
     ///     than connections works but queues statements behind each other.
     ///   - eventLoopGroup: used only to schedule waiter timeouts.
+    ///   - metrics: where the pool's metrics go (nil: none): `waqtor_postgres_pool_wait_seconds`
+    ///     (from asking for a connection to getting one), `waqtor_postgres_pool_timeouts_total`
+    ///     (callers that waited `acquireTimeout` in vain), `waqtor_postgres_pool_connections_in_use`.
     public init(
         configuration: PostgresConfiguration,
         threadPool: NIOThreadPool? = nil,
-        eventLoopGroup: any EventLoopGroup = NIOSingletons.posixEventLoopGroup
+        eventLoopGroup: any EventLoopGroup = NIOSingletons.posixEventLoopGroup,
+        metrics: (any MetricsFactory)? = nil
     ) {
         self.configuration = configuration
+        self.poolMetrics = metrics.map(PoolMetrics.init)
         if let threadPool {
             self.threadPool = threadPool
             self.ownsThreadPool = false
@@ -160,6 +167,7 @@ public final class PostgresPool: Sendable {
 
     /// Waits for a slot (FIFO), honouring the acquire timeout and task cancellation.
     func lease() async throws(PostgresError) -> ConnectionSlot {
+        let began = poolMetrics == nil ? nil : ContinuousClock.now
         let id = state.withLockedValue { state in
             state.nextWaiterID &+= 1
             state.waiters[state.nextWaiterID] = .registering
@@ -202,6 +210,18 @@ public final class PostgresPool: Sendable {
         } onCancel: {
             abandon(id, with: PostgresError(.cancelled))
         }
+        if let poolMetrics, let began {
+            switch result {
+            case .success:
+                let waited = ContinuousClock.now - began
+                poolMetrics.wait.recordNanoseconds(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000)
+                poolMetrics.inUse.increment()
+            case .failure(let error) where error.kind == .poolTimeout:
+                poolMetrics.timeouts.increment()
+            case .failure:
+                break
+            }
+        }
         return slots[try result.get()]
     }
 
@@ -228,6 +248,7 @@ public final class PostgresPool: Sendable {
     /// thread pool) before the slot goes to anyone else, so no lessee ever inherits another's
     /// transaction or session. Runs to the end even when the calling task is cancelled.
     func release(_ slot: ConnectionSlot) async {
+        poolMetrics?.inUse.decrement()
         let keep = slot.hasReusableConnection
         var (action, waiter) = settle { $0.release(slot.id, keepConnection: keep) }
         if case .closeConnection(let slotID) = action {
@@ -366,5 +387,18 @@ public enum PostgresCopyText {
             out.append(UInt8(ascii: "\n"))
         }
         return out
+    }
+}
+
+/// ``PostgresPool``'s metric handles.
+struct PoolMetrics: Sendable {
+    let wait: Timer
+    let timeouts: Counter
+    let inUse: Meter
+
+    init(factory: any MetricsFactory) {
+        wait = Timer(label: "waqtor_postgres_pool_wait_seconds", factory: factory)
+        timeouts = Counter(label: "waqtor_postgres_pool_timeouts_total", factory: factory)
+        inUse = Meter(label: "waqtor_postgres_pool_connections_in_use", factory: factory)
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import Synchronization
 import NIOCore
@@ -18,11 +19,14 @@ struct MethodTable: Sendable {
         /// The name's UTF-8 bytes.
         let nameBytes: [UInt8]
         let handler: RPCMethodHandler
+        /// The method's metrics; nil when the server records none.
+        let metrics: MethodMetrics?
 
-        init(name: String, handler: RPCMethodHandler) {
+        init(name: String, handler: RPCMethodHandler, metrics: MethodMetrics?) {
             self.name = name
             self.nameBytes = Array(name.utf8)
             self.handler = handler
+            self.metrics = metrics
         }
 
         /// Whether `length` bytes at `start` are this method's name.
@@ -33,13 +37,16 @@ struct MethodTable: Sendable {
     }
 
     private let entries: [ByteBuffer: Entry]
+    /// The server's metrics; nil when it records none.
+    let metrics: ServerMetrics?
 
-    init(router: RPCRouter) {
+    init(router: RPCRouter, metrics: ServerMetrics? = nil) {
         var entries: [ByteBuffer: Entry] = [:]
         for (name, handler) in router.handlers {
-            entries[ByteBuffer(string: name)] = Entry(name: name, handler: handler)
+            entries[ByteBuffer(string: name)] = Entry(name: name, handler: handler, metrics: metrics?.method(name))
         }
         self.entries = entries
+        self.metrics = metrics
     }
 
     func lookup(_ bytes: ByteBuffer) -> Entry? { entries[bytes] }

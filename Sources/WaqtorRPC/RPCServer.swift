@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -32,12 +33,13 @@ public final class RPCServer: Sendable {
 
     /// - Parameters:
     ///   - eventLoopGroup: defaults to NIO's shared multi-threaded group (one loop per core).
+    ///   - metrics: where the server's metrics go (``ServerMetrics`` lists them); nil: none.
     public init(
         configuration: RPCServerConfiguration, router: RPCRouter, logger: Logger,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, metrics: (any MetricsFactory)? = nil
     ) {
         self.configuration = configuration
-        self.methods = MethodTable(router: router)
+        self.methods = MethodTable(router: router, metrics: metrics.map(ServerMetrics.init))
         self.logger = logger
         self.group = eventLoopGroup
     }

@@ -23,6 +23,8 @@ public struct ServerContext: Sendable {
     public var peer: String { connection.peer }
     /// What the calls of one connection share (one reference to count instead of several).
     let connection: ConnectionContext
+    /// The method's metrics (nil when the server records none, and in contexts tests build).
+    let metrics: MethodMetrics?
 
     /// A context as the server makes it (tests build their own).
     public init(
@@ -48,21 +50,26 @@ public struct ServerContext: Sendable {
         }
         self.requestID = requestID
         self.connection = ConnectionContext(peer: peer, logger: logger, drain: drain)
+        self.metrics = nil
     }
 
     init(
         method: String, metadata: Metadata, deadlineUptimeNanos: UInt64?, requestID: String,
-        connection: ConnectionContext
+        connection: ConnectionContext, metrics: MethodMetrics? = nil
     ) {
         self.method = method
         self.metadata = metadata
         self.deadlineUptimeNanos = deadlineUptimeNanos
         self.requestID = requestID
         self.connection = connection
+        self.metrics = metrics
     }
 
     /// Whether the server logs a line per call (its logger is at debug level or finer).
     public var logsCalls: Bool { connection.logsCalls }
+
+    /// Whether the call's end is logged or measured, so its start time is worth taking.
+    var observesCalls: Bool { metrics != nil || connection.logsCalls }
 
     /// A logger whose metadata carries `request-id` and `method` (built on first use, so that calls
     /// that do not log do not pay for it).

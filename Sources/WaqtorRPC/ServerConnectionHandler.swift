@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 
@@ -74,6 +75,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Unary calls of ordinary async methods read in this read, started together when the read is
     /// done (``startUnaryBatch()``).
     @exclusivity(unchecked) private var pendingUnary: [UnaryBatch.Call] = []
+    /// Whether this connection is counted in ``ServerMetrics/connections`` (once, until teardown).
+    @exclusivity(unchecked) private var countedOpen = false
 
     init(configuration: RPCServerConfiguration, methods: MethodTable, connectionID: UInt64, logger: Logger, drain: ServerDrain = ServerDrain()) {
         self.drain = drain
@@ -105,6 +108,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func start(context: ChannelHandlerContext) {
         guard handshakeTimer == nil, !handshakeDone else { return }
+        if !countedOpen, let metrics = methods.metrics {
+            countedOpen = true
+            metrics.connections.increment()
+        }
         if let remote = context.remoteAddress {
             peer = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
         }
@@ -127,6 +134,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func tearDown() {
+        if countedOpen {
+            countedOpen = false
+            methods.metrics?.connections.decrement()
+        }
         closing = true
         handshakeTimer?.cancel()
         handshakeTimer = nil
@@ -356,7 +367,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let serverContext = ServerContext(
             method: method.name, metadata: metadata, deadlineUptimeNanos: deadline, requestID: requestID,
-            connection: connectionContext)
+            connection: connectionContext, metrics: method.metrics)
+        method.metrics?.started()
         if case .unary(let run) = method.handler, outbound != nil {
             // Started with the async unary calls read right after it, once the read is done or
             // another kind of frame or call comes, in one task for as long as none of them
@@ -448,7 +460,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         _ run: @Sendable (ByteBuffer, ServerContext, inout ByteBuffer) throws -> Void,
         callID: UInt32, request: ByteBuffer, context serverContext: ServerContext
     ) {
-        let started = serverContext.logsCalls ? NIODeadline.now().uptimeNanoseconds : nil
+        let started = serverContext.observesCalls ? NIODeadline.now().uptimeNanoseconds : nil
         var status = RPCStatusCode.ok
         appendToBatch { out in
             let start = out.writerIndex
@@ -466,7 +478,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 out.writeImmutableBuffer(frame)
             }
         }
-        if let started { CallRunner.logFinished(serverContext, status: status, startedAt: started) }
+        if let started { CallRunner.finished(serverContext, status: status, startedAt: started) }
     }
 
     /// Appends to this read's outgoing batch (started with `initial`, or a new buffer, when there
@@ -523,6 +535,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func refuse(_ callID: UInt32, _ status: RPCStatusCode, _ message: String, requestID: String) {
+        methods.metrics?.refused(status)
         startUnaryBatch()  // the calls read before this one first
         write(FrameBuilder.end(callID: callID, status: status, message: message, requestID: requestID, body: ByteBuffer()))
     }
@@ -692,7 +705,7 @@ enum CallRunner {
     /// Runs one unary call of a batch (``UnaryBatch``) and queues its END.
     static func runUnary(_ call: UnaryBatch.Call, outbound: ServerOutbound) async {
         let context = call.context
-        let started = context.logsCalls ? NIODeadline.now().uptimeNanoseconds : nil
+        let started = context.observesCalls ? NIODeadline.now().uptimeNanoseconds : nil
         var status = RPCStatusCode.ok
         let frame: ByteBuffer
         do {
@@ -706,7 +719,7 @@ enum CallRunner {
                 extra: rpcError.metadata, body: ByteBuffer())
         }
         outbound.enqueue(.init(callID: call.callID, kind: .end, frame: frame))
-        if let started { logFinished(context, status: status, startedAt: started) }
+        if let started { finished(context, status: status, startedAt: started) }
     }
 
     static func start(
@@ -717,7 +730,7 @@ enum CallRunner {
         // awaits I/O (a database query) continues on the global executor after it. Handlers must
         // therefore not do slow work before their first `await`.
         Task.immediate {
-            let started = context.logsCalls ? NIODeadline.now().uptimeNanoseconds : nil
+            let started = context.observesCalls ? NIODeadline.now().uptimeNanoseconds : nil
             var status = RPCStatusCode.ok
             let frame: ByteBuffer
             do {
@@ -749,16 +762,19 @@ enum CallRunner {
                     extra: rpcError.metadata, body: ByteBuffer())
             }
             outbound.enqueue(.init(callID: callID, kind: .end, frame: frame))
-            if let started { logFinished(context, status: status, startedAt: started) }
+            if let started { finished(context, status: status, startedAt: started) }
         }
     }
 
-    /// One line per call at debug level, carrying the request id (callers take `startedAt` only
-    /// when debug logging is on, so that the hot path does not pay for it otherwise).
-    static func logFinished(_ context: ServerContext, status: RPCStatusCode, startedAt started: UInt64) {
+    /// A call ended: its metrics, and one line at debug level carrying the request id (callers
+    /// take `startedAt` only when either is on, so that the hot path does not pay for it otherwise).
+    static func finished(_ context: ServerContext, status: RPCStatusCode, startedAt started: UInt64) {
+        let elapsed = NIODeadline.now().uptimeNanoseconds &- started
+        context.metrics?.finished(status, nanoseconds: elapsed)
+        guard context.logsCalls else { return }
         context.logger.debug("call finished", metadata: [
             "status": .string(status.name),
-            "duration_us": .stringConvertible((NIODeadline.now().uptimeNanoseconds &- started) / 1000),
+            "duration_us": .stringConvertible(elapsed / 1000),
         ])
     }
 

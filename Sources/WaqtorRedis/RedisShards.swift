@@ -1,3 +1,5 @@
+import CoreMetrics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -39,12 +41,18 @@ public final class RedisShards: Sendable {
     private let threadPool: NIOThreadPool
     private let ownsThreadPool: Bool
     private let shards: [ShardConnections]
+    private let shardMetrics: [ShardMetrics]?
 
     /// Creates the client. Nothing connects until the first command.
     ///
     /// - Parameter threadPool: where blocking hiredis calls run; if nil, an own pool with one
     ///   thread per connection, stopped by ``shutdown()``.
-    public init(endpoints: [RedisEndpoint], configuration: Configuration = Configuration(), threadPool: NIOThreadPool? = nil) {
+    /// - Parameter metrics: where the shards' metrics go (nil: none), per shard (`shard` = its
+    ///   index): `waqtor_redis_pool_wait_seconds` (from asking for a connection to getting one),
+    ///   `waqtor_redis_commands_total` (calls that ran, pipelines and scripts counting once) and
+    ///   `waqtor_redis_errors_total{kind}` (`connectionFailed`, `timeout`, …).
+    public init(endpoints: [RedisEndpoint], configuration: Configuration = Configuration(), threadPool: NIOThreadPool? = nil,
+                metrics: (any MetricsFactory)? = nil, name: String = "main") {
         precondition(!endpoints.isEmpty, "RedisShards needs at least one endpoint")
         self.endpoints = endpoints
         self.configuration = configuration
@@ -59,6 +67,7 @@ public final class RedisShards: Sendable {
             self.ownsThreadPool = true
         }
         self.shards = endpoints.map { _ in ShardConnections(size: configuration.connectionsPerShard) }
+        self.shardMetrics = metrics.map { factory in endpoints.indices.map { ShardMetrics(factory: factory, shard: $0, client: name) } }
     }
 
     /// The number of shards.
@@ -110,9 +119,12 @@ public final class RedisShards: Sendable {
             throw RedisError(.invalidShard, shardIndex: shard, endpoint: nil, message: "only \(shards.count) shards exist")
         }
         let endpoint = endpoints[shard]
+        let metrics = shardMetrics?[shard]
+        let began = metrics == nil ? nil : ContinuousClock.now
         guard let slot = await shards[shard].lease() else {
             throw RedisError(.closed, shardIndex: shard, endpoint: endpoint, message: "the client is shut down")
         }
+        if let metrics, let began { metrics.waited(since: began) }
         defer { shards[shard].release(slot) }
         let configuration = self.configuration
         let result: Result<T, RedisConnectionError>
@@ -140,8 +152,44 @@ public final class RedisShards: Sendable {
             throw RedisError(.closed, shardIndex: shard, endpoint: endpoint, message: "the thread pool is not running")
         }
         switch result {
-        case .success(let value): return value
-        case .failure(let error): throw RedisError(error.kind, shardIndex: shard, endpoint: endpoint, message: error.message)
+        case .success(let value):
+            metrics?.commands.increment()
+            return value
+        case .failure(let error):
+            metrics?.failed(error.kind)
+            throw RedisError(error.kind, shardIndex: shard, endpoint: endpoint, message: error.message)
         }
+    }
+}
+
+/// One shard's metric handles (see ``RedisShards/init(endpoints:configuration:threadPool:metrics:name:)``).
+final class ShardMetrics: Sendable {
+    let factory: any MetricsFactory
+    let dimensions: [(String, String)]
+    let wait: Timer
+    let commands: Counter
+    private let errors: NIOLockedValueBox<[RedisError.Kind: Counter]>
+
+    init(factory: any MetricsFactory, shard: Int, client: String) {
+        self.factory = factory
+        dimensions = [("shard", String(shard)), ("client", client)]
+        wait = Timer(label: "waqtor_redis_pool_wait_seconds", dimensions: dimensions, factory: factory)
+        commands = Counter(label: "waqtor_redis_commands_total", dimensions: dimensions, factory: factory)
+        errors = NIOLockedValueBox([:])
+    }
+
+    func waited(since began: ContinuousClock.Instant) {
+        let waited = ContinuousClock.now - began
+        wait.recordNanoseconds(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000)
+    }
+
+    func failed(_ kind: RedisError.Kind) {
+        let counter = errors.withLockedValue { errors in
+            if let counter = errors[kind] { return counter }
+            let counter = Counter(label: "waqtor_redis_errors_total", dimensions: dimensions + [("kind", "\(kind)")], factory: factory)
+            errors[kind] = counter
+            return counter
+        }
+        counter.increment()
     }
 }

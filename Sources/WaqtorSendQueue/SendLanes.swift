@@ -301,6 +301,16 @@ public struct SendLanes: Sendable {
         return out
     }
 
+    /// How much the shard holds now: numbers with something queued, those of them due to send,
+    /// and leases held by workers (one pipelined round trip).
+    public func depth(shard: Int, now: Date) async throws(RedisError) -> (numbers: Int, due: Int, leases: Int) {
+        let replies = try await redis.pipeline(onShard: shard, [
+            ["ZCARD", dueKey], ["ZCOUNT", dueKey, "-inf", .int(Self.ms(now))], ["ZCARD", leasesKey],
+        ])
+        func count(_ index: Int) -> Int { replies.indices.contains(index) ? Int(replies[index].integer ?? 0) : 0 }
+        return (count(0), count(1), count(2))
+    }
+
     /// Campaign window lengths of numbers (one pipelined round trip per shard).
     public func windowLengths(_ instances: [InstanceID]) async throws(RedisError) -> [InstanceID: Int] {
         var out: [InstanceID: Int] = [:]

@@ -1,3 +1,4 @@
+import CoreMetrics
 import WaqtorCore
 import WaqtorPostgres
 import Foundation
@@ -54,6 +55,8 @@ struct WebhookProcessor: Sendable {
     /// Runs after a new event is stored, before the answer (the chat projector's wake-up, the live
     /// feed's number state): the event's name and whether it was a connection event.
     var afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil
+    /// Deliveries by event and outcome (nil: none recorded).
+    var metrics: WebhookMetrics? = nil
 
     /// Gateway names we ever create: `wq-…`, lowercase letters, digits and hyphens.
     static func plausibleGatewayName(_ name: String) -> Bool {
@@ -61,6 +64,15 @@ struct WebhookProcessor: Sendable {
     }
 
     func process(gatewayName: String, secret: String?, body: [UInt8]) async -> WebhookOutcome {
+        let started = ContinuousClock.now
+        let (outcome, event, label) = await handle(gatewayName: gatewayName, secret: secret, body: body)
+        metrics?.record(event: event, outcome: label, since: started)
+        return outcome
+    }
+
+    /// ``process(gatewayName:secret:body:)`` with what the metrics count: the event's name (nil
+    /// before it is parsed) and the outcome's label.
+    private func handle(gatewayName: String, secret: String?, body: [UInt8]) async -> (WebhookOutcome, String?, String) {
         // 1. Authentication: nothing is parsed or stored before the instance's secret is checked.
         let target: WebhookTarget?
         do {
@@ -72,13 +84,13 @@ struct WebhookProcessor: Sendable {
             }
         } catch {
             logger.error("webhook: instance lookup failed", metadata: ["error": "\(error)"])
-            return .error(.serviceUnavailable, "try again later")
+            return (.error(.serviceUnavailable, "try again later"), nil, "unavailable")
         }
         guard let target, let secret, target.accepts(secret: secret) else {
             // Same work whether the instance is unknown or the secret wrong.
             if target == nil { _ = WebhookTarget(instanceID: InstanceID(trusted: ""), tenantID: TenantID(trusted: ""), secretHash: [UInt8](repeating: 0, count: 32)).accepts(secret: secret ?? "") }
             logger.notice("webhook: refused", metadata: ["gateway-name": "\(gatewayName.prefix(64))", "reason": target == nil ? "unknown instance" : "bad secret"])
-            return .error(.unauthorized, "unauthorized")
+            return (.error(.unauthorized, "unauthorized"), nil, "unauthorized")
         }
         // 2. The envelope.
         let envelope: WebhookEnvelope
@@ -86,8 +98,8 @@ struct WebhookProcessor: Sendable {
             envelope = try WebhookEnvelope.parse(body)
         } catch {
             switch error {
-            case .malformedJSON: return .error(.badRequest, "malformed JSON")
-            case .notAnEnvelope(let why): return .error(.badRequest, "not a webhook envelope: \(why)")
+            case .malformedJSON: return (.error(.badRequest, "malformed JSON"), nil, "bad_request")
+            case .notAnEnvelope(let why): return (.error(.badRequest, "not a webhook envelope: \(why)"), nil, "bad_request")
             }
         }
         // 3. Durable before 200; a repeated delivery is acknowledged and changes nothing.
@@ -108,20 +120,20 @@ struct WebhookProcessor: Sendable {
             switch recorded {
             case .stored:
                 await afterStore?(target, envelope.event, envelope.connectionEvent != nil)
-                return .json(.ok, ["ok": "true", "duplicate": "false"])
-            case .duplicate: return .json(.ok, ["ok": "true", "duplicate": "true"])
+                return (.json(.ok, ["ok": "true", "duplicate": "false"]), envelope.event, "stored")
+            case .duplicate: return (.json(.ok, ["ok": "true", "duplicate": "true"]), envelope.event, "duplicate")
             case .instanceGone:
                 // Deleted while this delivery was in flight: there is nothing to store it for, and
                 // a retry would find nothing either. The gateway does not retry a 404.
-                return .error(.notFound, "the instance was deleted")
+                return (.error(.notFound, "the instance was deleted"), envelope.event, "instance_gone")
             }
         } catch let error as TenantStoreError where error.underlying?.sqlState?.hasPrefix("22") == true {
             // JSON that PostgreSQL's jsonb refuses (e.g. \u0000 in a string: 22P05): a data
             // exception, not an outage; a retry would fail the same way.
-            return .error(.badRequest, "the event cannot be stored as JSON")
+            return (.error(.badRequest, "the event cannot be stored as JSON"), envelope.event, "bad_request")
         } catch {
             logger.error("webhook: storing the event failed", metadata: ["instance-id": "\(target.instanceID)", "error": "\(error)"])
-            return .error(.serviceUnavailable, "try again later")
+            return (.error(.serviceUnavailable, "try again later"), envelope.event, "unavailable")
         }
     }
 }
@@ -164,11 +176,12 @@ public final class WebhookServer: Sendable {
     public convenience init(
         configuration: WebhookServerConfiguration, instances: InstanceStore, logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil
+        afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil,
+        metrics: (any MetricsFactory)? = nil
     ) {
         self.init(configuration: configuration,
                   processor: WebhookProcessor(instances: instances, logger: logger, batcher: EventBatcher(store: instances), targets: TargetCache(),
-                                             afterStore: afterStore),
+                                             afterStore: afterStore, metrics: metrics.map(WebhookMetrics.init)),
                   logger: logger, eventLoopGroup: eventLoopGroup)
     }
 

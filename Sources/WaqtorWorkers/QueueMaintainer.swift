@@ -35,8 +35,12 @@ public struct QueueMaintainer: Service {
     let live: LiveFeed?
     let lastReplySweep = NIOLockedValueBox<Date?>(nil)
 
+    /// Reclaims, rebuilds and the queue's depth (nil: none recorded).
+    let metrics: QueueMetrics?
+
     public init(lanes: SendLanes, outbox: Outbox, campaigns: CampaignStore, clock: any WaqtorClock, configuration: SendConfiguration, logger: Logger,
-                chat: ChatStore? = nil, live: LiveFeed? = nil) {
+                chat: ChatStore? = nil, live: LiveFeed? = nil, metrics: QueueMetrics? = nil) {
+        self.metrics = metrics
         self.chat = chat ?? ChatStore(pool: outbox.pool)
         self.live = live
         self.lanes = lanes
@@ -66,13 +70,23 @@ public struct QueueMaintainer: Service {
                 rebuilt.withLockedValue { $0[shard] = now }
                 try await lanes.setEpoch(shard: shard, value: UUID().uuidString)
                 logger.notice("send queue: shard rebuilt from PostgreSQL", metadata: ["shard": "\(shard)"])
+                metrics?.count("waqtor_queue_shard_rebuilds_total", [("shard", String(shard))])
             } else if second {
                 try await rebuild(shard: shard, running: running)
                 rebuilt.withLockedValue { _ = $0.removeValue(forKey: shard) }
             }
             // 2. Expired leases (a worker died or stalled).
             let reclaimed = try await lanes.reap(shard: shard, now: now)
-            if reclaimed > 0 { logger.notice("send queue: expired leases reclaimed", metadata: ["shard": "\(shard)", "count": "\(reclaimed)"]) }
+            if reclaimed > 0 {
+                logger.notice("send queue: expired leases reclaimed", metadata: ["shard": "\(shard)", "count": "\(reclaimed)"])
+                metrics?.count("waqtor_queue_lease_reclaims_total", [("shard", String(shard))], by: reclaimed)
+            }
+            if let metrics {
+                let depth = try await lanes.depth(shard: shard, now: now)
+                metrics.set("waqtor_queue_numbers", shard: shard, depth.numbers)
+                metrics.set("waqtor_queue_numbers_due", shard: shard, depth.due)
+                metrics.set("waqtor_queue_leases", shard: shard, depth.leases)
+            }
         }
         // 3. Campaigns: finished, or a number dropped out.
         var open: [CampaignID: [InstanceID]] = [:]

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -125,9 +126,13 @@ public struct SendWorker: Service {
     let live: LiveFeed?
     /// Where stored media files are read (replies with an uploaded file).
     let media: MediaFiles?
+    /// Sends by outcome and failures by reason (nil: none recorded).
+    let metrics: QueueMetrics?
 
     public init(lanes: SendLanes, outbox: Outbox, gateway: EvolutionClient, quota: PlanQuota, clock: any WaqtorClock,
-                configuration: SendConfiguration, logger: Logger, chat: ChatStore? = nil, live: LiveFeed? = nil, media: MediaFiles? = nil) {
+                configuration: SendConfiguration, logger: Logger, chat: ChatStore? = nil, live: LiveFeed? = nil, media: MediaFiles? = nil,
+                metrics: QueueMetrics? = nil) {
+        self.metrics = metrics
         self.lanes = lanes
         self.outbox = outbox
         self.chat = chat ?? ChatStore(pool: outbox.pool)
@@ -339,6 +344,7 @@ public struct SendWorker: Service {
                     refused.append(SendRecord(entry: entry, token: message.token,
                                               result: .retry(error: "the plan's messages per day are used up", retryAfterMs: quotaResetMs, countsAsAttempt: false)))
                     acks.append(.init(message: message, nextDue: now.addingTimeInterval(Double(quotaResetMs) / 1000), requeue: false))
+                    metrics?.count("waqtor_queue_sends_total", [("shard", String(lanes.shard(of: message.instanceID))), ("outcome", "quota")])
                 }
             }
         }
@@ -416,6 +422,11 @@ public struct SendWorker: Service {
             // A worker sent it and died before recording: the gateway has it; do not send again.
             outcome = .sent(messageID: found)
         } else { do {
+            let callStarted = ContinuousClock.now
+            defer {
+                let took = ContinuousClock.now - callStarted
+                metrics?.gatewayCall.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+            }
             let sent: EvolutionSendResult
             if let media = row.mediaJSON.flatMap({ try? JSONDecoder().decode(CampaignMedia.self, from: Data($0.utf8)) }) {
                 sent = try await gateway.sendMedia(
@@ -427,20 +438,34 @@ public struct SendWorker: Service {
             }
             outcome = .sent(messageID: sent.messageId)
         } catch {
+            let reason: String
             switch SendFailureClass.classify(error) {
             case .permanent(let why):
                 outcome = .failed(error: why)
+                reason = "permanent"
             case .transient(let why):
                 if let after = configuration.retry.delay(afterAttempt: row.attempts + 1, unit: Double.random(in: 0..<1)) {
                     outcome = .retry(error: why, retryAfterMs: after, countsAsAttempt: true)
+                    reason = "transient"
                 } else {
                     outcome = .failed(error: "gave up after \(row.attempts + 1) attempts: \(why)")
+                    reason = "gave_up"
                 }
             case .numberDown(let why):
                 numberDown = true
                 outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
+                reason = "number_down"
             }
+            metrics?.count("waqtor_queue_send_failures_total", [("shard", String(lanes.shard(of: message.instanceID))), ("reason", reason)])
         } }
+        if let metrics {
+            let label = switch outcome {
+            case .sent: "sent"
+            case .failed: "failed"
+            case .retry: numberDown ? "number_down" : "retry"
+            }
+            metrics.count("waqtor_queue_sends_total", [("shard", String(lanes.shard(of: message.instanceID))), ("outcome", label)])
+        }
         let now = clock.now()
         var next: Date
         if numberDown {

@@ -12,6 +12,7 @@ import WaqtorCore
 import WaqtorProto
 import WaqtorRPC
 import WaqtorTestSupport
+import WaqtorHTTP
 
 func testConfiguration(shards: [String] = TestEnvironment.redisShards) -> WaqtorConfiguration {
     var configuration = WaqtorConfiguration()
@@ -25,6 +26,8 @@ func testConfiguration(shards: [String] = TestEnvironment.redisShards) -> Waqtor
     // No embedded gateway (its fixed port would clash between parallel tests); tests that need
     // one start a simulator of their own and point gateway.url at it.
     configuration.gatewayURL = "http://127.0.0.1:9"
+    // The admin listener on a free port (its default one would clash between parallel tests).
+    configuration.adminPort = 0
     // Likewise no embedded AI stand-in: tests of drafting start their own.
     configuration.aiURL = "http://127.0.0.1:9/api/v1"
     configuration.webhookPublicURL = ""
@@ -68,7 +71,15 @@ struct ApplicationTests {
             #expect(readiness.ready)
             #expect(readiness.components.map(\.name) == ["postgres", "redis-shard-0", "redis-shard-1"])
             #expect(readiness.components.allSatisfy { $0.ready && $0.latencyMicros > 0 })
-            #expect(readiness.components[1].detail == TestEnvironment.redisShards[0])
+            #expect(readiness.components.allSatisfy { $0.detail.isEmpty }, "no addresses in the public answer")
+        }
+        // The admin listener has the details.
+        try await withApplication { app, _ in
+            let (status, body) = try await adminGet(app, "/health/ready")
+            #expect(status == 200)
+            let components = try #require(body["components"] as? [[String: Any]])
+            #expect(components.map { $0["name"] as? String } == ["postgres", "redis-shard-0", "redis-shard-1"])
+            #expect(components[1]["detail"] as? String == TestEnvironment.redisShards[0])
         }
     }
 
@@ -76,7 +87,7 @@ struct ApplicationTests {
     func readinessShardDown() async throws {
         let doomed = try await ThrowawayRedis.start()
         let shards = [TestEnvironment.redisShards[0], doomed.address]
-        try await withApplication(testConfiguration(shards: shards)) { _, client in
+        try await withApplication(testConfiguration(shards: shards)) { app, client in
             let health = Waqtor_V1_HealthServiceClient(client: client)
             #expect(try await health.readiness(Waqtor_V1_ReadinessRequest()).ready)
             try await doomed.kill()
@@ -87,8 +98,11 @@ struct ApplicationTests {
             #expect(byName["redis-shard-0"]?.ready == true)
             let down = try #require(byName["redis-shard-1"])
             #expect(!down.ready)
-            #expect(down.detail.contains("shard 1"))
-            #expect(down.detail.contains(doomed.address))
+            #expect(!down.detail.contains(doomed.address), "no address in the public answer")
+            let (status, body) = try await adminGet(app, "/health/ready")
+            #expect(status == 503 && body["ready"] as? Bool == false)
+            let detail = try #require((body["components"] as? [[String: Any]])?.first { $0["name"] as? String == "redis-shard-1" }?["detail"] as? String)
+            #expect(detail.contains("shard 1") && detail.contains(doomed.address))
         }
     }
 
@@ -98,13 +112,15 @@ struct ApplicationTests {
         let port = try TestNetwork.freeLocalPort()
         configuration.databaseURL = "postgresql://waqtor_app:x@127.0.0.1:\(port)/waqtor_test"
         configuration.databaseMigrate = false
-        try await withApplication(configuration) { _, client in
+        try await withApplication(configuration) { app, client in
             let readiness = try await Waqtor_V1_HealthServiceClient(client: client).readiness(Waqtor_V1_ReadinessRequest())
             #expect(!readiness.ready)
             let postgres = try #require(readiness.components.first { $0.name == "postgres" })
             #expect(!postgres.ready)
-            #expect(!postgres.detail.isEmpty)
             #expect(!postgres.detail.contains("waqtor_app:x"), "no credentials in the detail")
+            let (_, body) = try await adminGet(app, "/health/ready")
+            let detail = try #require((body["components"] as? [[String: Any]])?.first { $0["name"] as? String == "postgres" }?["detail"] as? String)
+            #expect(!detail.isEmpty && !detail.contains("waqtor_app:x"), "a clear detail, without credentials")
         }
     }
 
@@ -190,6 +206,23 @@ struct ConfigurationTests {
     }
 }
 
+/// GET on the application's admin listener: the status and the body parsed as a JSON object (an
+/// empty one when it is not JSON).
+func adminGet(_ app: WaqtorApplication, _ path: String) async throws -> (status: Int, json: [String: Any]) {
+    let (status, text) = try await adminGetText(app, path)
+    let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    return (status, json)
+}
+
+/// GET on the application's admin listener: the status and the body as text.
+func adminGetText(_ app: WaqtorApplication, _ path: String) async throws -> (status: Int, text: String) {
+    let http = HTTPClient()
+    defer { Task { await http.shutdown() } }
+    let port = try #require(app.adminServer.localPort)
+    let response = try await http.execute(HTTPRequest(url: "http://127.0.0.1:\(port)\(path)", timeout: .seconds(10)))
+    return (response.status, response.bodyString)
+}
+
 /// The `waqtor-server` executable built beside the test bundle.
 func serverExecutable() throws -> URL {
     let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -216,6 +249,7 @@ struct ServerProcessTests {
         environment["WAQTOR_LOG_FORMAT"] = "json"
         environment["WAQTOR_WEBHOOK_PORT"] = "\(try TestNetwork.freeLocalPort())"
         environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(try TestNetwork.freeLocalPort())"
+        environment["WAQTOR_ADMIN_PORT"] = "0"
         // Its send queue, chat projector and media fetcher serve no tenant of the tests running
         // beside it (its embedded gateway knows none of their numbers).
         environment["WAQTOR_SEND_TENANTS"] = UUID().uuidString.lowercased()

@@ -13,6 +13,8 @@ final class ServerProcess: Sendable {
     let gatewayPort: Int
     /// The embedded OpenRouter stand-in's port (`ai.url = embedded`).
     let aiPort: Int
+    /// The admin listener's port (every role).
+    let adminPort: Int
     private let process: Process
     private let exited = Signal()
     private let log = NIOLockedValueBox<(text: String, waiters: [(needle: String, signal: Signal)])>(("", []))
@@ -22,6 +24,7 @@ final class ServerProcess: Sendable {
         webhookPort = try TestNetwork.freeLocalPort()
         gatewayPort = try TestNetwork.freeLocalPort()
         aiPort = try TestNetwork.freeLocalPort()
+        adminPort = try TestNetwork.freeLocalPort()
         process = Process()
         process.executableURL = try serverExecutable()
         process.arguments = ["serve", "--role", role]
@@ -32,6 +35,7 @@ final class ServerProcess: Sendable {
         environment["WAQTOR_GATEWAY_EMBEDDED_PORT"] = "\(gatewayPort)"
         environment["WAQTOR_AI_URL"] = "embedded"
         environment["WAQTOR_AI_EMBEDDED_PORT"] = "\(aiPort)"
+        environment["WAQTOR_ADMIN_PORT"] = "\(adminPort)"
         environment["WAQTOR_DATABASE_URL"] = TestEnvironment.databaseURL
         environment["WAQTOR_DATABASE_MIGRATION_URL"] = TestEnvironment.databaseOwnerURL
         environment["WAQTOR_REDIS_SHARDS"] = TestEnvironment.redisShards.joined(separator: ",")
@@ -146,7 +150,7 @@ final class ServerProcess: Sendable {
 
 @Suite("Roles and the server's lifecycle (waqtor-server processes)")
 struct RoleTests {
-    @Test("api serves RPC, webhooks, the embedded gateway and AI stand-in; worker opens no port; all does both; SIGTERM stops each cleanly",
+    @Test("api serves RPC, webhooks, the embedded gateway and AI stand-in; a worker opens only the admin listener; all does both; SIGTERM stops each cleanly",
           arguments: ["api", "worker", "all"])
     func whatEachRoleListensOn(role: String) async throws {
         let server = try ServerProcess(role: role)
@@ -154,10 +158,10 @@ struct RoleTests {
         let servesAPI = role != "worker"
         let listening = try server.listeningPorts()
         if servesAPI {
-            #expect(listening == [server.rpcPort, server.webhookPort, server.gatewayPort, server.aiPort],
-                    "RPC, webhook, embedded gateway and embedded AI stand-in ports")
+            #expect(listening == [server.rpcPort, server.webhookPort, server.gatewayPort, server.aiPort, server.adminPort],
+                    "RPC, webhook, embedded gateway, embedded AI stand-in and admin ports")
         } else {
-            #expect(listening.isEmpty, "a worker opens no port")
+            #expect(listening == [server.adminPort], "a worker opens only the admin listener (its metrics)")
         }
         #expect(server.logText.contains("\"role\":\"\(role)\""))
         if servesAPI {

@@ -1,0 +1,42 @@
+import CoreMetrics
+import NIOConcurrencyHelpers
+
+/// The webhook listener's metrics:
+/// - `waqtor_webhook_events_total{event, outcome}`: deliveries by event (the gateway's names;
+///   `unknown` before the body is read, `other` for a name outside the documented set, so that a
+///   caller cannot grow the label set) and outcome (`stored`, `duplicate`, `unauthorized`,
+///   `bad_request`, `instance_gone`, `unavailable`);
+/// - `waqtor_webhook_request_seconds`: from the body read to the answer (storing included).
+final class WebhookMetrics: Sendable {
+    /// Evolution API 2.3.6's webhook events.
+    static let events: Set<String> = [
+        "application.startup", "qrcode.updated", "connection.update", "messages.set", "messages.upsert", "messages.edited",
+        "messages.update", "messages.delete", "send.message", "contacts.set", "contacts.upsert", "contacts.update",
+        "presence.update", "chats.set", "chats.upsert", "chats.update", "chats.delete", "groups.upsert", "group.update",
+        "group-participants.update", "call", "typebot.start", "typebot.change-status", "labels.edit", "labels.association",
+        "logout.instance", "remove.instance", "status.instance", "instance.create", "instance.delete",
+    ]
+
+    let factory: any MetricsFactory
+    let duration: Timer
+    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        duration = Timer(label: "waqtor_webhook_request_seconds", factory: factory)
+    }
+
+    func record(event: String?, outcome: String, since started: ContinuousClock.Instant) {
+        let took = ContinuousClock.now - started
+        duration.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+        let name = event.map { Self.events.contains($0) ? $0 : "other" } ?? "unknown"
+        let key = name + "|" + outcome
+        let counter = counters.withLockedValue { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: "waqtor_webhook_events_total", dimensions: [("event", name), ("outcome", outcome)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+}
