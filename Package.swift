@@ -55,11 +55,21 @@ let package = Package(
             linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("stdc++")]
         ),
 
+        // Metric helpers over swift-metrics' API (no backend): counter and gauge families whose
+        // label sets appear as things happen, and timers from a start instant.
+        .target(
+            name: "WaqtorMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The RPC runtime: frames, status codes, metadata, server and client. No business logic.
         .target(
             name: "WaqtorRPC",
             dependencies: [
-                .product(name: "CoreMetrics", package: "swift-metrics"),
+                "WaqtorMetrics", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +90,7 @@ let package = Package(
             name: "WaqtorPostgres",
             dependencies: [
                 "CPostgres", "WaqtorSecurity",
-                .product(name: "CoreMetrics", package: "swift-metrics"),
+                "WaqtorMetrics", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -93,7 +103,7 @@ let package = Package(
             name: "WaqtorRedis",
             dependencies: [
                 "CHiredis",
-                .product(name: "CoreMetrics", package: "swift-metrics"),
+                "WaqtorMetrics", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -283,7 +293,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorTemplates", "WaqtorEvolution",
-                "WaqtorPhone", "WaqtorImport", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter",
+                "WaqtorPhone", "WaqtorImport", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter", "WaqtorMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -294,7 +304,7 @@ let package = Package(
         .target(
             name: "WaqtorWebhooks",
             dependencies: [
-                "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorTenants", "WaqtorInstances",
+                "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorTenants", "WaqtorInstances", "WaqtorMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -310,6 +320,7 @@ let package = Package(
             name: "WaqtorWorkers",
             dependencies: [
                 "WaqtorCore", "WaqtorCampaigns", "WaqtorSendQueue", "WaqtorEvolution", "WaqtorRedis", "WaqtorTenants", "WaqtorChat",
+                "WaqtorMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,6 +1,6 @@
 import CoreMetrics
 import Foundation
-import NIOConcurrencyHelpers
+import WaqtorMetrics
 import Logging
 import WaqtorCore
 import WaqtorDrafting
@@ -113,28 +113,20 @@ public struct AIService: Waqtor_V1_AIServiceHandler {
 /// - `waqtor_ai_tokens_total{kind}`: prompt and completion tokens the provider reported;
 /// - `waqtor_ai_cost_credits_total`: what the provider charged, in its credits.
 final class AIMetrics: Sendable {
-    let factory: any MetricsFactory
     let promptTokens: Counter
     let completionTokens: Counter
     let cost: FloatingPointCounter
-    private let requests = NIOLockedValueBox<[String: Counter]>([:])
+    private let requests: CounterFamily
 
     init(factory: any MetricsFactory) {
-        self.factory = factory
         promptTokens = Counter(label: "waqtor_ai_tokens_total", dimensions: [("kind", "prompt")], factory: factory)
         completionTokens = Counter(label: "waqtor_ai_tokens_total", dimensions: [("kind", "completion")], factory: factory)
         cost = FloatingPointCounter(label: "waqtor_ai_cost_credits_total", factory: factory)
+        requests = CounterFamily(label: "waqtor_ai_requests_total", factory: factory)
     }
 
     func record(model: String, outcome: String, spend: DraftSpend) {
-        let key = model + "|" + outcome
-        let counter = requests.withLockedValue { requests in
-            if let counter = requests[key] { return counter }
-            let counter = Counter(label: "waqtor_ai_requests_total", dimensions: [("model", model), ("outcome", outcome)], factory: factory)
-            requests[key] = counter
-            return counter
-        }
-        counter.increment()
+        requests.increment([("model", model), ("outcome", outcome)])
         promptTokens.increment(by: spend.promptTokens)
         completionTokens.increment(by: spend.completionTokens)
         if let charged = Double(spend.cost), charged > 0 { cost.increment(by: charged) }

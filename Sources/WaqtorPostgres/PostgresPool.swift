@@ -1,4 +1,5 @@
 import CoreMetrics
+import WaqtorMetrics
 import CPostgres
 import NIOConcurrencyHelpers
 import NIOCore
@@ -213,8 +214,7 @@ public final class PostgresPool: Sendable {
         if let poolMetrics, let began {
             switch result {
             case .success:
-                let waited = ContinuousClock.now - began
-                poolMetrics.wait.recordNanoseconds(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000)
+                poolMetrics.wait.record(since: began)
                 poolMetrics.inUse.increment()
             case .failure(let error) where error.kind == .poolTimeout:
                 poolMetrics.timeouts.increment()

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Synchronization
+import WaqtorMetrics
 
 /// The RPC server's metrics through swift-metrics (the program chooses the backend: Prometheus in
 /// `waqtor-server`, none when no factory is given). Every handle is made up front or once per
@@ -17,26 +18,18 @@ final class ServerMetrics: Sendable {
     let factory: any MetricsFactory
     let inFlight: Meter
     let connections: Meter
-    private let refused: Mutex<[RPCStatusCode: Counter]>
+    private let refused: CounterFamily
 
     init(factory: any MetricsFactory) {
         self.factory = factory
         inFlight = Meter(label: "waqtor_rpc_server_calls_in_flight", factory: factory)
         connections = Meter(label: "waqtor_rpc_server_connections", factory: factory)
-        refused = Mutex([:])
+        refused = CounterFamily(label: "waqtor_rpc_server_refused_total", factory: factory)
     }
 
     func method(_ name: String) -> MethodMetrics { MethodMetrics(name: name, server: self) }
 
-    func refused(_ code: RPCStatusCode) {
-        let counter = refused.withLock { counters in
-            if let counter = counters[code] { return counter }
-            let counter = Counter(label: "waqtor_rpc_server_refused_total", dimensions: [("code", code.name)], factory: factory)
-            counters[code] = counter
-            return counter
-        }
-        counter.increment()
-    }
+    func refused(_ code: RPCStatusCode) { refused.increment([("code", code.name)]) }
 }
 
 /// One method's handles.

@@ -1,5 +1,5 @@
 import CoreMetrics
-import NIOConcurrencyHelpers
+import WaqtorMetrics
 import NIOCore
 import NIOPosix
 
@@ -124,7 +124,7 @@ public final class RedisShards: Sendable {
         guard let slot = await shards[shard].lease() else {
             throw RedisError(.closed, shardIndex: shard, endpoint: endpoint, message: "the client is shut down")
         }
-        if let metrics, let began { metrics.waited(since: began) }
+        if let metrics, let began { metrics.wait.record(since: began) }
         defer { shards[shard].release(slot) }
         let configuration = self.configuration
         let result: Result<T, RedisConnectionError>
@@ -164,32 +164,17 @@ public final class RedisShards: Sendable {
 
 /// One shard's metric handles (see ``RedisShards/init(endpoints:configuration:threadPool:metrics:name:)``).
 final class ShardMetrics: Sendable {
-    let factory: any MetricsFactory
     let dimensions: [(String, String)]
     let wait: Timer
     let commands: Counter
-    private let errors: NIOLockedValueBox<[RedisError.Kind: Counter]>
+    private let errors: CounterFamily
 
     init(factory: any MetricsFactory, shard: Int, client: String) {
-        self.factory = factory
         dimensions = [("shard", String(shard)), ("client", client)]
         wait = Timer(label: "waqtor_redis_pool_wait_seconds", dimensions: dimensions, factory: factory)
         commands = Counter(label: "waqtor_redis_commands_total", dimensions: dimensions, factory: factory)
-        errors = NIOLockedValueBox([:])
+        errors = CounterFamily(label: "waqtor_redis_errors_total", factory: factory)
     }
 
-    func waited(since began: ContinuousClock.Instant) {
-        let waited = ContinuousClock.now - began
-        wait.recordNanoseconds(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000)
-    }
-
-    func failed(_ kind: RedisError.Kind) {
-        let counter = errors.withLockedValue { errors in
-            if let counter = errors[kind] { return counter }
-            let counter = Counter(label: "waqtor_redis_errors_total", dimensions: dimensions + [("kind", "\(kind)")], factory: factory)
-            errors[kind] = counter
-            return counter
-        }
-        counter.increment()
-    }
+    func failed(_ kind: RedisError.Kind) { errors.increment(dimensions + [("kind", "\(kind)")]) }
 }

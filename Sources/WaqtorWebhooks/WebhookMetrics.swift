@@ -1,5 +1,5 @@
 import CoreMetrics
-import NIOConcurrencyHelpers
+import WaqtorMetrics
 
 /// The webhook listener's metrics:
 /// - `waqtor_webhook_events_total{event, outcome}`: deliveries by event (the gateway's names;
@@ -17,26 +17,17 @@ final class WebhookMetrics: Sendable {
         "logout.instance", "remove.instance", "status.instance", "instance.create", "instance.delete",
     ]
 
-    let factory: any MetricsFactory
     let duration: Timer
-    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+    private let events: CounterFamily
 
     init(factory: any MetricsFactory) {
-        self.factory = factory
         duration = Timer(label: "waqtor_webhook_request_seconds", factory: factory)
+        events = CounterFamily(label: "waqtor_webhook_events_total", factory: factory)
     }
 
     func record(event: String?, outcome: String, since started: ContinuousClock.Instant) {
-        let took = ContinuousClock.now - started
-        duration.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+        duration.record(since: started)
         let name = event.map { Self.events.contains($0) ? $0 : "other" } ?? "unknown"
-        let key = name + "|" + outcome
-        let counter = counters.withLockedValue { counters in
-            if let counter = counters[key] { return counter }
-            let counter = Counter(label: "waqtor_webhook_events_total", dimensions: [("event", name), ("outcome", outcome)], factory: factory)
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
+        events.increment([("event", name), ("outcome", outcome)])
     }
 }

@@ -1,3 +1,4 @@
+import WaqtorMetrics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -70,7 +71,7 @@ public struct QueueMaintainer: Service {
                 rebuilt.withLockedValue { $0[shard] = now }
                 try await lanes.setEpoch(shard: shard, value: UUID().uuidString)
                 logger.notice("send queue: shard rebuilt from PostgreSQL", metadata: ["shard": "\(shard)"])
-                metrics?.count("waqtor_queue_shard_rebuilds_total", [("shard", String(shard))])
+                metrics?.rebuilds.increment([("shard", String(shard))])
             } else if second {
                 try await rebuild(shard: shard, running: running)
                 rebuilt.withLockedValue { _ = $0.removeValue(forKey: shard) }
@@ -79,13 +80,14 @@ public struct QueueMaintainer: Service {
             let reclaimed = try await lanes.reap(shard: shard, now: now)
             if reclaimed > 0 {
                 logger.notice("send queue: expired leases reclaimed", metadata: ["shard": "\(shard)", "count": "\(reclaimed)"])
-                metrics?.count("waqtor_queue_lease_reclaims_total", [("shard", String(shard))], by: reclaimed)
+                metrics?.reclaims.increment([("shard", String(shard))], by: reclaimed)
             }
             if let metrics {
                 let depth = try await lanes.depth(shard: shard, now: now)
-                metrics.set("waqtor_queue_numbers", shard: shard, depth.numbers)
-                metrics.set("waqtor_queue_numbers_due", shard: shard, depth.due)
-                metrics.set("waqtor_queue_leases", shard: shard, depth.leases)
+                let labels = [("shard", String(shard))]
+                metrics.numbers.record(labels, depth.numbers)
+                metrics.numbersDue.record(labels, depth.due)
+                metrics.leases.record(labels, depth.leases)
             }
         }
         // 3. Campaigns: finished, or a number dropped out.

@@ -1,4 +1,5 @@
 import CoreMetrics
+import WaqtorMetrics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -344,7 +345,7 @@ public struct SendWorker: Service {
                     refused.append(SendRecord(entry: entry, token: message.token,
                                               result: .retry(error: "the plan's messages per day are used up", retryAfterMs: quotaResetMs, countsAsAttempt: false)))
                     acks.append(.init(message: message, nextDue: now.addingTimeInterval(Double(quotaResetMs) / 1000), requeue: false))
-                    metrics?.count("waqtor_queue_sends_total", [("shard", String(lanes.shard(of: message.instanceID))), ("outcome", "quota")])
+                    metrics?.sends.increment([("shard", String(lanes.shard(of: message.instanceID))), ("outcome", "quota")])
                 }
             }
         }
@@ -423,10 +424,7 @@ public struct SendWorker: Service {
             outcome = .sent(messageID: found)
         } else { do {
             let callStarted = ContinuousClock.now
-            defer {
-                let took = ContinuousClock.now - callStarted
-                metrics?.gatewayCall.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
-            }
+            defer { metrics?.gatewayCall.record(since: callStarted) }
             let sent: EvolutionSendResult
             if let media = row.mediaJSON.flatMap({ try? JSONDecoder().decode(CampaignMedia.self, from: Data($0.utf8)) }) {
                 sent = try await gateway.sendMedia(
@@ -456,7 +454,7 @@ public struct SendWorker: Service {
                 outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
                 reason = "number_down"
             }
-            metrics?.count("waqtor_queue_send_failures_total", [("shard", String(lanes.shard(of: message.instanceID))), ("reason", reason)])
+            metrics?.failures.increment([("shard", String(lanes.shard(of: message.instanceID))), ("reason", reason)])
         } }
         if let metrics {
             let label = switch outcome {
@@ -464,7 +462,7 @@ public struct SendWorker: Service {
             case .failed: "failed"
             case .retry: numberDown ? "number_down" : "retry"
             }
-            metrics.count("waqtor_queue_sends_total", [("shard", String(lanes.shard(of: message.instanceID))), ("outcome", label)])
+            metrics.sends.increment([("shard", String(lanes.shard(of: message.instanceID))), ("outcome", label)])
         }
         let now = clock.now()
         var next: Date
