@@ -124,6 +124,9 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var adminHost = "127.0.0.1"
     /// Its port; 0 picks a free one (logged at start). Every role opens it.
     public var adminPort = 7424
+    /// Whether the RPC server records per-call metrics (calls by method and status, latency, in
+    /// flight). Off saves their cost on the hottest path (docs/BENCHMARKS.md); the other metrics stay.
+    public var adminRPCMetrics = true
 
     // health.*
     /// How long a readiness check waits for each dependency.

@@ -36,6 +36,7 @@ public enum ConfigurationDescription {
             "gateway.embedded_connect_after_ms = \(ms(c.gatewayEmbeddedConnectAfter))",
             "admin.host = \(c.adminHost)",
             "admin.port = \(c.adminPort)",
+            "admin.rpc_metrics = \(c.adminRPCMetrics)",
             "ai.url = \(c.aiURL)",
             "ai.api_key = \(c.aiAPIKey.isEmpty ? "(none)" : "***")",
             "ai.models = \(c.aiModels.joined(separator: ","))",

@@ -47,6 +47,7 @@ public enum ConfigurationLoader {
         ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
         ("admin.host", "address of the admin listener (/metrics, /health/live, /health/ready)"),
         ("admin.port", "its TCP port (0 picks a free one); every role opens it"),
+        ("admin.rpc_metrics", "record per-call RPC metrics (true/false)"),
         ("ai.url", "OpenRouter's API base URL (https://openrouter.ai/api/v1), or `embedded` for the built-in stand-in"),
         ("ai.api_key", "OpenRouter API key (never logged or printed)"),
         ("ai.models", "comma-separated OpenRouter model ids DraftTemplates accepts; the first is the default"),
@@ -229,6 +230,12 @@ public enum ConfigurationLoader {
             guard !value.isEmpty else { throw bad("a host name or IP address") }
             c.adminHost = value
         case "admin.port": c.adminPort = try int(0...65535)
+        case "admin.rpc_metrics":
+            switch value.lowercased() {
+            case "true", "1", "yes", "on": c.adminRPCMetrics = true
+            case "false", "0", "no", "off": c.adminRPCMetrics = false
+            default: throw bad("true or false")
+            }
         case "ai.url":
             guard value == "embedded" || value.hasPrefix("http://") || value.hasPrefix("https://") else {
                 throw bad("an http(s):// URL such as https://openrouter.ai/api/v1, or `embedded`")

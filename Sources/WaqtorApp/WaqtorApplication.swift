@@ -238,7 +238,7 @@ public final class WaqtorApplication: Sendable {
                 shutdownGracePeriod: configuration.rpcShutdownGrace),
             router: router,
             logger: logger,
-            metrics: metrics)
+            metrics: configuration.adminRPCMetrics ? metrics : nil)
     }
 
     /// Latency buckets of every duration histogram: 100 µs to 60 s, about three per decade.

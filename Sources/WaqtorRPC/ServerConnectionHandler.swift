@@ -368,7 +368,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let serverContext = ServerContext(
             method: method.name, metadata: metadata, deadlineUptimeNanos: deadline, requestID: requestID,
             connection: connectionContext, metrics: method.metrics)
-        method.metrics?.started()
+        if case .inlineUnary = method.handler {} else { method.metrics?.started() }
         if case .unary(let run) = method.handler, outbound != nil {
             // Started with the async unary calls read right after it, once the read is done or
             // another kind of frame or call comes, in one task for as long as none of them
@@ -478,7 +478,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 out.writeImmutableBuffer(frame)
             }
         }
-        if let started { CallRunner.finished(serverContext, status: status, startedAt: started) }
+        if let started { CallRunner.finished(serverContext, status: status, startedAt: started, counted: false) }
     }
 
     /// Appends to this read's outgoing batch (started with `initial`, or a new buffer, when there
@@ -768,9 +768,9 @@ enum CallRunner {
 
     /// A call ended: its metrics, and one line at debug level carrying the request id (callers
     /// take `startedAt` only when either is on, so that the hot path does not pay for it otherwise).
-    static func finished(_ context: ServerContext, status: RPCStatusCode, startedAt started: UInt64) {
+    static func finished(_ context: ServerContext, status: RPCStatusCode, startedAt started: UInt64, counted: Bool = true) {
         let elapsed = NIODeadline.now().uptimeNanoseconds &- started
-        context.metrics?.finished(status, nanoseconds: elapsed)
+        context.metrics?.finished(status, nanoseconds: elapsed, counted: counted)
         guard context.logsCalls else { return }
         context.logger.debug("call finished", metadata: [
             "status": .string(status.name),
