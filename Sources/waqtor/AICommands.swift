@@ -92,12 +92,20 @@ struct AICommand: AsyncParsableCommand {
             request.model = model?.trimmingCharacters(in: .whitespaces) ?? ""
             let sent = request
             let target = use.flatMap { n in campaign.map { (n, $0.trimmingCharacters(in: .whitespaces)) } }
+            // A model may take tens of seconds: a spinner with the time waited, on a terminal.
+            let waiting = ProgressLine("drafting", unit: .waiting, enabled: global.showsProgress)
             let (drafted, step) = try await global.withAuthenticatedRPCClient(auth) { client, options in
                 let ai = Waqtor_V1_AIServiceClient(client: client)
                 // A model may take tens of seconds: without --timeout, the drafting call gets longer.
                 var draftOptions = options
                 if global.timeout == nil { draftOptions.timeout = AICommand.draftTimeout }
-                guard case let (n, campaignID)? = target else { return (try await ai.draftTemplates(sent, options: draftOptions), Step.none) }
+                let draftSeconds = global.timeout ?? Double(AICommand.draftTimeout.components.seconds)
+                let draft = { () async throws -> Waqtor_V1_DraftTemplatesResponse in
+                    // A timeout's hint names the drafting call's limit (reported after this returns).
+                    Hints.update { $0.timeoutSeconds = draftSeconds }
+                    return try await waiting.whileWaiting { try await ai.draftTemplates(sent, options: draftOptions) }
+                }
+                guard case let (n, campaignID)? = target else { return (try await draft(), Step.none) }
                 // Check the campaign before drafting, so that a wrong id or a campaign that can no
                 // longer change costs no draft.
                 let campaigns = Waqtor_V1_CampaignServiceClient(client: client)
@@ -110,7 +118,7 @@ struct AICommand: AsyncParsableCommand {
                             + "SCHEDULED campaign can be changed; nothing was drafted",
                         status: Output.ExitStatus.checkFailed)
                 }
-                let drafted = try await ai.draftTemplates(sent, options: draftOptions)
+                let drafted = try await draft()
                 guard n <= drafted.drafts.count else {
                     let returned = switch drafted.drafts.count {
                     case 0: "no drafts were returned"

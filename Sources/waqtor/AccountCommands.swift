@@ -3,7 +3,9 @@ import Foundation
 import WaqtorProto
 import WaqtorRPC
 
-/// Saves a new session to the credentials file and prints the outcome.
+/// Saves a new session into the selected profile of the credentials file (with the server it
+/// came from) and prints the outcome. The first profile saved becomes the current one; another
+/// one is only named, and `waqtor config use` switches to it.
 private func saveSession(
     _ session: Waqtor_V1_Session?, tenant: Waqtor_V1_Tenant?, email: String, endpoint: ServerEndpoint, global: GlobalOptions,
     verb: String
@@ -11,18 +13,28 @@ private func saveSession(
     guard let session, !session.token.isEmpty else {
         throw CLIFailure(message: "the server returned no session token", status: 1)
     }
-    try CredentialStore.save(StoredCredentials(
-        server: endpoint.description, token: session.token, expireTime: session.expireTime.map(Output.rfc3339),
-        email: tenant?.email ?? email))
+    let expireTime = session.expireTime.map(Output.rfc3339)
+    let (name, isCurrent) = try global.runLocal { () throws(CLIFailure) in
+        try CredentialStore.modify { (file: inout CredentialFile) throws(CLIFailure) -> (String, Bool) in
+            let name = global.profileSelection(file: file).name
+            file.profiles[name] = StoredCredentials(
+                server: endpoint.description, token: session.token, expireTime: expireTime, email: tenant?.email ?? email)
+            if file.currentProfile == nil || file.profiles[file.currentProfile ?? ""] == nil { file.currentProfile = name }
+            return (name, file.currentProfile == name)
+        }
+    }
     if global.json {
         struct Body: Encodable { var tenant: TenantJSON.Tenant?; var session: TenantJSON.Session }
         Output.json(Body(
             tenant: tenant.map(TenantJSON.Tenant.init),
-            session: .init(expireTime: session.expireTime.map(Output.rfc3339), credentialsFile: CredentialStore.path)))
+            session: .init(expireTime: expireTime, credentialsFile: CredentialStore.path, profile: name)))
     } else {
         Output.line("\(verb) as \(tenant?.email ?? email) on \(endpoint.description)"
-            + (session.expireTime.map { "; the session expires at \(Output.rfc3339($0))" } ?? ""))
-        Output.line("credentials saved to \(CredentialStore.path)")
+            + (expireTime.map { "; the session expires at \($0)" } ?? ""))
+        Output.line("credentials saved to \(CredentialStore.path) (profile \(name))")
+        if !isCurrent {
+            Output.line("profile \(name) is not the current one: pass --profile \(name), or switch with `waqtor config use \(name)`")
+        }
     }
 }
 
@@ -67,8 +79,10 @@ struct LoginCommand: AsyncParsableCommand {
         abstract: "Log in and save the session in the credentials file (TenantService.Login).",
         discussion: """
             The password is asked on the terminal without echo, or read from the first line of \
-            stdin with --password-stdin. The session token is saved with the server address to \
-            $WAQTOR_CONFIG_DIR/credentials.json (mode 0600); later commands use it.
+            stdin with --password-stdin. The session token is saved with the server address in \
+            the profile (--profile, $WAQTOR_PROFILE, else the current one, else default) of \
+            $WAQTOR_CONFIG_DIR/credentials.json (mode 0600); later commands use it. Without \
+            --server, the profile's server.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -90,14 +104,15 @@ struct LoginCommand: AsyncParsableCommand {
     }
 }
 
-/// `waqtor logout`: TenantService.Logout, then deletes the credentials file.
+/// `waqtor logout`: TenantService.Logout, then removes the session from its profile.
 struct LogoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logout",
-        abstract: "End the session and delete the credentials file (TenantService.Logout).",
+        abstract: "End the session and remove it from the profile (TenantService.Logout).",
         discussion: """
-            The file is deleted even when the server cannot be reached or no longer knows the \
-            session (UNAUTHENTICATED); the error is still reported.
+            The session is removed from the credentials file even when the server cannot be \
+            reached or no longer knows it (UNAUTHENTICATED); the error is still reported. The \
+            profile keeps its server, for the next `waqtor login`.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -114,17 +129,25 @@ struct LogoutCommand: AsyncParsableCommand {
             failure = error
         }
         // A token given by --token or $WAQTOR_TOKEN is not the saved one: leave the file alone then.
-        let usesSavedCredential = (auth.token ?? "").isEmpty
-            && (ProcessInfo.processInfo.environment[AuthOptions.tokenEnvironmentVariable] ?? "").isEmpty
-        var deleted = false
-        if usesSavedCredential {
-            try global.runLocal { () throws(CLIFailure) in deleted = try CredentialStore.delete() }
+        var removed: String?
+        if !auth.isGivenExplicitly {
+            removed = try global.runLocal { () throws(CLIFailure) in
+                guard CredentialStore.peek() != nil else { return nil }
+                return try CredentialStore.modify { (file: inout CredentialFile) throws(CLIFailure) -> String? in
+                    let name = global.profileSelection(file: file).name
+                    guard file.profiles[name]?.isLoggedIn == true else { return nil }
+                    // The profile keeps its server (and email), so that `waqtor login` finds it again.
+                    file.profiles[name]?.token = nil
+                    file.profiles[name]?.expireTime = nil
+                    return name
+                }
+            }
         }
         if let failure { throw failure }
         if global.json {
             Output.json(TenantJSON.Done())
         } else {
-            Output.line(deleted ? "logged out; deleted \(CredentialStore.path)" : "logged out")
+            Output.line(removed.map { "logged out; removed the session of profile \($0) from \(CredentialStore.path)" } ?? "logged out")
         }
     }
 }
@@ -236,8 +259,8 @@ struct AccountCommand: AsyncParsableCommand {
             abstract: "Delete your account and all its data, for good (TenantService.DeleteAccount).",
             discussion: """
                 --confirm must be the account's email. The password is asked on the terminal, or \
-                read from the first stdin line with --password-stdin. On success the saved \
-                credentials are deleted too.
+                read from the first stdin line with --password-stdin. On success its sessions \
+                are removed from the profiles too.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -255,14 +278,23 @@ struct AccountCommand: AsyncParsableCommand {
             try await global.withAuthenticatedClient(auth) { tenants, options in
                 _ = try await tenants.deleteAccount(sent, options: options)
             }
-            var deleted = false
-            if let stored = try? CredentialStore.load(), stored.email.lowercased() == confirm.lowercased() {
-                deleted = (try? CredentialStore.delete()) ?? false
+            // The sessions of the deleted account end with it: remove them from its profiles.
+            var cleared: [String] = []
+            if CredentialStore.peek() != nil {
+                cleared = (try? CredentialStore.modify { (file: inout CredentialFile) throws(CLIFailure) -> [String] in
+                    let names = file.profiles.filter { $0.value.isLoggedIn && $0.value.email?.lowercased() == confirm.lowercased() }.keys.sorted()
+                    for name in names {
+                        file.profiles[name]?.token = nil
+                        file.profiles[name]?.expireTime = nil
+                    }
+                    return names
+                }) ?? []
             }
             if global.json {
                 Output.json(TenantJSON.Done())
             } else {
-                Output.line("account \(confirm) deleted" + (deleted ? "; deleted \(CredentialStore.path)" : ""))
+                Output.line("account \(confirm) deleted"
+                    + (cleared.isEmpty ? "" : "; removed its session from profile \(cleared.joined(separator: ", "))"))
             }
         }
     }
@@ -270,9 +302,10 @@ struct AccountCommand: AsyncParsableCommand {
 
 extension GlobalOptions {
     /// Runs local work (password prompts, file writes); a ``CLIFailure`` is reported and becomes its exit status.
-    func runLocal(_ body: () throws(CLIFailure) -> Void) throws {
+    @discardableResult
+    func runLocal<T>(_ body: () throws(CLIFailure) -> T) throws -> T {
         do {
-            try body()
+            return try body()
         } catch {
             Output.reportFailure(error, json: json)
             throw ExitCode(error.status)

@@ -82,7 +82,7 @@ struct CampaignCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The campaign's name.", valueName: "name")) var name: String?
         @Option(help: ArgumentHelp("The template: {{variables}}, {spin|tax} (docs/TEMPLATES.md).", valueName: "template"))
         var text: String?
-        @Option(name: .customLong("text-file"), help: ArgumentHelp("Read the template from this UTF-8 file (- for stdin).", valueName: "file"))
+        @Option(name: .customLong("text-file"), help: ArgumentHelp("Read the template from this UTF-8 file (- for stdin).", valueName: "file"), completion: .file())
         var textFile: String?
         @Option(name: .customLong("list"), help: ArgumentHelp("A contact list of the audience; repeat for more.", valueName: "list-id"))
         var listIDs: [String] = []
@@ -271,12 +271,15 @@ struct CampaignCommand: AsyncParsableCommand {
             request.instanceID = number ?? ""
             let first = request
             let all = self.all
+            let progress = ProgressLine("listing", unit: .items("campaigns"), enabled: all && global.showsProgress)
             let (campaigns, next) = try await global.withCampaignClient(auth) { client, options in
                 var request = first
                 var campaigns: [Waqtor_V1_Campaign] = []
+                defer { progress.clear() }
                 while true {
                     let response = try await client.listCampaigns(request, options: options)
                     campaigns += response.campaigns
+                    progress.update(Int64(campaigns.count))
                     if !all || response.nextPageToken.isEmpty { return (campaigns, response.nextPageToken) }
                     request.pageToken = response.nextPageToken
                 }
@@ -428,23 +431,63 @@ struct CampaignCommand: AsyncParsableCommand {
         @OptionGroup var auth: AuthOptions
         @OptionGroup var campaign: CampaignID
 
-        func run(_ call: @escaping @Sendable (Waqtor_V1_CampaignServiceClient, String, CallOptions) async throws -> Waqtor_V1_Campaign?) async throws {
+        /// Makes the call and prints the campaign it answers with (which it returns).
+        @discardableResult
+        func run(_ call: @escaping @Sendable (Waqtor_V1_CampaignServiceClient, String, CallOptions) async throws -> Waqtor_V1_Campaign?) async throws -> Waqtor_V1_Campaign? {
             let global = self.global
             let id = campaign.id
             let result = try await global.withCampaignClient(auth) { campaigns, options in
-                try await call(campaigns, id, options)
+                try await CampaignCommand.namingNumbers(campaigns, id, options) { try await call(campaigns, id, options) }
             }
             if global.json {
                 struct Body: Encodable { var campaign: CampaignJSON.Campaign? }
                 Output.json(Body(campaign: result.map(CampaignJSON.Campaign.init)))
             } else if let c = result {
-                var line = "campaign \(c.name) (\(c.id)) is \(Names.campaignState(c.state))"
+                let state = Names.campaignState(c.state)
+                var line = "campaign \(c.name) (\(c.id)) is " + Terminal.paint(state, Terminal.statusStyle(state), enabled: Terminal.stdoutColours)
                 if !c.stateDetail.isEmpty { line += ": \(c.stateDetail)" }
                 if c.state == .scheduled, let time = c.scheduleTime {
                     line += "; it starts at " + (c.scheduleLocalTime.isEmpty ? Output.rfc3339(time) : "\(c.scheduleLocalTime) (\(Output.rfc3339(time)))")
                 }
                 Output.line(line)
             }
+            return result
+        }
+    }
+
+    /// Runs a call that refuses to run a campaign none of whose numbers is connected; on that
+    /// refusal, looks the campaign's numbers up, so that the hint names the ones to pair.
+    static func namingNumbers<T>(
+        _ campaigns: Waqtor_V1_CampaignServiceClient, _ id: String, _ options: CallOptions, _ call: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await call()
+        } catch let error as RPCError where error.code == .failedPrecondition && error.message.contains("connected") {
+            var get = Waqtor_V1_GetCampaignRequest()
+            get.campaignID = id
+            if let campaign = try? await campaigns.getCampaign(get, options: options).campaign {
+                Hints.update { $0.instanceIDs = CampaignCommand.numbers(campaign) }
+            }
+            throw error
+        }
+    }
+
+    /// `--watch` of `start` and `resume`: follow the campaign until it ends, as `watch` does.
+    struct Following: ParsableArguments {
+        @Flag(help: "Then follow its progress until it ends, as `waqtor campaign watch` does (a progress bar on a terminal).")
+        var watch = false
+        @Option(name: .customLong("interval-ms"), help: ArgumentHelp("With --watch: the shortest time between two snapshots (at least 250; default 1000).", valueName: "ms"))
+        var intervalMs: Int32?
+
+        func validate() throws {
+            if let intervalMs, intervalMs < 250 { throw ValidationError("--interval-ms must be at least 250, got \(intervalMs)") }
+            if intervalMs != nil, !watch { throw ValidationError("--interval-ms needs --watch") }
+        }
+
+        /// After the transition: follows a campaign that is under way (not one that already ended).
+        func follow(_ campaign: Waqtor_V1_Campaign?, _ transition: Transition) async throws {
+            guard watch, let campaign, !WatchView.final(campaign.state) else { return }
+            try await CampaignCommand.follow(campaign.id, intervalMs: intervalMs, global: transition.global, auth: transition.auth)
         }
     }
 
@@ -453,15 +496,19 @@ struct CampaignCommand: AsyncParsableCommand {
             commandName: "start", abstract: "Start a DRAFT campaign (CampaignService.StartCampaign).",
             discussion: """
                 It runs at once (RUNNING), or at its schedule time (SCHEDULED). It needs a \
-                connected number and an audience with contacts (FAILED_PRECONDITION otherwise).
+                connected number and an audience with contacts (FAILED_PRECONDITION otherwise). \
+                With --watch the command then waits until the campaign ends, showing its \
+                progress as `waqtor campaign watch` does.
                 """)
         @OptionGroup var transition: Transition
+        @OptionGroup var following: Following
         func run() async throws {
-            try await transition.run { campaigns, id, options in
+            let campaign = try await transition.run { campaigns, id, options in
                 var request = Waqtor_V1_StartCampaignRequest()
                 request.campaignID = id
                 return try await campaigns.startCampaign(request, options: options).campaign
             }
+            try await following.follow(campaign, transition)
         }
     }
 
@@ -480,14 +527,17 @@ struct CampaignCommand: AsyncParsableCommand {
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "resume", abstract: "Resume a PAUSED campaign (CampaignService.ResumeCampaign).")
+            commandName: "resume", abstract: "Resume a PAUSED campaign (CampaignService.ResumeCampaign).",
+            discussion: "With --watch the command then waits until the campaign ends, as `waqtor campaign watch` does.")
         @OptionGroup var transition: Transition
+        @OptionGroup var following: Following
         func run() async throws {
-            try await transition.run { campaigns, id, options in
+            let campaign = try await transition.run { campaigns, id, options in
                 var request = Waqtor_V1_ResumeCampaignRequest()
                 request.campaignID = id
                 return try await campaigns.resumeCampaign(request, options: options).campaign
             }
+            try await following.follow(campaign, transition)
         }
     }
 
@@ -566,12 +616,23 @@ struct CampaignCommand: AsyncParsableCommand {
             request.pageToken = pageToken
             let first = request
             let all = self.all
+            // --all reads the recipients 500 a call: the count so far, against the campaign's
+            // total when the progress call tells it.
+            let progress = ProgressLine("listing", unit: .items("recipients"), enabled: all && global.showsProgress)
+            let campaignID = campaign.id
             let (results, next) = try await global.withCampaignClient(auth) { campaigns, options in
                 var request = first
                 var results: [Waqtor_V1_RecipientResult] = []
+                defer { progress.clear() }
+                if progress.enabled, first.state == .unspecified {
+                    var total = Waqtor_V1_GetCampaignProgressRequest()
+                    total.campaignID = campaignID
+                    progress.setTotal(try? await campaigns.getCampaignProgress(total, options: options).progress?.totalCount)
+                }
                 while true {
                     let response = try await campaigns.listRecipientResults(request, options: options)
                     results += response.results
+                    progress.update(Int64(results.count))
                     if !all || response.nextPageToken.isEmpty { return (results, response.nextPageToken) }
                     request.pageToken = response.nextPageToken
                 }

@@ -18,7 +18,7 @@ extension CampaignCommand {
             discussion: """
                 On a terminal (stderr, not with --quiet or --json) a progress bar is redrawn in \
                 place: recipients done of the total, the counts per state, the rate over the watch \
-                and the time left. Elsewhere a line is printed whenever the counts change; with \
+                and the time left; it is erased at the end. Elsewhere a line is printed whenever the counts change; with \
                 --json one {"progress":{…}} object per snapshot (NDJSON). It ends with a summary \
                 when the campaign reaches a final state (exit status 0, or 1 when it FAILED). \
                 Ctrl-C ends the watch (exit status 0); the campaign goes on. --timeout only bounds \
@@ -30,53 +30,59 @@ extension CampaignCommand {
         @OptionGroup var campaign: CampaignID
         @Option(name: .customLong("interval-ms"), help: ArgumentHelp("The shortest time between two snapshots (at least 250; default 1000).", valueName: "ms"))
         var intervalMs: Int32?
-        @Flag(name: [.customShort("q"), .long], help: "No progress bar or lines: only the summary.") var quiet = false
 
         func validate() throws {
             if let intervalMs, intervalMs < 250 { throw ValidationError("--interval-ms must be at least 250, got \(intervalMs)") }
         }
 
         func run() async throws {
-            let global = self.global
-            let mode: WatchView.Mode = global.json ? .json : quiet ? .quiet : isatty(2) == 1 ? .bar : .lines
-            let view = WatchView(mode: mode)
-            var request = Waqtor_V1_WatchProgressRequest()
-            request.campaignID = campaign.id
-            request.minIntervalMs = intervalMs ?? 0
-            let sent = request
-
-            // Ctrl-C: the summary of what was seen, then exit 0 (the campaign is not touched).
-            signal(SIGINT, SIG_IGN)
-            let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "waqtor.watch.sigint"))
-            interrupt.setEventHandler { view.interrupted() }
-            interrupt.resume()
-            defer {
-                interrupt.cancel()
-                signal(SIGINT, SIG_DFL)
-            }
-
-            do {
-                try await global.withCampaignClient(auth, streaming: true) { campaigns, options in
-                    var endsWithoutFinal = 0
-                    while true {
-                        for try await message in campaigns.watchProgress(sent, options: options) {
-                            view.update(message.progress ?? Waqtor_V1_CampaignProgress())
-                        }
-                        if view.isFinal { return }
-                        // A draining server ends the stream before the campaign ends: watch again.
-                        endsWithoutFinal += 1
-                        if endsWithoutFinal > 5 {
-                            throw CLIFailure(message: "the server ended the watch \(endsWithoutFinal) times before the campaign ended", status: Output.ExitStatus.checkFailed)
-                        }
-                        try await Task.sleep(for: .seconds(1))
-                    }
-                }
-            } catch {
-                view.clear()
-                throw error
-            }
-            if view.finish() == .failed { throw ExitCode(Output.ExitStatus.checkFailed) }
+            try await CampaignCommand.follow(campaign.id, intervalMs: intervalMs, global: global, auth: auth)
         }
+    }
+
+    /// Follows a campaign's progress until it reaches a final state (`watch`, and `start --watch`):
+    /// a bar on a terminal's stderr, else lines, NDJSON with --json, only the summary with
+    /// --quiet. Exit status 1 (thrown) when it ends FAILED; Ctrl-C ends the watch with status 0.
+    static func follow(_ campaignID: String, intervalMs: Int32?, global: GlobalOptions, auth: AuthOptions) async throws {
+        let mode: WatchView.Mode = global.json ? .json : global.quiet ? .quiet : Terminal.isTerminal(2) ? .bar : .lines
+        let view = WatchView(mode: mode)
+        var request = Waqtor_V1_WatchProgressRequest()
+        request.campaignID = campaignID
+        request.minIntervalMs = intervalMs ?? 0
+        let sent = request
+
+        // Ctrl-C: the summary of what was seen, then exit 0 (the campaign is not touched).
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "waqtor.watch.sigint"))
+        interrupt.setEventHandler { view.interrupted() }
+        interrupt.resume()
+        defer {
+            interrupt.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
+
+        do {
+            try await global.withCampaignClient(auth, streaming: true) { campaigns, options in
+                var endsWithoutFinal = 0
+                while true {
+                    for try await message in campaigns.watchProgress(sent, options: options) {
+                        view.update(message.progress ?? Waqtor_V1_CampaignProgress())
+                    }
+                    if view.isFinal { return }
+                    // A draining server ends the stream before the campaign ends: watch again.
+                    endsWithoutFinal += 1
+                    if endsWithoutFinal > 5 {
+                        throw CLIFailure(message: "the server ended the watch \(endsWithoutFinal) times before the campaign ended", status: Output.ExitStatus.checkFailed,
+                                         hint: "watch it again: waqtor campaign watch \(campaignID)")
+                    }
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+        } catch {
+            view.clear()
+            throw error
+        }
+        if view.finish() == .failed { throw ExitCode(Output.ExitStatus.checkFailed) }
     }
 }
 
@@ -230,11 +236,10 @@ final class WatchView: @unchecked Sendable {
                 elapsedSeconds: (elapsed * 10).rounded() / 10)))
             return
         }
-        if barVisible {
-            ProgressBar.write("\n")
+        // The bar goes, so that the summary stands alone (also the ^C the terminal echoed).
+        if barVisible || (mode == .bar && interrupted) {
+            ProgressBar.write("\r\u{1B}[K")
             barVisible = false
-        } else if mode == .bar, interrupted {
-            ProgressBar.write("\n")
         }
         guard let p else {
             Output.line("stopped watching after \(ProgressBar.clock(elapsed)), before the first snapshot")

@@ -60,7 +60,7 @@ struct ChatCommand: AsyncParsableCommand {
                 [c.id, c.phoneNumber, c.displayName, String(c.unreadCount), c.lastMessageTime.map(Output.rfc3339) ?? "",
                  ChatJSON.preview(c.lastMessage)]
             })
-            if !response.nextPageToken.isEmpty { Output.line("next page: --page-token \(response.nextPageToken)") }
+            Output.nextPage(response.nextPageToken)
         }
     }
 
@@ -99,7 +99,7 @@ struct ChatCommand: AsyncParsableCommand {
                 [m.createTime.map(Output.rfc3339) ?? "", m.direction == .inbound ? "in" : "out", ChatJSON.status(m.status),
                  ChatJSON.kind(m.kind), ChatJSON.preview(m), m.id]
             })
-            if !response.nextPageToken.isEmpty { Output.line("more: --page-token \(response.nextPageToken)") }
+            Output.nextPage(response.nextPageToken)
         }
     }
 
@@ -135,18 +135,22 @@ struct ChatCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var auth: AuthOptions
         @OptionGroup var conversation: ConversationID
-        @Argument(help: ArgumentHelp("The file to send.", valueName: "file")) var file: String
+        @Argument(help: ArgumentHelp("The file to send.", valueName: "file"), completion: .file()) var file: String
         @Option(help: ArgumentHelp("A caption.", valueName: "text")) var caption: String?
         @Option(help: ArgumentHelp("image, video, audio or document (default: from the type).", valueName: "kind")) var kind: String?
         @Option(name: .customLong("mime-type"), help: ArgumentHelp("The MIME type (default: from the file's extension).", valueName: "type")) var mimeType: String?
-        @Flag(name: [.customShort("q"), .long], help: "No progress on standard error.") var quiet = false
 
         func validate() throws {
             if let kind, !["image", "video", "audio", "document"].contains(kind) { throw ValidationError("--kind must be image, video, audio or document") }
         }
 
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                try global.runLocal { () throws(CLIFailure) in
+                    throw CLIFailure(message: "cannot read \(file)", status: Output.ExitStatus.usage, hint: "check the file's path and permissions")
+                }
+                return
+            }
             let bytes = [UInt8](data)
             let name = (file as NSString).lastPathComponent
             let mime = mimeType ?? ChatCommand.mimeType(forExtension: (name as NSString).pathExtension)
@@ -156,31 +160,39 @@ struct ChatCommand: AsyncParsableCommand {
             create.fileName = name
             create.sizeBytes = Int64(bytes.count)
             create.sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-            let (createSent, showProgress, conversationID, caption) = (create, !quiet && !global.json && isatty(2) == 1, conversation.id, self.caption ?? "")
-            let response = try await global.withChatClient(auth) { chat, options -> Waqtor_V1_SendMediaReplyResponse in
-                let upload = try await chat.createUpload(createSent, options: options)
-                let step = max(1, Int(upload.maxChunkBytes))
-                var offset = 0
-                while offset < bytes.count {
-                    var chunk = Waqtor_V1_UploadChunkRequest()
-                    chunk.uploadID = upload.uploadID
-                    chunk.offset = Int64(offset)
-                    chunk.data = Array(bytes[offset..<min(bytes.count, offset + step)])
-                    offset = Int(try await chat.uploadChunk(chunk, options: options).receivedBytes)
-                    if showProgress { FileHandle.standardError.write(Data("\ruploading \(offset * 100 / max(1, bytes.count))%".utf8)) }
+            let (createSent, conversationID, caption) = (create, conversation.id, self.caption ?? "")
+            let progress = ProgressLine("uploading", unit: .bytes, total: Int64(bytes.count), enabled: global.showsProgress)
+            let response: Waqtor_V1_SendMediaReplyResponse
+            do {
+                response = try await global.withChatClient(auth) { chat, options -> Waqtor_V1_SendMediaReplyResponse in
+                    let upload = try await chat.createUpload(createSent, options: options)
+                    let step = max(1, Int(upload.maxChunkBytes))
+                    var offset = 0
+                    progress.update(0, force: true)
+                    while offset < bytes.count {
+                        var chunk = Waqtor_V1_UploadChunkRequest()
+                        chunk.uploadID = upload.uploadID
+                        chunk.offset = Int64(offset)
+                        chunk.data = Array(bytes[offset..<min(bytes.count, offset + step)])
+                        offset = Int(try await chat.uploadChunk(chunk, options: options).receivedBytes)
+                        progress.update(Int64(offset))
+                    }
+                    progress.clear()
+                    var complete = Waqtor_V1_CompleteUploadRequest()
+                    complete.uploadID = upload.uploadID
+                    let completed = try await chat.completeUpload(complete, options: options)
+                    var request = Waqtor_V1_SendMediaReplyRequest()
+                    request.conversationID = conversationID
+                    var media = Waqtor_V1_Media()
+                    media.caption = caption
+                    media.source = .mediaID(completed.mediaID)
+                    request.media = media
+                    request.idempotencyKey = UUID().uuidString
+                    return try await chat.sendMediaReply(request, options: options)
                 }
-                if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
-                var complete = Waqtor_V1_CompleteUploadRequest()
-                complete.uploadID = upload.uploadID
-                let completed = try await chat.completeUpload(complete, options: options)
-                var request = Waqtor_V1_SendMediaReplyRequest()
-                request.conversationID = conversationID
-                var media = Waqtor_V1_Media()
-                media.caption = caption
-                media.source = .mediaID(completed.mediaID)
-                request.media = media
-                request.idempotencyKey = UUID().uuidString
-                return try await chat.sendMediaReply(request, options: options)
+            } catch {
+                progress.clear()
+                throw error
             }
             ChatCommand.printQueued(response.message, json: global.json)
         }
@@ -258,40 +270,59 @@ struct ChatCommand: AsyncParsableCommand {
 
     struct Media: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "media", abstract: "Save a message's media to a file (ChatService.GetMessageMedia).")
+            commandName: "media", abstract: "Save a message's media to a file (ChatService.GetMessageMedia).",
+            discussion: """
+                The file is streamed in chunks to FILE.part, checked against the server's SHA-256, \
+                and renamed to FILE at the end (nothing is left behind when it fails). A progress \
+                bar with the time left is drawn on a terminal's stderr (not with --quiet or --json).
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var auth: AuthOptions
         @Argument(help: ArgumentHelp("The message's id.", valueName: "message-id")) var message: String
-        @Option(name: .customShort("o"), help: ArgumentHelp("Where to write it.", valueName: "file")) var output: String
+        @Option(name: .customShort("o"), help: ArgumentHelp("Where to write it.", valueName: "file"), completion: .file()) var output: String
 
         func run() async throws {
             var request = Waqtor_V1_GetMessageMediaRequest()
             request.messageID = message
             let (sent, path) = (request, output)
-            let (media, size) = try await global.withChatClient(auth, streaming: true) { chat, options -> (Waqtor_V1_Media?, Int) in
-                var bytes: [UInt8] = []
-                var media: Waqtor_V1_Media?
-                var first = true
-                for try await part in chat.getMessageMedia(sent, options: options) {
-                    if first {
-                        media = part.media
-                        first = false
-                    } else {
-                        bytes += part.data
+            let progress = ProgressLine("downloading", unit: .bytes, enabled: global.showsProgress)
+            let download = MediaDownload(path: path)
+            let media: Waqtor_V1_Media?
+            do {
+                media = try await global.withChatClient(auth, streaming: true) { chat, options -> Waqtor_V1_Media? in
+                    var media: Waqtor_V1_Media?
+                    var expected = ""
+                    var first = true
+                    progress.update(0, force: true)
+                    for try await part in chat.getMessageMedia(sent, options: options) {
+                        if first {
+                            // The first message describes the file; the data follows.
+                            media = part.media
+                            expected = part.sha256
+                            progress.setTotal(part.media?.sizeBytes)
+                            try download.open()
+                            first = false
+                        } else {
+                            try download.append(part.data)
+                            progress.update(download.size)
+                        }
                     }
+                    progress.clear()
+                    try download.finish(sha256: expected)
+                    return media
                 }
-                guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-                    throw CLIFailure(message: "cannot write \(path)", status: 1)
-                }
-                return (media, bytes.count)
+            } catch {
+                progress.clear()
+                download.discard()
+                throw error
             }
             if global.json {
-                struct Body: Encodable { var file: String; var mimeType: String; var sizeBytes: Int
+                struct Body: Encodable { var file: String; var mimeType: String; var sizeBytes: Int64
                     enum CodingKeys: String, CodingKey { case file, mimeType = "mime_type", sizeBytes = "size_bytes" } }
-                Output.json(Body(file: path, mimeType: media?.mimeType ?? "", sizeBytes: size))
+                Output.json(Body(file: path, mimeType: media?.mimeType ?? "", sizeBytes: download.size))
             } else {
-                Output.line("wrote \(size) bytes (\(media?.mimeType ?? "")) to \(path)")
+                Output.line("wrote \(download.size) bytes (\(media?.mimeType ?? "")) to \(path)")
             }
         }
     }

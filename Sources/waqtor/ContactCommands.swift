@@ -116,12 +116,16 @@ struct ContactCommand: AsyncParsableCommand {
             }
             let first = request
             let all = self.all
+            // --all may read many pages: a count on a terminal meanwhile.
+            let progress = ProgressLine("listing", unit: .items("contacts"), enabled: all && global.showsProgress)
             let (contacts, next) = try await global.withCampaignClient(auth) { campaigns, options in
                 var request = first
                 var contacts: [Waqtor_V1_Contact] = []
+                defer { progress.clear() }
                 while true {
                     let response = try await campaigns.listContacts(request, options: options)
                     contacts += response.contacts
+                    progress.update(Int64(contacts.count))
                     if !all || response.nextPageToken.isEmpty { return (contacts, response.nextPageToken) }
                     request.pageToken = response.nextPageToken
                 }

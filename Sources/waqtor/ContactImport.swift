@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import WaqtorImport
 import WaqtorProto
 import WaqtorRPC
@@ -24,12 +25,12 @@ extension ContactCommand {
                 they are, or updated with --update-existing; an import opts contacts out (opted_out \
                 yes) but never back in. Rows in error are reported and skipped; the rest are \
                 imported, and the exit status is 0. A progress bar is drawn on stderr when it is \
-                a terminal (not with --quiet or --json).
+                a terminal (not with --quiet or --json), and erased at the end.
                 """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var auth: AuthOptions
-        @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv")) var file: String
+        @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"), completion: .file(extensions: ["csv"])) var file: String
         @Option(help: ArgumentHelp("The region numbers without + are read in (e.g. BR). Default: the country of your account's time zone.", valueName: "region"))
         var region: String?
         @Option(name: .customLong("country-code"), help: ArgumentHelp("The country calling code for numbers without + (e.g. 55), instead of --region.", valueName: "code"))
@@ -40,9 +41,8 @@ extension ContactCommand {
         var updateExisting = false
         @Option(name: .customLong("batch-size"), help: ArgumentHelp("Rows per call, 1 to 10000 (a call is also cut at about 2 MB).", valueName: "n"))
         var batchSize = 5000
-        @Option(name: .customLong("errors-file"), help: ArgumentHelp("Write every row error to this CSV file (row,field,message).", valueName: "errors.csv"))
+        @Option(name: .customLong("errors-file"), help: ArgumentHelp("Write every row error to this CSV file (row,field,message).", valueName: "errors.csv"), completion: .file(extensions: ["csv"]))
         var errorsFile: String?
-        @Flag(name: [.customShort("q"), .long], help: "No progress bar.") var quiet = false
 
         func validate() throws {
             if let region { try ContactCommand.validateRegion(region) }
@@ -71,7 +71,7 @@ extension ContactCommand {
             template.updateExisting = updateExisting
             template.defaultRegion = region?.uppercased() ?? ""
             template.defaultCountryCode = countryCode.map { $0.hasPrefix("+") ? String($0.dropFirst()) : $0 } ?? ""
-            let progress = ProgressBar(enabled: !quiet && !global.json && isatty(2) == 1, fileSize: size)
+            let progress = ProgressBar(enabled: global.showsProgress, fileSize: size)
             let run = ImportRun(reader: reader, template: template, batchSize: batchSize, progress: progress, errorsOut: errorsOut)
             do {
                 try await global.withCampaignClient(auth) { campaigns, options in
@@ -246,7 +246,7 @@ final class ImportRun {
             throw error
         }
         seconds = elapsed
-        progress.finish(rows: rowsDone, errors: errorCount, elapsed: seconds)
+        progress.finish()
     }
 
     /// A file row as the proto's contact: the number as written, consent only when it says yes
@@ -305,7 +305,7 @@ final class ImportRun {
 
     func report(json: Bool, errorsFile: String?) {
         for (first, last) in truncatedCalls {
-            Output.stderr("warning: the server listed only its first \(Self.serverErrorLimit) errors for rows \(first)–\(last); "
+            Output.warning("the server listed only its first \(Self.serverErrorLimit) errors for rows \(first)–\(last); "
                 + "the others are counted in skipped but not listed (import that part again with a smaller --batch-size to see them)")
         }
         if json {
@@ -417,15 +417,10 @@ final class ProgressBar {
         render(percent: percent, fraction: fraction, tail: tail)
     }
 
-    /// The final state: 100%, the elapsed time instead of the ETA; the line is kept.
-    func finish(rows: Int, errors: Int, elapsed: Double) {
-        guard enabled else { return }
-        let rate = elapsed > 0 ? Double(rows) / elapsed : 0
-        let tail = "  \(ImportRun.grouped(rows)) rows  \(ImportRun.grouped(Int(rate.rounded()))) rows/s  "
-            + "\(ImportRun.grouped(errors)) error\(errors == 1 ? "" : "s")  in \(Self.clock(elapsed))"
-        render(percent: "100%", fraction: 1, tail: tail)
-        Self.write("\n")
-        visible = false
+    /// The end: the bar is erased, so that the summary that follows stands alone (it has the
+    /// counts, the time and the rate).
+    func finish() {
+        clear()
     }
 
     /// Erases the bar (before an error message).
@@ -470,7 +465,23 @@ final class ProgressBar {
         return 80
     }
 
+    /// Writes to stderr, remembering whether a bar is left on its last line, so that a message
+    /// printed meanwhile (``erase()``) does not land at the end of the bar.
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        drawn.withLock { drawn in
+            FileHandle.standardError.write(Data(text.utf8))
+            drawn = text != erasure && !text.hasSuffix("\n")
+        }
     }
+
+    /// Erases a bar left on stderr's last line, if any (before an error, a warning or a hint).
+    static func erase() {
+        drawn.withLock { drawn in
+            if drawn { FileHandle.standardError.write(Data(erasure.utf8)) }
+            drawn = false
+        }
+    }
+
+    private static let erasure = "\r\u{1B}[K"
+    private static let drawn = Mutex(false)
 }

@@ -1,7 +1,5 @@
-import ArgumentParser
 import Foundation
-import WaqtorProto
-import WaqtorRPC
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,12 +7,13 @@ import Glibc
 import Darwin
 #endif
 
-/// What `waqtor login` / `signup` remember: `$WAQTOR_CONFIG_DIR/credentials.json`.
+/// One profile of the credentials file: a server and, while logged in, the session on it.
 struct StoredCredentials: Codable, Equatable {
     var server: String
-    var token: String
+    /// The session token; nil once logged out.
+    var token: String?
     var expireTime: String?
-    var email: String
+    var email: String?
 
     enum CodingKeys: String, CodingKey {
         case server, token, email
@@ -30,21 +29,71 @@ struct StoredCredentials: Codable, Equatable {
         guard let date = formatter.date(from: expireTime) ?? plain.date(from: expireTime) else { return false }
         return date <= Date()
     }
+
+    var isLoggedIn: Bool { !(token ?? "").isEmpty }
+
+    /// `active`, `expired` or `logged out`.
+    var sessionState: String { !isLoggedIn ? "logged out" : isExpired ? "expired" : "active" }
 }
 
-/// A failure of the CLI itself (not of a call): printed as `error: …`, exits with `status`.
+/// The credentials file's content: profiles by name, and the current one.
+///
+/// Version 2 (written since profiles exist):
+/// `{"current_profile":"default","profiles":{"default":{"server":…,"token":…,…}},"version":2}`.
+/// Version 1, one login without a name (`{"server":…,"token":…,"email":…,"expire_time":…}`), is
+/// still read, as the profile `default`; it is rewritten as version 2 on the next change.
+struct CredentialFile: Equatable {
+    static let defaultProfile = "default"
+
+    var currentProfile: String?
+    var profiles: [String: StoredCredentials] = [:]
+
+    private struct Version2: Codable {
+        var version: Int?
+        var currentProfile: String?
+        var profiles: [String: StoredCredentials]
+        enum CodingKeys: String, CodingKey { case version, profiles, currentProfile = "current_profile" }
+    }
+
+    static func decode(_ data: Data) throws -> CredentialFile {
+        let decoder = JSONDecoder()
+        if let file = try? decoder.decode(Version2.self, from: data) {
+            return CredentialFile(currentProfile: file.currentProfile, profiles: file.profiles)
+        }
+        let single = try decoder.decode(StoredCredentials.self, from: data)
+        return CredentialFile(currentProfile: defaultProfile, profiles: [defaultProfile: single])
+    }
+
+    func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try encoder.encode(Version2(version: 2, currentProfile: currentProfile, profiles: profiles)) + Data("\n".utf8)
+    }
+
+    /// Profile names: a letter or digit, then letters, digits, `.`, `_` or `-`; at most 64.
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.first, first.isASCII, first.isLetter || first.isNumber, name.count <= 64 else { return false }
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }
+    }
+}
+
+/// A failure of the CLI itself (not of a call): printed as `error: …` (and `hint: …`), exits
+/// with `status`.
 struct CLIFailure: Error {
     var message: String
     var status: Int32
+    var hint: String? = nil
 }
 
 /// The credentials file: `$WAQTOR_CONFIG_DIR/credentials.json`, else
 /// `$XDG_CONFIG_HOME/waqtor/credentials.json`, else `~/.config/waqtor/credentials.json`.
 /// The directory is created with mode 0700 and the file with mode 0600 (set when they are created,
-/// never loosened afterwards); the file is replaced atomically.
+/// never loosened afterwards); the file is replaced atomically, and changes hold a lock so that two
+/// commands changing different profiles at once both keep their change.
 enum CredentialStore {
     static let configDirectoryVariable = "WAQTOR_CONFIG_DIR"
     static let fileName = "credentials.json"
+    private static let warned = Mutex(false)
 
     static var directory: String {
         let environment = ProcessInfo.processInfo.environment
@@ -56,8 +105,9 @@ enum CredentialStore {
 
     static var path: String { directory + "/" + fileName }
 
-    /// The stored credentials, or nil when there is no file.
-    static func load() throws(CLIFailure) -> StoredCredentials? {
+    /// The file's content, or nil when there is no file. A file readable by others is warned about
+    /// (once per command).
+    static func read() throws(CLIFailure) -> CredentialFile? {
         let path = self.path
         guard let data = FileManager.default.contents(atPath: path) else {
             if FileManager.default.fileExists(atPath: path) {
@@ -66,26 +116,47 @@ enum CredentialStore {
             return nil
         }
         var info = stat()
-        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-            Output.stderr("warning: \(path) is readable by other users; run `chmod 600 \(path)`")
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0, !warned.withLock({ let was = $0; $0 = true; return was }) {
+            Output.warning("\(path) is readable by other users; run `chmod 600 \(path)`")
         }
         do {
-            return try JSONDecoder().decode(StoredCredentials.self, from: data)
+            return try CredentialFile.decode(data)
         } catch {
             throw CLIFailure(
                 message: "\(path) is not a valid credentials file: run `waqtor login` again",
-                status: Output.ExitStatus.notLoggedIn)
+                status: Output.ExitStatus.notLoggedIn,
+                hint: "move it away (mv \(path) \(path).broken), then log in again: waqtor login")
         }
     }
 
-    /// Writes `credentials` to a new file created with mode 0600 and renames it over the old one.
-    static func save(_ credentials: StoredCredentials) throws(CLIFailure) {
+    /// The file without failing: nil when it is missing or unreadable (for defaults and completions).
+    static func peek() -> CredentialFile? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? CredentialFile.decode(data)
+    }
+
+    /// Reads the file (empty when missing), lets `body` change it, and writes it back, holding the
+    /// lock throughout.
+    @discardableResult
+    static func modify<T>(_ body: (inout CredentialFile) throws(CLIFailure) -> T) throws(CLIFailure) -> T {
         let directory = self.directory
         try makeDirectory(directory)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let lock = open(directory + "/.credentials.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard lock >= 0 else { throw failure("cannot create \(directory)/.credentials.lock") }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            if errno != EINTR { throw failure("cannot lock \(directory)/.credentials.lock") }
+        }
+        var file = try read() ?? CredentialFile()
+        let result = try body(&file)
+        try replace(with: file)
+        return result
+    }
+
+    /// Writes `file` to a new file created with mode 0600 and renames it over the old one.
+    private static func replace(with file: CredentialFile) throws(CLIFailure) {
         let data: Data
-        do { data = try encoder.encode(credentials) + Data("\n".utf8) } catch {
+        do { data = try file.encoded() } catch {
             throw CLIFailure(message: "cannot encode the credentials: \(error)", status: 1)
         }
         let temporary = "\(directory)/.\(fileName).\(getpid()).tmp"
@@ -116,14 +187,6 @@ enum CredentialStore {
         }
     }
 
-    /// Deletes the file; true when there was one.
-    @discardableResult
-    static func delete() throws(CLIFailure) -> Bool {
-        if unlink(path) == 0 { return true }
-        if errno == ENOENT { return false }
-        throw failure("cannot delete \(path)")
-    }
-
     private static func makeDirectory(_ directory: String) throws(CLIFailure) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
@@ -142,127 +205,5 @@ enum CredentialStore {
 
     private static func failure(_ what: String) -> CLIFailure {
         CLIFailure(message: "\(what): \(String(cString: strerror(errno)))", status: 1)
-    }
-}
-
-/// `--token`, for every command that acts as a tenant or administrator.
-struct AuthOptions: ParsableArguments {
-    static let tokenEnvironmentVariable = "WAQTOR_TOKEN"
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Session token (wqs_…) or API key (wqk_…) to call with.",
-            discussion: "Default: $WAQTOR_TOKEN, else the credentials saved by `waqtor login`.",
-            valueName: "token"))
-    var token: String?
-
-    /// Where the credential came from, and the server the saved one belongs to.
-    struct Credential {
-        var token: String
-        var source: String
-        /// For a saved credential: the server it was issued by.
-        var server: String?
-    }
-
-    /// The credential: --token, else $WAQTOR_TOKEN, else the credentials file.
-    func credential() throws(CLIFailure) -> Credential {
-        if let token, !token.isEmpty { return Credential(token: token, source: "--token") }
-        if let value = ProcessInfo.processInfo.environment[Self.tokenEnvironmentVariable], !value.isEmpty {
-            return Credential(token: value, source: "$\(Self.tokenEnvironmentVariable)")
-        }
-        guard let stored = try CredentialStore.load(), !stored.token.isEmpty else {
-            throw CLIFailure(
-                message: "not logged in: run `waqtor login` or set \(Self.tokenEnvironmentVariable)",
-                status: Output.ExitStatus.notLoggedIn)
-        }
-        if stored.isExpired {
-            throw CLIFailure(
-                message: "the session of \(stored.email) expired at \(stored.expireTime ?? "?"): run `waqtor login` again",
-                status: Output.ExitStatus.notLoggedIn)
-        }
-        return Credential(token: stored.token, source: CredentialStore.path, server: stored.server)
-    }
-}
-
-extension GlobalOptions {
-    /// Whether --server or $WAQTOR_SERVER chose the server (rather than the default).
-    var serverIsExplicit: Bool {
-        server != nil || !(ProcessInfo.processInfo.environment[Self.serverEnvironmentVariable] ?? "").isEmpty
-    }
-
-    /// Runs `body` as the caller named by `auth`, with call options that carry
-    /// `authorization: Bearer <token>`. A saved credential is used with the server it was issued by
-    /// (unless --server or $WAQTOR_SERVER names another one, which is refused: the token is not sent
-    /// elsewhere). Missing credentials: message and exit status 3.
-    func withAuthenticatedClient<T>(
-        _ auth: AuthOptions, _ body: (Waqtor_V1_TenantServiceClient, CallOptions) async throws -> T
-    ) async throws -> T {
-        try await withAuthenticatedRPCClient(auth) { client, options in
-            try await body(Waqtor_V1_TenantServiceClient(client: client), options)
-        }
-    }
-
-    /// Like ``withAuthenticatedClient(_:_:)``, for the instance service.
-    func withInstanceClient<T>(
-        _ auth: AuthOptions, _ body: (Waqtor_V1_InstanceServiceClient, CallOptions) async throws -> T
-    ) async throws -> T {
-        try await withAuthenticatedRPCClient(auth) { client, options in
-            try await body(Waqtor_V1_InstanceServiceClient(client: client), options)
-        }
-    }
-
-    /// Like ``withAuthenticatedClient(_:_:)``, for the campaign service (contacts, lists and
-    /// campaigns). With `streaming`, the call options carry no timeout (see ``withClient``).
-    func withCampaignClient<T>(
-        _ auth: AuthOptions, streaming: Bool = false, _ body: (Waqtor_V1_CampaignServiceClient, CallOptions) async throws -> T
-    ) async throws -> T {
-        try await withAuthenticatedRPCClient(auth, streaming: streaming) { client, options in
-            try await body(Waqtor_V1_CampaignServiceClient(client: client), options)
-        }
-    }
-
-    /// Resolves the credential of `auth` and runs `body` with a client of the right server and
-    /// call options that carry the `authorization` metadata.
-    func withAuthenticatedRPCClient<T>(
-        _ auth: AuthOptions, streaming: Bool = false, _ body: (RPCClient, CallOptions) async throws -> T
-    ) async throws -> T {
-        let credential: AuthOptions.Credential
-        var endpointOverride: ServerEndpoint?
-        do {
-            credential = try auth.credential()
-            if let saved = credential.server {
-                let savedEndpoint = try? ServerEndpoint.parse(saved, source: CredentialStore.path)
-                if serverIsExplicit {
-                    let chosen = try? endpoint()
-                    if let savedEndpoint, let chosen, savedEndpoint != chosen {
-                        throw CLIFailure(
-                            message: "the saved login is for \(savedEndpoint.description), not \(chosen.description): "
-                                + "run `waqtor login --server \(chosen.description)` or pass --token",
-                            status: Output.ExitStatus.notLoggedIn)
-                    }
-                } else {
-                    endpointOverride = savedEndpoint
-                }
-            }
-        } catch let error as CLIFailure {
-            Output.reportFailure(error, json: json)
-            throw ExitCode(error.status)
-        }
-        var options = callOptions
-        options.metadata[Metadata.Keys.authorization] = "Bearer \(credential.token)"
-        if streaming { options.timeout = nil }
-        let callOptions = options
-        return try await withClient(endpoint: endpointOverride, streaming: streaming) { client in
-            try await body(client, callOptions)
-        }
-    }
-
-    /// Runs `body` with an unauthenticated tenant client (sign-up and login).
-    func withTenantClient<T>(_ body: (Waqtor_V1_TenantServiceClient, CallOptions) async throws -> T) async throws -> T {
-        let options = callOptions
-        return try await withClient { client in
-            try await body(Waqtor_V1_TenantServiceClient(client: client), options)
-        }
     }
 }

@@ -4,6 +4,8 @@ import WaqtorRPC
 
 /// The options every subcommand accepts. Later subcommands (`signup`, `login`, `instance …`)
 /// include them with `@OptionGroup var global: GlobalOptions` and call ``withClient(_:)``.
+/// The server is --server, else $WAQTOR_SERVER, else the server of the profile (``ProfileSelection``),
+/// else 127.0.0.1:7420.
 struct GlobalOptions: ParsableArguments {
     static let defaultServer = "127.0.0.1:7420"
     static let defaultTimeout: Double = 10
@@ -13,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Server address as host:port ([v6-address]:port for IPv6).",
-            discussion: "Default: $WAQTOR_SERVER, else the server of the saved login (authenticated commands), else 127.0.0.1:7420.",
+            discussion: "Default: $WAQTOR_SERVER, else the server of the profile, else 127.0.0.1:7420.",
             valueName: "host:port"))
     var server: String?
 
@@ -34,8 +36,30 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("request-id"), help: ArgumentHelp("Request id sent with every call (appears in server logs).", valueName: "id"))
     var requestID: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The profile of the credentials file: a server and its login (see `waqtor config list`).",
+            discussion: "Default: $WAQTOR_PROFILE, else the current profile (`waqtor config use`), else default.",
+            valueName: "name"),
+        completion: .custom { _, _, _ in CredentialStore.peek().map { $0.profiles.keys.sorted() } ?? [] })
+    var profile: String?
+
+    @Flag(name: [.customShort("q"), .long], help: "No progress bars or spinners on stderr (campaign watch: only the summary).")
+    var quiet = false
+
+    /// Whether progress may be drawn: stderr is a terminal, and neither --quiet nor --json.
+    var showsProgress: Bool { !quiet && !json && Terminal.isTerminal(2) }
+
     func validate() throws {
-        _ = try endpoint()
+        _ = try explicitEndpoint()
+        if let profile, !CredentialFile.isValidName(profile) {
+            throw ValidationError("--profile must be a name of letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit), got '\(profile)'")
+        }
+        if profile == nil, let name = ProcessInfo.processInfo.environment[ProfileSelection.environmentVariable], !name.isEmpty,
+           !CredentialFile.isValidName(name) {
+            throw ValidationError("$\(ProfileSelection.environmentVariable) must be a profile name of letters, digits, '.', '_' or '-', got '\(name)'")
+        }
         if let timeout, !(timeout.isFinite && timeout > 0) {
             throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)")
         }
@@ -44,15 +68,27 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// The server's host and port, from --server, $WAQTOR_SERVER or the default.
+    /// The server's host and port: --server, else $WAQTOR_SERVER, else the profile's server, else
+    /// the default.
     func endpoint() throws -> ServerEndpoint {
+        if let explicit = try explicitEndpoint() { return explicit }
+        let file = CredentialStore.peek()
+        let selection = profileSelection(file: file)
+        if let saved = file?.profiles[selection.name]?.server, !saved.isEmpty {
+            return try ServerEndpoint.parse(saved, source: "the server of profile \(selection.name) in \(CredentialStore.path)")
+        }
+        return try ServerEndpoint.parse(Self.defaultServer, source: "default")
+    }
+
+    /// The server given by --server or $WAQTOR_SERVER, if any.
+    func explicitEndpoint() throws -> ServerEndpoint? {
         if let server {
             return try ServerEndpoint.parse(server, source: "--server")
         }
         if let value = ProcessInfo.processInfo.environment[Self.serverEnvironmentVariable], !value.isEmpty {
             return try ServerEndpoint.parse(value, source: "$\(Self.serverEnvironmentVariable)")
         }
-        return try ServerEndpoint.parse(Self.defaultServer, source: "default")
+        return nil
     }
 
     var callTimeout: Duration { .milliseconds(Int64((seconds * 1000).rounded(.up))) }
@@ -71,6 +107,13 @@ struct GlobalOptions: ParsableArguments {
     /// streams that last as long as what they watch.
     func withClient<T>(endpoint: ServerEndpoint? = nil, streaming: Bool = false, _ body: (RPCClient) async throws -> T) async throws -> T {
         let endpoint = try endpoint ?? self.endpoint()
+        // What the hints of this command's errors may name.
+        Hints.update { context in
+            context.server = endpoint.description
+            context.timeoutSeconds = seconds
+            context.requestID = requestID
+            context.profile = profile.flatMap { $0.isEmpty ? nil : $0 }
+        }
         let client = RPCClient(
             host: endpoint.host, port: endpoint.port,
             configuration: RPCClientConfiguration(connectTimeout: callTimeout, defaultTimeout: streaming ? nil : callTimeout))

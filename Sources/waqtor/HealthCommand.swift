@@ -43,11 +43,14 @@ struct HealthCommand: AsyncParsableCommand {
                     ComponentJSON(name: $0.name, ready: $0.ready, detail: $0.detail, latencyMicros: $0.latencyMicros)
                 }))
         } else {
-            Output.line("\(endpoint.description): \(response.ready ? "ready" : "NOT READY")")
+            let colours = Terminal.stdoutColours
+            func word(_ ready: Bool) -> String { ready ? "ready" : "NOT READY" }
+            Output.line("\(endpoint.description): " + Terminal.paint(word(response.ready), Terminal.statusStyle(word(response.ready)), enabled: colours))
             let nameWidth = response.components.map(\.name.count).max() ?? 0
             for component in response.components {
                 let name = component.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-                let state = (component.ready ? "ready" : "NOT READY").padding(toLength: 9, withPad: " ", startingAt: 0)
+                let state = Terminal.paint(word(component.ready), Terminal.statusStyle(word(component.ready)), enabled: colours)
+                    + String(repeating: " ", count: 9 - word(component.ready).count)
                 let latency = String(component.latencyMicros) + " µs"
                 var line = "  \(name)  \(state)  \(String(repeating: " ", count: max(0, 10 - latency.count)))\(latency)"
                 if !component.detail.isEmpty { line += "  \(component.detail)" }

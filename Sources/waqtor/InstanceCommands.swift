@@ -27,6 +27,10 @@ struct InstanceCommand: AsyncParsableCommand {
 
         func validate() throws {
             if id.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the instance id is empty") }
+            // Hints of this command's errors name the number (e.g. "pair the number first:
+            // waqtor instance qr ID"); parsing is the one place every instance command passes.
+            let id = self.id
+            Hints.update { $0.instanceIDs = [id] }
         }
     }
 
@@ -155,7 +159,7 @@ struct InstanceCommand: AsyncParsableCommand {
         @OptionGroup var instance: InstanceID
         @Option(help: ArgumentHelp("The number to pair, in E.164: ask for a pairing code instead of a QR code.", valueName: "e164"))
         var phone: String?
-        @Option(help: ArgumentHelp("Where to save the PNG (default ./waqtor-qr-<id>.png).", valueName: "file.png"))
+        @Option(help: ArgumentHelp("Where to save the PNG (default ./waqtor-qr-<id>.png).", valueName: "file.png"), completion: .file(extensions: ["png"]))
         var out: String?
 
         func validate() throws {

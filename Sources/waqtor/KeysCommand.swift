@@ -97,7 +97,7 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 Output.line("secret: \(response.secret)")
             }
-            Output.stderr("warning: the secret is not shown again; store it now (for scripts: WAQTOR_TOKEN=<secret>)")
+            Output.warning("the secret is not shown again; store it now (for scripts: WAQTOR_TOKEN=<secret>)")
         }
     }
 

@@ -125,14 +125,21 @@ struct ListCommand: AsyncParsableCommand {
             let global = self.global
             let listID = members.listID
             let chunks = members.chunks
+            // Many ids go in several calls: a bar with the time left meanwhile.
+            let progress = ProgressLine("adding", unit: .items("contacts"), total: Int64(chunks.joined().count),
+                                        enabled: chunks.count > 1 && global.showsProgress)
             let (count, list) = try await global.withCampaignClient(auth) { campaigns, options in
                 var count = 0
                 var list: Waqtor_V1_ContactList?
+                var sent: Int64 = 0
+                defer { progress.clear() }
                 for chunk in chunks {
                     var request = Waqtor_V1_AddContactsToListRequest()
                     request.contactListID = listID
                     request.contactIds = chunk
                     let response = try await campaigns.addContactsToList(request, options: options)
+                    sent += Int64(chunk.count)
+                    progress.update(sent)
                     count += Int(response.addedCount)
                     list = response.contactList ?? list
                 }
@@ -158,14 +165,21 @@ struct ListCommand: AsyncParsableCommand {
             let global = self.global
             let listID = members.listID
             let chunks = members.chunks
+            // Many ids go in several calls: a bar with the time left meanwhile.
+            let progress = ProgressLine("removing", unit: .items("contacts"), total: Int64(chunks.joined().count),
+                                        enabled: chunks.count > 1 && global.showsProgress)
             let (count, list) = try await global.withCampaignClient(auth) { campaigns, options in
                 var count = 0
                 var list: Waqtor_V1_ContactList?
+                var sent: Int64 = 0
+                defer { progress.clear() }
                 for chunk in chunks {
                     var request = Waqtor_V1_RemoveContactsFromListRequest()
                     request.contactListID = listID
                     request.contactIds = chunk
                     let response = try await campaigns.removeContactsFromList(request, options: options)
+                    sent += Int64(chunk.count)
+                    progress.update(sent)
                     count += Int(response.removedCount)
                     list = response.contactList ?? list
                 }

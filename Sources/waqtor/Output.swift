@@ -2,7 +2,7 @@ import Foundation
 import WaqtorProto
 import WaqtorRPC
 
-/// Printing: human text, JSON on stdout, errors on stderr.
+/// Printing: human text, JSON on stdout, errors (with a hint of what to do) on stderr.
 enum Output {
     enum ExitStatus {
         /// The command's check failed (e.g. the server is not ready).
@@ -19,7 +19,11 @@ enum Output {
         print(text)
     }
 
+    /// A line on stderr (after erasing a progress bar drawn there).
     static func stderr(_ text: String) {
+        // What stdout holds goes first, so that `2>&1` keeps the order they were printed in.
+        fflush(nil)
+        ProgressBar.erase()
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
@@ -31,8 +35,23 @@ enum Output {
             let data = try encoder.encode(value)
             print(String(decoding: data, as: UTF8.self))
         } catch {
-            stderr("error: cannot encode JSON output: \(error)")
+            self.error("cannot encode JSON output: \(error)")
         }
+    }
+
+    /// `error: …` on stderr, the word in red on a terminal (not with NO_COLOR).
+    static func error(_ text: String) {
+        stderr(Terminal.paint("error:", .boldRed, enabled: Terminal.stderrColours) + " " + text)
+    }
+
+    /// `hint: …` on stderr: what to do about the error just printed.
+    static func hint(_ text: String) {
+        stderr(Terminal.paint("hint:", .cyan, enabled: Terminal.stderrColours) + " " + text)
+    }
+
+    /// `warning: …` on stderr.
+    static func warning(_ text: String) {
+        stderr(Terminal.paint("warning:", .yellow, enabled: Terminal.stderrColours) + " " + text)
     }
 
     struct ErrorBody: Encodable {
@@ -40,51 +59,54 @@ enum Output {
             var code: Int
             var status: String
             var message: String
+            var hint: String?
             var retryAfterMilliseconds: Int64?
+            var limit: String?
             enum CodingKeys: String, CodingKey {
-                case code, status, message
+                case code, status, message, hint, limit
                 case retryAfterMilliseconds = "retry_after_ms"
             }
         }
         var error: Inner
     }
 
-    /// `error: STATUS: message` on stderr (plus a hint for RESOURCE_EXHAUSTED with `retry-after-ms`
-    /// and for UNAUTHENTICATED); with --json also `{"error":{…}}` on stdout.
+    /// `error: STATUS: message` on stderr, then `hint: …` saying what to do (``Hints``); with
+    /// --json also `{"error":{…,"hint":…}}` on stdout.
     static func reportError(_ error: RPCError, json: Bool) {
-        stderr("error: \(error.code.name): \(error.message)")
-        let retryAfter = error.metadata[Metadata.Keys.retryAfterMilliseconds].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-        if let retryAfter, error.code == .resourceExhausted || error.code == .unavailable {
-            stderr("hint: retry in \(retryDescription(milliseconds: retryAfter))")
-        }
-        if error.code == .unauthenticated {
-            stderr("hint: run `waqtor login` again, or check --token / $WAQTOR_TOKEN")
-        }
+        let retryAfter = Hints.retryAfter(error)
+        let hint = Hints.hint(for: error, context: Hints.context)
+        self.error("\(error.code.name): \(error.message)")
+        if let hint { self.hint(hint) }
         if json {
             Self.json(ErrorBody(error: .init(
-                code: Int(error.code.rawValue), status: error.code.name, message: error.message,
-                retryAfterMilliseconds: retryAfter)))
+                code: Int(error.code.rawValue), status: error.code.name, message: error.message, hint: hint,
+                retryAfterMilliseconds: retryAfter, limit: error.metadata["limit"])))
         }
     }
 
-    /// A failure of the CLI itself: `error: message` on stderr; with --json also
-    /// `{"error":{"message":…}}` on stdout.
+    /// A failure of the CLI itself: `error: message` (and `hint: …` when it has one) on stderr;
+    /// with --json also `{"error":{"message":…,"exit_status":…,"hint":…}}` on stdout.
     static func reportFailure(_ failure: CLIFailure, json: Bool) {
-        stderr("error: \(failure.message)")
+        error(failure.message)
+        if let hint = failure.hint { self.hint(hint) }
         if json {
             struct Body: Encodable {
-                struct Inner: Encodable { var message: String; var exit_status: Int32 }
+                struct Inner: Encodable { var message: String; var exit_status: Int32; var hint: String? }
                 var error: Inner
             }
-            Self.json(Body(error: .init(message: failure.message, exit_status: failure.status)))
+            Self.json(Body(error: .init(message: failure.message, exit_status: failure.status, hint: failure.hint)))
         }
     }
 
-    /// `850 ms`, `12 s`, `3 min 20 s`.
+    /// `850 ms`, `12 s`, `3 min 20 s`, `5 h 12 min` (rounded up to the second).
     static func retryDescription(milliseconds: Int64) -> String {
         if milliseconds < 1000 { return "\(max(0, milliseconds)) ms" }
         let seconds = (milliseconds + 999) / 1000
         if seconds < 60 { return "\(seconds) s" }
+        if seconds >= 3600 {
+            let minutes = (seconds % 3600) / 60
+            return minutes == 0 ? "\(seconds / 3600) h" : "\(seconds / 3600) h \(minutes) min"
+        }
         return seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds / 60) min \(seconds % 60) s"
     }
 

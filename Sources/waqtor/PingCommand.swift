@@ -78,7 +78,7 @@ struct PingCommand: AsyncParsableCommand {
                 }
             }
             if mismatches > 0 {
-                Output.stderr("error: \(mismatches) of \(count) answers did not echo the payload")
+                Output.error("\(mismatches) of \(count) answers did not echo the payload")
                 throw ExitCode(Output.ExitStatus.checkFailed)
             }
             return rtts

@@ -26,7 +26,10 @@ enum TenantJSON {
     struct Session: Encodable {
         var expireTime: String?
         var credentialsFile: String
+        /// The profile of the credentials file the session was saved in.
+        var profile: String
         enum CodingKeys: String, CodingKey {
+            case profile
             case expireTime = "expire_time", credentialsFile = "credentials_file"
         }
     }
@@ -194,33 +197,27 @@ enum Names {
 }
 
 extension Output {
-    /// Prints rows as left-aligned columns under a header; "(none)" when there are no rows.
+    /// Prints rows as left-aligned columns under a header; "(none)" when there are no rows. On a
+    /// terminal the table is cut to its width and state words are coloured (``Table``).
     static func table(_ header: [String], _ rows: [[String]]) {
         guard !rows.isEmpty else {
             line("(none)")
             return
         }
-        var widths = header.map(\.count)
-        for row in rows {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        for text in Table.lines(header: header, rows: rows, width: Terminal.stdoutColumns, colours: Terminal.stdoutColours) {
+            line(text)
         }
-        func render(_ cells: [String]) -> String {
-            var text = ""
-            for (index, cell) in cells.enumerated() {
-                text += index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) + "  "
-            }
-            return text
-        }
-        line(render(header))
-        for row in rows { line(render(row)) }
     }
 
-    /// `key: value` lines with the keys aligned; rows with an empty value are left out.
+    /// `key: value` lines with the keys aligned; rows with an empty value are left out. Values are
+    /// never cut (they are read one by one); a state or status is coloured on a terminal.
     static func fields(_ pairs: [(String, String)]) {
         let shown = pairs.filter { !$0.1.isEmpty }
         let width = shown.map(\.0.count).max() ?? 0
         for (key, value) in shown {
-            line((key + ":").padding(toLength: width + 1, withPad: " ", startingAt: 0) + " " + value)
+            let style = ["state", "status"].contains(key) ? Terminal.statusStyle(value) : nil
+            line((key + ":").padding(toLength: width + 1, withPad: " ", startingAt: 0) + " "
+                + Terminal.paint(value, style, enabled: Terminal.stdoutColours))
         }
     }
 
