@@ -293,7 +293,7 @@ let package = Package(
             dependencies: [
                 "WaqtorRPC", "WaqtorProto", "WaqtorCore", "WaqtorSecurity", "WaqtorPostgres", "WaqtorRedis",
                 "WaqtorTenants", "WaqtorInstances", "WaqtorContacts", "WaqtorCampaigns", "WaqtorTemplates", "WaqtorEvolution",
-                "WaqtorPhone", "WaqtorImport", "WaqtorChat", "WaqtorDrafting", "WaqtorOpenRouter", "WaqtorMetrics",
+                "WaqtorPhone", "WaqtorImport", "WaqtorChat", "WaqtorSendQueue", "WaqtorDrafting", "WaqtorOpenRouter", "WaqtorMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -4,6 +4,7 @@ import Logging
 import WaqtorEvolution
 import WaqtorProto
 import WaqtorRPC
+import WaqtorSendQueue
 import WaqtorTenants
 import WaqtorInstances
 
@@ -16,6 +17,8 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     /// The same gateway with a short timeout, for state refreshes that must not hold a caller up.
     let quickGateway: EvolutionClient
     let quota: PlanQuota
+    /// The send queue's lanes, to wake a number whose pacing changed (nil: not done).
+    let lanes: SendLanes?
     /// The webhook URL to give the gateway for an instance's gateway name.
     let webhookURL: @Sendable (String) -> String
     /// The time: QR code expiry, pairing waits.
@@ -23,8 +26,9 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
 
     public init(
         store: InstanceStore, gateway: EvolutionClient, quickGateway: EvolutionClient, quota: PlanQuota,
-        webhookURL: @escaping @Sendable (String) -> String, clock: any WaqtorClock = SystemClock()
+        webhookURL: @escaping @Sendable (String) -> String, clock: any WaqtorClock = SystemClock(), lanes: SendLanes? = nil
     ) {
+        self.lanes = lanes
         self.clock = clock
         self.store = store
         self.gateway = gateway
@@ -147,6 +151,13 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let pacing = try InstanceValidate.pacing(given, paths: request.updatePaths.isEmpty ? nil : Set(request.updatePaths), base: instance.pacing)
         guard try await store.updatePacing(tenantID: caller.tenantID, id: instance.id, pacing: pacing) else {
             throw RPCError(code: .notFound, message: "no instance \(instance.id) in this account")
+        }
+        // The number decides again now with the new pacing, instead of waiting out a hold (a cap,
+        // quiet hours) the old pacing set. Best effort: the change is stored either way.
+        do {
+            try await lanes?.wake(instance.id, now: clock.now())
+        } catch {
+            context.logger.notice("send queue: waking the number after a pacing change failed", metadata: ["error": "\(error)"])
         }
         var response = Waqtor_V1_UpdatePacingResponse()
         response.pacing = InstanceConvert.pacing(try await mine(instance.id.rawValue, caller).pacing)

@@ -191,7 +191,8 @@ public final class WaqtorApplication: Sendable {
                 }
                 return configuration.webhookURL(gatewayName: gatewayName)
             },
-            clock: clock
+            clock: clock,
+            lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix)
         ).register(into: &router)
         contacts = ContactStore(pool: postgres)
         campaigns = CampaignStore(pool: postgres)

@@ -301,6 +301,14 @@ public struct SendLanes: Sendable {
         return out
     }
 
+    /// Makes a queued number due now, so that the next claim decides again with its current
+    /// pacing (after a pacing change: a number held until midnight by a cap that was just raised
+    /// or a warm-up just turned off would otherwise wait for midnight). A number with nothing
+    /// queued is left out (`ZADD XX`); if the rules still hold it, the claim puts it back.
+    public func wake(_ instance: InstanceID, now: Date) async throws(RedisError) {
+        _ = try await redis.command(onShard: shard(of: instance), ["ZADD", dueKey, "XX", .int(Self.ms(now)), .string(instance.rawValue)])
+    }
+
     /// How much the shard holds now: numbers with something queued, those of them due to send,
     /// and leases held by workers (one pipelined round trip).
     public func depth(shard: Int, now: Date) async throws(RedisError) -> (numbers: Int, due: Int, leases: Int) {
