@@ -1,0 +1,101 @@
+import Foundation
+import Histogram
+
+/// A latency histogram as the harness keeps them: nanoseconds, 3 significant digits, sized up
+/// front for latencies up to an hour (see `PingLoad.LoopResult` for why not auto-resizing from 2 ns).
+func makeLatencyHistogram() -> Histogram<UInt64> {
+    var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+    histogram.autoResize = true
+    return histogram
+}
+
+/// What one call did, as a scenario reports it to the driver.
+struct CallOutcome: Sendable {
+    /// A part of the call timed on its own (e.g. send-reply's SendTextReply inside the wait for SENT).
+    struct Stage: Sendable {
+        var name: String
+        var nanoseconds: UInt64
+    }
+
+    /// The operation: the scenario's name, or in `mixed` the share it drew.
+    var operation: String
+    /// Nil when the call succeeded; otherwise its status (an RPC status name such as
+    /// `UNAVAILABLE`, `HTTP_503`, or a harness outcome such as `REPLY_TIMEOUT`).
+    var error: String?
+    /// What the error said, kept for the last-error line.
+    var detail: String = ""
+    var stages: [Stage] = []
+
+    static func success(_ operation: String, stages: [Stage] = []) -> CallOutcome {
+        CallOutcome(operation: operation, error: nil, stages: stages)
+    }
+
+    static func failure(_ operation: String, _ status: String, _ detail: String, stages: [Stage] = []) -> CallOutcome {
+        CallOutcome(operation: operation, error: status, detail: detail, stages: stages)
+    }
+}
+
+/// What the measured calls of one operation did.
+struct OperationStats: Sendable {
+    /// Latencies of successful calls (closed loop: from the call's start; open loop: from its
+    /// scheduled start).
+    var latency = makeLatencyHistogram()
+    var ok: UInt64 = 0
+    var errors: [String: UInt64] = [:]
+    /// Stages of successful calls, each from its own start.
+    var stages: [String: Histogram<UInt64>] = [:]
+    var lastError: String?
+
+    var calls: UInt64 { ok + errors.values.reduce(0, +) }
+
+    mutating func record(_ outcome: CallOutcome, latency nanoseconds: UInt64) {
+        if let error = outcome.error {
+            errors[error, default: 0] += 1
+            lastError = "\(error): \(outcome.detail)"
+            return
+        }
+        ok += 1
+        latency.record(nanoseconds)
+        for stage in outcome.stages {
+            stages[stage.name, default: makeLatencyHistogram()].record(stage.nanoseconds)
+        }
+    }
+
+    mutating func merge(_ other: OperationStats) {
+        latency.add(other.latency)
+        ok += other.ok
+        for (name, n) in other.errors { errors[name, default: 0] += n }
+        for (name, histogram) in other.stages { stages[name, default: makeLatencyHistogram()].add(histogram) }
+        lastError = other.lastError ?? lastError
+    }
+}
+
+/// What the call loops of one connection measured (they share it: one set of histograms per
+/// connection keeps memory small; a lock orders the records, which come at most a few thousand a
+/// second per connection in these scenarios).
+final class ConnectionStats: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: every field is touched only under `lock`.
+    private let lock = NSLock()
+    private var operations: [String: OperationStats] = [:]
+    private var finishedAt: UInt64 = 0
+    private var behind: UInt64 = 0
+
+    func record(_ outcome: CallOutcome, latency: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        operations[outcome.operation, default: OperationStats()].record(outcome, latency: latency)
+    }
+
+    func finished(at time: UInt64, behind late: UInt64 = 0) {
+        lock.lock()
+        finishedAt = max(finishedAt, time)
+        behind += late
+        lock.unlock()
+    }
+
+    var snapshot: (operations: [String: OperationStats], finishedAt: UInt64, behind: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (operations, finishedAt, behind)
+    }
+}
