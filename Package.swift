@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "WaqtorRPC",
             dependencies: [
-                "WaqtorMetrics", .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

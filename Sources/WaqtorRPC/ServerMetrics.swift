@@ -1,6 +1,5 @@
 import CoreMetrics
 import Synchronization
-import WaqtorMetrics
 
 /// The RPC server's metrics through swift-metrics (the program chooses the backend: Prometheus in
 /// `waqtor-server`, none when no factory is given). Every handle is made up front or once per
@@ -19,18 +18,29 @@ final class ServerMetrics: Sendable {
     let factory: any MetricsFactory
     let inFlight: Meter
     let connections: Meter
-    private let refused: CounterFamily
+    /// By status code (0-16), made on first use (the runtime knows no product module, so not
+    /// WaqtorMetrics' families).
+    private let refused: Mutex<[Counter?]>
 
     init(factory: any MetricsFactory) {
         self.factory = factory
         inFlight = Meter(label: "waqtor_rpc_server_calls_in_flight", factory: factory)
         connections = Meter(label: "waqtor_rpc_server_connections", factory: factory)
-        refused = CounterFamily(label: "waqtor_rpc_server_refused_total", factory: factory)
+        refused = Mutex([Counter?](repeating: nil, count: 17))
     }
 
     func method(_ name: String) -> MethodMetrics { MethodMetrics(name: name, server: self) }
 
-    func refused(_ code: RPCStatusCode) { refused.increment([("code", code.name)]) }
+    func refused(_ code: RPCStatusCode) {
+        let index = min(Int(code.rawValue), 16)
+        let counter = refused.withLock { counters -> Counter in
+            if let counter = counters[index] { return counter }
+            let counter = Counter(label: "waqtor_rpc_server_refused_total", dimensions: [("code", code.name)], factory: factory)
+            counters[index] = counter
+            return counter
+        }
+        counter.increment()
+    }
 }
 
 /// One method's handles.

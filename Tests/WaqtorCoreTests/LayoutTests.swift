@@ -27,7 +27,7 @@ struct LayoutTests {
 
     static let rpcLayer: Set<String> = ["WaqtorRPC", "WaqtorProto", "CWaqtorProto"]
     static let edges: Set<String> = ["WaqtorAPI", "WaqtorWebhooks", "WaqtorWorkers", "WaqtorApp"]
-    static let doubles: Set<String> = ["EvolutionSimulator"]
+    static let doubles: Set<String> = ["EvolutionSimulator", "OpenRouterStandIn"]
 
     @Test("the core imports nothing of ours")
     func core() throws {
@@ -57,6 +57,15 @@ struct LayoutTests {
         #expect(targets.contains("WaqtorApp") && targets.contains("EvolutionSimulator"))
         for target in targets where !["waqtor-server", "waqtor-evolution-sim", "EvolutionSimulator"].contains(target) {
             #expect(!(try Self.imports(of: target)).contains("EvolutionSimulator"), "\(target) imports the simulator")
+        }
+    }
+
+    @Test("only waqtor-server, waqtor-openrouter-sim and tests link the OpenRouter stand-in")
+    func openRouterStandIn() throws {
+        let targets = try FileManager.default.contentsOfDirectory(atPath: Self.sources.path)
+        #expect(targets.contains("OpenRouterStandIn") && targets.contains("WaqtorDrafting"))
+        for target in targets where !["waqtor-server", "waqtor-openrouter-sim", "OpenRouterStandIn"].contains(target) {
+            #expect(!(try Self.imports(of: target)).contains("OpenRouterStandIn"), "\(target) imports the stand-in")
         }
     }
 
