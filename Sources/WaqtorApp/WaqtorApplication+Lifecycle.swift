@@ -113,7 +113,7 @@ extension WaqtorApplication {
         if role == .worker || role == .all {
             services.append(CampaignScheduler(
                 store: campaigns, clock: clock, interval: configuration.campaignSchedulerInterval,
-                mediaCheck: MediaCheck(http: http), logger: Logger(label: "waqtor.scheduler")))
+                mediaCheck: MediaCheck(http: http), logger: Logger(label: "waqtor.scheduler"), tenants: sendConfiguration.tenants))
             let lanes = SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix)
             let outbox = Outbox(pool: postgres)
             let send = sendConfiguration

@@ -16,9 +16,12 @@ public struct CampaignScheduler: Service {
     let interval: Duration
     let mediaCheck: MediaCheck?
     let logger: Logger
+    /// Only these tenants' campaigns (nil: every tenant's), as `send.tenants` limits a worker.
+    let tenants: Set<TenantID>?
 
     public init(store: CampaignStore, clock: any WaqtorClock = SystemClock(), interval: Duration = .seconds(5),
-                mediaCheck: MediaCheck? = nil, logger: Logger) {
+                mediaCheck: MediaCheck? = nil, logger: Logger, tenants: Set<TenantID>? = nil) {
+        self.tenants = tenants
         self.store = store
         self.clock = clock
         self.interval = interval
@@ -40,7 +43,7 @@ public struct CampaignScheduler: Service {
     @discardableResult
     public func runOnce() async throws -> Int {
         var started = 0
-        for (tenant, id) in try await store.dueScheduled(limit: 100) {
+        for (tenant, id) in try await store.dueScheduled(limit: 100) where tenants?.contains(tenant) ?? true {
             do {
                 if let mediaCheck, let media = try await store.get(tenantID: tenant, id: id)?.settings.media {
                     try await mediaCheck.check(media)

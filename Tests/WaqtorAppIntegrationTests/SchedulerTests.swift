@@ -27,6 +27,8 @@ struct SchedulerTests {
     func exactlyOnce() async throws {
         try await withApplication(tenantTestConfiguration()) { app, client in
             let p = try await CampaignServiceTests.prepared(app, client, count: 8)
+            // Only this test's tenant: other suites' schedulers and due campaigns are theirs.
+            let mine: Set<TenantID> = [TenantID(trusted: p.account.tenant.id)]
             _ = try await app.instances.updateConnection(tenantID: TenantID(trusted: p.account.tenant.id), id: InstanceID(trusted: p.instance),
                                                          .event(.connection(.open, reason: 200), at: nil))
             var create = Waqtor_V1_CreateCampaignRequest()
@@ -39,13 +41,13 @@ struct SchedulerTests {
             #expect(try await p.campaigns.startCampaign(start, options: p.account.auth).campaign?.state == .scheduled)
             let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
             // Not due yet: nothing starts.
-            #expect(try await CampaignScheduler(store: app.campaigns, logger: quiet).runOnce() == 0)
+            #expect(try await CampaignScheduler(store: app.campaigns, logger: quiet, tenants: mine).runOnce() == 0)
             try await Self.makeDue(made.id)
 
             let pools = (0..<2).map { _ in PostgresPool(configuration: PostgresConfiguration(connectionString: TestEnvironment.databaseURL, poolSize: 2)) }
             let started = try await withThrowingTaskGroup(of: Int.self) { group in
                 for pool in pools {
-                    group.addTask { try await CampaignScheduler(store: CampaignStore(pool: pool), logger: quiet).runOnce() }
+                    group.addTask { try await CampaignScheduler(store: CampaignStore(pool: pool), logger: quiet, tenants: mine).runOnce() }
                 }
                 return try await group.reduce(0, +)
             }
@@ -55,7 +57,7 @@ struct SchedulerTests {
             progress.campaignID = made.id
             let counts = try #require(try await p.campaigns.getCampaignProgress(progress, options: p.account.auth).progress)
             #expect(counts.state == .running && counts.totalCount == 8 && counts.pendingCount == 7 && counts.skippedCount == 1)
-            #expect(try await CampaignScheduler(store: app.campaigns, logger: quiet).runOnce() == 0, "nothing is due any more")
+            #expect(try await CampaignScheduler(store: app.campaigns, logger: quiet, tenants: mine).runOnce() == 0, "nothing is due any more")
         }
     }
 
@@ -63,6 +65,8 @@ struct SchedulerTests {
     func noNumber() async throws {
         try await withApplication(tenantTestConfiguration()) { app, client in
             let p = try await CampaignServiceTests.prepared(app, client, count: 2)
+            // Only this test's tenant: other suites' schedulers and due campaigns are theirs.
+            let mine: Set<TenantID> = [TenantID(trusted: p.account.tenant.id)]
             var create = Waqtor_V1_CreateCampaignRequest()
             var c = CampaignServiceTests.campaign(text: "Hi {{name}}", list: p.list, instance: p.instance)
             c.scheduleTime = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(3600))
@@ -74,7 +78,7 @@ struct SchedulerTests {
             try await Self.makeDue(made.id)
             let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
             // Another suite's scheduler may take it first: what matters is the campaign's state.
-            _ = try await CampaignScheduler(store: app.campaigns, logger: quiet).runOnce()
+            _ = try await CampaignScheduler(store: app.campaigns, logger: quiet, tenants: mine).runOnce()
             var get = Waqtor_V1_GetCampaignRequest()
             get.campaignID = made.id
             let paused = try #require(try await p.campaigns.getCampaign(get, options: p.account.auth).campaign)
