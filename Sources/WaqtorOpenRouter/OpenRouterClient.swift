@@ -54,8 +54,9 @@ public struct OpenRouterClient: Sendable {
         while true {
             attempt += 1
             let remaining = deadline.map { ContinuousClock.now.duration(to: $0) }
-            // Leave the caller a moment to receive the answer before its deadline.
-            let budget = remaining.map { $0 - .milliseconds(200) }
+            // Leave the caller a moment to receive the answer before its deadline: a tenth of what
+            // is left, between 200 ms and 1 s (a loaded server needs more than a fixed sliver).
+            let budget = remaining.map { $0 - min(max($0 / 10, .milliseconds(200)), .seconds(1)) }
             if let budget, budget < .milliseconds(500) {
                 throw OpenRouterError(kind: .deadlineExceeded, status: nil, providerMessage: "no time left before the call's deadline",
                                       retryAfter: configuration.retry.initialBackoff, attempts: attempt - 1)

@@ -247,7 +247,7 @@ struct AITests {
             #expect(later?.code == .unavailable && later?.metadata[Metadata.Keys.retryAfterMilliseconds] == "600000")
             standIn.inject([.slow(milliseconds: 20_000)])
             var options = account.auth
-            options.timeout = .seconds(3)
+            options.timeout = .seconds(6)
             let slow = await rpcError { _ = try await ai.draftTemplates(draftRequest("Flash sale on headphones"), options: options) }
             // UNAVAILABLE from the handler, not DEADLINE_EXCEEDED: it ended the call before the deadline.
             #expect(slow?.code == .unavailable && slow?.message.contains("deadline") == true, "\(String(describing: slow))")
