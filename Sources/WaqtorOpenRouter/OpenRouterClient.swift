@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WaqtorCore
 import WaqtorHTTP
 
 /// Where OpenRouter is and how to call it.
@@ -183,10 +184,7 @@ public struct OpenRouterClient: Sendable {
     /// A charge as a plain decimal ("0.00000575"): ten places, trailing zeros dropped.
     static func decimal(_ value: Double) -> String {
         guard value.isFinite, value > 0 else { return "0" }
-        var text = String(format: "%.10f", value)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text == "0" || text.isEmpty ? "0" : text
+        return DecimalText.trimmed(String(format: "%.10f", value))
     }
 }
 

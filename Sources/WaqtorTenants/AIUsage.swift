@@ -173,10 +173,5 @@ extension TenantStore {
     }
 
     /// A numeric as text without trailing zeros: "0.0000057500" → "0.00000575", "0.0000000000" → "0".
-    static func decimal(_ text: String?) -> String {
-        guard var text, text.contains(".") else { return text ?? "0" }
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text.isEmpty || text == "-0" ? "0" : text
-    }
+    static func decimal(_ text: String?) -> String { text.map(DecimalText.trimmed) ?? "0" }
 }
