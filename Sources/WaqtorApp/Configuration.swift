@@ -43,6 +43,13 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var webhookMaxBodyBytes = 1024 * 1024
     /// The listener's URL as the gateway reaches it (given to the gateway at instance creation).
     public var webhookPublicURL = ""
+    /// Webhook requests accepted and not answered yet; one more is answered 503 with Retry-After,
+    /// its body unread (docs/WEBHOOKS.md, "Shedding load").
+    public var webhookMaxInFlight = 256
+    /// The Retry-After of a shed webhook request, in seconds.
+    public var webhookRetryAfterSeconds = 2
+    /// Webhook connections open at once; one more is closed as soon as it is accepted.
+    public var webhookMaxConnections = 10_000
 
     // database.*
     /// The application role's connection (owns no table, row-level security applies).

@@ -29,6 +29,9 @@ public enum ConfigurationLoader {
         ("webhook.port", "TCP port of the webhook listener (0 picks a free one)"),
         ("webhook.max_body_bytes", "largest webhook body accepted, in bytes"),
         ("webhook.public_url", "the webhook listener's URL as the gateway reaches it"),
+        ("webhook.max_in_flight", "webhook requests accepted and not answered yet; more are answered 503 with Retry-After"),
+        ("webhook.retry_after_seconds", "the Retry-After of a shed webhook request, in seconds"),
+        ("webhook.max_connections", "webhook connections open at once; more are closed as soon as accepted"),
         ("database.url", "PostgreSQL URL of the application role"),
         ("database.migration_url", "PostgreSQL URL of the owner role (migrations)"),
         ("database.pool_size", "PostgreSQL connections in the pool"),
@@ -183,6 +186,9 @@ public enum ConfigurationLoader {
                 throw bad("an http:// or https:// URL, or empty for the listener's own address")
             }
             c.webhookPublicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "webhook.max_in_flight": c.webhookMaxInFlight = try int(1...1_000_000)
+        case "webhook.retry_after_seconds": c.webhookRetryAfterSeconds = try int(1...3600)
+        case "webhook.max_connections": c.webhookMaxConnections = try int(1...1_000_000)
         case "database.url":
             guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=") else {
                 throw bad("a postgresql:// URL or a libpq key=value string")

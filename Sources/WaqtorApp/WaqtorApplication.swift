@@ -139,7 +139,9 @@ public final class WaqtorApplication: Sendable {
         let instances = self.instances
         webhookServer = WebhookServer(
             configuration: WebhookServerConfiguration(
-                host: configuration.webhookHost, port: configuration.webhookPort, maxBodyBytes: configuration.webhookMaxBodyBytes),
+                host: configuration.webhookHost, port: configuration.webhookPort, maxBodyBytes: configuration.webhookMaxBodyBytes,
+                maxInFlight: configuration.webhookMaxInFlight, retryAfterSeconds: configuration.webhookRetryAfterSeconds,
+                maxConnections: configuration.webhookMaxConnections),
             instances: instances, logger: logger,
             afterStore: { target, event, isConnectionEvent in
                 // A message event wakes this process's projector; a connection event publishes the

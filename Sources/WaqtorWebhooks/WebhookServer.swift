@@ -17,6 +17,8 @@ public let webhookSecretHeader = "x-waqtor-webhook-secret"
 struct WebhookOutcome: Sendable {
     var status: HTTPResponseStatus
     var body: String
+    /// Sent as `Retry-After` (seconds) when set.
+    var retryAfterSeconds: Int? = nil
 
     static func json(_ status: HTTPResponseStatus, _ fields: [String: String]) -> WebhookOutcome {
         let text = fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\(jsonString($0.value))" }.joined(separator: ",")
@@ -142,16 +144,29 @@ public struct WebhookServerConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var maxBodyBytes: Int
+    /// Requests accepted and not answered yet (body being read, or being authenticated and
+    /// stored, waiting for the batcher included). A request that would pass it is answered 503
+    /// with `Retry-After` from its head, before its body is read. Bounds what a flood can hold:
+    /// at most this many bodies (each ≤ `maxBodyBytes`) and this many deliveries in the pipeline.
+    public var maxInFlight: Int
+    /// The `Retry-After` of a shed request, in seconds.
+    public var retryAfterSeconds: Int
+    /// Connections open at once; one more is closed as soon as it is accepted.
+    public var maxConnections: Int
     /// A connection with no bytes read for this long (and no request in progress) is closed.
     public var idleTimeout: TimeAmount
     /// How long requests in flight get to finish at shutdown.
     public var shutdownGrace: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 7421, maxBodyBytes: Int = 1 << 20,
+                maxInFlight: Int = 256, retryAfterSeconds: Int = 2, maxConnections: Int = 10_000,
                 idleTimeout: TimeAmount = .seconds(60), shutdownGrace: Duration = .seconds(5)) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
+        self.maxInFlight = max(1, maxInFlight)
+        self.retryAfterSeconds = max(1, retryAfterSeconds)
+        self.maxConnections = max(1, maxConnections)
         self.idleTimeout = idleTimeout
         self.shutdownGrace = shutdownGrace
     }
@@ -219,19 +234,44 @@ public final class WebhookServer: Sendable {
     private func admit(_ channel: any Channel) -> Bool {
         let key = ObjectIdentifier(channel)
         let admitted = state.withLockedValue { state in
-            guard !state.shuttingDown, state.connections.count < 10_000 else { return false }
+            guard !state.shuttingDown, state.connections.count < configuration.maxConnections else { return false }
             state.connections[key] = channel
             return true
         }
-        guard admitted else { return false }
+        guard admitted else {
+            processor.metrics?.recordRefusedConnection()
+            return false
+        }
         channel.closeFuture.whenComplete { [self] _ in
             state.withLockedValue { _ = $0.connections.removeValue(forKey: key) }
         }
         return true
     }
 
-    func requestStarted() { state.withLockedValue { $0.inFlight += 1 } }
+    /// Takes a place for one request if fewer than `maxInFlight` are in flight; false: shed it.
+    func requestStarting() -> Bool {
+        let limit = configuration.maxInFlight
+        return state.withLockedValue { state in
+            guard state.inFlight < limit else { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
     func requestFinished() { state.withLockedValue { $0.inFlight -= 1 } }
+
+    /// Requests accepted and not answered yet.
+    var requestsInFlight: Int { state.withLockedValue { $0.inFlight } }
+    /// Connections open.
+    var openConnections: Int { state.withLockedValue { $0.connections.count } }
+
+    /// The answer to a request shed because `maxInFlight` requests are in flight.
+    var shedOutcome: WebhookOutcome {
+        let seconds = configuration.retryAfterSeconds
+        var outcome = WebhookOutcome.error(.serviceUnavailable,
+            "busy: \(configuration.maxInFlight) webhook requests in progress (webhook.max_in_flight); nothing was read or stored, retry after \(seconds) s")
+        outcome.retryAfterSeconds = seconds
+        return outcome
+    }
 
     /// Stops accepting, lets requests in flight finish (up to the grace period), closes every connection.
     public func shutdown() async {
@@ -252,8 +292,9 @@ public final class WebhookServer: Sendable {
     }
 }
 
-/// One connection: routes, checks the head, reads the body up to the limit, then hands the
-/// request to the processor off the event loop and writes its answer.
+/// One connection: routes, checks the head, takes a place among the requests in flight (or sheds
+/// the request), reads the body up to the limit, then hands the request to the processor off the
+/// event loop and writes its answer.
 final class WebhookHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -277,6 +318,9 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
     private let maxBodyBytes: Int
     private var state = State.idle
     private var body = ByteBuffer()
+    /// Whether this connection holds one of the server's places for requests in flight (from an
+    /// admitted head until the body is handed to the processor, whose task then holds it).
+    private var holdsPlace = false
 
     init(server: WebhookServer, maxBodyBytes: Int) {
         self.server = server
@@ -291,6 +335,13 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             case .failure(let refusal):
                 reject(context: context, version: head.version, refusal.outcome)
             case .success(let pending):
+                // Shed before anything of the body is read: nothing is accepted, nothing is lost.
+                guard server.requestStarting() else {
+                    server.processor.metrics?.recordShed()
+                    reject(context: context, version: head.version, server.shedOutcome)
+                    return
+                }
+                holdsPlace = true
                 body.clear()
                 state = .receiving(pending)
             }
@@ -305,6 +356,7 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
         case .end:
             guard case .receiving(let pending) = state else { return }
             state = .processing
+            holdsPlace = false  // the processing task gives the place back
             let bytes = Array(body.readableBytesView)
             body = ByteBuffer()
             let processor = server.processor
@@ -312,12 +364,12 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             let loop = context.eventLoop
             let boundSelf = NIOLoopBound(self, eventLoop: loop)
             let boundContext = NIOLoopBound(context, eventLoop: loop)
-            server.requestStarted()
             Task {
                 let outcome = await processor.process(gatewayName: pending.gatewayName, secret: pending.secret, body: bytes)
                 loop.execute {
-                    boundSelf.value.finish(context: boundContext.value, pending: pending, outcome)
+                    // The place is free before the answer leaves: whoever got it may send again.
                     server.requestFinished()
+                    boundSelf.value.finish(context: boundContext.value, pending: pending, outcome)
                 }
             }
         }
@@ -336,6 +388,21 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        releasePlace()  // the client went away in the middle of a body
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        releasePlace()
+    }
+
+    private func releasePlace() {
+        guard holdsPlace else { return }
+        holdsPlace = false
+        server.requestFinished()
+    }
+
     private func finish(context: ChannelHandlerContext, pending: Pending, _ outcome: WebhookOutcome) {
         guard case .processing = state else { return }
         state = .idle
@@ -344,6 +411,7 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
 
     /// Answers at once and closes the connection without reading the rest of the request.
     private func reject(context: ChannelHandlerContext, version: HTTPVersion, _ outcome: WebhookOutcome) {
+        releasePlace()
         state = .closing
         write(context: context, version: version, outcome, keepAlive: false)
         // Stop reading (nothing more is buffered); the client reads the answer and closes, or
@@ -359,6 +427,7 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(buffer.readableBytes))
+        if let seconds = outcome.retryAfterSeconds { headers.add(name: "retry-after", value: String(seconds)) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: outcome.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
