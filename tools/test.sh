@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: the same set-up as the run command (Debian packages, local PostgreSQL and
-# Redis shards), then the whole test suite against those real servers. Extra arguments go to
-# `swift test` (e.g. --filter WaqtorRPCTests).
+# Redis shards), then the whole test suite against those real servers, then the fast rows of the
+# fault suite (tools/faults.sh --fast). Extra arguments go to `swift test` (e.g. --filter
+# WaqtorRPCTests), and then the fault suite is skipped.
 #
 # `tools/test.sh --unit` runs only the unit targets (every test target but the *IntegrationTests
 # ones): no PostgreSQL or Redis is needed or started, only the Swift toolchain and the C libraries.
@@ -24,3 +25,10 @@ echo "[test] building"
 swift build --build-tests
 echo "[test] running"
 swift test --skip-build "$@"
+if [ $# -eq 0 ]; then
+    # The fast rows of the fault suite (docs/RELIABILITY.md): a PostgreSQL restart, a Redis shard
+    # killed and a SIGTERM, each under load; fails when a message is lost or sent twice, a call gets
+    # a wrong status or passes its deadline, or the server does not recover.
+    echo "[test] fault suite, fast rows"
+    SKIP_BUILD=1 bash tools/faults.sh --fast
+fi

@@ -172,7 +172,14 @@ struct CampaignScenario: AsyncParsableCommand {
                 }
                 progress = answer
             } catch {
-                return .failure("campaign", error.code.name, error.message, stages: stages)
+                // A client waits out an outage: an UNAVAILABLE or late progress poll is polled again
+                // after the server's hint (tools/faults.sh runs campaigns through faults).
+                guard [.unavailable, .deadlineExceeded].contains(error.code), monotonicNanos() < deadline else {
+                    return .failure("campaign", error.code.name, error.message, stages: stages)
+                }
+                let hint = error.metadata[Metadata.Keys.retryAfterMilliseconds].flatMap { Int($0) } ?? 500
+                try? await Task.sleep(for: .milliseconds(min(max(hint, 100), 5000)))
+                continue
             }
             let final = progress.sentCount + progress.deliveredCount + progress.readCount + progress.failedCount + progress.skippedCount + progress.cancelledCount
             if final > 0, !stages.contains(where: { $0.name == "first_send" }) {
@@ -239,6 +246,15 @@ final class CampaignTotals: Sendable {
                 send.instance + "|" + (send.text.range(of: marker).map { String(send.text[$0.upperBound...]) } ?? "")
             }.values.map(\.count)
             outcome["busiest_number_sends"] = perNumber.max().map { .count($0) } ?? .missing
+            // Loss and duplicates, per recipient: each (campaign, recipient) the gateway accepted more
+            // than once is a duplicate; each recipient the server marked sent that the gateway never
+            // accepted is lost.
+            let accepted = ours.filter { (200..<300).contains($0.status) }
+            let distinct = Set(accepted.map { send in
+                send.number + "|" + (send.text.range(of: marker).map { String(send.text[$0.upperBound...]) } ?? "")
+            })
+            outcome["gateway_duplicates"] = .count(accepted.count - distinct.count)
+            outcome["lost"] = .count(max(0, Int(sent) - distinct.count))
             gateway.withLock { $0 = (quantile(gaps, 0.5), delay, perNumber.max()) }
         } else {
             outcome["sent_at_gateway"] = .missing

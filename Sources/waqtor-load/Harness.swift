@@ -103,9 +103,20 @@ enum ScenarioRunner {
         harness.note("\(scenario): set up in \(String(format: "%.1f", setupTime)) s; running")
         let plan = DriverPlan(
             connections: options.connections, inFlight: options.inFlight, warmup: warmup, duration: options.duration,
-            requests: options.requests ?? (options.duration == nil ? defaultRequests : nil), rate: options.rate)
+            requests: options.requests ?? (options.duration == nil ? defaultRequests : nil), rate: options.rate,
+            timeline: options.timeline != nil)
+        if let path = options.readyFile {
+            guard FileManager.default.createFile(atPath: path, contents: Data("\(wallMilliseconds())\n".utf8)) else {
+                Console.error("--ready-file \(path): cannot create it")
+                await harness.close()
+                throw ExitCode(2)
+            }
+        }
         let progress = ProgressLine(label: scenario, enabled: options.chatty)
         let result = await LoadDriver.run(plan, progress: progress, call: prepared.call)
+        if let path = options.timeline {
+            do { try TimelineEntry.write(result.timeline, to: path) } catch { Console.error("--timeline \(path): \(error)") }
+        }
         let outcome = await prepared.outcome(result)
         await prepared.teardown()
         await harness.close()

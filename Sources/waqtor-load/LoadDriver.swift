@@ -11,6 +11,8 @@ struct DriverPlan: Sendable {
     var requests: Int?
     /// Open loop at this many calls per second in total; nil: closed loops.
     var rate: Double?
+    /// Keep every call for `--timeline`.
+    var timeline = false
 
     var loops: Int { connections * inFlight }
 
@@ -30,6 +32,8 @@ struct DriverResult: Sendable {
     /// Open loop: calls scheduled inside the measured window that had not started when it ended
     /// (the server, or the pacing behind it, did not keep up with the rate).
     var behind: UInt64
+    /// Every call, warm-up included, when the plan asked for a timeline.
+    var timeline: [TimelineEntry] = []
 }
 
 /// One call: on connection `connection`, `sequence` unique within the run (for unique ids in
@@ -46,7 +50,7 @@ typealias LoadCall = @Sendable (_ connection: Int, _ sequence: UInt64) async -> 
 ///   time: the waiting a slow answer caused is counted instead of omitted (coordinated omission).
 enum LoadDriver {
     static func run(_ plan: DriverPlan, progress: ProgressLine, call: @escaping LoadCall) async -> DriverResult {
-        let stats = (0..<plan.connections).map { _ in ConnectionStats() }
+        let stats = (0..<plan.connections).map { _ in ConnectionStats(keepsTimeline: plan.timeline) }
         let begin = monotonicNanos()
         let measureFrom = begin + UInt64(plan.warmup * 1e9)
         let stopAt = plan.duration.map { measureFrom + UInt64($0 * 1e9) } ?? .max
@@ -75,13 +79,14 @@ enum LoadDriver {
         var operations: [String: OperationStats] = [:]
         var finishedAt = measureFrom
         var behind: UInt64 = 0
+        let timeline = stats.flatMap(\.keptTimeline)
         for connection in stats {
             let snapshot = connection.snapshot
             for (name, result) in snapshot.operations { operations[name, default: OperationStats()].merge(result) }
             finishedAt = max(finishedAt, snapshot.finishedAt)
             behind += snapshot.behind
         }
-        return DriverResult(operations: operations, elapsed: Double(finishedAt - measureFrom) / 1e9, measureFrom: measureFrom, behind: behind)
+        return DriverResult(operations: operations, elapsed: Double(finishedAt - measureFrom) / 1e9, measureFrom: measureFrom, behind: behind, timeline: timeline)
     }
 
     /// One loop's settings and its two ways of running.
@@ -106,6 +111,7 @@ enum LoadDriver {
                 let end = monotonicNanos()
                 k += 1
                 progress.count(failed: outcome.error != nil)
+                stats.keep(outcome, start: start, began: start, end: end)
                 if start >= measureFrom {
                     stats.record(outcome, latency: end - start)
                     remaining -= 1
@@ -131,10 +137,12 @@ enum LoadDriver {
                     behind = UInt64(Double(stopAt - max(intended, measureFrom)) / interval) + 1
                     break
                 }
+                let began = monotonicNanos()
                 let outcome = await call(connection, sequence(k))
                 let end = monotonicNanos()
                 k += 1
                 progress.count(failed: outcome.error != nil)
+                stats.keep(outcome, start: intended, began: began, end: end)
                 if intended >= measureFrom {
                     stats.record(outcome, latency: end - intended)
                     remaining -= 1

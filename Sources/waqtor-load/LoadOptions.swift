@@ -42,6 +42,12 @@ struct LoadOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Use these existing accounts instead of signing up: a file with one 'email password' per line (connection i uses line i modulo their count). For servers whose workers serve only some tenants (send.tenants, chat.tenants).", valueName: "file"))
     var accounts: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also write every call (warm-up included) to this CSV file: start_ms,began_ms,end_ms,operation,status,detail, in wall-clock ms since the epoch (open loop: start is the scheduled time, began when the call really began); status is OK or the error's name, detail what it said. tools/faults.sh reads it.", valueName: "file"))
+    var timeline: String?
+
+    @Option(name: .customLong("ready-file"), help: ArgumentHelp("Create this file when set-up is done and the calls start (a script waits for it before injecting a fault).", valueName: "file"))
+    var readyFile: String?
+
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 

@@ -79,11 +79,33 @@ final class ConnectionStats: @unchecked Sendable {
     private var operations: [String: OperationStats] = [:]
     private var finishedAt: UInt64 = 0
     private var behind: UInt64 = 0
+    private var timeline: [TimelineEntry] = []
+    /// Whether every call (warm-up included) is kept for `--timeline`.
+    let keepsTimeline: Bool
+
+    init(keepsTimeline: Bool = false) {
+        self.keepsTimeline = keepsTimeline
+    }
 
     func record(_ outcome: CallOutcome, latency: UInt64) {
         lock.lock()
         defer { lock.unlock() }
         operations[outcome.operation, default: OperationStats()].record(outcome, latency: latency)
+    }
+
+    /// Keeps one call for the timeline (only when `keepsTimeline`).
+    func keep(_ outcome: CallOutcome, start: UInt64, began: UInt64, end: UInt64) {
+        guard keepsTimeline else { return }
+        lock.lock()
+        timeline.append(TimelineEntry(
+            start: start, began: began, end: end, operation: outcome.operation, status: outcome.error ?? "OK", detail: outcome.detail))
+        lock.unlock()
+    }
+
+    var keptTimeline: [TimelineEntry] {
+        lock.lock()
+        defer { lock.unlock() }
+        return timeline
     }
 
     func finished(at time: UInt64, behind late: UInt64 = 0) {
@@ -97,5 +119,33 @@ final class ConnectionStats: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return (operations, finishedAt, behind)
+    }
+}
+
+/// One call as `--timeline` writes it: monotonic start (open loop: the intended start), when it
+/// really began (later than `start` when the loop's previous call ended late) and its end, the
+/// operation and its status (`OK` or the error's name).
+struct TimelineEntry: Sendable {
+    var start: UInt64
+    var began: UInt64
+    var end: UInt64
+    var operation: String
+    var status: String
+    /// What the error said (empty for `OK`).
+    var detail: String
+
+    /// Writes the entries as CSV, `start_ms,began_ms,end_ms,operation,status,detail` (detail quoted), in wall-clock milliseconds
+    /// since the epoch (so a script can line them up with `date +%s%3N`), ordered by start.
+    static func write(_ entries: [TimelineEntry], to path: String) throws {
+        let offset = wallMilliseconds() - Double(monotonicNanos()) / 1e6
+        var text = "start_ms,began_ms,end_ms,operation,status,detail\n"
+        for entry in entries.sorted(by: { $0.start < $1.start }) {
+            text += String(
+                format: "%.1f,%.1f,%.1f,", Double(entry.start) / 1e6 + offset, Double(entry.began) / 1e6 + offset,
+                Double(entry.end) / 1e6 + offset)
+            let detail = entry.detail.replacingOccurrences(of: "\"", with: "\"\"").replacingOccurrences(of: "\n", with: " ")
+            text += "\(entry.operation),\(entry.status),\"\(detail)\"\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

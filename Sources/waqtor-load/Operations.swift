@@ -91,6 +91,7 @@ extension Harness {
         guard let message = response?.message else {
             return outcome.error == nil ? .failure(operation, "INTERNAL", "SendTextReply answered without a message") : outcome
         }
+        target.tracker.accepted(request.text)
         switch await target.tracker.wait(for: message.id, deadline: start + UInt64(self.options.timeout * 1e9)) {
         case .sent:
             return outcome

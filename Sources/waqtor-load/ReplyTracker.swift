@@ -72,6 +72,15 @@ final class ReplyTracker: @unchecked Sendable {
     /// Replies waited for that ended SENT (warm-up included).
     var sent: Int { lock.withLock { sentCount } }
 
+    private var acceptedTexts: [String] = []
+
+    /// Notes a reply the server accepted (SendTextReply answered with its message): it must reach
+    /// the gateway exactly once, whatever happens to the wait for SENT.
+    func accepted(_ text: String) { lock.withLock { acceptedTexts.append(text) } }
+
+    /// The texts of every reply the server accepted (warm-up included).
+    var accepted: [String] { lock.withLock { acceptedTexts } }
+
     /// Waits for message `id`'s final status, at most until `deadline` (monotonic ns).
     func wait(for id: String, deadline: UInt64) async -> Final {
         let final = await withCheckedContinuation { continuation in

@@ -53,17 +53,29 @@ enum ReplyOutcome {
             "replies_sent_total": .count(targets.reduce(0) { $0 + $1.tracker.sent }),
             "live_restarts": .count(targets.reduce(0) { $0 + $1.tracker.restarts }),
         ]
-        // Replies still queued when the run ended (calls that timed out) may reach the gateway a
-        // little later; give them a moment so that the count is of what the run sent.
-        try? await Task.sleep(for: .seconds(1))
-        guard let sends = await harness.gateway.sends() else {
-            outcome["replies_at_gateway"] = .missing
-            return outcome
-        }
+        // Replies still queued when the run ended (calls that timed out, or held up by an outage)
+        // reach the gateway later: wait until every accepted reply did, for up to 20 s, so that
+        // the count is of what the run sent and a missing one is really lost.
+        let accepted = Set(targets.flatMap { $0.tracker.accepted })
         let names = Set(numbers.map(\.gatewayName))
         let marker = "load \(harness.runID) reply "
-        let ours = sends.filter { names.contains($0.instance) && $0.text.hasPrefix(marker) }
+        var ours: [GatewayControl.Send] = []
+        let waitUntil = monotonicNanos() + 20_000_000_000
+        repeat {
+            guard let sends = await harness.gateway.sends() else {
+                outcome["replies_at_gateway"] = .missing
+                return outcome
+            }
+            ours = sends.filter { names.contains($0.instance) && $0.text.hasPrefix(marker) }
+            let reached = Set(ours.filter { (200..<300).contains($0.status) }.map(\.text))
+            if accepted.isSubset(of: reached) { break }
+            try? await Task.sleep(for: .milliseconds(250))
+        } while monotonicNanos() < waitUntil
         let delivered = ours.filter { (200..<300).contains($0.status) }
+        let distinct = Set(delivered.map(\.text))
+        outcome["replies_accepted"] = .count(accepted.count)
+        outcome["replies_lost"] = .count(accepted.subtracting(distinct).count)
+        outcome["replies_duplicated"] = .count(delivered.count - distinct.count)
         let gaps = ours.gaps
         let delayMean = ours.isEmpty ? nil : Double(ours.reduce(0) { $0 + $1.delay }) / Double(ours.count)
         outcome["replies_at_gateway"] = .count(delivered.count)

@@ -164,6 +164,8 @@ struct LoadHarnessTests {
         #expect(reply.count("replies_at_gateway") == reply.count("replies_sent_total"), "every reply SENT reached the simulator: \(reply.outcome)")
         #expect((reply.count("replies_at_gateway") ?? 0) >= 16)
         #expect(reply.stages["rpc"]?.count == 16, "the SendTextReply RPC is timed on its own")
+        #expect(reply.count("replies_accepted") == 16, "every SendTextReply answered: \(reply.outcome)")
+        #expect(reply.count("replies_lost") == 0 && reply.count("replies_duplicated") == 0, "\(reply.outcome)")
 
         let run = try expectClean(
             await runLoad([
@@ -174,17 +176,34 @@ struct LoadHarnessTests {
         #expect(run.count("recipients") == 6)
         #expect(run.count("sent") == 6, "every recipient final and sent: \(run.outcome)")
         #expect(run.count("sent_at_gateway") == 6)
+        #expect(run.count("lost") == 0 && run.count("gateway_duplicates") == 0, "\(run.outcome)")
         #expect(run.stages["start"]?.count == 1 && run.stages["first_send"]?.count == 1)
 
+        // --timeline and --ready-file, as tools/faults.sh uses them.
+        let timeline = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("timeline") + ".csv")
+        let ready = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("ready"))
+        defer { for file in [timeline, ready] { try? FileManager.default.removeItem(at: file) } }
         let blend = try expectClean(
             await runLoad([
                 "mixed", "-c", "2", "-m", "2", "-n", "40", "--warmup", "0", "--accounts", mixed.file.path,
                 "--weights", "profile=40,webhook=30,send-reply=20,login=10",
+                "--timeline", timeline.path, "--ready-file", ready.path,
             ] + at),
             scenario: "mixed", calls: 40)
         let operations = try #require(blend.operations)
         #expect(Set(operations.keys) == ["profile", "webhook", "send-reply", "login"])
         #expect(operations.values.reduce(0) { $0 + $1.calls } == 40)
+        #expect(FileManager.default.fileExists(atPath: ready.path), "--ready-file is created when the calls start")
+        let lines = try String(contentsOf: timeline, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "start_ms,began_ms,end_ms,operation,status,detail")
+        let rows = lines.dropFirst().map { $0.split(separator: ",", maxSplits: 5, omittingEmptySubsequences: false) }
+        #expect(rows.count == 40, "one line per call (no warm-up here)")
+        for row in rows {
+            let (start, began, end) = (Double(row[0]) ?? -1, Double(row[1]) ?? -1, Double(row[2]) ?? -1)
+            #expect(start > 0 && began >= start - 0.1 && end >= began, "times in order: \(row)")
+            #expect(["profile", "webhook", "send-reply", "login"].contains(String(row[3])) && row[4] == "OK", "\(row)")
+        }
+        #expect(Dictionary(grouping: rows, by: { String($0[3]) }).mapValues(\.count) == operations.mapValues { Int($0.calls) })
         #expect(blend.count("replies_at_gateway") == blend.count("replies_sent_total"))
 
         server.signal(SIGTERM)

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""One row of tools/faults.sh: reads the row's files (waqtor-load's --timeline CSV and JSON
+reports), prints the row's Markdown line and exits 1 when an expectation was missed.
+
+Measured from the timeline (every call of `waqtor-load mixed`, warm-up included, with its
+scheduled start, its end and its status):
+  - calls during the fault: calls scheduled between the fault's start and its end;
+  - errors by status, during the fault and after it;
+  - wrong statuses: any status but OK and the allowed ones (e.g. INTERNAL) -> missed;
+  - past the deadline: DEADLINE_EXCEEDED, or a call that lasted longer than its timeout (from when
+    it really began, not its scheduled start) -> missed;
+  - recovery: from the fault's end to the end of the last failed call; a failure scheduled later
+    than --recover-within-ms after the fault's end -> missed;
+  - --in-flight-must-finish: a call in flight when the fault began that failed -> missed.
+From the campaign's report (--campaign): recipients, sent, FAILED, lost, sent twice -> missed if
+any of the last three is not 0.
+"""
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--row", required=True)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--fault-start", type=float, required=True)
+    p.add_argument("--fault-end", type=float, required=True)
+    p.add_argument("--allowed", default="UNAVAILABLE")
+    p.add_argument("--timeout-ms", type=float, required=True)
+    p.add_argument("--server-rss-kb", type=int, default=0)
+    p.add_argument("--worker-rss-kb", type=int, default=0)
+    p.add_argument("--recover-within-ms", type=float, default=5000)
+    p.add_argument("--in-flight-must-finish", action="store_true")
+    p.add_argument("--campaign")
+    p.add_argument("--sent-during-fault", type=int)
+    p.add_argument("--unavailable-names")
+    p.add_argument("--ready-after")
+    p.add_argument("--drain-ms")
+    p.add_argument("--timeline", default="mixed.csv")
+    p.add_argument("--note", action="append", default=[])
+    a = p.parse_args()
+
+    missed = []
+    notes = list(a.note)
+    allowed = set(filter(None, a.allowed.split(","))) | {"OK"}
+    t0, t1 = a.fault_start, a.fault_end
+    calls = []
+    with open(f"{a.dir}/{a.timeline}", newline="") as f:
+        for r in csv.DictReader(f):
+            calls.append((float(r["start_ms"]), float(r["end_ms"]), r["operation"], r["status"], r.get("detail", ""),
+                          float(r["began_ms"])))
+    if not calls:
+        missed.append("no call was made")
+    before = [c for c in calls if c[0] < t0]
+    during = [c for c in calls if t0 <= c[0] <= t1]
+    after = [c for c in calls if c[0] > t1]
+    errors_during = Counter(c[3] for c in during if c[3] != "OK")
+    errors_after = Counter(c[3] for c in after if c[3] != "OK")
+    errors_before = Counter(c[3] for c in before if c[3] != "OK" and c[1] < t0)
+    wrong = Counter(c[3] for c in calls if c[3] not in allowed)
+    if wrong:
+        example = next(c for c in calls if c[3] not in allowed)
+        missed.append(f"wrong statuses {dict(wrong)} (e.g. {example[2]}: {example[3]} {example[4][:120]})")
+    # A send-reply call lasts until its reply is SENT (up to the timeout after the RPC): only its
+    # status says whether its RPC went past the deadline.
+    late = [c for c in calls if c[3] == "DEADLINE_EXCEEDED"
+            or (c[2] != "send-reply" and c[1] - c[5] > a.timeout_ms + 500)]
+    if late:
+        missed.append(f"{len(late)} calls past their {a.timeout_ms:.0f} ms deadline")
+    failed = [c for c in calls if c[3] != "OK"]
+    recovery = max([c[1] for c in failed if c[1] >= t1] + [t1]) - t1
+    stragglers = [c for c in failed if c[0] > t1 + a.recover_within_ms]
+    if stragglers:
+        missed.append(f"{len(stragglers)} calls still failed more than {a.recover_within_ms / 1000:.0f} s after the fault "
+                      f"(last: {stragglers[-1][3]} {stragglers[-1][4][:120]})")
+    if not any(c[3] == "OK" and c[0] > t1 for c in calls):
+        missed.append("no call succeeded after the fault")
+    if a.in_flight_must_finish:
+        cut = [c for c in calls if c[5] < t0 < c[1] and c[3] != "OK"]
+        if cut:
+            missed.append(f"{len(cut)} calls in flight at the fault failed (e.g. {cut[0][3]} {cut[0][4][:120]})")
+        notes.append(f"{sum(1 for c in calls if c[5] < t0 < c[1])} calls in flight at the fault, all finished" if not cut else "")
+    if a.unavailable_names:
+        unnamed = [c for c in failed if c[3] == "UNAVAILABLE" and a.unavailable_names not in c[4]
+                   and "shutting down" not in c[4]]
+        if unnamed:
+            notes.append(f"{len(unnamed)} UNAVAILABLE not naming '{a.unavailable_names}' (e.g. {unnamed[0][4][:100]})")
+    if errors_before:
+        notes.append(f"errors before the fault: {dict(errors_before)}")
+    if a.ready_after:
+        status = open(a.ready_after).read().strip()
+        if status != "200":
+            missed.append(f"/health/ready answered {status} after the fault")
+        else:
+            notes.append("ready (200) after")
+    if a.drain_ms:
+        notes.append(f"drained and exited in {open(a.drain_ms).read().strip()} ms")
+
+    lost = dup = 0
+    try:
+        mixed = json.load(open(f"{a.dir}/mixed.json")).get("outcome", {})
+    except (OSError, ValueError) as e:
+        mixed = {}
+        missed.append(f"no waqtor-load mixed report: {e}")
+    if "replies_lost" in mixed:
+        lost, dup = mixed["replies_lost"], mixed["replies_duplicated"]
+        notes.append(f"replies: {mixed['replies_accepted']} accepted, {lost} lost, {dup} sent twice")
+        if lost: missed.append(f"{lost} accepted replies never reached the gateway")
+        if dup: missed.append(f"{dup} replies sent twice")
+    if a.campaign:
+        try:
+            report = json.load(open(a.campaign))
+            o = report.get("outcome", {})
+            c_lost, c_dup, failed_recipients = o.get("lost"), o.get("gateway_duplicates"), o.get("failed")
+            recipients, sent = o.get("recipients"), o.get("sent")
+            notes.append(f"campaign: {sent}/{recipients} sent, {failed_recipients} FAILED")
+            if c_lost is None or c_dup is None:
+                missed.append("the campaign's gateway figures are missing")
+            else:
+                lost, dup = lost + c_lost, dup + c_dup
+                if c_lost: missed.append(f"{c_lost} campaign messages lost")
+                if c_dup: missed.append(f"{c_dup} campaign messages sent twice")
+            if failed_recipients: missed.append(f"{failed_recipients} recipients FAILED")
+            if recipients is None or sent is None or sent + (failed_recipients or 0) < recipients:
+                missed.append(f"campaign did not finish: {sent} of {recipients} sent")
+        except (OSError, ValueError) as e:
+            missed.append(f"no campaign report: {e}")
+    if a.sent_during_fault is not None:
+        notes.append(f"{a.sent_during_fault} campaign messages sent during the fault")
+        if a.sent_during_fault <= 0:
+            missed.append("no campaign message was sent during the fault (other shards should keep sending)")
+
+    def fmt(counter):
+        return ", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "none"
+
+    verdict = "ok" if not missed else "MISSED: " + "; ".join(missed)
+    cells = [
+        a.row,
+        f"{len(during)} ({(t1 - t0) / 1000:.1f} s)",
+        fmt(errors_during),
+        fmt(errors_after),
+        f"{recovery / 1000:.2f} s",
+        str(len(late)),
+        str(lost), str(dup),
+        f"{a.server_rss_kb // 1024} / {a.worker_rss_kb // 1024}",
+        "; ".join(n for n in notes if n) or "",
+        verdict,
+    ]
+    print("| " + " | ".join(cells) + " |")
+    return 0 if not missed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
