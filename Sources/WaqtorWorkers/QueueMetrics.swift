@@ -5,9 +5,9 @@ import WaqtorMetrics
 /// maintainer found. Handles are made on first use per label set and kept.
 ///
 /// - `waqtor_queue_sends_total{shard, outcome}`: sends by outcome (`sent`, `retry`, `failed`,
-///   `number_down`, `quota`);
+///   `number_down`, `gateway_down`, `quota`);
 /// - `waqtor_queue_send_failures_total{shard, reason}`: failed or retried sends by reason
-///   (`permanent`, `transient`, `number_down`, `gave_up`);
+///   (`permanent`, `transient`, `number_down`, `gateway_down`, `gave_up`);
 /// - `waqtor_queue_gateway_call_seconds`: one send's call to the gateway (its typing delay included);
 /// - `waqtor_queue_lease_reclaims_total{shard}`: expired leases returned to their lanes;
 /// - `waqtor_queue_shard_rebuilds_total{shard}`: shards rebuilt from PostgreSQL;

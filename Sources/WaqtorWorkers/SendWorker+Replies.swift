@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 import WaqtorChat
 import WaqtorCore
@@ -75,6 +76,7 @@ extension SendWorker {
         let phone = String(reply.phoneNumber.filter(\.isNumber))
         var outcome: ChatStore.ReplyOutcome
         var numberDown = false
+        var gatewayDown = false
         do {
             let sent: EvolutionSendResult
             if let media = reply.message.media {
@@ -101,10 +103,11 @@ extension SendWorker {
                 sent = try await gateway.sendText(instance: reply.gatewayName, number: phone, text: text, delay: typing, quoted: reply.quotedWaID)
             }
             outcome = .sent(messageID: sent.messageId)
+            gatewayOutage.withLockedValue { $0.succeeded() }
         } catch let error as ChatError {
             outcome = .failed(error: error.message)
         } catch let error as EvolutionError {
-            switch SendFailureClass.classify(error) {
+            switch gatewayOutage.withLockedValue({ $0.classify(error) }) {
             case .permanent(let why):
                 outcome = .failed(error: why)
             case .transient(let why):
@@ -115,6 +118,10 @@ extension SendWorker {
                 }
             case .numberDown(let why):
                 numberDown = true
+                outcome = .retry(error: why, afterMs: 0)
+            case .gatewayDown(let why):
+                numberDown = true
+                gatewayDown = true
                 outcome = .retry(error: why, afterMs: 0)
             }
         } catch {
@@ -143,7 +150,9 @@ extension SendWorker {
         switch outcome {
         case .retry(_, let after):
             // The reply goes back to the head of its lane; the number's replies wait for it.
-            let hold = numberDown ? Double(NumberBackoff.holdMilliseconds(consecutiveFailures: 1)) : Double(after)
+            let hold = gatewayDown
+                ? Double(GatewayOutageDetector.holdMilliseconds(consecutiveFailures: 1, retry: configuration.retry))
+                : numberDown ? Double(NumberBackoff.holdMilliseconds(consecutiveFailures: 1)) : Double(after)
             ack = SendLanes.Ack(message: message, nextDue: now.addingTimeInterval(hold / 1000), requeue: true, keepSchedule: true, hold: true)
         default:
             break

@@ -117,6 +117,8 @@ public struct SendWorker: Service {
     /// Batches in their check phase (claimed, not yet handed to the gateway or given back).
     let checking = InFlight()
     let closedStreak = NIOLockedValueBox<[InstanceID: Int]>([:])
+    /// Whether the gateway is out, from every send's outcome (campaign messages and replies).
+    let gatewayOutage = NIOLockedValueBox(GatewayOutageDetector())
     let counter = NIOLockedValueBox<UInt64>(0)
     let batcher: OutcomeBatcher
     /// The plan quota reserved and not used yet, per tenant and local day.
@@ -419,6 +421,7 @@ public struct SendWorker: Service {
         let phone = String(row.phoneNumber.filter(\.isNumber))
         let outcome: SendRecord.Result
         var numberDown = false
+        var heldLabel = "number_down"
         if let found = await previouslySent(row, number: number, phone: phone) {
             // A worker sent it and died before recording: the gateway has it; do not send again.
             outcome = .sent(messageID: found)
@@ -435,9 +438,10 @@ public struct SendWorker: Service {
                 sent = try await gateway.sendText(instance: number.gatewayName, number: phone, text: text, delay: typing)
             }
             outcome = .sent(messageID: sent.messageId)
+            gatewayOutage.withLockedValue { $0.succeeded() }
         } catch {
             let reason: String
-            switch SendFailureClass.classify(error) {
+            switch gatewayOutage.withLockedValue({ $0.classify(error) }) {
             case .permanent(let why):
                 outcome = .failed(error: why)
                 reason = "permanent"
@@ -453,6 +457,12 @@ public struct SendWorker: Service {
                 numberDown = true
                 outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
                 reason = "number_down"
+            case .gatewayDown(let why):
+                // Held like a closed number: the message waits for the gateway, not counted.
+                numberDown = true
+                heldLabel = "gateway_down"
+                outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
+                reason = "gateway_down"
             }
             metrics?.failures.increment([("shard", String(lanes.shard(of: message.instanceID))), ("reason", reason)])
         } }
@@ -460,7 +470,7 @@ public struct SendWorker: Service {
             let label = switch outcome {
             case .sent: "sent"
             case .failed: "failed"
-            case .retry: numberDown ? "number_down" : "retry"
+            case .retry: numberDown ? heldLabel : "retry"
             }
             metrics.sends.increment([("shard", String(lanes.shard(of: message.instanceID))), ("outcome", label)])
         }
@@ -471,7 +481,10 @@ public struct SendWorker: Service {
                 s[message.instanceID, default: 0] += 1
                 return s[message.instanceID]!
             }
-            next = now.addingTimeInterval(Double(NumberBackoff.holdMilliseconds(consecutiveFailures: streak)) / 1000)
+            let hold = heldLabel == "gateway_down"
+                ? GatewayOutageDetector.holdMilliseconds(consecutiveFailures: streak, retry: configuration.retry)
+                : NumberBackoff.holdMilliseconds(consecutiveFailures: streak)
+            next = now.addingTimeInterval(Double(hold) / 1000)
         } else {
             closedStreak.withLockedValue { _ = $0.removeValue(forKey: message.instanceID) }
             let gap = PacingRules.gap(minDelayMs: pacing.minDelayMs, maxDelayMs: pacing.maxDelayMs, unit: Double.random(in: 0..<1))

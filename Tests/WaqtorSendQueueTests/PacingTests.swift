@@ -162,6 +162,7 @@ import WaqtorEvolution
             case .permanent: "permanent"
             case .transient: "transient"
             case .numberDown: "numberDown"
+            case .gatewayDown: "gatewayDown"
             }
         }
         #expect(kind(EvolutionError(kind: .unknownNumber, status: 400, unknownNumbers: ["5511"])) == "permanent")
@@ -174,6 +175,46 @@ import WaqtorEvolution
         #expect(kind(EvolutionError(kind: .transport, status: nil)) == "transient")
         #expect(kind(EvolutionError(kind: .unauthorized, status: 401)) == "transient")
         #expect(kind(EvolutionError(kind: .invalidResponse, status: 200)) == "transient")
+    }
+
+    @Test func anOutageOfTheGatewayIsToldFromAMessagesFailure() {
+        func kind(_ c: SendFailureClass) -> String {
+            switch c {
+            case .permanent: "permanent"
+            case .transient: "transient"
+            case .numberDown: "numberDown"
+            case .gatewayDown: "gatewayDown"
+            }
+        }
+        var detector = GatewayOutageDetector()
+        let error500 = EvolutionError(kind: .server(500), status: 500)
+        // A refused connection is an outage at once.
+        #expect(kind(detector.classify(EvolutionError(kind: .transport, status: nil))) == "gatewayDown")
+        detector.succeeded()
+        #expect(detector.consecutiveFailures == 0)
+        // 5xx and timeouts: one message's failure until the last `threshold` answers all failed.
+        #expect(GatewayOutageDetector.threshold == 3)
+        #expect(kind(detector.classify(error500)) == "transient")
+        #expect(kind(detector.classify(EvolutionError(kind: .timeout, status: nil))) == "transient")
+        #expect(kind(detector.classify(error500)) == "gatewayDown")
+        #expect(kind(detector.classify(EvolutionError(kind: .invalidResponse, status: 200))) == "gatewayDown")
+        // Any other answer shows the gateway works: counting starts again.
+        #expect(kind(detector.classify(EvolutionError(kind: .connectionClosed, status: 400))) == "numberDown")
+        #expect(detector.consecutiveFailures == 0)
+        #expect(kind(detector.classify(error500)) == "transient")
+        #expect(kind(detector.classify(EvolutionError(kind: .unknownNumber, status: 400))) == "permanent")
+        #expect(kind(detector.classify(error500)) == "transient")
+        detector.succeeded()
+        #expect(kind(detector.classify(error500)) == "transient")
+        // A refused API key is the operator's to fix, not an outage: counted as attempts.
+        #expect(kind(detector.classify(EvolutionError(kind: .unauthorized, status: 401))) == "transient")
+        #expect(detector.consecutiveFailures == 0)
+        // Numbers held through an outage look again within seconds of its end.
+        let defaults = RetryPolicy()
+        #expect((1...6).map { GatewayOutageDetector.holdMilliseconds(consecutiveFailures: $0, retry: defaults) }
+            == [1000, 2000, 4000, 8000, 10_000, 10_000])
+        #expect(GatewayOutageDetector.holdMilliseconds(consecutiveFailures: 0, retry: defaults) == 0)
+        #expect(GatewayOutageDetector.holdMilliseconds(consecutiveFailures: 9, retry: RetryPolicy(baseDelayMs: 20, maxDelayMs: 200)) == 200)
     }
 
     @Test func queueEntriesRoundTripAndRefuseGarbage() {
