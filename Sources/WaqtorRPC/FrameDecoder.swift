@@ -79,7 +79,7 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
 /// costs no trip through the pipeline (and no boxing into `NIOAny`).
 public struct FrameReader: Sendable {
     private var decoder: FrameDecoder
-    private var partial: ByteBuffer?
+    private(set) var partial: ByteBuffer?
     private let maxFrameLength: UInt32
 
     public init(maxFrameLength: UInt32) {
@@ -99,6 +99,10 @@ public struct FrameReader: Sendable {
         }
         keepPartial(buffer, owned: owned)
     }
+
+    /// The most room `keepPartial` makes for bytes of a frame that have not arrived yet.
+    @usableFromInline
+    static let partialLookahead = 64 * 1024
 
     @usableFromInline
     var hasPartial: Bool { partial != nil }
@@ -128,9 +132,13 @@ public struct FrameReader: Sendable {
             partial = buffer
             return
         }
-        // Room for the whole frame when its length is known (within the limit).
+        // Room for the whole frame when its length is known (within the limit), but never more than
+        // `partialLookahead` bytes beyond what has arrived: a length field alone must not make the
+        // reader allocate the frame (a few bytes per connection would pin the limit's worth each).
+        // A larger frame grows the buffer by doubling as its bytes come.
         let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { Int(min($0, maxFrameLength)) + 4 } ?? 0
-        var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, length, 64))
+        let room = min(length, buffer.readableBytes + Self.partialLookahead)
+        var own = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, room, 64))
         own.writeBuffer(&buffer)
         partial = own
     }
