@@ -103,13 +103,30 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
                 throw PhoneNumberError(.invalid, "\(quoted) is not a valid number for \(place)\(readAs)")
             }
         }
+        let e164 = field(&parsed.e164)
+        // E.164 allows 15 digits at most (and WhatsApp ids, and the contacts' column, no more), while
+        // libphonenumber's patterns for some countries take longer national numbers as valid
+        // ("+49 7842 4444444091").
+        if e164.utf8.count > Self.maxE164Length {
+            throw PhoneNumberError(.tooLong, "\(quoted) is too long for a number of \(place): an international number has at most 15 digits\(readAs)")
+        }
+        // Nor does a WhatsApp id have fewer than 7 digits, while libphonenumber takes some short
+        // German numbers ("+49 1698") as valid.
+        if e164.utf8.count < Self.minE164Length {
+            throw PhoneNumberError(.tooShort, "\(quoted) is too short for a WhatsApp number of \(place): it needs at least 7 digits with the country code\(readAs)")
+        }
         let numberRegion = field(&parsed.region)
         return PhoneNumber(
-            e164: field(&parsed.e164),
+            e164: e164,
             region: numberRegion == "001" || numberRegion == "ZZ" || numberRegion.isEmpty ? nil : numberRegion,
             type: PhoneNumberType(parsed.type),
             countryCode: countryCode)
     }
+
+    /// The longest E.164 text: `+` and 15 digits.
+    public static let maxE164Length = 16
+    /// The shortest E.164 text accepted: `+` and 7 digits, the shortest WhatsApp id.
+    public static let minE164Length = 8
 
     /// An E.164 text ("+5511987654321") in the INTERNATIONAL form ("+55 11 98765-4321"), or nil
     /// when it is not a number with a country code. For display (the CLI); it does not validate.
