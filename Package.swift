@@ -20,6 +20,11 @@ let package = Package(
         .library(name: "WaqtorProto", targets: ["WaqtorProto"]),
         .library(name: "WaqtorCore", targets: ["WaqtorCore"]),
         .library(name: "WaqtorTemplates", targets: ["WaqtorTemplates"]),
+        // For the fuzz targets (tools/fuzz), which link the parsers alone.
+        .library(name: "WaqtorImport", targets: ["WaqtorImport"]),
+        .library(name: "WaqtorPhone", targets: ["WaqtorPhone"]),
+        .library(name: "WaqtorChat", targets: ["WaqtorChat"]),
+        .library(name: "WaqtorWebhooks", targets: ["WaqtorWebhooks"]),
         .library(name: "WaqtorTenants", targets: ["WaqtorTenants"]),
         .library(name: "WaqtorEvolution", targets: ["WaqtorEvolution"]),
         .library(name: "EvolutionSimulator", targets: ["EvolutionSimulator"]),
