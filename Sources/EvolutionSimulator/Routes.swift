@@ -110,6 +110,12 @@ extension EvolutionSimulator {
         func isGlobal() -> Bool { Self.keyMatches(key, globalKey) }
 
         switch (method, segments.count >= 2 ? segments[0] + "/" + segments[1] : "", segments.count) {
+        case ("GET", "", 0):
+            // 2.3.6's index route: no key needed (it comes before the auth guard).
+            return SimResponse(status: 200, body: SimJSON.encode([
+                "status": 200, "message": "Welcome to the Evolution API, it is working!", "version": "2.3.6",
+                "clientName": "evolution_exchange", "manager": "", "documentation": "https://doc.evolution-api.com",
+            ] as [String: Any]))
         case ("POST", "instance/create", 2):
             return create(body: body, isGlobal: isGlobal())
         case ("GET", "instance/fetchInstances", 2):

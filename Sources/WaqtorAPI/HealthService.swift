@@ -6,22 +6,40 @@ import WaqtorProto
 import WaqtorRedis
 import WaqtorRPC
 import WaqtorPostgres
+import WaqtorInstances
 
-/// `waqtor.v1.HealthService`: ping, and readiness of PostgreSQL and every Redis shard.
+/// `waqtor.v1.HealthService`: ping, and readiness of PostgreSQL, every Redis shard and (in an API
+/// process) the WhatsApp gateway.
+///
+/// The gateway is reported but not required: while it cannot be reached the RPC API keeps serving
+/// (instance states are shown stale, campaign sends wait, nothing is dropped), so taking the
+/// server out of a load balancer would only make things worse. Its component then says
+/// `ready = false` while the answer's `ready` stays true (``isReady(_:)``).
 public struct HealthService: Waqtor_V1_HealthServiceHandler {
     let postgres: PostgresPool
     let redis: RedisShards
     let shardAddresses: [String]
     let checkTimeout: Duration
     let logger: Logger
+    /// The gateway's watcher (nil: the gateway is not reported).
+    let gateway: GatewayMonitor?
+
+    /// Components reported but not required for readiness.
+    public static let optionalComponents: Set<String> = ["gateway"]
 
     public init(postgres: PostgresPool, redis: RedisShards, shardAddresses: [String], checkTimeout: Duration,
-                logger: Logger = Logger(label: "waqtor.health")) {
+                logger: Logger = Logger(label: "waqtor.health"), gateway: GatewayMonitor? = nil) {
         self.postgres = postgres
         self.redis = redis
         self.shardAddresses = shardAddresses
         self.checkTimeout = checkTimeout
         self.logger = logger
+        self.gateway = gateway
+    }
+
+    /// Ready when every required component is (the gateway is not required).
+    public static func isReady(_ components: [Waqtor_V1_ComponentHealth]) -> Bool {
+        components.allSatisfy { $0.ready || optionalComponents.contains($0.name) }
     }
 
     public func ping(_ request: Waqtor_V1_PingRequest, context: ServerContext) async throws -> Waqtor_V1_PingResponse {
@@ -45,10 +63,16 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
         var response = Waqtor_V1_ReadinessResponse()
         response.components = await checkAll().map { component in
             var public_ = component
-            public_.detail = component.ready ? "" : "not ready (details on the admin listener's /health/ready)"
+            if component.ready {
+                public_.detail = ""
+            } else if Self.optionalComponents.contains(component.name) {
+                public_.detail = "unreachable; the server keeps serving (details on the admin listener's /health/ready)"
+            } else {
+                public_.detail = "not ready (details on the admin listener's /health/ready)"
+            }
             return public_
         }
-        response.ready = response.components.allSatisfy(\.ready)
+        response.ready = Self.isReady(response.components)
         return response
     }
 
@@ -78,7 +102,37 @@ public struct HealthService: Waqtor_V1_HealthServiceHandler {
                 "failing": .string(components.filter { !$0.ready }.map { "\($0.name): \($0.detail)" }.joined(separator: "; "))
             ])
         }
+        // The gateway last, where it is watched (api processes): what its watcher last learned (no
+        // call here; the watcher logs changes).
+        if let gateway, gateway.isRunning { return components + [Self.gatewayHealth(gateway)] }
         return components
+    }
+
+    /// The gateway as its watcher last saw it: ready while reachable; the detail names the address
+    /// and, when down, since when and the last error (never the API key).
+    static func gatewayHealth(_ monitor: GatewayMonitor) -> Waqtor_V1_ComponentHealth {
+        let reachability = monitor.current
+        var health = Waqtor_V1_ComponentHealth()
+        health.name = "gateway"
+        let seen = reachability.lastAnswered.map { "last answered \(Self.rfc3339($0))" } ?? "never answered"
+        switch reachability.state {
+        case .reachable:
+            health.ready = true
+            health.detail = monitor.address
+        case .unreachable:
+            health.detail = "unreachable since \(reachability.since.map(Self.rfc3339) ?? "?") (\(seen)): \(reachability.lastError ?? "")"
+                + "; \(monitor.address); instance states are shown stale, campaign sends wait"
+        case .unknown:
+            health.detail = "not checked yet; \(monitor.address)"
+        }
+        if let probe = reachability.lastProbeDuration {
+            health.latencyMicros = probe.components.seconds * 1_000_000 + probe.components.attoseconds / 1_000_000_000_000
+        }
+        return health
+    }
+
+    static func rfc3339(_ date: Date) -> String {
+        date.formatted(.iso8601)
     }
 
     private static func check(

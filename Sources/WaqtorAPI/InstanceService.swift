@@ -23,11 +23,16 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
     let webhookURL: @Sendable (String) -> String
     /// The time: QR code expiry, pairing waits.
     let clock: any WaqtorClock
+    /// What this server knows about reaching the gateway: instances are shown with `state_stale`
+    /// while it cannot (nil: never stale).
+    let gatewayMonitor: GatewayMonitor?
 
     public init(
         store: InstanceStore, gateway: EvolutionClient, quickGateway: EvolutionClient, quota: PlanQuota,
-        webhookURL: @escaping @Sendable (String) -> String, clock: any WaqtorClock = SystemClock(), lanes: SendLanes? = nil
+        webhookURL: @escaping @Sendable (String) -> String, clock: any WaqtorClock = SystemClock(), lanes: SendLanes? = nil,
+        gatewayMonitor: GatewayMonitor? = nil
     ) {
+        self.gatewayMonitor = gatewayMonitor
         self.lanes = lanes
         self.clock = clock
         self.store = store
@@ -67,14 +72,14 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         _ = try await store.updateConnection(tenantID: caller.tenantID, id: created.instance.id, .observed(.close))
         context.logger.info("instance created", metadata: ["instance": .string(created.instance.id.rawValue), "gateway_name": .string(created.instance.gatewayName)])
         var response = Waqtor_V1_CreateInstanceResponse()
-        response.instance = InstanceConvert.instance(try await mine(created.instance.id.rawValue, caller))
+        response.instance = InstanceConvert.instance(try await mine(created.instance.id.rawValue, caller), gateway: gatewayMonitor?.current)
         return response
     }
 
     public func getInstance(_ request: Waqtor_V1_GetInstanceRequest, context: ServerContext) async throws -> Waqtor_V1_GetInstanceResponse {
         let caller = try Caller.require()
         var response = Waqtor_V1_GetInstanceResponse()
-        response.instance = InstanceConvert.instance(try await mine(request.instanceID, caller))
+        response.instance = InstanceConvert.instance(try await mine(request.instanceID, caller), gateway: gatewayMonitor?.current)
         return response
     }
 
@@ -83,7 +88,8 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         let page = try Paging(size: request.pageSize, token: request.pageToken)
         let slice = page.slice(try await store.list(tenantID: caller.tenantID))
         var response = Waqtor_V1_ListInstancesResponse()
-        response.instances = slice.items.map(InstanceConvert.instance)
+        let reachability = gatewayMonitor?.current
+        response.instances = slice.items.map { InstanceConvert.instance($0, gateway: reachability) }
         response.nextPageToken = slice.next
         return response
     }
@@ -126,7 +132,8 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
             do {
                 live = try await quickGateway.connectionState(instance: instance.gatewayName)
             } catch {
-                throw GatewayFailure.logged(error, action: "read the connection state", instance: instance, logger: context.logger)
+                throw GatewayFailure.logged(error, action: InstanceConvert.readStateAction(error, gateway: gatewayMonitor?.current),
+                                            instance: instance, logger: context.logger)
             }
             instance = try await store.updateConnection(tenantID: caller.tenantID, id: instance.id, .observed(InstanceConvert.stored(live))) ?? instance
         }
@@ -173,7 +180,7 @@ public struct InstanceService: Waqtor_V1_InstanceServiceHandler {
         try await GatewayPairing(gateway: gateway, store: store, instance: instance, logger: context.logger, clock: clock)
             .logOut(action: "log the number out")
         var response = Waqtor_V1_LogoutInstanceResponse()
-        response.instance = InstanceConvert.instance(try await mine(instance.id.rawValue, caller))
+        response.instance = InstanceConvert.instance(try await mine(instance.id.rawValue, caller), gateway: gatewayMonitor?.current)
         return response
     }
 
@@ -359,7 +366,20 @@ enum InstanceConvert {
         return value
     }
 
-    static func instance(_ instance: Instance) -> Waqtor_V1_Instance {
+    /// What GetConnectionState was doing when the gateway failed; while the gateway is known to be
+    /// unreachable, since when (the caller then gets UNAVAILABLE saying so).
+    static func readStateAction(_ error: EvolutionError, gateway: GatewayReachability?) -> String {
+        guard error.status == nil || (502...504).contains(error.status ?? 0), let gateway, gateway.isUnreachable, let since = gateway.since else {
+            return "read the connection state"
+        }
+        var action = "read the connection state (the gateway has been unreachable since \(since.formatted(.iso8601))"
+        if let seen = gateway.lastAnswered { action += ", last answered \(seen.formatted(.iso8601))" }
+        return action + "; the stored state is in GetInstance, marked state_stale)"
+    }
+
+    /// The instance as the API shows it; with `gateway` (what the server knows about reaching the
+    /// gateway), `state_stale` and `gateway_seen_time` too.
+    static func instance(_ instance: Instance, gateway: GatewayReachability? = nil) -> Waqtor_V1_Instance {
         var value = Waqtor_V1_Instance()
         value.id = instance.id.rawValue
         value.displayName = instance.displayName
@@ -371,6 +391,10 @@ enum InstanceConvert {
         value.createTime = Google_Protobuf_Timestamp(date: instance.createdAt)
         value.updateTime = Google_Protobuf_Timestamp(date: instance.updatedAt)
         value.stateChangeTime = Google_Protobuf_Timestamp(date: instance.stateChangedAt)
+        if let gateway {
+            value.stateStale = gateway.isUnreachable
+            value.gatewaySeenTime = gateway.lastAnswered.map { Google_Protobuf_Timestamp(date: $0) }
+        }
         return value
     }
 }

@@ -87,6 +87,9 @@ public struct WaqtorConfiguration: Sendable, Equatable {
     public var gatewayAPIKey = "waqtor-dev-gateway-key"
     /// Timeout of each gateway call (sends add their typing delay to it).
     public var gatewayTimeout: Duration = .seconds(30)
+    /// How often an `api` process checks that the gateway answers (`GET /`); while it does not,
+    /// instance states are shown stale.
+    public var gatewayProbeInterval: Duration = .seconds(5)
     /// Port of the embedded simulator (with `gateway.url = embedded`).
     public var gatewayEmbeddedPort = 7422
     /// The embedded simulator "scans" a QR code this long after it was handed out (0: never; use

@@ -35,6 +35,7 @@ public enum ConfigurationDescription {
             "gateway.url = \(c.gatewayURL)",
             "gateway.api_key = ***",
             "gateway.timeout_ms = \(ms(c.gatewayTimeout))",
+            "gateway.probe_interval_ms = \(ms(c.gatewayProbeInterval))",
             "gateway.embedded_port = \(c.gatewayEmbeddedPort)",
             "gateway.embedded_connect_after_ms = \(ms(c.gatewayEmbeddedConnectAfter))",
             "admin.host = \(c.adminHost)",

@@ -46,6 +46,7 @@ public enum ConfigurationLoader {
         ("gateway.url", "Evolution API base URL, or `embedded` for the built-in simulator"),
         ("gateway.api_key", "Evolution API global key (apikey header)"),
         ("gateway.timeout_ms", "timeout of each gateway call"),
+        ("gateway.probe_interval_ms", "how often an api process checks that the gateway answers (instance states are shown stale while it does not)"),
         ("gateway.embedded_port", "port of the embedded simulator"),
         ("gateway.embedded_connect_after_ms", "the embedded simulator connects a number this long after its QR code (0: never)"),
         ("admin.host", "address of the admin listener (/metrics, /health/live, /health/ready)"),
@@ -232,6 +233,7 @@ public enum ConfigurationLoader {
             guard !value.isEmpty else { throw bad("a non-empty key") }
             c.gatewayAPIKey = value
         case "gateway.timeout_ms": c.gatewayTimeout = try millis()
+        case "gateway.probe_interval_ms": c.gatewayProbeInterval = try millis(10...3_600_000)
         case "admin.host":
             guard !value.isEmpty else { throw bad("a host name or IP address") }
             c.adminHost = value

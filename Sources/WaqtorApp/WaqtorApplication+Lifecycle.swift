@@ -10,6 +10,7 @@ import WaqtorCampaigns
 import WaqtorCore
 import WaqtorChat
 import WaqtorEvolution
+import WaqtorInstances
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -93,6 +94,9 @@ extension WaqtorApplication {
                 listeners.append(gate)
                 services.append(PartService(ready: gate, start: { try await self.startEmbeddedAIProvider() }, stop: { await self.stopEmbeddedAIProvider() }))
             }
+            // The gateway's watcher: its first probe at once, then every gateway.probe_interval_ms;
+            // stopped after the RPC server has drained (and before an embedded gateway stops).
+            services.append(PartService(ready: ReadyGate(), start: { self.gatewayMonitor.start() }, stop: { await self.gatewayMonitor.stop() }))
             let webhookGate = ReadyGate()
             let rpcGate = ReadyGate()
             listeners += [webhookGate, rpcGate]

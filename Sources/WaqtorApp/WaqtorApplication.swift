@@ -64,6 +64,9 @@ public final class WaqtorApplication: Sendable {
     public let sendHTTP: HTTPClient
     /// The Evolution API client.
     public let gateway: EvolutionClient
+    /// Watches whether the gateway answers (`api` processes): instance states are shown stale
+    /// while it does not (docs/EVOLUTION.md), and readiness reports it.
+    public let gatewayMonitor: GatewayMonitor
     /// Every method the RPC server serves, as registered and intercepted (tests compare it with
     /// the schema's access rules).
     let router: RPCRouter
@@ -119,10 +122,16 @@ public final class WaqtorApplication: Sendable {
             endpoints: endpoints,
             configuration: .init(connectionsPerShard: configuration.sendRedisConnectionsPerShard), metrics: metrics, name: "queue")
 
+        http = HTTPClient()
+        let gatewayMonitor = GatewayMonitor(
+            gateway: EvolutionClient(baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http,
+                                     timeout: configuration.gatewayTimeout),
+            interval: configuration.gatewayProbeInterval, clock: clock, logger: logger, hooks: GatewayMetrics(factory: metrics).hooks)
+        self.gatewayMonitor = gatewayMonitor
         var router = RPCRouter()
         let health = HealthService(
             postgres: postgres, redis: redis, shardAddresses: configuration.redisShards,
-            checkTimeout: configuration.healthCheckTimeout, logger: logger)
+            checkTimeout: configuration.healthCheckTimeout, logger: logger, gateway: gatewayMonitor)
         health.registerInline(into: &router)
         adminServer = AdminServer(
             host: configuration.adminHost, port: configuration.adminPort,
@@ -154,13 +163,14 @@ public final class WaqtorApplication: Sendable {
                 }
             },
             metrics: metrics)
-        http = HTTPClient()
         sendHTTP = HTTPClient(configuration: HTTPClientConfiguration(
             maxConnectionsPerHost: configuration.sendMaxConnections, maxConnections: configuration.sendMaxConnections,
             timeout: configuration.sendTimeout, userAgent: "waqtor-sender"))
+        // The API's own gateway calls tell the monitor whether the gateway answered.
+        let heard: @Sendable (EvolutionReachability, Duration) -> Void = { gatewayMonitor.record($0, after: $1) }
         gateway = EvolutionClient(
             baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http,
-            timeout: configuration.gatewayTimeout)
+            timeout: configuration.gatewayTimeout, reachability: heard)
         TenantService(
             store: tenants,
             throttle: LoginThrottle(redis: redis, maxFailures: configuration.authLoginMaxFailures, window: configuration.authLoginWindow),
@@ -184,7 +194,8 @@ public final class WaqtorApplication: Sendable {
         InstanceService(
             store: instances, gateway: gateway,
             quickGateway: EvolutionClient(
-                baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http, timeout: .seconds(2)),
+                baseURL: configuration.effectiveGatewayURL, apiKey: configuration.gatewayAPIKey, http: http, timeout: .seconds(2),
+                reachability: heard),
             quota: PlanQuota(store: tenants),
             webhookURL: { gatewayName in
                 // With webhook.public_url empty, the listener's own address (useful with port 0).
@@ -194,7 +205,8 @@ public final class WaqtorApplication: Sendable {
                 return configuration.webhookURL(gatewayName: gatewayName)
             },
             clock: clock,
-            lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix)
+            lanes: SendLanes(redis: queueRedis, prefix: configuration.sendKeyPrefix),
+            gatewayMonitor: gatewayMonitor
         ).register(into: &router)
         contacts = ContactStore(pool: postgres)
         campaigns = CampaignStore(pool: postgres)
@@ -252,12 +264,18 @@ public final class WaqtorApplication: Sendable {
     ]
 
     /// `/health/ready`: `{"ready": …, "components": [{"name", "ready", "latency_us", "detail"}]}`.
+    /// The gateway is reported (`"required": false`) but does not make the process unready: while it
+    /// is unreachable the API keeps serving, and `"degraded"` is true.
     static func readinessJSON(_ health: HealthService) async -> (ready: Bool, json: [UInt8]) {
         let components = await health.checkAll()
-        let ready = components.allSatisfy(\.ready)
+        let ready = HealthService.isReady(components)
         let body: [String: Any] = [
             "ready": ready,
-            "components": components.map { ["name": $0.name, "ready": $0.ready, "latency_us": $0.latencyMicros, "detail": $0.detail] as [String: Any] },
+            "degraded": !components.allSatisfy(\.ready),
+            "components": components.map {
+                ["name": $0.name, "ready": $0.ready, "latency_us": $0.latencyMicros, "detail": $0.detail,
+                 "required": !HealthService.optionalComponents.contains($0.name)] as [String: Any]
+            },
         ]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data("{}".utf8)
         return (ready, Array(data))
@@ -277,6 +295,7 @@ public final class WaqtorApplication: Sendable {
         if configuration.aiURL == "embedded" {
             try await startEmbeddedAIProvider()
         }
+        gatewayMonitor.start()
         try await adminServer.start()
         live.start()
         try await rpcServer.start()
@@ -343,6 +362,7 @@ public final class WaqtorApplication: Sendable {
         await webhookServer.shutdown()
         await rpcServer.shutdown()
         await live.stop()
+        await gatewayMonitor.stop()
         await stopEmbeddedGateway()
         await stopEmbeddedAIProvider()
         await adminServer.shutdown()

@@ -13,14 +13,34 @@ public struct EvolutionClient: Sendable {
     public let http: HTTPClient
     /// Per-call timeout (a send's `delay` is added to it, since the gateway sleeps inside the request).
     public let timeout: Duration
+    /// Told whether each call reached the gateway (``EvolutionReachability``) and how long the call
+    /// took: any HTTP answer but a proxy's 502, 503 or 504 means it did; no answer in time or a
+    /// failed connection means it did not; a cancelled call or a client shut down tells nothing.
+    /// Nil: nobody listens.
+    public let reachability: (@Sendable (EvolutionReachability, _ duration: Duration) -> Void)?
 
-    public init(baseURL: String, apiKey: String, http: HTTPClient, timeout: Duration = .seconds(30)) {
+    public init(
+        baseURL: String, apiKey: String, http: HTTPClient, timeout: Duration = .seconds(30),
+        reachability: (@Sendable (EvolutionReachability, _ duration: Duration) -> Void)? = nil
+    ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.apiKey = apiKey
         self.http = http
         self.timeout = timeout
+        self.reachability = reachability
+    }
+
+    // MARK: The server
+
+    /// `GET /`: Evolution API's welcome, `{"status":200,"message":"Welcome to the Evolution API, it
+    /// is working!","version",…}` (no key needed; the `apikey` header is sent anyway). A cheap
+    /// proof that the gateway answers; returns its `version` when it gives one.
+    @discardableResult
+    public func welcome() async throws(EvolutionError) -> String? {
+        let object = try await call("GET", "/")
+        return JSON.string((object as? [String: Any])?["version"])
     }
 
     // MARK: Instances
@@ -230,10 +250,26 @@ public struct EvolutionClient: Sendable {
         }
         let request = HTTPRequest(method: method, url: baseURL + path, headers: headers, body: bytes, timeout: timeout + extraTime)
         let response: HTTPResponse
+        let started = ContinuousClock.now
         do {
             response = try await http.execute(request)
         } catch {
+            if let reachability {
+                switch error {
+                case .timeout, .connectionFailed, .transport, .invalidURL:
+                    reachability(.unreachable(EvolutionError.from(error)), ContinuousClock.now - started)
+                case .shutdown, .cancelled:
+                    break
+                }
+            }
             throw EvolutionError.from(error)
+        }
+        if let reachability {
+            if (502...504).contains(response.status) {
+                reachability(.unreachable(EvolutionError(kind: .server(response.status), status: response.status)), ContinuousClock.now - started)
+            } else {
+                reachability(.answered, ContinuousClock.now - started)
+            }
         }
         guard (200..<300).contains(response.status) else {
             throw EvolutionError.classify(status: response.status, body: response.body, isCreate: isCreate)
@@ -290,4 +326,13 @@ public struct EvolutionClient: Sendable {
     static func query(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value
     }
+}
+
+/// What one call learned about the gateway (``EvolutionClient/reachability``).
+public enum EvolutionReachability: Sendable {
+    /// The gateway answered over HTTP (any status).
+    case answered
+    /// No answer: the connection failed or the call timed out (the error says which; it never
+    /// holds the API key).
+    case unreachable(EvolutionError)
 }

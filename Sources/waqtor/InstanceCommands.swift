@@ -102,7 +102,7 @@ struct InstanceCommand: AsyncParsableCommand {
                 Output.table(
                     ["ID", "NAME", "PHONE", "STATE", "SINCE"],
                     response.instances.map {
-                        [$0.id, $0.displayName, $0.phoneNumber, Names.connectionState($0.state), Output.time($0.stateChangeTime)]
+                        [$0.id, $0.displayName, $0.phoneNumber, Names.instanceState($0), Output.time($0.stateChangeTime)]
                     })
                 Output.nextPage(response.nextPageToken)
             }
@@ -130,7 +130,7 @@ struct InstanceCommand: AsyncParsableCommand {
             } else if let instance = response.instance {
                 Output.fields([
                     ("id", instance.id), ("name", instance.displayName), ("phone", instance.phoneNumber),
-                    ("profile name", instance.profileName), ("state", Names.connectionState(instance.state)),
+                    ("profile name", instance.profileName), ("state", Names.instanceState(instance)),
                     ("since", Output.time(instance.stateChangeTime)), ("gateway name", instance.gatewayInstanceName),
                     ("created", Output.time(instance.createTime)), ("updated", Output.time(instance.updateTime)),
                 ])
@@ -531,11 +531,13 @@ enum InstanceJSON {
         var id, displayName, phoneNumber, profileName, state, gatewayInstanceName: String
         var pacing: Pacing?
         var createTime, updateTime, stateChangeTime: String?
+        var stateStale: Bool
+        var gatewaySeenTime: String?
         enum CodingKeys: String, CodingKey {
             case id, state, pacing
             case displayName = "display_name", phoneNumber = "phone_number", profileName = "profile_name"
             case gatewayInstanceName = "gateway_instance_name", createTime = "create_time", updateTime = "update_time"
-            case stateChangeTime = "state_change_time"
+            case stateChangeTime = "state_change_time", stateStale = "state_stale", gatewaySeenTime = "gateway_seen_time"
         }
         init(_ i: Waqtor_V1_Instance) {
             id = i.id; displayName = i.displayName; phoneNumber = i.phoneNumber; profileName = i.profileName
@@ -543,11 +545,21 @@ enum InstanceJSON {
             pacing = i.pacing.map(Pacing.init)
             createTime = i.createTime.map(Output.rfc3339); updateTime = i.updateTime.map(Output.rfc3339)
             stateChangeTime = i.stateChangeTime.map(Output.rfc3339)
+            stateStale = i.stateStale; gatewaySeenTime = i.gatewaySeenTime.map(Output.rfc3339)
         }
     }
 }
 
 extension Names {
+    /// The instance's state for people: while the server cannot reach the gateway, the last state
+    /// it reported, marked stale, e.g. "open (stale: gateway unreachable, last answered 2025-07-01T10:42:00Z)".
+    static func instanceState(_ instance: Waqtor_V1_Instance) -> String {
+        let state = connectionState(instance.state)
+        guard instance.stateStale else { return state }
+        let seen = instance.gatewaySeenTime.map { "last answered \(Output.rfc3339($0))" } ?? "never answered"
+        return "\(state) (stale: gateway unreachable, \(seen))"
+    }
+
     static func connectionState(_ state: Waqtor_V1_ConnectionState) -> String {
         switch state {
         case .unspecified: "unspecified"

@@ -88,6 +88,12 @@ public struct Waqtor_V1_Instance: ProtoMessage, Hashable {
     /// The gateway's name for the instance.
     public var gatewayInstanceName: String = ""
 
+    /// True while this server cannot reach the WhatsApp gateway: `state` is then the last state the
+    /// gateway reported before it went silent, and may no longer be true (the number may have
+    /// connected or dropped since). Campaign messages wait meanwhile; nothing is dropped. It turns
+    /// false by itself once the gateway answers again.
+    public var stateStale: Bool = false
+
     /// When it was created.
     public var createTime: Google_Protobuf_Timestamp? = nil
 
@@ -96,6 +102,10 @@ public struct Waqtor_V1_Instance: ProtoMessage, Hashable {
 
     /// When the connection state last changed.
     public var stateChangeTime: Google_Protobuf_Timestamp? = nil
+
+    /// When the WhatsApp gateway last answered this server (unset until it has answered once). While
+    /// state_stale is true, this is how old the state may be.
+    public var gatewaySeenTime: Google_Protobuf_Timestamp? = nil
 
     public init() {}
 
@@ -134,9 +144,11 @@ extension Waqtor_V1_Instance {
         self.state = Waqtor_V1_ConnectionState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
         if let p = c.pointee.pacing { self.pacing = try Waqtor_V1_PacingSettings(_c: p) }
         self.gatewayInstanceName = try _protoString(c.pointee.gateway_instance_name)
+        self.stateStale = (c.pointee.state_stale != 0)
         if let p = c.pointee.create_time { self.createTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.update_time { self.updateTime = try Google_Protobuf_Timestamp(_c: p) }
         if let p = c.pointee.state_change_time { self.stateChangeTime = try Google_Protobuf_Timestamp(_c: p) }
+        if let p = c.pointee.gateway_seen_time { self.gatewaySeenTime = try Google_Protobuf_Timestamp(_c: p) }
     }
 
     /// Fills an initialised protobuf-c struct; every pointer it stores lives in `arena`.
@@ -153,6 +165,7 @@ extension Waqtor_V1_Instance {
             c.pointee.pacing = p
         }
         if !self.gatewayInstanceName.isEmpty { c.pointee.gateway_instance_name = arena.cString(self.gatewayInstanceName) }
+        c.pointee.state_stale = (self.stateStale ? 1 : 0)
         if let value = self.createTime {
             let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
             google__protobuf__timestamp__init(p)
@@ -170,6 +183,12 @@ extension Waqtor_V1_Instance {
             google__protobuf__timestamp__init(p)
             value._fillScalars(p)
             c.pointee.state_change_time = p
+        }
+        if let value = self.gatewaySeenTime {
+            let p = arena.allocate(Google__Protobuf__Timestamp.self, count: 1)
+            google__protobuf__timestamp__init(p)
+            value._fillScalars(p)
+            c.pointee.gateway_seen_time = p
         }
     }
 }
@@ -1152,8 +1171,9 @@ public enum Waqtor_V1_InstanceService {
         public static let getQrCode = "waqtor.v1.InstanceService/GetQrCode"
         /// Returns the connection state, asking the gateway (NEEDS_REPAIRING is answered from the store:
         /// only a new pairing clears it). When the gateway cannot be asked: UNAVAILABLE (with
-        /// retry-after-ms), or FAILED_PRECONDITION when it no longer knows the instance. GetInstance
-        /// returns the stored state without asking.
+        /// retry-after-ms; its message says since when the gateway has not answered), or
+        /// FAILED_PRECONDITION when it no longer knows the instance. GetInstance returns the stored state
+        /// without asking (with state_stale set while the gateway cannot be reached).
         public static let getConnectionState = "waqtor.v1.InstanceService/GetConnectionState"
         /// Returns the instance's pacing settings.
         public static let getPacing = "waqtor.v1.InstanceService/GetPacing"
@@ -1180,8 +1200,9 @@ public protocol Waqtor_V1_InstanceServiceHandler: Sendable {
     func getQrCode(_ request: Waqtor_V1_GetQrCodeRequest, context: ServerContext) async throws -> Waqtor_V1_GetQrCodeResponse
     /// Returns the connection state, asking the gateway (NEEDS_REPAIRING is answered from the store:
     /// only a new pairing clears it). When the gateway cannot be asked: UNAVAILABLE (with
-    /// retry-after-ms), or FAILED_PRECONDITION when it no longer knows the instance. GetInstance
-    /// returns the stored state without asking.
+    /// retry-after-ms; its message says since when the gateway has not answered), or
+    /// FAILED_PRECONDITION when it no longer knows the instance. GetInstance returns the stored state
+    /// without asking (with state_stale set while the gateway cannot be reached).
     func getConnectionState(_ request: Waqtor_V1_GetConnectionStateRequest, context: ServerContext) async throws -> Waqtor_V1_GetConnectionStateResponse
     /// Returns the instance's pacing settings.
     func getPacing(_ request: Waqtor_V1_GetPacingRequest, context: ServerContext) async throws -> Waqtor_V1_GetPacingResponse
@@ -1258,8 +1279,9 @@ public struct Waqtor_V1_InstanceServiceClient: Sendable {
 
     /// Returns the connection state, asking the gateway (NEEDS_REPAIRING is answered from the store:
     /// only a new pairing clears it). When the gateway cannot be asked: UNAVAILABLE (with
-    /// retry-after-ms), or FAILED_PRECONDITION when it no longer knows the instance. GetInstance
-    /// returns the stored state without asking.
+    /// retry-after-ms; its message says since when the gateway has not answered), or
+    /// FAILED_PRECONDITION when it no longer knows the instance. GetInstance returns the stored state
+    /// without asking (with state_stale set while the gateway cannot be reached).
     public func getConnectionState(_ request: Waqtor_V1_GetConnectionStateRequest, options: CallOptions = .init()) async throws(RPCError) -> Waqtor_V1_GetConnectionStateResponse {
         try await client.unary(method: "waqtor.v1.InstanceService/GetConnectionState", request: request, responseType: Waqtor_V1_GetConnectionStateResponse.self, options: options)
     }

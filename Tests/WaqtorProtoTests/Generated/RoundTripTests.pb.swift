@@ -860,9 +860,11 @@ func full_Waqtor_V1_Instance(_ choice: Int) -> Waqtor_V1_Instance {
     value.state = choice % 2 == 0 ? .banned : .UNRECOGNIZED(105)
     value.pacing = full_Waqtor_V1_PacingSettings(0)
     value.gatewayInstanceName = "gateway_instance_name-7 ✓ é 中文"
+    value.stateStale = true
     value.createTime = full_Google_Protobuf_Timestamp(0)
     value.updateTime = full_Google_Protobuf_Timestamp(0)
     value.stateChangeTime = full_Google_Protobuf_Timestamp(0)
+    value.gatewaySeenTime = full_Google_Protobuf_Timestamp(0)
     return value
 }
 

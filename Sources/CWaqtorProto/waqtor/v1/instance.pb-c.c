@@ -862,7 +862,7 @@ void   waqtor__v1__delete_instance_response__free_unpacked
   assert(message->base.descriptor == &waqtor__v1__delete_instance_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor waqtor__v1__instance__field_descriptors[10] =
+static const ProtobufCFieldDescriptor waqtor__v1__instance__field_descriptors[12] =
 {
   {
     "id",
@@ -949,6 +949,18 @@ static const ProtobufCFieldDescriptor waqtor__v1__instance__field_descriptors[10
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "state_stale",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Instance, state_stale),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "create_time",
     20,
     PROTOBUF_C_LABEL_NONE,
@@ -984,24 +996,38 @@ static const ProtobufCFieldDescriptor waqtor__v1__instance__field_descriptors[10
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "gateway_seen_time",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Waqtor__V1__Instance, gateway_seen_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned waqtor__v1__instance__field_indices_by_name[] = {
-  7,   /* field[7] = create_time */
+  8,   /* field[8] = create_time */
   1,   /* field[1] = display_name */
   6,   /* field[6] = gateway_instance_name */
+  11,   /* field[11] = gateway_seen_time */
   0,   /* field[0] = id */
   5,   /* field[5] = pacing */
   2,   /* field[2] = phone_number */
   3,   /* field[3] = profile_name */
   4,   /* field[4] = state */
-  9,   /* field[9] = state_change_time */
-  8,   /* field[8] = update_time */
+  10,   /* field[10] = state_change_time */
+  7,   /* field[7] = state_stale */
+  9,   /* field[9] = update_time */
 };
 static const ProtobufCIntRange waqtor__v1__instance__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 20, 7 },
-  { 0, 10 }
+  { 20, 8 },
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor waqtor__v1__instance__descriptor =
 {
@@ -1011,7 +1037,7 @@ const ProtobufCMessageDescriptor waqtor__v1__instance__descriptor =
   "Waqtor__V1__Instance",
   "waqtor.v1",
   sizeof(Waqtor__V1__Instance),
-  10,
+  12,
   waqtor__v1__instance__field_descriptors,
   waqtor__v1__instance__field_indices_by_name,
   2,  waqtor__v1__instance__number_ranges,

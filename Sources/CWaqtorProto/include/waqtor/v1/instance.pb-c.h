@@ -116,6 +116,13 @@ struct  Waqtor__V1__Instance
    */
   char *gateway_instance_name;
   /*
+   * True while this server cannot reach the WhatsApp gateway: `state` is then the last state the
+   * gateway reported before it went silent, and may no longer be true (the number may have
+   * connected or dropped since). Campaign messages wait meanwhile; nothing is dropped. It turns
+   * false by itself once the gateway answers again.
+   */
+  protobuf_c_boolean state_stale;
+  /*
    * When it was created.
    */
   Google__Protobuf__Timestamp *create_time;
@@ -127,10 +134,15 @@ struct  Waqtor__V1__Instance
    * When the connection state last changed.
    */
   Google__Protobuf__Timestamp *state_change_time;
+  /*
+   * When the WhatsApp gateway last answered this server (unset until it has answered once). While
+   * state_stale is true, this is how old the state may be.
+   */
+  Google__Protobuf__Timestamp *gateway_seen_time;
 };
 #define WAQTOR__V1__INSTANCE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&waqtor__v1__instance__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__CONNECTION_STATE__CONNECTION_STATE_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WAQTOR__V1__CONNECTION_STATE__CONNECTION_STATE_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL }
 
 
 /*
