@@ -149,6 +149,17 @@ extension EvolutionSimulator {
             }
             guard let target, setConnectMode(mode, instance: target) else { return missing(target) }
             return Self.ok(200, ["instance": target, "mode": mode])
+        case ("POST", "outage"):
+            guard let ms = SimJSON.int(body["ms"]), (1...600_000).contains(ms) else {
+                return Self.fail(400, ["body requires \"ms\": 1-600000 (how long connections are refused)"])
+            }
+            // Answered first; the listener closes just after this answer is written.
+            let simulator = self
+            Task {
+                try? await Task.sleep(for: .milliseconds(50))
+                _ = await simulator.beginOutage(for: .milliseconds(ms))
+            }
+            return Self.ok(200, ["ms": ms])
         case ("POST", "unknown-numbers"):
             let numbers = (body["numbers"] as? [Any] ?? []).compactMap { SimJSON.string($0) }
             addUnknownNumbers(numbers)

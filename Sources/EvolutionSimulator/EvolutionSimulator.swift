@@ -53,10 +53,12 @@ public final class EvolutionSimulator: Sendable {
     let state: NIOLockedValueBox<SimState>
     let sendLog: NIOLockedValueBox<SimSendLog>
     let webhookState = NIOLockedValueBox(SimWebhookState())
-    private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
+    let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
     /// Accepted connections, closed by ``stop()`` (a stopped gateway answers nothing, also on a
     /// client's kept-alive connection).
-    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    /// The end of an outage in progress (`POST /_sim/outage`), nil when serving.
+    let outageBox = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let portBox = NIOLockedValueBox(0)
     let http: HTTPClient
     let webhookQueue: AsyncStream<WebhookJob>.Continuation
@@ -108,6 +110,7 @@ public final class EvolutionSimulator: Sendable {
     /// Stops listening, closes its connections, drops pending webhooks and timers, and shuts the
     /// webhook client down.
     public func stop() async {
+        outageBox.withLockedValue { $0?.cancel(); $0 = nil }
         let channel = channelBox.withLockedValue { value in defer { value = nil }; return value }
         try? await channel?.close()
         for connection in connections.withLockedValue({ Array($0.values) }) { try? await connection.close() }
@@ -120,8 +123,13 @@ public final class EvolutionSimulator: Sendable {
 
     /// Blocks until the process is interrupted (for the executable).
     public func waitUntilClosed() async throws {
-        guard let channel = channelBox.withLockedValue({ $0 }) else { return }
-        try await channel.closeFuture.get()
+        // An outage closes the listener and binds it again: wait for that rather than end.
+        while true {
+            guard let channel = channelBox.withLockedValue({ $0 }) else { return }
+            try await channel.closeFuture.get()
+            guard let outage = outageBox.withLockedValue({ $0 }) else { return }
+            await outage.value
+        }
     }
 
     // MARK: Inspection
