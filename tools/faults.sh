@@ -124,7 +124,7 @@ start_worker() { # index
 start_row() { # row
     ROW="$1"; ROW_OUT="$OUT/$1"; mkdir -p "$ROW_OUT"
     RPC_PORT=$(free_port); HOOK_PORT=$(free_port); ADMIN_PORT=$(free_port); GW_PORT=$(free_port); AI_PORT=$(free_port)
-    export WAQTOR_GATEWAY_URL="http://127.0.0.1:$GW_PORT" WAQTOR_AI_URL="http://127.0.0.1:$AI_PORT"
+    export WAQTOR_GATEWAY_URL="http://127.0.0.1:$GW_PORT" WAQTOR_AI_URL="http://127.0.0.1:$AI_PORT/api/v1"
     export WAQTOR_SEND_KEY_PREFIX="wqfaults$RANDOM$RANDOM" WAQTOR_SERVER="127.0.0.1:$RPC_PORT"
     start_gateway
     "$BIN/waqtor-openrouter-sim" --port "$AI_PORT" --api-key "$AI_KEY" >>"$ROW_OUT/openrouter.log" 2>&1 &
@@ -245,6 +245,115 @@ row_sigterm() {
     stop_row
     # New calls while no server listens: UNAVAILABLE (RPC), connection refused (webhooks).
     report "$t0" "$t1" "UNAVAILABLE,HTTP_CONNECTION_FAILED" --recover-within-ms 5000 --in-flight-must-finish --drain-ms "$ROW_OUT/drain_ms"
+}
+
+row_worker_kill() {
+    start_row worker-kill
+    start_worker 2
+    start_campaign 80 4
+    start_mixed 20
+    sleep 4
+    local t0 t1
+    t0=$(now_ms)
+    kill -9 "$WORKER1_PID"
+    sleep 2  # the worker stays dead this long, then comes back
+    start_worker 1
+    t1=$(now_ms)
+    wait_load "$MIXED_PID" "$CAMPAIGN_PID"
+    stop_row
+    # The dead worker's leases run out after send.lease_ms (25 s): its messages and replies wait
+    # that long (REPLY_TIMEOUT), then go out once (the gateway is asked first, docs/QUEUE.md).
+    report "$t0" "$t1" "REPLY_TIMEOUT" --recover-within-ms 30000 --campaign "$ROW_OUT/campaign.json"
+}
+
+row_gateway_5xx() {
+    start_row gateway-5xx
+    start_campaign 60 4
+    start_mixed 45
+    sleep 4
+    local t0 t1 during0 during1
+    during0=$(gateway_sends)
+    t0=$(now_ms)
+    curl -sf -X POST "http://127.0.0.1:$GW_PORT/_sim/send-failure/*" -d '{"mode":"server-error"}' >/dev/null
+    sleep 30  # every send answers 500 this long
+    curl -sf -X POST "http://127.0.0.1:$GW_PORT/_sim/send-failure/*" -d '{"mode":"none"}' >/dev/null
+    t1=$(now_ms)
+    during1=$(gateway_sends)
+    wait_load "$MIXED_PID" "$CAMPAIGN_PID"
+    stop_row
+    # Replies held by the outage are SENT late (REPLY_TIMEOUT), none FAILED; the campaign finishes
+    # with every recipient sent once.
+    report "$t0" "$t1" "REPLY_TIMEOUT" --recover-within-ms 15000 --campaign "$ROW_OUT/campaign.json" \
+        --note "$((during1 - during0)) sends accepted during the 5xx (sends already answered before it)"
+}
+
+row_gateway_down() {
+    start_row gateway-down
+    start_campaign 60 4
+    start_mixed 40
+    sleep 4
+    local t0 t1 ready_during
+    t0=$(now_ms)
+    curl -sf -X POST "http://127.0.0.1:$GW_PORT/_sim/outage" -d '{"ms":20000}' >/dev/null
+    sleep 10
+    # What the server says meanwhile: readiness names the gateway unreachable (and stays ready).
+    curl -s "http://127.0.0.1:$ADMIN_PORT/health/ready" >"$ROW_OUT/ready_during.json" || true
+    while ! port_open "$GW_PORT"; do sleep 0.1; done
+    t1=$(now_ms)
+    wait_load "$MIXED_PID" "$CAMPAIGN_PID"
+    stop_row
+    ready_during=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1])); g=[c for c in d["components"] if c["name"] == "gateway"][0]
+print("server ready %s, gateway ready %s: %s" % (d.get("ready"), g["ready"], g["detail"].split(" (")[0]))' "$ROW_OUT/ready_during.json" 2>/dev/null || echo "?")
+    report "$t0" "$t1" "REPLY_TIMEOUT" --recover-within-ms 15000 --campaign "$ROW_OUT/campaign.json" \
+        --note "readiness during the outage: ${ready_during//|//}"
+}
+
+row_openrouter() {
+    start_row openrouter
+    start_mixed 30
+    echo "faults-drafter-password" | "$BIN/waqtor" signup --profile drafter --name Drafter --email "drafter$RANDOM@faults.example" \
+        --time-zone UTC --password-stdin >/dev/null
+    sleep 2
+    local t0 t1 i start end out status detail
+    # 429 (Retry-After 1 s) then 503s: the next chat requests answer these, in order.
+    curl -sf -X POST "http://127.0.0.1:$AI_PORT/_sim/faults" -H 'content-type: application/json' \
+        -d '{"faults":[{"kind":"status","status":429,"retry_after":1},{"kind":"status","status":503},{"kind":"status","status":429,"retry_after":1},{"kind":"status","status":503},{"kind":"status","status":503},{"kind":"status","status":503},{"kind":"status","status":429,"retry_after":1},{"kind":"status","status":503}]}' >/dev/null
+    t0=$(now_ms)
+    echo "start_ms,began_ms,end_ms,operation,status,detail" >"$ROW_OUT/drafts.csv"
+    for i in 1 2 3 4 5 6; do
+        start=$(now_ms)
+        out=$("$BIN/waqtor" ai draft "A spring sale on garden tools, 20% off until Sunday" \
+            --profile drafter --json --variants 2 --timeout 20 2>/dev/null || true)
+        end=$(now_ms)
+        read -r status detail < <(python3 -c 'import json,sys
+d=json.loads(sys.argv[1] or "{}"); e=d.get("error")
+print("OK -" if not e else "%s retry_after_ms=%s;hint=%s" % (e.get("status"), e.get("retry_after_ms"), (e.get("hint") or "").replace(" ", "_").replace(",", ";")[:80]))' "$out")
+        echo "$start,$start,$end,draft,$status,\"$detail\"" >>"$ROW_OUT/drafts.csv"
+    done
+    t1=$(now_ms)
+    wait_load "$MIXED_PID"
+    stop_row
+    report "$t0" "$t1" "UNAVAILABLE" --recover-within-ms 60000 --extra-timeline drafts.csv --timeout-ms-extra 20000 \
+        --require-hint UNAVAILABLE
+}
+
+row_webhook_flood() {
+    start_row webhook-flood
+    start_mixed 40 "profile=80,send-reply=20"
+    local t0 t1
+    # The flood: a closed loop of 512 webhook posts in flight (the mixed load sends none).
+    "$BIN/waqtor-load" webhook "${AT[@]}" -c 8 -m 64 -d 12 --warmup 0 --timeout "$TIMEOUT" --json \
+        --ready-file "$ROW_OUT/flood.ready" >"$ROW_OUT/flood.json" 2>"$ROW_OUT/flood.err" &
+    local flood=$!
+    PIDS+=("$flood")
+    wait_file "$ROW_OUT/flood.ready" 120 "waqtor-load webhook"
+    t0=$(now_ms)
+    wait "$flood" || log "webhook-flood: waqtor-load webhook exited with status $?"
+    t1=$(now_ms)
+    wait_load "$MIXED_PID"
+    stop_row
+    report "$t0" "$t1" "REPLY_TIMEOUT" --recover-within-ms 10000 --flood "$ROW_OUT/flood.json"
 }
 
 for row in "${ROWS[@]}"; do

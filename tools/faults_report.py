@@ -41,6 +41,10 @@ def main():
     p.add_argument("--drain-ms")
     p.add_argument("--timeline", default="mixed.csv")
     p.add_argument("--note", action="append", default=[])
+    p.add_argument("--extra-timeline", help="another timeline in the same format (e.g. drafts), checked too")
+    p.add_argument("--timeout-ms-extra", type=float, help="the deadline of the extra timeline's calls")
+    p.add_argument("--require-hint", help="every error with this status must carry retry_after_ms")
+    p.add_argument("--flood", help="the flood's waqtor-load report: shed and accepted posts, and RPC latency during it")
     a = p.parse_args()
 
     missed = []
@@ -54,15 +58,34 @@ def main():
                           float(r["began_ms"])))
     if not calls:
         missed.append("no call was made")
+    if a.extra_timeline:
+        extra = []
+        with open(f"{a.dir}/{a.extra_timeline}", newline="") as f:
+            for r in csv.DictReader(f):
+                extra.append((float(r["start_ms"]), float(r["end_ms"]), r["operation"], r["status"], r.get("detail", ""),
+                              float(r["began_ms"])))
+        outcomes = Counter(c[3] for c in extra)
+        notes.append(f"{a.extra_timeline.split('.')[0]}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+                     + f", longest {max(c[1] - c[5] for c in extra) / 1000:.1f} s")
+        over = [c for c in extra if c[3] == "DEADLINE_EXCEEDED" or c[1] - c[5] > (a.timeout_ms_extra or a.timeout_ms) + 1000]
+        if over:
+            missed.append(f"{len(over)} {a.extra_timeline} calls past their deadline")
+        if a.require_hint:
+            bare = [c for c in extra if c[3] == a.require_hint and "retry_after_ms=None" in c[4]]
+            if bare:
+                missed.append(f"{len(bare)} {a.require_hint} without retry-after-ms")
+        calls_extra = extra
+    else:
+        calls_extra = []
     before = [c for c in calls if c[0] < t0]
     during = [c for c in calls if t0 <= c[0] <= t1]
     after = [c for c in calls if c[0] > t1]
     errors_during = Counter(c[3] for c in during if c[3] != "OK")
     errors_after = Counter(c[3] for c in after if c[3] != "OK")
     errors_before = Counter(c[3] for c in before if c[3] != "OK" and c[1] < t0)
-    wrong = Counter(c[3] for c in calls if c[3] not in allowed)
+    wrong = Counter(c[3] for c in calls + calls_extra if c[3] not in allowed)
     if wrong:
-        example = next(c for c in calls if c[3] not in allowed)
+        example = next(c for c in calls + calls_extra if c[3] not in allowed)
         missed.append(f"wrong statuses {dict(wrong)} (e.g. {example[2]}: {example[3]} {example[4][:120]})")
     # A send-reply call lasts until its reply is SENT (up to the timeout after the RPC): only its
     # status says whether its RPC went past the deadline.
@@ -88,6 +111,29 @@ def main():
                    and "shutting down" not in c[4]]
         if unnamed:
             notes.append(f"{len(unnamed)} UNAVAILABLE not naming '{a.unavailable_names}' (e.g. {unnamed[0][4][:100]})")
+    if a.flood:
+        try:
+            flood = json.load(open(a.flood))
+            shed = flood["errors"].get("HTTP_503", 0)
+            other = {k: v for k, v in flood["errors"].items() if k != "HTTP_503"}
+            notes.append(f"flood: {flood['calls']} posts in {flood['elapsed_s']:.1f} s, {flood['ok']} accepted, {shed} shed (503)"
+                         + (f", other errors {other}" if other else ""))
+            if shed == 0:
+                notes.append("nothing shed")
+        except (OSError, ValueError, KeyError) as e:
+            missed.append(f"no flood report: {e}")
+
+        def quantiles(window):
+            xs = sorted(c[1] - c[5] for c in window if c[2] == "profile" and c[3] == "OK")
+            if not xs:
+                return None
+            return xs[len(xs) // 2], xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+        ready_at = min(c[0] for c in calls) + 1000 if calls else t0
+        base = quantiles([c for c in calls if ready_at <= c[0] < t0])
+        under = quantiles(during)
+        if base and under:
+            notes.append(f"GetProfile p50 {base[0]:.1f} -> {under[0]:.1f} ms ({under[0] / base[0]:.1f}x), "
+                         f"p99 {base[1]:.1f} -> {under[1]:.1f} ms ({under[1] / base[1]:.1f}x)")
     if errors_before:
         notes.append(f"errors before the fault: {dict(errors_before)}")
     if a.ready_after:
