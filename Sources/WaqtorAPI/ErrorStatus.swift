@@ -71,11 +71,14 @@ extension PostgresError: RPCErrorConvertible {
         }
     }
 
-    /// SQLSTATE classes 08 (connection exception) and 53 (insufficient resources), and 57P01-57P03
-    /// (the server is shutting down, crashed or not yet accepting connections).
-    var isBackendUnavailable: Bool {
+    /// SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 58 (system
+    /// error: I/O), 57P01-57P03 and 57P05 (the server is shutting down, crashed, not yet accepting
+    /// connections, or ended an idle session), and 25006 (a read-only transaction: a standby that
+    /// is not promoted yet during a failover). A retry later can succeed.
+    public var isBackendUnavailable: Bool {
         guard let sqlState else { return false }
-        return sqlState.hasPrefix("08") || sqlState.hasPrefix("53") || ["57P01", "57P02", "57P03"].contains(sqlState)
+        return sqlState.hasPrefix("08") || sqlState.hasPrefix("53") || sqlState.hasPrefix("58")
+            || ["57P01", "57P02", "57P03", "57P05", "25006"].contains(sqlState)
     }
 }
 

@@ -2,6 +2,7 @@ import Testing
 import WaqtorAPI
 import WaqtorCore
 import WaqtorEvolution
+import WaqtorPostgres
 import WaqtorRPC
 import WaqtorTenants
 
@@ -62,5 +63,36 @@ struct DomainErrorMappingTests {
         let c = (count as? any RPCErrorConvertible)?.rpcError
         #expect(d?.code == .resourceExhausted && d?.metadata["limit"] == "messages_per_day" && d?.metadata[Metadata.Keys.retryAfterMilliseconds] == "60000")
         #expect(c?.code == .resourceExhausted && c?.metadata["limit"] == "contacts" && c?.metadata[Metadata.Keys.retryAfterMilliseconds] == nil)
+    }
+}
+
+@Suite("Database errors to RPC statuses")
+struct DatabaseErrorMappingTests {
+    @Test("an outage or restart of PostgreSQL is UNAVAILABLE with a retry hint, never INTERNAL")
+    func outages() {
+        let unavailable: [PostgresError] = [
+            PostgresError(.connectionFailed, serverMessage: "server closed the connection unexpectedly"),
+            PostgresError(.poolTimeout),
+            PostgresError(.queryFailed, sqlState: "57P01"),  // admin_shutdown (pg_ctl restart -m fast)
+            PostgresError(.queryFailed, sqlState: "57P02"),  // crash_shutdown
+            PostgresError(.queryFailed, sqlState: "57P03"),  // cannot_connect_now (starting up)
+            PostgresError(.queryFailed, sqlState: "57P05"),  // idle_session_timeout
+            PostgresError(.queryFailed, sqlState: "08006"),  // connection_failure
+            PostgresError(.queryFailed, sqlState: "53300"),  // too_many_connections
+            PostgresError(.queryFailed, sqlState: "58030"),  // io_error
+            PostgresError(.queryFailed, sqlState: "25006"),  // read_only_sql_transaction (a standby)
+        ]
+        for error in unavailable {
+            let status = error.rpcError
+            #expect(status.code == .unavailable, "\(error)")
+            #expect(status.metadata[Metadata.Keys.retryAfterMilliseconds] == "1000", "\(error)")
+            #expect(!status.message.contains("SQL") && !status.message.contains("postgres"), "no internals: \(status.message)")
+        }
+        #expect(PostgresError(.closed).rpcError.code == .unavailable)
+        #expect(PostgresError(.queryFailed, sqlState: "40001").rpcError.code == .aborted)
+        #expect(PostgresError(.queryFailed, sqlState: "57014").rpcError.code == .deadlineExceeded)
+        #expect(PostgresError(.cancelled).rpcError.code == .cancelled)
+        // A statement the server refused for what it is (a bug, not an outage) stays INTERNAL.
+        #expect(PostgresError(.queryFailed, sqlState: "42601").rpcError.code == .internalError)
     }
 }
