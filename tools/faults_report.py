@@ -154,6 +154,9 @@ def main():
     if "replies_lost" in mixed:
         lost, dup = mixed["replies_lost"], mixed["replies_duplicated"]
         notes.append(f"replies: {mixed['replies_accepted']} accepted, {lost} lost, {dup} sent twice")
+        if a.in_flight_must_finish:
+            notes.append(f"Live streams ended by the draining server: {mixed.get('live_ended_by_server')}, "
+                         f"(re)subscriptions refused while no server listened: {mixed.get('live_restarts')}")
         if lost: missed.append(f"{lost} accepted replies never reached the gateway")
         if dup: missed.append(f"{dup} replies sent twice")
     if a.campaign:

@@ -38,6 +38,12 @@ final class ReplyTracker: @unchecked Sendable {
                 request.resumeAfterEventID = lock.withLock { lastEventID }
                 do {
                     for try await event in chat.live(request, options: options) { observe(event) }
+                    // Ended by the server with END OK: resumed below.
+                    if !Task.isCancelled { lock.withLock { cleanEnds += 1 } }
+                } catch let error as RPCError where error.code == .unavailable && error.metadata[Metadata.Keys.retryAfterMilliseconds] != nil {
+                    // A draining server's end of Live (docs/CHAT.md): resumed below, on the new
+                    // connection the client opens after the GOAWAY.
+                    lock.withLock { cleanEnds += 1 }
                 } catch {
                     if Task.isCancelled { break }
                     lock.withLock { failures += 1 }
@@ -66,8 +72,13 @@ final class ReplyTracker: @unchecked Sendable {
         expire(now: .max)
     }
 
-    /// Times the Live stream had to be opened again.
+    /// Times opening or reading the Live stream failed (it is opened again).
     var restarts: Int { lock.withLock { failures } }
+
+    private var cleanEnds = 0
+    /// Times the server ended the Live stream itself (END OK, or a draining server's END
+    /// UNAVAILABLE with `retry-after-ms`), before the run ended.
+    var endsByServer: Int { lock.withLock { cleanEnds } }
 
     /// Replies waited for that ended SENT (warm-up included).
     var sent: Int { lock.withLock { sentCount } }

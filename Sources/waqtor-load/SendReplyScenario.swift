@@ -52,6 +52,7 @@ enum ReplyOutcome {
             "replies_sent": .count(Int(result.operations[operation]?.ok ?? 0)),
             "replies_sent_total": .count(targets.reduce(0) { $0 + $1.tracker.sent }),
             "live_restarts": .count(targets.reduce(0) { $0 + $1.tracker.restarts }),
+            "live_ended_by_server": .count(targets.reduce(0) { $0 + $1.tracker.endsByServer }),
         ]
         // Replies still queued when the run ended (calls that timed out, or held up by an outage)
         // reach the gateway later: wait until every accepted reply did, for up to 20 s, so that
