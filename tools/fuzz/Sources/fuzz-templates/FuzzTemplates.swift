@@ -13,13 +13,15 @@
 //   and with every variable at its default (when all have one) at most `longestWithDefaults`.
 import WaqtorTemplates
 
+/// Escapes by Unicode scalar: a brace followed by a combining mark is one Character ("{ۖ") but
+/// still a brace to the parser.
 func escaped(_ text: String) -> String {
-    var out = ""
-    for character in text {
-        if character == "{" || character == "}" || character == "|" || character == "\\" { out.append("\\") }
-        out.append(character)
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        if scalar == "{" || scalar == "}" || scalar == "|" || scalar == "\\" { out.append("\\") }
+        out.append(scalar)
     }
-    return out
+    return String(out)
 }
 
 func printed(_ nodes: [TemplateNode]) -> String {
