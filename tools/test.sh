@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: the same set-up as the run command (Debian packages, local PostgreSQL and
 # Redis shards), then the whole test suite against those real servers, then the fast rows of the
-# fault suite (tools/faults.sh --fast). Extra arguments go to `swift test` (e.g. --filter
-# WaqtorRPCTests), and then the fault suite is skipped.
+# fault suite (tools/faults.sh --fast) and a minute of fuzzing (tools/fuzz.sh 60). Extra arguments
+# go to `swift test` (e.g. --filter WaqtorRPCTests), and then faults and fuzzing are skipped.
 #
 # `tools/test.sh --unit` runs only the unit targets (every test target but the *IntegrationTests
 # ones): no PostgreSQL or Redis is needed or started, only the Swift toolchain and the C libraries.
@@ -31,4 +31,7 @@ if [ $# -eq 0 ]; then
     # a wrong status or passes its deadline, or the server does not recover.
     echo "[test] fault suite, fast rows"
     SKIP_BUILD=1 bash tools/faults.sh --fast
+    # A minute of fuzzing in all, every decoder from its committed seeds (docs/RELIABILITY.md).
+    echo "[test] fuzzing, 60 s in all"
+    bash tools/fuzz.sh 60
 fi
