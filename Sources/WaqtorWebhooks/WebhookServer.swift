@@ -188,9 +188,15 @@ public final class WebhookServer: Sendable {
     }
     private let state = NIOLockedValueBox(State())
 
+    /// The listener's own event loop (one thread, for the process's lifetime, as NIO's singleton):
+    /// a flood of webhook requests is read and answered there, never on the event loops that
+    /// serve the RPC connections, whose reads would otherwise wait behind hundreds of webhook
+    /// connections in each loop round (docs/RELIABILITY.md, "webhook flood").
+    public static let listenerEventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     public convenience init(
         configuration: WebhookServerConfiguration, instances: InstanceStore, logger: Logger,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        eventLoopGroup: any EventLoopGroup = WebhookServer.listenerEventLoopGroup,
         afterStore: (@Sendable (WebhookTarget, String, Bool) async -> Void)? = nil,
         metrics: (any MetricsFactory)? = nil
     ) {
@@ -201,7 +207,7 @@ public final class WebhookServer: Sendable {
     }
 
     init(configuration: WebhookServerConfiguration, processor: WebhookProcessor, logger: Logger,
-         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+         eventLoopGroup: any EventLoopGroup = WebhookServer.listenerEventLoopGroup) {
         self.configuration = configuration
         self.processor = processor
         self.logger = logger
@@ -268,7 +274,7 @@ public final class WebhookServer: Sendable {
     var shedOutcome: WebhookOutcome {
         let seconds = configuration.retryAfterSeconds
         var outcome = WebhookOutcome.error(.serviceUnavailable,
-            "busy: \(configuration.maxInFlight) webhook requests in progress (webhook.max_in_flight); nothing was read or stored, retry after \(seconds) s")
+            "busy: \(configuration.maxInFlight) webhook requests in progress (webhook.max_in_flight); nothing was stored, retry after \(seconds) s")
         outcome.retryAfterSeconds = seconds
         return outcome
     }
@@ -310,6 +316,10 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
         case idle
         case receiving(Pending)
         case processing
+        /// A shed request on a kept-alive connection: its body is read and dropped (never kept),
+        /// then the 503 is written and the connection serves the next request. `discarded`
+        /// counts the bytes dropped (a body past the size limit is answered 413 and closed).
+        case discarding(version: HTTPVersion, discarded: Int)
         /// An answer was sent with `connection: close`; nothing more is read.
         case closing
     }
@@ -335,10 +345,17 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             case .failure(let refusal):
                 reject(context: context, version: head.version, refusal.outcome)
             case .success(let pending):
-                // Shed before anything of the body is read: nothing is accepted, nothing is lost.
+                // Shed from the head: nothing is accepted, nothing is lost. On a kept-alive
+                // connection the body is dropped as it comes and the 503 goes after it, so that
+                // the sender keeps its connection (a flood of reconnections costs both sides
+                // more than the requests themselves); otherwise answered at once and closed.
                 guard server.requestStarting() else {
                     server.processor.metrics?.recordShed()
-                    reject(context: context, version: head.version, server.shedOutcome)
+                    if pending.keepAlive {
+                        state = .discarding(version: head.version, discarded: 0)
+                    } else {
+                        reject(context: context, version: head.version, server.shedOutcome)
+                    }
                     return
                 }
                 holdsPlace = true
@@ -346,6 +363,15 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
                 state = .receiving(pending)
             }
         case .body(var chunk):
+            if case .discarding(let version, let discarded) = state {
+                let total = discarded + chunk.readableBytes
+                guard total <= maxBodyBytes else {
+                    reject(context: context, version: version, .error(.payloadTooLarge, "the body is larger than \(maxBodyBytes) bytes"))
+                    return
+                }
+                state = .discarding(version: version, discarded: total)
+                return
+            }
             guard case .receiving(let pending) = state else { return }
             guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
                 body = ByteBuffer()
@@ -354,6 +380,11 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             }
             body.writeBuffer(&chunk)
         case .end:
+            if case .discarding(let version, _) = state {
+                state = .idle
+                write(context: context, version: version, server.shedOutcome, keepAlive: true)
+                return
+            }
             guard case .receiving(let pending) = state else { return }
             state = .processing
             holdsPlace = false  // the processing task gives the place back

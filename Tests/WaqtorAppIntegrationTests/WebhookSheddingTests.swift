@@ -124,8 +124,9 @@ final class RawConnection {
 
     /// Posts a delivery without a secret (answered 401, the connection kept open) and returns the
     /// answer's status line.
-    func post() -> String? {
-        let request = Array("POST /webhooks/evolution/wq-raw HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".utf8)
+    func post(close: Bool = false) -> String? {
+        let connection = close ? "Connection: close\r\n" : ""
+        let request = Array("POST /webhooks/evolution/wq-raw HTTP/1.1\r\nHost: 127.0.0.1\r\n\(connection)Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -183,15 +184,24 @@ struct WebhookSheddingTests {
                 await hold.arrivals(3)
                 #expect(server.requestsInFlight == 3)
 
-                // More are refused at once, nothing read: 503, Retry-After, what to do.
+                // More are refused at once, nothing kept: 503, Retry-After, what to do.
                 for i in 0..<4 {
                     let shed = try await listener.post(inst, messageUpsert(inst, id: "3EB0SHED\(i)"))
                     #expect(shed.status == 503)
                     #expect(shed.header("retry-after") == "2")
                     #expect(shed.header("content-type") == "application/json")
                     #expect(shed.bodyString.contains("webhook.max_in_flight") && shed.bodyString.contains("retry after 2 s"), "\(shed.bodyString)")
-                    #expect(shed.header("connection")?.lowercased() == "close")
+                    #expect(shed.header("connection")?.lowercased() != "close", "a kept-alive connection stays open")
                 }
+                // On one connection, shed requests follow each other: the body is dropped, the
+                // connection kept (the sender need not reconnect to retry).
+                let raw = try RawConnection(port: listener.port)
+                #expect(raw.post() == "HTTP/1.1 503 Service Unavailable")
+                #expect(raw.post() == "HTTP/1.1 503 Service Unavailable")
+                // A sender that asked to close gets its 503 and the close.
+                let closing = try RawConnection(port: listener.port)
+                #expect(closing.post(close: true) == "HTTP/1.1 503 Service Unavailable")
+                #expect(closing.closedByServer())
                 #expect(hold.count == 3, "a shed delivery is never authenticated nor parsed")
                 #expect(server.requestsInFlight == 3)
                 #expect(try await h.app.instances.events(tenantID: tenant, instanceID: inst.instance.id).isEmpty)
@@ -215,7 +225,7 @@ struct WebhookSheddingTests {
                 #expect(events.count == 5)
 
                 let (_, text) = try await adminGetText(h.app, "/metrics")
-                #expect(metricSample(text, "waqtor_webhook_events_total", ["event": "unknown", "outcome": "shed"]) == 4)
+                #expect(metricSample(text, "waqtor_webhook_events_total", ["event": "unknown", "outcome": "shed"]) == 7, "four by HTTPClient, three raw")
                 #expect(metricSample(text, "waqtor_webhook_events_total", ["event": "messages.upsert", "outcome": "stored"]) == 5)
             }
         }
