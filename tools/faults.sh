@@ -340,20 +340,46 @@ print("OK -" if not e else "%s retry_after_ms=%s;hint=%s" % (e.get("status"), e.
 
 row_webhook_flood() {
     start_row webhook-flood
-    start_mixed 40 "profile=80,send-reply=20"
-    local t0 t1
-    # The flood: a closed loop of 512 webhook posts in flight (the mixed load sends none).
-    "$BIN/waqtor-load" webhook "${AT[@]}" -c 8 -m 64 -d 12 --warmup 0 --timeout "$TIMEOUT" --json \
-        --ready-file "$ROW_OUT/flood.ready" >"$ROW_OUT/flood.json" 2>"$ROW_OUT/flood.err" &
-    local flood=$!
-    PIDS+=("$flood")
-    wait_file "$ROW_OUT/flood.ready" 120 "waqtor-load webhook"
-    t0=$(now_ms)
-    wait "$flood" || log "webhook-flood: waqtor-load webhook exited with status $?"
-    t1=$(now_ms)
+    # The mixed load posts webhooks at about 20/s (its webhook share of $RATE calls/s): the normal
+    # rate. Three floods on top of it, one after the other, each through waqtor-load webhook:
+    #   reference  10x the normal rate (open loop, 200 posts/s) at a trivial HTTP endpoint
+    #              (tools/grpc-peer's http-peer): what the flood's client alone costs this machine;
+    #   flood      the same at the webhook listener: RPC latency must stay within 2x the reference's;
+    #   overload   a closed loop of 512 posts in flight at the listener, far past what it can take:
+    #              it must shed (503 + Retry-After) with its memory bounded.
+    start_mixed 70
+    local peer_port ref0 ref1 t0 t1 o0 o1 flood_rate=$((RATE * 2))
+    peer_port=$(free_port)
+    if [ ! -x tools/grpc-peer/.build/release/http-peer ]; then
+        swift build -c release --package-path tools/grpc-peer --product http-peer >/dev/null
+    fi
+    tools/grpc-peer/.build/release/http-peer --port "$peer_port" >"$ROW_OUT/http-peer.log" 2>&1 &
+    PIDS+=("$!")
+    wait_port "$peer_port" http-peer "$ROW_OUT/http-peer.log"
+    flood() { # name webhook-url load-options...; sets FLOOD_T0 and FLOOD_T1
+        local name=$1 url=$2 at=("${AT[@]}") i pid
+        shift 2
+        for i in "${!at[@]}"; do [ "${at[$i]}" != "--webhook" ] || at[$((i + 1))]="$url"; done
+        "$BIN/waqtor-load" webhook "${at[@]}" "$@" -d 12 --warmup 0 --timeout "$TIMEOUT" --json \
+            --ready-file "$ROW_OUT/$name.ready" >"$ROW_OUT/$name.json" 2>"$ROW_OUT/$name.err" &
+        pid=$!
+        PIDS+=("$pid")
+        wait_file "$ROW_OUT/$name.ready" 120 "waqtor-load webhook ($name)"
+        FLOOD_T0=$(now_ms)
+        wait "$pid" || log "webhook-flood: waqtor-load webhook ($name) exited with status $?"
+        FLOOD_T1=$(now_ms)
+    }
+    flood reference "http://127.0.0.1:$peer_port" -c 4 -m 16 --rate "$flood_rate"
+    ref0=$FLOOD_T0; ref1=$FLOOD_T1
+    flood flood "http://127.0.0.1:$HOOK_PORT" -c 4 -m 16 --rate "$flood_rate"
+    t0=$FLOOD_T0; t1=$FLOOD_T1
+    flood overload "http://127.0.0.1:$HOOK_PORT" -c 8 -m 64
+    o0=$FLOOD_T0; o1=$FLOOD_T1
     wait_load "$MIXED_PID"
     stop_row
-    report "$t0" "$t1" "REPLY_TIMEOUT" --recover-within-ms 10000 --flood "$ROW_OUT/flood.json"
+    # The mixed load's own webhooks are shed during the overload too: recovery counts from its end.
+    report "$t0" "$t1" "REPLY_TIMEOUT,HTTP_503" --recover-within-ms 10000 --recovery-from "$o1" --flood "$ROW_OUT/flood.json" \
+        --reference "$ref0" "$ref1" "$ROW_OUT/reference.json" --overload "$o0" "$o1" "$ROW_OUT/overload.json"
 }
 
 for row in "${ROWS[@]}"; do

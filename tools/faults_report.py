@@ -33,6 +33,7 @@ def main():
     p.add_argument("--server-rss-kb", type=int, default=0)
     p.add_argument("--worker-rss-kb", type=int, default=0)
     p.add_argument("--recover-within-ms", type=float, default=5000)
+    p.add_argument("--recovery-from", type=float, help="when recovery is counted from (default: the fault's end)")
     p.add_argument("--in-flight-must-finish", action="store_true")
     p.add_argument("--campaign")
     p.add_argument("--sent-during-fault", type=int)
@@ -45,6 +46,10 @@ def main():
     p.add_argument("--timeout-ms-extra", type=float, help="the deadline of the extra timeline's calls")
     p.add_argument("--require-hint", help="every error with this status must carry retry_after_ms")
     p.add_argument("--flood", help="the flood's waqtor-load report: shed and accepted posts, and RPC latency during it")
+    p.add_argument("--overload", nargs=3, metavar=("START_MS", "END_MS", "REPORT"),
+                   help="a flood far past capacity: it must be shed (503), not queued")
+    p.add_argument("--reference", nargs=3, metavar=("START_MS", "END_MS", "REPORT"),
+                   help="the same flood at a trivial endpoint: its window and report (the latency reference)")
     a = p.parse_args()
 
     missed = []
@@ -94,12 +99,13 @@ def main():
     if late:
         missed.append(f"{len(late)} calls past their {a.timeout_ms:.0f} ms deadline")
     failed = [c for c in calls if c[3] != "OK"]
-    recovery = max([c[1] for c in failed if c[1] >= t1] + [t1]) - t1
-    stragglers = [c for c in failed if c[0] > t1 + a.recover_within_ms]
+    back = a.recovery_from or t1
+    recovery = max([c[1] for c in failed if c[1] >= back] + [back]) - back
+    stragglers = [c for c in failed if c[0] > back + a.recover_within_ms]
     if stragglers:
         missed.append(f"{len(stragglers)} calls still failed more than {a.recover_within_ms / 1000:.0f} s after the fault "
                       f"(last: {stragglers[-1][3]} {stragglers[-1][4][:120]})")
-    if not any(c[3] == "OK" and c[0] > t1 for c in calls):
+    if not any(c[3] == "OK" and c[0] > back for c in calls):
         missed.append("no call succeeded after the fault")
     if a.in_flight_must_finish:
         cut = [c for c in calls if c[5] < t0 < c[1] and c[3] != "OK"]
@@ -112,16 +118,23 @@ def main():
         if unnamed:
             notes.append(f"{len(unnamed)} UNAVAILABLE not naming '{a.unavailable_names}' (e.g. {unnamed[0][4][:100]})")
     if a.flood:
-        try:
-            flood = json.load(open(a.flood))
+        def posts(path, name):
+            try:
+                flood = json.load(open(path))
+            except (OSError, ValueError) as e:
+                missed.append(f"no {name} report: {e}")
+                return None
             shed = flood["errors"].get("HTTP_503", 0)
             other = {k: v for k, v in flood["errors"].items() if k != "HTTP_503"}
-            notes.append(f"flood: {flood['calls']} posts in {flood['elapsed_s']:.1f} s, {flood['ok']} accepted, {shed} shed (503)"
-                         + (f", other errors {other}" if other else ""))
-            if shed == 0:
-                notes.append("nothing shed")
-        except (OSError, ValueError, KeyError) as e:
-            missed.append(f"no flood report: {e}")
+            notes.append(f"{name}: {flood['calls']} posts in {flood['elapsed_s']:.1f} s ({flood['calls_per_s']:.0f}/s), "
+                         f"{flood['ok']} accepted, {shed} shed (503)" + (f", other errors {other}" if other else ""))
+            if other:
+                missed.append(f"{name}: errors other than 503: {other}")
+            return shed
+        posts(a.flood, "flood")
+        if a.overload:
+            if posts(a.overload[2], "overload") == 0:
+                missed.append("the overload was not shed")
 
         def quantiles(window):
             xs = sorted(c[1] - c[5] for c in window if c[2] == "profile" and c[3] == "OK")
@@ -129,11 +142,30 @@ def main():
                 return None
             return xs[len(xs) // 2], xs[min(len(xs) - 1, int(len(xs) * 0.99))]
         ready_at = min(c[0] for c in calls) + 1000 if calls else t0
-        base = quantiles([c for c in calls if ready_at <= c[0] < t0])
+        first = float(a.reference[0]) if a.reference else t0
+        quiet = quantiles([c for c in calls if ready_at <= c[0] < first])
         under = quantiles(during)
-        if base and under:
-            notes.append(f"GetProfile p50 {base[0]:.1f} -> {under[0]:.1f} ms ({under[0] / base[0]:.1f}x), "
-                         f"p99 {base[1]:.1f} -> {under[1]:.1f} ms ({under[1] / base[1]:.1f}x)")
+        if quiet and under:
+            notes.append(f"GetProfile p50/p99 without a flood {quiet[0]:.1f}/{quiet[1]:.1f} ms, "
+                         f"under the flood {under[0]:.1f}/{under[1]:.1f} ms")
+        if a.reference:
+            r0, r1 = float(a.reference[0]), float(a.reference[1])
+            ref = quantiles([c for c in calls if r0 <= c[0] <= r1])
+            try:
+                peer = json.load(open(a.reference[2]))
+                notes.append(f"the same flood at a trivial endpoint: {peer['calls']} posts in {peer['elapsed_s']:.1f} s")
+            except (OSError, ValueError, KeyError) as e:
+                missed.append(f"no reference flood report: {e}")
+            if ref and under:
+                notes.append(f"GetProfile p50/p99 under it {ref[0]:.1f}/{ref[1]:.1f} ms: the listener's flood gives "
+                             f"{under[0] / ref[0]:.2f}x/{under[1] / ref[1]:.2f}x the reference")
+                if under[0] > 2 * ref[0] or under[1] > 2 * ref[1]:
+                    missed.append("RPC latency under the flood is more than twice the reference's")
+        if a.overload:
+            over = quantiles([c for c in calls if float(a.overload[0]) <= c[0] <= float(a.overload[1])])
+            if over and ref:
+                notes.append(f"GetProfile p50/p99 under the overload {over[0]:.1f}/{over[1]:.1f} ms "
+                             f"({over[0] / ref[0]:.1f}x/{over[1] / ref[1]:.1f}x the reference; not an expectation)")
     if errors_before:
         notes.append(f"errors before the fault: {dict(errors_before)}")
     if a.ready_after:
