@@ -126,7 +126,7 @@ def main():
                 return None
             shed = flood["errors"].get("HTTP_503", 0)
             other = {k: v for k, v in flood["errors"].items() if k != "HTTP_503"}
-            notes.append(f"{name}: {flood['calls']} posts in {flood['elapsed_s']:.1f} s ({flood['calls_per_s']:.0f}/s), "
+            notes.append(f"{name}: {flood['calls']} posts in {flood['elapsed_s']:.1f} s ({flood['calls'] / max(flood['elapsed_s'], 0.001):.0f}/s), "
                          f"{flood['ok']} accepted, {shed} shed (503)" + (f", other errors {other}" if other else ""))
             if other:
                 missed.append(f"{name}: errors other than 503: {other}")
