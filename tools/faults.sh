@@ -382,6 +382,10 @@ row_webhook_flood() {
         --reference "$ref0" "$ref1" "$ROW_OUT/reference.json" --overload "$o0" "$o1" "$ROW_OUT/overload.json"
 }
 
+{
+    echo "| fault | calls during it (its length) | errors during it | errors after it | recovery | past the deadline | lost | sent twice | peak RSS MiB (server / worker) | what else was seen | verdict |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+} | tee "$RESULTS"
 for row in "${ROWS[@]}"; do
     log "row $row"
     "row_${row//-/_}"
