@@ -18,7 +18,7 @@ let main = root.lastPathComponent
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6), .unsafeFlags(["-parse-as-library"])]
 
 func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
-    .executableTarget(name: name, dependencies: dependencies, path: "Sources/\(name)", swiftSettings: swiftSettings)
+    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Sources/\(name)", swiftSettings: swiftSettings)
 }
 
 let package = Package(
@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
+        // Starting libFuzzer's driver, shared by every target.
+        .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         // The RPC frame reader fed any byte stream, split anyhow.
         fuzzTarget("fuzz-frames", [
             .product(name: "WaqtorRPC", package: main), .product(name: "NIOCore", package: "swift-nio"),

@@ -8,6 +8,7 @@
 // in order, errors included; a row's attributes are non-empty, in column order, with keys of its
 // header; the byte count only grows; a second reader over the same bytes reads the same results.
 import Foundation
+import FuzzSupport
 import WaqtorImport
 
 func readAll(_ data: Data) -> (ContactFileHeader, [Result<ContactFileRow, ContactFileError>], Int)? {
@@ -67,16 +68,8 @@ public func fuzzCSV(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_csv_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzCSV($0, $1) })
+    runFuzzer(argc, argv, { fuzzCSV($0, $1) })
 }

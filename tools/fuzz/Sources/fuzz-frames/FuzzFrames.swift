@@ -9,6 +9,7 @@
 //   in one read, in reads of sizes drawn from the seed, or one byte at a time (up to 512 bytes);
 // - nothing comes after an oversized or malformed report;
 // - every frame written back gives exactly the bytes it was read from, in order.
+import FuzzSupport
 import NIOCore
 import WaqtorRPC
 
@@ -72,17 +73,8 @@ public func fuzzFrames(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_frames_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzFrames($0, $1) })
+    runFuzzer(argc, argv, { fuzzFrames($0, $1) })
 }

@@ -7,6 +7,7 @@
 // leaves the same bytes after it (the message that follows a head); `EndHead.skip` (the client's
 // fast path) agrees with `EndHead.read` on the status and on where the head ends; metadata keys are
 // 1-255 printable ASCII characters, lowercase.
+import FuzzSupport
 import NIOCore
 import WaqtorRPC
 
@@ -79,16 +80,8 @@ public func fuzzHeads(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_heads_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzHeads($0, $1) })
+    runFuzzer(argc, argv, { fuzzHeads($0, $1) })
 }

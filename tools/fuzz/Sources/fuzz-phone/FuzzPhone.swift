@@ -7,6 +7,7 @@
 // Checked, for whatever parses: the E.164 form is `+` and 7-15 digits (the contacts' column and WhatsApp ids) starting with the country
 // code; parsed again without a default region it gives the same number (E.164, region, type,
 // country code); its international form parses back to it too; the region is two letters.
+import FuzzSupport
 import WaqtorPhone
 
 let regions: [String?] = [nil, "BR", "US", "DE", "EG", "IN", "GB", "MX", "AR", "PT", "FR", "CN", "ZZ", "XX", "", " br "]
@@ -40,16 +41,8 @@ public func fuzzPhone(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_phone_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzPhone($0, $1) })
+    runFuzzer(argc, argv, { fuzzPhone($0, $1) })
 }

@@ -7,6 +7,7 @@
 // its own decoder refuses) to a value that encodes to the same bytes again (decode, encode, decode
 // gives the same value: compared as bytes, so that a NaN in a double field compares equal), and to
 // an equal value when the message has no floating-point NaN in it.
+import FuzzSupport
 import NIOCore
 import WaqtorProto
 import WaqtorRPC
@@ -38,16 +39,8 @@ public func fuzzProto(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_proto_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzProto($0, $1) })
+    runFuzzer(argc, argv, { fuzzProto($0, $1) })
 }

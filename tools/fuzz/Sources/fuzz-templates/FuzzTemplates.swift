@@ -11,6 +11,7 @@
 //   parses again to the same nodes (positions aside), the same variant count and the same bounds;
 // - rendering with every variable given is deterministic for a seed, at least `shortest` long,
 //   and with every variable at its default (when all have one) at most `longestWithDefaults`.
+import FuzzSupport
 import WaqtorTemplates
 
 /// Escapes by Unicode scalar: a brace followed by a combining mark is one Character ("{ۖ") but
@@ -111,16 +112,8 @@ public func fuzzTemplates(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_templates_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzTemplates($0, $1) })
+    runFuzzer(argc, argv, { fuzzTemplates($0, $1) })
 }

@@ -8,6 +8,7 @@
 // has a message id and a chat, digits of 7-15 ASCII digits, a lid ending in `@lid`, a timestamp
 // within 2000-2100; a text message's event written back as a webhook body parses to the same event.
 import Foundation
+import FuzzSupport
 import WaqtorChat
 @testable import WaqtorWebhooks
 
@@ -58,16 +59,8 @@ public func fuzzWebhooks(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `main` defined as `<module>_main`: start libFuzzer's
-// driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ body: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
-
+// libFuzzer's driver, from the `main` SwiftPM gives this executable (FuzzSupport).
 @_cdecl("fuzz_webhooks_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { fuzzWebhooks($0, $1) })
+    runFuzzer(argc, argv, { fuzzWebhooks($0, $1) })
 }
