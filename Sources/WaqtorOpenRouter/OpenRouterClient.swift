@@ -56,8 +56,9 @@ public struct OpenRouterClient: Sendable {
             attempt += 1
             let remaining = deadline.map { ContinuousClock.now.duration(to: $0) }
             // Leave the caller a moment to receive the answer before its deadline: a tenth of what
-            // is left, between 200 ms and 1 s (a loaded server needs more than a fixed sliver).
-            let budget = remaining.map { $0 - min(max($0 / 10, .milliseconds(200)), .seconds(1)) }
+            // is left, between 200 ms and 3 s (a loaded server needs more than a fixed sliver; a
+            // fresh-clone run on a busy machine missed a 6 s deadline with 600 ms left).
+            let budget = remaining.map { $0 - min(max($0 / 10, .milliseconds(200)), .seconds(3)) }
             if let budget, budget < .milliseconds(500) {
                 throw OpenRouterError(kind: .deadlineExceeded, status: nil, providerMessage: "no time left before the call's deadline",
                                       retryAfter: configuration.retry.initialBackoff, attempts: attempt - 1)

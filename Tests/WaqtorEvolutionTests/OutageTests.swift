@@ -29,7 +29,9 @@ struct OutageTests {
             refused = await gatewayError { try await probe.sendText(instance: name, number: "5511900000002", text: "during") }
             if refused == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
-        #expect(refused?.kind == .transport, "\(String(describing: refused))")
+        // Refused, or (a connection the listener had taken just as it closed) never answered:
+        // either way the gateway cannot be reached.
+        #expect(refused?.kind == .transport || refused?.kind == .timeout, "\(String(describing: refused))")
         // Sends before the listener closed (it closes just after answering) were served as usual.
         let servedBefore = h.simulator.sends().count
 
