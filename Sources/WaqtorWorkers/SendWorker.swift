@@ -421,7 +421,7 @@ public struct SendWorker: Service {
         let phone = String(row.phoneNumber.filter(\.isNumber))
         let outcome: SendRecord.Result
         var numberDown = false
-        var heldLabel = "number_down"
+        var gatewayDown = false
         if let found = await previouslySent(row, number: number, phone: phone) {
             // A worker sent it and died before recording: the gateway has it; do not send again.
             outcome = .sent(messageID: found)
@@ -460,7 +460,7 @@ public struct SendWorker: Service {
             case .gatewayDown(let why):
                 // Held like a closed number: the message waits for the gateway, not counted.
                 numberDown = true
-                heldLabel = "gateway_down"
+                gatewayDown = true
                 outcome = .retry(error: why, retryAfterMs: 0, countsAsAttempt: false)
                 reason = "gateway_down"
             }
@@ -470,7 +470,7 @@ public struct SendWorker: Service {
             let label = switch outcome {
             case .sent: "sent"
             case .failed: "failed"
-            case .retry: numberDown ? heldLabel : "retry"
+            case .retry: gatewayDown ? "gateway_down" : numberDown ? "number_down" : "retry"
             }
             metrics.sends.increment([("shard", String(lanes.shard(of: message.instanceID))), ("outcome", label)])
         }
@@ -481,7 +481,7 @@ public struct SendWorker: Service {
                 s[message.instanceID, default: 0] += 1
                 return s[message.instanceID]!
             }
-            let hold = heldLabel == "gateway_down"
+            let hold = gatewayDown
                 ? GatewayOutageDetector.holdMilliseconds(consecutiveFailures: streak, retry: configuration.retry)
                 : NumberBackoff.holdMilliseconds(consecutiveFailures: streak)
             next = now.addingTimeInterval(Double(hold) / 1000)
