@@ -225,7 +225,7 @@ row_shard_kill() {
     # Replies from numbers on the lost shard wait for it (REPLY_TIMEOUT: not SENT within the
     # timeout, sent later); what the shard lost in its last second (append-only file synced every
     # second) comes back through the per-number repair, which looks every 10 s (docs/QUEUE.md).
-    report "$t0" "$t1" "UNAVAILABLE,HTTP_503,REPLY_TIMEOUT" --recover-within-ms 15000 --campaign "$ROW_OUT/campaign.json" \
+    report "$t0" "$t1" "UNAVAILABLE,HTTP_503,REPLY_TIMEOUT" --recover-within-ms 20000 --campaign "$ROW_OUT/campaign.json" \
         --sent-during-fault $((during1 - during0)) --unavailable-names "Redis shard 1"
 }
 
