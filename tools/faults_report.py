@@ -22,6 +22,13 @@ import sys
 from collections import Counter
 
 
+def read_timeline(path):
+    """waqtor-load's --timeline CSV: (start, end, operation, status, detail, began) per call."""
+    with open(path, newline="") as f:
+        return [(float(r["start_ms"]), float(r["end_ms"]), r["operation"], r["status"], r.get("detail", ""),
+                 float(r["began_ms"])) for r in csv.DictReader(f)]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--row", required=True)
@@ -56,19 +63,11 @@ def main():
     notes = list(a.note)
     allowed = set(filter(None, a.allowed.split(","))) | {"OK"}
     t0, t1 = a.fault_start, a.fault_end
-    calls = []
-    with open(f"{a.dir}/{a.timeline}", newline="") as f:
-        for r in csv.DictReader(f):
-            calls.append((float(r["start_ms"]), float(r["end_ms"]), r["operation"], r["status"], r.get("detail", ""),
-                          float(r["began_ms"])))
+    calls = read_timeline(f"{a.dir}/{a.timeline}")
     if not calls:
         missed.append("no call was made")
     if a.extra_timeline:
-        extra = []
-        with open(f"{a.dir}/{a.extra_timeline}", newline="") as f:
-            for r in csv.DictReader(f):
-                extra.append((float(r["start_ms"]), float(r["end_ms"]), r["operation"], r["status"], r.get("detail", ""),
-                              float(r["began_ms"])))
+        extra = read_timeline(f"{a.dir}/{a.extra_timeline}")
         outcomes = Counter(c[3] for c in extra)
         notes.append(f"{a.extra_timeline.split('.')[0]}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
                      + f", longest {max(c[1] - c[5] for c in extra) / 1000:.1f} s")

@@ -235,24 +235,24 @@ final class CampaignTotals: Sendable {
             let names = Set(numbers.map(\.gatewayName))
             let marker = "load \(harness.runID) campaign "
             let ours = sends.filter { names.contains($0.instance) && $0.text.contains(marker) }
-            outcome["sent_at_gateway"] = .count(ours.filter { (200..<300).contains($0.status) }.count)
+            // The text names its campaign after the marker.
+            func campaign(_ send: GatewayControl.Send) -> String {
+                send.text.range(of: marker).map { String(send.text[$0.upperBound...]) } ?? ""
+            }
+            let accepted = ours.filter { (200..<300).contains($0.status) }
+            outcome["sent_at_gateway"] = .count(accepted.count)
             let gaps = ours.gaps
             outcome["gateway_gap_ms_p50"] = quantile(gaps, 0.5).map { .number($0) } ?? .missing
             let delay = ours.isEmpty ? nil : Double(ours.reduce(0) { $0 + $1.delay }) / Double(ours.count)
             outcome["typing_delay_ms_mean"] = delay.map { .number($0) } ?? .missing
             // A campaign ends with its busiest number: how evenly were the recipients spread?
-            // Per campaign and number (the text names the campaign after the marker).
-            let perNumber = Dictionary(grouping: ours) { send in
-                send.instance + "|" + (send.text.range(of: marker).map { String(send.text[$0.upperBound...]) } ?? "")
-            }.values.map(\.count)
+            // Per campaign and number.
+            let perNumber = Dictionary(grouping: ours) { $0.instance + "|" + campaign($0) }.values.map(\.count)
             outcome["busiest_number_sends"] = perNumber.max().map { .count($0) } ?? .missing
             // Loss and duplicates, per recipient: each (campaign, recipient) the gateway accepted more
             // than once is a duplicate; each recipient the server marked sent that the gateway never
             // accepted is lost.
-            let accepted = ours.filter { (200..<300).contains($0.status) }
-            let distinct = Set(accepted.map { send in
-                send.number + "|" + (send.text.range(of: marker).map { String(send.text[$0.upperBound...]) } ?? "")
-            })
+            let distinct = Set(accepted.map { $0.number + "|" + campaign($0) })
             outcome["gateway_duplicates"] = .count(accepted.count - distinct.count)
             outcome["lost"] = .count(max(0, Int(sent) - distinct.count))
             gateway.withLock { $0 = (quantile(gaps, 0.5), delay, perNumber.max()) }
