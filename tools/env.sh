@@ -20,3 +20,23 @@ waqtor_redis_shards() {
 waqtor_db_url() { # role password database
     echo "postgresql://$1:$2@127.0.0.1:$WAQTOR_PG_PORT/$3"
 }
+
+# Open files. Many machines start processes with a soft limit of 1024 descriptors, which the test
+# process passes at its peak (hundreds of in-process servers, pools and clients at once: about
+# 1,400), and which a server's webhook listener alone may need (webhook.max_connections). Every
+# script raises the soft limit to 65536, or to the hard limit when that is lower and cannot be
+# raised (root may raise it). The server raises its own soft limit too (docs/OPERATIONS.md).
+waqtor_raise_open_files() {
+    local want=65536 hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
+        ulimit -Hn "$want" 2>/dev/null || true
+        hard=$(ulimit -Hn)
+    fi
+    if [ "$hard" = unlimited ] || [ "$hard" -ge "$want" ]; then
+        ulimit -Sn "$want" 2>/dev/null || true
+    else
+        ulimit -Sn "$hard" 2>/dev/null || true
+    fi
+}
+waqtor_raise_open_files
