@@ -32,6 +32,7 @@ extension WaqtorApplication {
     /// the configured one) until SIGTERM or SIGINT, and returns once they have stopped.
     public func run(role: WaqtorConfiguration.Role? = nil) async throws {
         let role = role ?? configuration.role
+        raiseOpenFilesLimit(for: role)
         if configuration.databaseMigrate {
             try await migrate()
         }

@@ -286,6 +286,7 @@ public final class WaqtorApplication: Sendable {
     /// ``shutdown()``. Workers (the campaign scheduler) run only under ``run(role:)``, which the
     /// server program uses and which also handles signals; tests drive them directly.
     public func start() async throws {
+        OpenFilesLimit.raise()
         if configuration.databaseMigrate {
             try await migrate()
         }
@@ -304,6 +305,25 @@ public final class WaqtorApplication: Sendable {
         } catch {
             await rpcServer.shutdown()
             throw error
+        }
+    }
+
+    /// Raises the process's soft limit of open files to its hard limit (``OpenFilesLimit``) and
+    /// logs it; warns when it is below what `role`'s listeners may accept.
+    func raiseOpenFilesLimit(for role: WaqtorConfiguration.Role) {
+        guard let outcome = OpenFilesLimit.raise() else {
+            logger.warning("could not read the limit of open files (RLIMIT_NOFILE)")
+            return
+        }
+        func text(_ value: UInt64?) -> String { value.map(String.init) ?? "unlimited" }
+        logger.info("open files limit", metadata: [
+            "soft": .string(text(outcome.now)), "hard": .string(text(outcome.hard)), "soft_at_start": .string(text(outcome.before)),
+        ])
+        let listeners = role == .worker ? 0 : configuration.rpcMaxConnections + configuration.webhookMaxConnections
+        if let now = outcome.now, listeners > 0, now < UInt64(listeners) {
+            logger.warning("the limit of open files is below rpc.max_connections + webhook.max_connections: connections past it are refused; raise the hard limit (systemd LimitNOFILE=, or ulimit -Hn as root) or lower those settings", metadata: [
+                "limit": .stringConvertible(now), "max_connections": .stringConvertible(listeners),
+            ])
         }
     }
 

@@ -49,16 +49,6 @@ struct Serve: AsyncParsableCommand {
         let configuration = try options.load()
         WaqtorLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "waqtor.server")
-        // Thousands of connections (RPC clients, sends in flight to the gateway) need as many
-        // descriptors: the soft limit goes up to the hard one.
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
-            let wanted = limit.rlim_max
-            limit.rlim_cur = wanted
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
-                logger.notice("could not raise the open-file limit", metadata: ["errno": "\(errno)"])
-            }
-        }
         let app = try WaqtorApplication(configuration: configuration, logger: logger, embeddedGateway: .simulator, embeddedAIProvider: .standIn)
         // Runs the role's services until SIGTERM or SIGINT (a graceful drain); a second signal
         // ends at once. See WaqtorApplication+Lifecycle.swift.

@@ -19,15 +19,22 @@ final class ServerProcess: Sendable {
     private let exited = Signal()
     private let log = NIOLockedValueBox<(text: String, waiters: [(needle: String, signal: Signal)])>(("", []))
 
-    init(role: String, rpcPort: Int? = nil, extraEnvironment: [String: String] = [:]) throws {
+    /// - Parameter limits: shell `ulimit` options (e.g. `-Sn 1024`) set before the server starts
+    ///   (through `/bin/sh`, which then execs it: the process is still the server).
+    init(role: String, rpcPort: Int? = nil, extraEnvironment: [String: String] = [:], limits: String? = nil) throws {
         self.rpcPort = try rpcPort ?? TestNetwork.freeLocalPort()
         webhookPort = try TestNetwork.freeLocalPort()
         gatewayPort = try TestNetwork.freeLocalPort()
         aiPort = try TestNetwork.freeLocalPort()
         adminPort = try TestNetwork.freeLocalPort()
         process = Process()
-        process.executableURL = try serverExecutable()
-        process.arguments = ["serve", "--role", role]
+        if let limits {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit \(limits) && exec \"$0\" \"$@\"", try serverExecutable().path, "serve", "--role", role]
+        } else {
+            process.executableURL = try serverExecutable()
+            process.arguments = ["serve", "--role", role]
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["WAQTOR_RPC_PORT"] = "\(self.rpcPort)"
         environment["WAQTOR_WEBHOOK_PORT"] = "\(webhookPort)"
@@ -94,6 +101,8 @@ final class ServerProcess: Sendable {
     var logText: String { log.withLockedValue { $0.text } }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    var pid: Int32 { process.processIdentifier }
 
     /// The TCP ports the process listens on: its socket descriptors (`/proc/<pid>/fd`) matched with
     /// the kernel's LISTEN entries (`/proc/net/tcp`, `tcp6`). Exact, unlike probing a port with a
@@ -193,6 +202,33 @@ struct RoleTests {
         await squatter.shutdown()
     }
 
+    /// A server started with a soft limit of 1024 open files raises it to its hard limit and says
+    /// so; one whose hard limit is 1024 too stays there and warns that its listeners may accept
+    /// more connections than that.
+    @Test("the server raises its soft limit of open files to the hard one, and warns when that is below its listeners' maximum")
+    func openFilesLimit() async throws {
+        let hard = try #require(OpenFilesLimitProbe.hardLimit(), "the test process's RLIMIT_NOFILE")
+        try #require(hard > 1024, "this test needs a hard limit of open files above 1024 (it is \(hard))")
+        let raised = try ServerProcess(role: "worker", limits: "-Sn 1024")
+        try #require(await raised.waitForLog(message: "waqtor-server ready"), "\(raised.logText)")
+        let line = try #require(raised.logText.split(separator: "\n").first { $0.contains("\"message\":\"open files limit\"") })
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let metadata = fields["metadata"] as? [String: Any] ?? fields
+        #expect(metadata["soft_at_start"] as? String == "1024", "\(line)")
+        #expect(metadata["soft"] as? String == "\(hard)", "\(line)")
+        #expect(try OpenFilesLimitProbe.softLimit(pid: raised.pid) == hard, "what /proc says of the running server")
+        #expect(!raised.logText.contains("the limit of open files is below"))
+        raised.signal(SIGTERM)
+        #expect(await raised.waitForExit() == 0)
+
+        let capped = try ServerProcess(role: "api", limits: "-n 1024")
+        try #require(await capped.waitForLog(message: "waqtor-server ready"), "\(capped.logText)")
+        #expect(try OpenFilesLimitProbe.softLimit(pid: capped.pid) == 1024)
+        #expect(capped.logText.contains("the limit of open files is below rpc.max_connections + webhook.max_connections"), "\(capped.logText)")
+        capped.signal(SIGTERM)
+        #expect(await capped.waitForExit() == 0)
+    }
+
     /// The first SIGTERM drains: a call in flight is waited for (here for up to an hour, since it
     /// waits on a row lock). The second one ends the process at once: the call gets no answer.
     @Test("a second signal ends the server at once, without waiting for calls in flight")
@@ -243,5 +279,20 @@ struct RoleTests {
         try await holder.value
         await owner.shutdown()
         await client.close()
+    }
+}
+
+/// RLIMIT_NOFILE of this process, and the soft one of another read from `/proc/<pid>/limits`.
+enum OpenFilesLimitProbe {
+    static func hardLimit() -> UInt64? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_max != rlim_t.max else { return nil }
+        return UInt64(limit.rlim_max)
+    }
+
+    static func softLimit(pid: Int32) throws -> UInt64? {
+        let text = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Max open files") }) else { return nil }
+        return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.flatMap { UInt64($0) }
     }
 }
