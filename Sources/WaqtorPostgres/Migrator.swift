@@ -4,8 +4,10 @@ import NIOPosix
 /// Applies ``Migration``s to a database, once each, in order; safe when several servers start at
 /// once.
 ///
-/// The run holds a session-level `pg_advisory_lock` on its own dedicated connection (opened with
-/// the owner role's connection string, separate from the app's pool), then creates the bookkeeping
+/// A run first reads the bookkeeping table without any lock: when every migration is recorded
+/// with its checksum, there is nothing to do and it returns. Otherwise it holds a session-level
+/// `pg_advisory_lock` on its own dedicated connection (opened with the owner role's connection
+/// string, separate from the app's pool), then creates the bookkeeping
 /// table if needed, reads the applied set (after the lock, so a server that waited sees what the
 /// other applied), refuses to go on if an applied migration's checksum changed, and applies each
 /// pending migration in its own transaction together with its bookkeeping row. The lock is
@@ -78,15 +80,19 @@ public struct Migrator: Sendable {
         let result: Result<Report, MigrationError>
         do {
             let slot = try await pool.lease()
-            do {
-                result = .success(try await run(pool: pool, slot: slot))
-            } catch {
-                result = .failure(error)
-            }
-            // Unlock explicitly; closing the connection (pool shutdown) would release it too.
-            _ = try? await pool.runBlocking(on: slot) { [lockKey] conn throws(PostgresError) in
-                if conn.transactionStatus != PQTRANS_IDLE { _ = try conn.query("ROLLBACK", []) }
-                _ = try conn.query("SELECT pg_advisory_unlock($1)", [.int(lockKey)])
+            if let report = await upToDate(pool: pool, slot: slot) {
+                result = .success(report)
+            } else {
+                do {
+                    result = .success(try await run(pool: pool, slot: slot))
+                } catch {
+                    result = .failure(error)
+                }
+                // Unlock explicitly; closing the connection (pool shutdown) would release it too.
+                _ = try? await pool.runBlocking(on: slot) { [lockKey] conn throws(PostgresError) in
+                    if conn.transactionStatus != PQTRANS_IDLE { _ = try conn.query("ROLLBACK", []) }
+                    _ = try conn.query("SELECT pg_advisory_unlock($1)", [.int(lockKey)])
+                }
             }
             await pool.release(slot)
         } catch {
@@ -94,6 +100,26 @@ public struct Migrator: Sendable {
         }
         await pool.shutdown()
         return try result.get()
+    }
+
+    /// The report of a run with nothing to do, when every migration is recorded with its checksum;
+    /// nil otherwise (or when the table cannot be read), and the run takes the lock. Servers that
+    /// start together on a migrated database then do not queue behind each other for the lock.
+    /// Reading without the lock is safe: a migration is recorded in the transaction that applied
+    /// it, so one seen recorded is applied, and anything else goes the locked way.
+    private func upToDate(pool: PostgresPool, slot: ConnectionSlot) async -> Report? {
+        let qualified = "\"\(schema)\".\"\(table)\""
+        let recorded: [Int: String]? = try? await pool.runBlocking(on: slot) { [schema, table] conn throws(PostgresError) in
+            let exists = try conn.query("SELECT to_regclass($1) IS NOT NULL AS present", [.text("\"\(schema)\".\"\(table)\"")])
+            guard exists.first?["present"].bool == true else { return nil }
+            var recorded = [Int: String]()
+            for row in try conn.query("SELECT version, checksum FROM \(qualified)", []) {
+                if let version = row["version"].int { recorded[version] = row["checksum"].string ?? "" }
+            }
+            return recorded
+        } ?? nil
+        guard let recorded, migrations.allSatisfy({ recorded[$0.version] == $0.checksum }) else { return nil }
+        return Report(applied: [], alreadyApplied: migrations)
     }
 
     private func run(pool: PostgresPool, slot: ConnectionSlot) async throws(MigrationError) -> Report {

@@ -128,4 +128,61 @@ struct MigratorTests {
         await owner.shutdown()
         try await Self.dropSchema(schema)
     }
+
+    /// A database with every migration recorded is checked without the lock (servers starting
+    /// together do not queue for it); one with a migration pending waits for the lock.
+    @Test func anUpToDateDatabaseIsCheckedWithoutTheLockAndAPendingMigrationWaitsForIt() async throws {
+        let schema = TestEnvironment.uniqueName("mig")
+        let three = Array(Self.sampleMigrations)
+        let migrator = try Migrator(configuration: Self.owner, migrations: three, schema: schema)
+        try await migrator.migrate()
+
+        // Another session holds the migration lock.
+        let holder = PostgresPool(configuration: PostgresConfiguration(connectionString: TestEnvironment.databaseOwnerURL, poolSize: 1))
+        let (locked, lockedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (unlock, unlockContinuation) = AsyncStream.makeStream(of: Void.self)
+        let holding = Task {
+            try await holder.withTransaction { tx in
+                _ = try await tx.query("SELECT pg_advisory_xact_lock($1)", [.int(migrator.lockKey)])
+                lockedContinuation.yield()
+                for await _ in unlock { break }
+            }
+        }
+        for await _ in locked { break }
+
+        // Nothing to do: the run ends while the lock is held (a run that waited for it would not
+        // end before the 60 s guard).
+        let unlocked = try await withThrowingTaskGroup(of: Migrator.Report?.self) { group in
+            group.addTask { try await migrator.migrate() }
+            group.addTask { try await Task.sleep(for: .seconds(60)); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        let report = try #require(unlocked, "an up-to-date run waited for the lock")
+        #expect(report.applied.isEmpty && report.alreadyApplied.count == 3)
+
+        // A pending migration: the run waits for the lock (seen waiting in pg_locks), then applies it.
+        let four = three + [Migration(version: 4, name: "log_four", sql: "INSERT INTO applied_log VALUES (4);")]
+        let pending = Task { try await Migrator(configuration: Self.owner, migrations: four, schema: schema).migrate() }
+        let inspector = PostgresPool(configuration: Self.owner)
+        var waiting = false
+        while !waiting {
+            let rows = try await inspector.query(
+                "SELECT count(*) AS c FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = ($1::bigint & 4294967295)::oid",
+                [.int(migrator.lockKey)])
+            waiting = (rows.first?["c"].int ?? 0) > 0
+            if !waiting { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let applied = try await inspector.query("SELECT count(*) AS c FROM \(schema).applied_log WHERE version = 4")
+        #expect(applied.first?["c"].int == 0, "nothing applied while the lock is held")
+        unlockContinuation.yield()
+        try await holding.value
+        let second = try await pending.value
+        #expect(second.applied.map(\.version) == [4])
+        #expect(try await inspector.query("SELECT count(*) AS c FROM \(schema).applied_log WHERE version = 4").first?["c"].int == 1)
+        await inspector.shutdown()
+        await holder.shutdown()
+        try await Self.dropSchema(schema)
+    }
 }
