@@ -575,7 +575,10 @@ struct ServerClientTests {
 
     @Test("an idle connection gets GOAWAY and is closed; the client reconnects for the next call")
     func idleTimeoutAndReconnect() async throws {
-        try await withServer(TestService().router, configuration: .init(idleTimeout: .milliseconds(200))) { _, port in
+        // One second: long enough that a loaded machine's scheduling pauses between a client's
+        // HELLO and its call do not look idle (with 200 ms, a fresh connection could get GOAWAY
+        // before its call three times running, and the call failed as UNAVAILABLE).
+        try await withServer(TestService().router, configuration: .init(idleTimeout: .seconds(1))) { _, port in
             let raw = try await RawConnection.connect(port: port)
             try await raw.sendHello()
             let goAway = try #require(await raw.nextFrame(ofType: .goAway))
@@ -585,7 +588,7 @@ struct ServerClientTests {
             let client = RPCClient(host: "127.0.0.1", port: port)
             do { let value = try await client.unary(method: "test.Service/Echo", request: Echo("1"), responseType: Echo.self); #expect(value.text == "1") }
             // Wait for the server to close this client's idle connection, then call again.
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(2500))
             do { let value = try await client.unary(method: "test.Service/Echo", request: Echo("2"), responseType: Echo.self); #expect(value.text == "2") }
             await client.close()
         }
