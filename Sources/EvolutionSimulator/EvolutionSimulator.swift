@@ -149,7 +149,7 @@ public final class EvolutionSimulator: Sendable {
 
     /// Waits (polling) until at least `count` sends were answered, or `timeout` passes; returns
     /// ``sends()`` either way.
-    public func waitForSends(count: Int, timeout: Duration = .seconds(10)) async -> [SimSend] {
+    public func waitForSends(count: Int, timeout: Duration = .seconds(60)) async -> [SimSend] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let settled = sendLog.withLockedValue { $0.settledCount }
@@ -193,8 +193,10 @@ public final class EvolutionSimulator: Sendable {
 
     /// Waits until every webhook emitted so far was answered by its receiver (or dropped), or
     /// `timeout` passes; returns whether they all were. What the receiver did with them is done.
+    /// The default minute only bounds a wait that would otherwise never end: on a loaded machine a
+    /// delivery and its retries have taken over 10 s.
     @discardableResult
-    public func waitForAllWebhooks(timeout: Duration = .seconds(10)) async -> Bool {
+    public func waitForAllWebhooks(timeout: Duration = .seconds(60)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (emitted, delivered) = webhookState.withLockedValue { ($0.emitted, $0.deliveries.count) }

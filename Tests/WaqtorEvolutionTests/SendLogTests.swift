@@ -36,7 +36,7 @@ struct SendLogTests {
         #expect(await gatewayError { try await h.client.sendText(instance: "nope-\(name)", number: "1", text: "x") }?.status == 404)
         #expect(await gatewayError { try await h.client(apiKey: "wrong").sendText(instance: name, number: "1", text: "x") }?.status == 401)
 
-        let sends = await h.simulator.waitForSends(count: 6, timeout: .seconds(10))
+        let sends = await h.simulator.waitForSends(count: 6, timeout: .seconds(60))
         try #require(sends.count == 6)
         #expect(sends.map(\.instance) == [name, name, name, name, closed, name])
         #expect(sends.map(\.number) == ["5511900000001", "5511900000002", "5511900000003", "5511900000004", "5511900000005", "5511900000006"])
@@ -66,7 +66,7 @@ struct SendLogTests {
             }
             try await group.waitForAll()
         }
-        let sends = await h.simulator.waitForSends(count: texts.count, timeout: .seconds(10))
+        let sends = await h.simulator.waitForSends(count: texts.count, timeout: .seconds(60))
         #expect(sends.count == texts.count)
         #expect(Set(sends.compactMap(\.text)) == Set(texts))
         #expect(Set(sends.compactMap(\.messageId)).count == texts.count)
@@ -111,7 +111,7 @@ struct SendLogTests {
         h.simulator.setSendFailure(SendFailure(delayMilliseconds: 800), instance: name)
         let impatient = h.client(timeout: .milliseconds(150))
         #expect(await gatewayError { try await impatient.sendText(instance: name, number: "5511", text: "late") }?.kind == .timeout)
-        let sends = await h.simulator.waitForSends(count: 1, timeout: .seconds(10))
+        let sends = await h.simulator.waitForSends(count: 1, timeout: .seconds(60))
         try #require(sends.count == 1)
         #expect(sends[0].status == 201 && sends[0].messageId != nil)  // the gateway did send it
         #expect(sends[0].answeredAt - sends[0].arrivedAt >= .milliseconds(800))

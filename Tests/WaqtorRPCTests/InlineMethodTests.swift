@@ -111,7 +111,9 @@ struct InlineMethodTests {
 
     @Test("requests sent a byte at a time, mixed inline and async, are all answered once and correctly")
     func byteByByte() async throws {
-        try await withServer(Self.router) { _, port in
+        // Two minutes for the HELLO: one write per byte on a loaded machine took the default 10 s
+        // before the HELLO was whole, and the server closed the connection as it should.
+        try await withServer(Self.router, configuration: .init(port: 0, handshakeTimeout: .seconds(120))) { _, port in
             let raw = try await RawConnection.connect(port: port)
             let count = 24
             var stream = Self.helloAndRequests(count: count) { id in
