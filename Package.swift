@@ -401,7 +401,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorDraftingTests",
-            dependencies: ["WaqtorDrafting", "WaqtorOpenRouter", "WaqtorTemplates", "WaqtorHTTP", "OpenRouterStandIn", "WaqtorCore"],
+            dependencies: ["WaqtorDrafting", "WaqtorOpenRouter", "WaqtorTemplates", "WaqtorHTTP", "OpenRouterStandIn", "WaqtorCore", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -432,7 +432,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaqtorPhoneTests",
-            dependencies: ["WaqtorPhone"],
+            dependencies: ["WaqtorPhone", "WaqtorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

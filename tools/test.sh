@@ -40,8 +40,10 @@ status=0
 timeout --kill-after=30s "${WAQTOR_TEST_TIMEOUT:-40m}" swift test --skip-build "$@" || status=$?
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     echo "[test] the tests did not finish within ${WAQTOR_TEST_TIMEOUT:-40m}: stopped" >&2
-    # swift test runs the test binary in a process group of its own; it and the servers the tests
-    # started go too.
+fi
+if [ "$status" -ne 0 ]; then
+    # swift test runs the test binary in a process group of its own, and a test process that
+    # crashed or was stopped leaves the servers its tests started: they go too.
     pkill -KILL -f "$WAQTOR_ROOT/.build/.*/waqtorPackageTests.xctest" || true
     pkill -KILL -f "$WAQTOR_ROOT/.build/.*/waqtor-server" || true
 fi

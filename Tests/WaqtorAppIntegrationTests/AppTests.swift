@@ -240,7 +240,7 @@ struct ServerProcessTests {
     @Test("on SIGTERM, calls in flight complete, new calls get UNAVAILABLE, and the process exits 0")
     func sigterm() async throws {
         let port = try TestNetwork.freeLocalPort()
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try serverExecutable()
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment

@@ -143,7 +143,7 @@ struct CLIConfigTests {
                 _waqtor waqtor '\(words.last ?? "")' '\(words.dropLast().last ?? "")'
                 printf '%s\\n' "${COMPREPLY[@]}"
                 """
-            let bash = Process()
+            let bash = ChildProcess()
             bash.executableURL = URL(fileURLWithPath: "/bin/bash")
             bash.arguments = ["-c", program]
             var environment = cli.processEnvironment([:])

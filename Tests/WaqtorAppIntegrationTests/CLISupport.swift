@@ -99,7 +99,7 @@ struct CLI: Sendable {
     /// Runs `waqtor arguments…` to completion, `stdin` as its standard input.
     func run(_ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:], server: Bool = true,
              directory: URL? = nil) async throws -> CLIResult {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try cliExecutable()
         process.arguments = self.arguments(arguments, server: server)
         process.environment = processEnvironment(extra)
@@ -152,13 +152,13 @@ struct CLI: Sendable {
 
 /// A `waqtor` process still running; its stdout is read line by line as it comes.
 final class RunningCLI: Sendable {
-    let process: Process
+    let process: ChildProcess
     private let lines = NIOLockedValueBox<(lines: [String], partial: String, ended: Bool)>(([], "", false))
     private let errors = NIOLockedValueBox(Data())
     private let readers = DispatchGroup()
 
     init(executable: URL, arguments: [String], environment: [String: String], directory: URL) throws {
-        process = Process()
+        process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
@@ -267,7 +267,7 @@ extension CLI {
         guard slave >= 0 else { throw TestSupportError("cannot open \(String(cString: name)): \(errno)") }
         var size = winsize(ws_row: 40, ws_col: UInt16(columns), ws_xpixel: 0, ws_ypixel: 0)
         _ = ioctl(master, UInt(TIOCSWINSZ), &size)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try cliExecutable()
         process.arguments = self.arguments(arguments, server: server)
         process.environment = processEnvironment(["TERM": "xterm-256color"].merging(extra) { $1 })

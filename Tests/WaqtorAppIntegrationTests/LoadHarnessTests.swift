@@ -36,7 +36,7 @@ struct LoadReport: Decodable {
 
 /// Runs `waqtor-load` to its end (killed after `patience`) and decodes its JSON report.
 func runLoad(_ arguments: [String], patience: Duration = .seconds(240)) async throws -> (status: Int32, report: LoadReport?, stderr: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try loadExecutable()
     process.arguments = arguments + ["--json"]
     let (stdout, stderr) = (Pipe(), Pipe())

@@ -15,7 +15,7 @@ final class ServerProcess: Sendable {
     let aiPort: Int
     /// The admin listener's port (every role).
     let adminPort: Int
-    private let process: Process
+    private let process: ChildProcess
     private let exited = Signal()
     private let log = NIOLockedValueBox<(text: String, waiters: [(needle: String, signal: Signal)])>(("", []))
 
@@ -27,7 +27,7 @@ final class ServerProcess: Sendable {
         gatewayPort = try TestNetwork.freeLocalPort()
         aiPort = try TestNetwork.freeLocalPort()
         adminPort = try TestNetwork.freeLocalPort()
-        process = Process()
+        process = ChildProcess()
         if let limits {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit \(limits) && exec \"$0\" \"$@\"", try serverExecutable().path, "serve", "--role", role]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WaqtorTestSupport
 
 /// Privacy by construction: the drafting module cannot reach a customer's data because it does
 /// not link anything that holds it. This reads the real package graph (`swift package
@@ -20,7 +21,7 @@ struct ModuleGraphTests {
 
     /// Target name → the names of the package's own targets it depends on.
     static func targetGraph() throws -> [String: [String]] {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // A scratch path of its own: the suite may run while `swift test` holds the package's.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("waqtor-dump-\(UUID().uuidString)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WaqtorTestSupport
 import WaqtorPhone
 
 @Suite("Phone numbers from many tasks, and memory")
@@ -49,7 +50,7 @@ struct PhoneNumberConcurrencyTests {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let output = try FileHandle(forWritingTo: log)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         process.arguments = ["--testing-library", "swift-testing", "--filter", "PhoneNumberConcurrencyTests/noLeak"]
         process.environment = ProcessInfo.processInfo.environment.merging([Self.aloneVariable: "1"]) { $1 }

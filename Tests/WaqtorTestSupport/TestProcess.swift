@@ -8,7 +8,7 @@ public enum TestProcess {
     public static func run(
         _ executable: String, _ arguments: [String], in directory: URL
     ) async throws -> (status: Int32, output: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = directory
