@@ -174,14 +174,23 @@ public final class RPCClient: Sendable {
 
     /// The slow path of ``unary(frame:timeout:)``: waits for a usable connection (opening one if
     /// needed); a call the server never ran (it sent GOAWAY first) is sent again, up to 3 attempts.
+    /// A call the connection refused before sending it (it had turned to closing since it was
+    /// handed out: an idle GOAWAY on a loaded machine, say) goes to a fresh connection without
+    /// counting as an attempt, up to 10 such refusals.
     nonisolated(nonsending)
     private func unaryRetrying(frame: ByteBuffer, timeout: Duration?, attempt: Int) async throws(RPCError) -> ByteBuffer {
         var attempt = attempt
+        var refusals = 0
         while true {
             let connection = try await connection()
             do {
                 return try await connection.unary(frame: frame, timeout: timeout)
             } catch {
+                if error.refused {
+                    refusals += 1
+                    guard refusals < 10 else { throw error.error }
+                    continue
+                }
                 // A call the server never ran (it sent GOAWAY first) is safe to send again once,
                 // on a fresh connection.
                 attempt += 1
