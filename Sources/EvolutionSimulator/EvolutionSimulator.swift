@@ -170,7 +170,7 @@ public final class EvolutionSimulator: Sendable {
     public var deliveries: [WebhookDelivery] { webhookState.withLockedValue { $0.deliveries } }
 
     /// Waits (polling) until at least `count` webhooks were posted, or `timeout` passes.
-    public func waitForDeliveries(count: Int, timeout: Duration = .seconds(5)) async -> [WebhookDelivery] {
+    public func waitForDeliveries(count: Int, timeout: Duration = .seconds(60)) async -> [WebhookDelivery] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let current = deliveries
@@ -182,7 +182,7 @@ public final class EvolutionSimulator: Sendable {
     /// Waits (polling) until `condition` holds for the webhooks posted (or dropped) so far, or
     /// `timeout` passes; returns them either way. A delivery is recorded once the receiver has
     /// answered, so whatever the receiver did with it is done.
-    public func waitForDeliveries(timeout: Duration = .seconds(10), until condition: ([WebhookDelivery]) -> Bool) async -> [WebhookDelivery] {
+    public func waitForDeliveries(timeout: Duration = .seconds(60), until condition: ([WebhookDelivery]) -> Bool) async -> [WebhookDelivery] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let current = deliveries

@@ -50,7 +50,7 @@ final class WebhookReceiver: Sendable {
     }
 
     /// Waits until at least `count` posts arrived (or 5 s passed) and returns them.
-    func waitFor(_ count: Int, timeout: Duration = .seconds(5)) async -> [Post] {
+    func waitFor(_ count: Int, timeout: Duration = .seconds(60)) async -> [Post] {
         let deadline = ContinuousClock.now + timeout
         while posts.count < count, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
         return posts

@@ -104,7 +104,7 @@ public enum TestNetwork {
     /// Polls `condition` every `interval` until it holds or `timeout` passes; returns whether it
     /// held. For conditions that have no event to await (a port starting to accept connections).
     public static func waitUntil(
-        timeout: Duration = .seconds(10),
+        timeout: Duration = .seconds(60),
         interval: Duration = .milliseconds(20),
         _ condition: () -> Bool
     ) async -> Bool {
