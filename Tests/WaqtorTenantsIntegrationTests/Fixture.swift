@@ -43,8 +43,12 @@ struct Fixture {
 
     static func make(poolSize: Int = 4, hasher: PasswordHasher = PasswordHasher(parameters: cheap)) async throws -> Fixture {
         try await Database.ready()
+        // Callers wait for a connection as long as it takes (these tests check what the store does,
+        // not the pool's patience): 400 queries through 8 connections in a loaded run waited past
+        // the default 10 s.
         let pool = PostgresPool(configuration: PostgresConfiguration(
-            connectionString: TestEnvironment.databaseURL, poolSize: poolSize, applicationName: "waqtor-tenant-tests"))
+            connectionString: TestEnvironment.databaseURL, poolSize: poolSize, acquireTimeout: .seconds(300),
+            applicationName: "waqtor-tenant-tests"))
         let owner = PostgresPool(configuration: PostgresConfiguration(connectionString: TestEnvironment.databaseOwnerURL, poolSize: 2))
         return Fixture(pool: pool, owner: owner, store: TenantStore(pool: pool, hasher: hasher))
     }
