@@ -47,13 +47,6 @@ public enum OpenFilesLimit {
         }
     }
 
-    /// The current soft limit (`nil`: unlimited or unreadable; unlimited is `RLIM_INFINITY`, all ones).
-    public static var current: UInt64? {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
-        return finite(limit.rlim_cur)
-    }
-
     private static func finite(_ value: rlim_t) -> UInt64? {
         value == rlim_t.max ? nil : UInt64(value)
     }
